@@ -1,0 +1,70 @@
+"""The PBX-neutral call event and the states a call and an agent's view of it can be in.
+
+Every telephony source (AMI, ESL, webhooks, the simulator) translates its own protocol into
+:class:`CallEvent` values; nothing after the source knows which PBX a call came from.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """What happened to a call, as a source reports it."""
+
+    QUEUED = "queued"  # the caller waits in a queue; no agent rings yet
+    RINGING = "ringing"  # `endpoint` rings for this call
+    ANSWERED = "answered"  # `endpoint` answered
+    MISSED = "missed"  # `endpoint` stopped ringing without answering (no answer, rejected, cancelled)
+    TRANSFERRED = "transferred"  # the call moved to `endpoint`
+    ENDED = "ended"  # the call is over after being answered (or the source cannot tell)
+    ABANDONED = "abandoned"  # the caller hung up before anybody answered
+
+
+class CallState(StrEnum):
+    """The state of a whole call (one conversation, keyed by the PBX's linked id)."""
+
+    QUEUED = "queued"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"
+    ABANDONED = "abandoned"
+
+
+class AgentCallState(StrEnum):
+    """The state of a call as one agent sees it; the `state` of websocket `call` messages."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ANSWERED_ELSEWHERE = "answered_elsewhere"
+    MISSED = "missed"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"
+    ABANDONED = "abandoned"
+
+
+FINAL_CALL_STATES = frozenset({CallState.ENDED, CallState.ABANDONED})
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One thing a telephony source saw.
+
+    `call_id` is the PBX's id for the whole conversation (Asterisk `Linkedid`, FreeSWITCH
+    call-center member uuid, Twilio `CallSid`...). `endpoint` is the agent's device or name exactly
+    as the PBX spells it (`PJSIP/1001-0000001a`, `Local/1001@from-internal;1`, `user/1001`, a
+    TaskRouter worker); the agent directory maps it to an agent. `caller` is the raw caller id.
+    """
+
+    source: str
+    call_id: str
+    kind: EventKind
+    caller: str | None = None
+    caller_name: str | None = None
+    endpoint: str | None = None
+    queue: str | None = None
+    outbound: bool = False
+    at: float = field(default_factory=time.time)

@@ -1,0 +1,235 @@
+"""Configuration: one TOML file, validated once, overridable by environment variables.
+
+`SCREENPOP__SECTION__KEY=value` overrides `[section] key`. For the arrays of tables
+(`[[telephony]]`, `[[connectors]]`, `[[agents]]`) the second part names the entry by its `name`
+(`id` for agents): `SCREENPOP__CONNECTORS__CREDIT__URL=...`. Values are parsed as TOML when they
+can be (numbers, booleans, arrays) and taken as strings otherwise.
+
+Telephony sources and connectors carry options of their own kind; those options are validated by
+the source's or connector's own settings model when the daemon builds it
+(:func:`screenpop.settings.validate_options`), with the same error format.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from screenpop.errors import ConfigError
+
+ENV_PREFIX = "SCREENPOP__"
+CONFIG_ENV = "SCREENPOP_CONFIG"
+
+
+class Strict(BaseModel):
+    """Base of every config table: unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_origin: str = "http://127.0.0.1:8080"
+    session_secret: str = "change-me"
+    session_ttl_s: int = Field(default=12 * 3600, gt=0)
+    outbound_queue: int = Field(default=256, gt=0)  # messages buffered per websocket before closing
+    replay_buffer: int = Field(default=512, gt=0)  # messages kept per agent for `resume`
+
+
+class PhoneSettings(Strict):
+    default_region: str = "US"
+
+
+class CacheSettings(Strict):
+    url: str = "memory://"
+    ttl_s: float = Field(default=300, ge=0)
+    stale_s: float = Field(default=3600, ge=0)
+    negative_ttl_s: float = Field(default=60, ge=0)
+    key_prefix: str = "screenpop:"
+    timeout_ms: int = Field(default=200, gt=0)  # a cache slower than this is skipped, not waited on
+
+
+class StoreSettings(Strict):
+    url: str = "sqlite+aiosqlite:///screenpop.db"
+    history_size: int = Field(default=5, ge=0)
+
+
+class SourceSettings(BaseModel):
+    """One `[[telephony]]` entry; options beyond these belong to the source kind's own model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    kind: str
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ConnectorSettings(BaseModel):
+    """One `[[connectors]]` entry; options beyond these belong to the connector kind's own model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    kind: str
+    deadline_ms: int = Field(default=400, gt=0)
+    late_ms: int = Field(default=5000, gt=0)  # a late answer still fills the card until then
+    priority: int = 100  # lower wins when connectors disagree on a summary field
+    ttl_s: float | None = None  # per-connector cache TTL; default [cache].ttl_s
+    negative_ttl_s: float | None = None
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class AgentSettings(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str = ""
+    role: str = "agent"
+    extensions: list[str] = []
+    token: str | None = None
+    token_sha256: str | None = None
+
+    @model_validator(mode="after")
+    def _one_token(self) -> AgentSettings:
+        if self.token is None and self.token_sha256 is None:
+            raise ValueError("an agent needs `token` or `token_sha256`")
+        return self
+
+
+class RoleSettings(Strict):
+    sections: list[str] | None = None  # None: every section
+    hide: list[str] = []  # "section.field" paths removed before the card leaves the daemon
+    board: bool = False  # may watch the supervisor board
+
+
+class UiSettings(Strict):
+    dispositions: list[str] = ["resolved", "callback", "escalated", "sale", "no_action"]
+
+
+class BoardSettings(Strict):
+    service_level_s: float = Field(default=20, gt=0)
+
+
+class Settings(Strict):
+    server: ServerSettings = ServerSettings()
+    phone: PhoneSettings = PhoneSettings()
+    cache: CacheSettings = CacheSettings()
+    store: StoreSettings = StoreSettings()
+    ui: UiSettings = UiSettings()
+    board: BoardSettings = BoardSettings()
+    telephony: list[SourceSettings] = []
+    connectors: list[ConnectorSettings] = []
+    agents: list[AgentSettings] = []
+    roles: dict[str, RoleSettings] = {
+        "agent": RoleSettings(),
+        "supervisor": RoleSettings(board=True),
+    }
+    base_dir: Path = Path(".")  # the config file's folder; relative paths in URLs resolve from it
+
+    @field_validator("telephony", "connectors")
+    @classmethod
+    def _unique_names(cls, entries: list[Any]) -> list[Any]:
+        names = [entry.name for entry in entries]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"names must be unique, repeated: {', '.join(dupes)}")
+        return entries
+
+    @model_validator(mode="after")
+    def _agents_consistent(self) -> Settings:
+        ids = [a.id for a in self.agents]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"agent ids must be unique, repeated: {', '.join(dupes)}")
+        for agent in self.agents:
+            if agent.role not in self.roles:
+                raise ValueError(f"agent {agent.id!r} has role {agent.role!r}, not in [roles]")
+        return self
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, override from the environment and validate the config at `path`.
+
+    Raises :class:`ConfigError` naming the file and the offending key.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    apply_env_overrides(raw, os.environ if environ is None else environ)
+    raw["base_dir"] = path.resolve().parent
+    return parse_settings(raw, str(path))
+
+
+def parse_settings(raw: dict[str, Any], origin: str) -> Settings:
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation(exc, origin)) from None
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate_options(model: type[Model], options: Mapping[str, Any], where: str) -> Model:
+    """Validate a source's or connector's own options; `where` names it (`connectors.credit`)."""
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as exc:
+        raise ConfigError(describe_validation(exc, where)) from None
+
+
+def describe_validation(exc: ValidationError, origin: str) -> str:
+    lines = [f"{origin}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Apply `SCREENPOP__SECTION__[ENTRY__]KEY` variables to the raw config in place."""
+    for var, value in sorted(environ.items()):
+        if not var.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in var[len(ENV_PREFIX) :].split("__") if p]
+        if len(parts) < 2:
+            continue
+        section = raw.setdefault(parts[0], {} if parts[0] not in _ARRAYS else [])
+        if isinstance(section, list):
+            if len(parts) < 3:
+                continue
+            target = _find_entry(section, parts[1], _ARRAYS.get(parts[0], "name"))
+            keys = parts[2:]
+        else:
+            target, keys = section, parts[1:]
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = _parse_env_value(value)
+
+
+_ARRAYS = {"telephony": "name", "connectors": "name", "agents": "id"}
+
+
+def _find_entry(entries: list[dict[str, Any]], name: str, key: str) -> dict[str, Any]:
+    for entry in entries:
+        if str(entry.get(key, "")).lower() == name:
+            return entry
+    raise ConfigError(f"environment override names {name!r}, which is not in the config")
+
+
+def _parse_env_value(value: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value

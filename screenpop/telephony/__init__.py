@@ -1,0 +1,1 @@
+"""Telephony sources: each turns one PBX protocol into CallEvents."""
