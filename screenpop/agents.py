@@ -21,7 +21,7 @@ def endpoint_keys(endpoint: str) -> list[str]:
     """The spellings under which an endpoint may be configured, most specific first.
 
     `PJSIP/1001-0000001a` -> `pjsip/1001`, `1001`; `Local/1001@from-internal;1` ->
-    `local/1001@from-internal`, `1001`; `user/1001@domain` -> `user/1001@domain`, `user/1001`, `1001`.
+    `local/1001@from-internal`, `1001`; `user/1001@dom` -> `user/1001@dom`, `user/1001`, `1001`.
     """
     text = endpoint.strip()
     base = _CHANNEL_SUFFIX.sub("", text) if "/" in text else text

@@ -17,7 +17,7 @@ class EventKind(StrEnum):
     QUEUED = "queued"  # the caller waits in a queue; no agent rings yet
     RINGING = "ringing"  # `endpoint` rings for this call
     ANSWERED = "answered"  # `endpoint` answered
-    MISSED = "missed"  # `endpoint` stopped ringing without answering (no answer, rejected, cancelled)
+    MISSED = "missed"  # `endpoint` stopped ringing unanswered (no answer, rejected, cancelled)
     TRANSFERRED = "transferred"  # the call moved to `endpoint`
     ENDED = "ended"  # the call is over after being answered (or the source cannot tell)
     ABANDONED = "abandoned"  # the caller hung up before anybody answered

@@ -96,7 +96,8 @@ def find_source_kind(kind: str, where: str) -> SourceFactory:
     """The factory for a `[[telephony]]` kind; its options are validated when it is called."""
     target = _BUILT_IN.get(kind)
     if target is None:
-        raise ConfigError(f"{where}: unknown telephony kind {kind!r} (known: {', '.join(_BUILT_IN)})")
+        known = ", ".join(_BUILT_IN)
+        raise ConfigError(f"{where}: unknown telephony kind {kind!r} (known: {known})")
     module_name, attr = target.split(":")
     factory: SourceFactory = getattr(import_module(module_name), attr)
     return factory
