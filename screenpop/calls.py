@@ -1,0 +1,247 @@
+"""The call tracker: one state machine per conversation, fed CallEvents, returning effects.
+
+It is sans-I/O: :meth:`CallTracker.feed` takes an event and returns what must happen (start
+building the card, pop it on an agent's screen, tell an agent the call changed, log the call).
+Duplicate and out-of-order events are tolerated: a repeated ring pops once, an answer for an
+agent who never rang pops first, events after the end of a call are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from screenpop.events import AgentCallState, CallEvent, CallState, EventKind
+
+log = logging.getLogger(__name__)
+
+RECENTLY_CLOSED = 2048  # ended calls remembered so late duplicates are recognised
+
+
+@dataclass(slots=True)
+class Call:
+    """The tracker's view of one conversation. Mutated only by the tracker."""
+
+    call_id: str
+    source: str
+    caller: str | None = None
+    caller_name: str | None = None
+    queue: str | None = None
+    outbound: bool = False
+    state: CallState = CallState.QUEUED
+    started_at: float = 0.0
+    answered_at: float | None = None
+    ended_at: float | None = None
+    agent: str | None = None  # who holds the call (answered or transferred to)
+    ringing: set[str] = field(default_factory=set)  # agents whose phone rings now
+    popped: list[str] = field(default_factory=list)  # agents who got a pop, in order
+
+    @property
+    def active(self) -> bool:
+        return self.state not in (CallState.ENDED, CallState.ABANDONED)
+
+
+@dataclass(frozen=True, slots=True)
+class Prefetch:
+    """First sight of the call: start building its card now."""
+
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class Pop:
+    """Show the call's card on this agent's screen."""
+
+    agent_id: str
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Tell one agent that the call changed, as they see it."""
+
+    agent_id: str
+    call: Call
+    state: AgentCallState
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """The call's state changed (board, call log)."""
+
+    call: Call
+
+
+Effect = Prefetch | Pop | Notify | Changed
+
+
+class CallTracker:
+    """Keeps one :class:`Call` per call id and turns events into effects."""
+
+    def __init__(self, match_agent: Callable[[str | None], str | None]) -> None:
+        self._match = match_agent
+        self.calls: dict[str, Call] = {}
+        self._closed: OrderedDict[str, Call] = OrderedDict()
+        self.ignored = 0  # late, duplicate or unmatched events
+        self.unknown_endpoints = 0
+
+    def set_matcher(self, match_agent: Callable[[str | None], str | None]) -> None:
+        """Swap the agent matcher (config reload); calls in progress are kept."""
+        self._match = match_agent
+
+    def active_for(self, agent_id: str) -> list[Call]:
+        """Calls ringing for or held by the agent, oldest first."""
+        return [c for c in self.calls.values() if agent_id in c.ringing or c.agent == agent_id]
+
+    def get(self, call_id: str) -> Call | None:
+        return self.calls.get(call_id) or self._closed.get(call_id)
+
+    def feed(self, event: CallEvent) -> list[Effect]:
+        """Apply one event; returns the effects in the order they must happen."""
+        if event.call_id in self._closed:
+            self.ignored += 1
+            return []
+        effects: list[Effect] = []
+        call = self.calls.get(event.call_id)
+        if call is None:
+            call = self._open(event)
+            effects.append(Prefetch(call))
+        else:
+            self._learn(call, event)
+        handler = _HANDLERS[event.kind]
+        effects.extend(handler(self, call, event))
+        if not call.active:
+            self._close(call)
+        return effects
+
+    def _open(self, event: CallEvent) -> Call:
+        call = Call(event.call_id, event.source, started_at=event.at, outbound=event.outbound)
+        self._learn(call, event)
+        self.calls[call.call_id] = call
+        return call
+
+    @staticmethod
+    def _learn(call: Call, event: CallEvent) -> None:
+        call.caller = call.caller or event.caller
+        call.caller_name = call.caller_name or event.caller_name
+        call.queue = call.queue or event.queue
+
+    def _close(self, call: Call) -> None:
+        self.calls.pop(call.call_id, None)
+        self._closed[call.call_id] = call
+        while len(self._closed) > RECENTLY_CLOSED:
+            self._closed.popitem(last=False)
+
+    def _agent(self, event: CallEvent) -> str | None:
+        agent = self._match(event.endpoint)
+        if agent is None and event.endpoint:
+            self.unknown_endpoints += 1
+            log.debug("call %s: endpoint %s is no agent's", event.call_id, event.endpoint)
+        return agent
+
+    def _on_queued(self, call: Call, event: CallEvent) -> list[Effect]:
+        if call.state is not CallState.QUEUED or call.ringing:
+            self.ignored += 1
+            return []
+        return [Changed(call)]
+
+    def _on_ringing(self, call: Call, event: CallEvent) -> list[Effect]:
+        agent = self._agent(event)
+        if agent is None or agent in call.ringing or agent == call.agent:
+            self.ignored += 1
+            return []
+        if call.state in (CallState.ANSWERED, CallState.TRANSFERRED) and call.agent is not None:
+            return self._transfer_to(call, agent)
+        call.ringing.add(agent)
+        call.state = CallState.RINGING
+        return [*self._pop(call, agent), Changed(call)]
+
+    def _pop(self, call: Call, agent: str) -> list[Effect]:
+        call.popped.append(agent)
+        return [Pop(agent, call)]
+
+    def _on_missed(self, call: Call, event: CallEvent) -> list[Effect]:
+        agent = self._agent(event)
+        if agent is None or agent not in call.ringing:
+            self.ignored += 1
+            return []
+        call.ringing.discard(agent)
+        if not call.ringing and call.state is CallState.RINGING:
+            call.state = CallState.QUEUED
+        return [Notify(agent, call, AgentCallState.MISSED), Changed(call)]
+
+    def _on_answered(self, call: Call, event: CallEvent) -> list[Effect]:
+        agent = self._agent(event)
+        if agent is not None and agent == call.agent:
+            self.ignored += 1
+            return []
+        effects: list[Effect] = []
+        if agent is not None and agent not in call.ringing:
+            effects.extend(self._pop(call, agent))
+        call.state = CallState.ANSWERED
+        call.answered_at = call.answered_at or event.at
+        call.agent = agent
+        if agent is not None:
+            effects.append(Notify(agent, call, AgentCallState.ANSWERED))
+        for other in sorted(call.ringing - {agent}):
+            effects.append(Notify(other, call, AgentCallState.ANSWERED_ELSEWHERE))
+        call.ringing.clear()
+        effects.append(Changed(call))
+        return effects
+
+    def _on_transferred(self, call: Call, event: CallEvent) -> list[Effect]:
+        agent = self._agent(event)
+        if agent is None or agent == call.agent:
+            self.ignored += 1
+            return []
+        return self._transfer_to(call, agent)
+
+    def _transfer_to(self, call: Call, agent: str) -> list[Effect]:
+        effects: list[Effect] = []
+        if call.agent is not None:
+            effects.append(Notify(call.agent, call, AgentCallState.TRANSFERRED))
+        call.state = CallState.TRANSFERRED
+        call.agent = agent
+        call.ringing.clear()
+        effects.extend(self._pop(call, agent))
+        effects.append(Changed(call))
+        return effects
+
+    def _on_ended(self, call: Call, event: CallEvent) -> list[Effect]:
+        if call.answered_at is None:
+            return self._on_abandoned(call, event)
+        call.state = CallState.ENDED
+        call.ended_at = event.at
+        effects: list[Effect] = []
+        if call.agent is not None:
+            effects.append(Notify(call.agent, call, AgentCallState.ENDED))
+        for other in sorted(call.ringing - {call.agent}):
+            effects.append(Notify(other, call, AgentCallState.ANSWERED_ELSEWHERE))
+        call.ringing.clear()
+        effects.append(Changed(call))
+        return effects
+
+    def _on_abandoned(self, call: Call, event: CallEvent) -> list[Effect]:
+        if call.answered_at is not None:
+            return self._on_ended(call, event)
+        call.state = CallState.ABANDONED
+        call.ended_at = event.at
+        effects: list[Effect] = [
+            Notify(agent, call, AgentCallState.ABANDONED) for agent in sorted(call.ringing)
+        ]
+        call.ringing.clear()
+        effects.append(Changed(call))
+        return effects
+
+
+_HANDLERS: dict[EventKind, Callable[[CallTracker, Call, CallEvent], list[Effect]]] = {
+    EventKind.QUEUED: CallTracker._on_queued,
+    EventKind.RINGING: CallTracker._on_ringing,
+    EventKind.MISSED: CallTracker._on_missed,
+    EventKind.ANSWERED: CallTracker._on_answered,
+    EventKind.TRANSFERRED: CallTracker._on_transferred,
+    EventKind.ENDED: CallTracker._on_ended,
+    EventKind.ABANDONED: CallTracker._on_abandoned,
+}

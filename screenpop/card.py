@@ -1,0 +1,172 @@
+"""The caller card: sections from each connector, merged into one view, redacted per role.
+
+Cards are plain JSON-able dicts on the wire (see DESIGN.md, "Card"); inside the daemon a card is
+built from frozen :class:`Section` values so a late connector answer produces a new card rather
+than mutating one that is already on its way to a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from screenpop.settings import RoleSettings
+
+SUMMARY_FIELDS = ("name", "customer_id")
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # still loading (only inside the daemon; never cached)
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+FINAL = frozenset({Status.OK, Status.NOT_FOUND, Status.ERROR})
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One connector's answer for one number."""
+
+    status: Status
+    data: Any = None  # a dict for one match, a list of dicts for several, None otherwise
+    ms: float = 0.0
+    cached: bool = False
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": str(self.status),
+            "ms": round(self.ms, 1),
+            "cached": self.cached,
+            "data": self.data,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def records(self) -> list[Mapping[str, Any]]:
+        if isinstance(self.data, Mapping):
+            return [self.data]
+        if isinstance(self.data, list):
+            return [r for r in self.data if isinstance(r, Mapping)]
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    call_id: str
+    caller: Mapping[str, Any]
+    sections: Mapping[str, Section]
+    priorities: Mapping[str, int] = field(default_factory=dict)
+    history: Sequence[Mapping[str, Any]] = ()
+    chosen: str | None = None  # customer_id the agent picked among candidates
+
+    @property
+    def complete(self) -> bool:
+        return all(s.status in FINAL for s in self.sections.values())
+
+    def with_section(self, name: str, section: Section) -> Card:
+        return Card(
+            self.call_id,
+            self.caller,
+            {**self.sections, name: section},
+            self.priorities,
+            self.history,
+            self.chosen,
+        )
+
+    def to_json(self, role: RoleSettings | None = None) -> dict[str, Any]:
+        """The wire form, with the role's sections and hidden fields removed."""
+        sections = {
+            name: redact_section(name, sec.to_json(), role)
+            for name, sec in self.sections.items()
+            if role is None or role.sections is None or name in role.sections
+        }
+        visible = {n: replace(self.sections[n], data=s["data"]) for n, s in sections.items()}
+        candidates = find_candidates(visible, self.priorities)
+        return {
+            "call_id": self.call_id,
+            "caller": dict(self.caller),
+            "summary": summarize(visible, self.priorities, self.chosen, candidates),
+            "sections": sections,
+            "candidates": candidates,
+            "history": list(self.history),
+            "complete": self.complete,
+        }
+
+
+def _ordered(sections: Mapping[str, Section], priorities: Mapping[str, int]) -> list[str]:
+    return sorted(sections, key=lambda n: (priorities.get(n, 100), n))
+
+
+def summarize(
+    sections: Mapping[str, Section],
+    priorities: Mapping[str, int],
+    chosen: str | None,
+    candidates: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Summary fields taken from the connector with the best (lowest) priority that has them.
+
+    With several candidate customers and none chosen, the summary stays empty rather than guess.
+    """
+    if len(candidates) > 1 and chosen is None:
+        return {}
+    summary: dict[str, Any] = {}
+    for name in _ordered(sections, priorities):
+        for record in sections[name].records():
+            if chosen is not None and record.get("customer_id") not in (chosen, None):
+                continue
+            for key in SUMMARY_FIELDS:
+                if key not in summary and record.get(key) not in (None, ""):
+                    summary[key] = record[key]
+            break
+    return summary
+
+
+def find_candidates(
+    sections: Mapping[str, Section], priorities: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """The distinct customers the connectors matched, when there is more than one."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in _ordered(sections, priorities):
+        for record in sections[name].records():
+            cid = record.get("customer_id")
+            if cid in (None, ""):
+                continue
+            blank: dict[str, Any] = {"customer_id": str(cid), "name": None, "sources": []}
+            entry = found.setdefault(str(cid), blank)
+            if entry["name"] is None and record.get("name"):
+                entry["name"] = record["name"]
+            if name not in entry["sources"]:
+                entry["sources"].append(name)
+    return list(found.values()) if len(found) > 1 else []
+
+
+def redact_section(name: str, section: dict[str, Any], role: RoleSettings | None) -> dict[str, Any]:
+    """Remove the role's `hide` paths (`section.field`, `section.field.sub`) from the data."""
+    if role is None or not role.hide or section.get("data") is None:
+        return section
+    paths = [p.split(".")[1:] for p in role.hide if p.split(".")[0] == name]
+    if not paths:
+        return section
+    return {**section, "data": _strip(section["data"], paths)}
+
+
+def _strip(data: Any, paths: Iterable[list[str]]) -> Any:
+    paths = list(paths)
+    if isinstance(data, list):
+        return [_strip(item, paths) for item in data]
+    if not isinstance(data, Mapping):
+        return data
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        below = [p[1:] for p in paths if p and p[0] == key]
+        if any(not p for p in below):
+            continue
+        out[key] = _strip(value, below) if below else value
+    return out

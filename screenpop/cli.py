@@ -1,0 +1,160 @@
+"""The `screenpop` command: run, demo, check, lookup, normalize."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from screenpop import __version__
+from screenpop.callerid import normalize
+from screenpop.errors import ConfigError, ScreenpopError
+from screenpop.settings import CONFIG_ENV, Settings, load_settings
+
+log = logging.getLogger("screenpop")
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="screenpop",
+        description="Caller screen-pop daemon: PBX events in, a merged caller card out to the "
+        "agent's browser before pickup.",
+    )
+    parser.add_argument("--version", action="version", version=f"screenpop {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("SCREENPOP_LOG_LEVEL", "INFO"),
+        help="DEBUG, INFO, WARNING (default INFO; phone numbers are unmasked only at DEBUG)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    config_help = f"config file (default ${CONFIG_ENV})"
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--config", help=config_help)
+
+    demo = sub.add_parser("demo", help="run the daemon on the bundled demo config")
+    demo.add_argument("--port", type=int, help="web port (default from config/demo.toml: 8080)")
+    demo.add_argument("--config", default=str(DEMO_CONFIG), help=argparse.SUPPRESS)
+
+    check = sub.add_parser("check", help="validate the config, check connectors and sources")
+    check.add_argument("--config", help=config_help)
+    check.add_argument("--number", help="also look this number up through every connector")
+
+    lookup = sub.add_parser("lookup", help="one fan-out: the card as JSON, timings on stderr")
+    lookup.add_argument("number")
+    lookup.add_argument("--config", help=config_help)
+    lookup.add_argument("--role", help="redact the card as this role sees it")
+
+    norm = sub.add_parser("normalize", help="show how a caller id is normalized")
+    norm.add_argument("number")
+    norm.add_argument("--region", default="US", help="default region (ISO code, default US)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(_dispatch(args))
+    except ConfigError as exc:
+        print(f"screenpop: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "normalize":
+        print(json.dumps(normalize(args.number, args.region.upper()).to_json(), indent=2))
+        return 0
+    if args.command == "demo":
+        return _run(_demo_settings(args.config, args.port), demo=True)
+    settings = load_settings(_config_path(args.config))
+    if args.command == "run":
+        return _run(settings, demo=False)
+    from screenpop import commands
+
+    if args.command == "check":
+        return asyncio.run(commands.check(settings, args.number))
+    return asyncio.run(commands.lookup(settings, args.number, args.role))
+
+
+def _config_path(given: str | None) -> Path:
+    path = given or os.environ.get(CONFIG_ENV)
+    if not path:
+        raise ConfigError(f"no config: pass --config PATH or set ${CONFIG_ENV}")
+    return Path(path)
+
+
+def _demo_settings(config: str, port: int | None) -> Settings:
+    from screenpop.demo_data import build_demo_databases
+
+    path = Path(config)
+    build_demo_databases(path.resolve().parent)
+    environ = dict(os.environ)
+    if port is not None:
+        environ["SCREENPOP__SERVER__PORT"] = str(port)
+        environ.setdefault("SCREENPOP__SERVER__PUBLIC_ORIGIN", f"http://127.0.0.1:{port}")
+    return load_settings(path, environ)
+
+
+def _run(settings: Settings, demo: bool) -> int:
+    from screenpop.daemon import Daemon
+
+    async def serve() -> None:
+        async with Daemon(settings) as daemon:
+            await daemon.serve(lambda port: _announce(settings, port, demo))
+
+    return _run_until_signal(serve())
+
+
+def _announce(settings: Settings, port: int, demo: bool) -> None:
+    base = f"http://{settings.server.host}:{port}"
+    print(f"screenpop listening on {base}", flush=True)
+    print(f"  agent page:      {base}/agent", flush=True)
+    print(f"  supervisor page: {base}/supervisor", flush=True)
+    if demo:
+        print("  demo logins (agent id / token):", flush=True)
+        for agent in settings.agents:
+            print(f"    {agent.id:<8} {agent.token}   ({agent.role})", flush=True)
+        print("  Log in as an agent: a simulated call rings within a few seconds.", flush=True)
+
+
+def _run_until_signal(coro: Coroutine[Any, Any, None]) -> int:
+    """Run until done or SIGINT/SIGTERM, then shut down cleanly."""
+
+    async def runner() -> None:
+        task = asyncio.ensure_future(coro)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            log.info("shutting down")
+
+    try:
+        asyncio.run(runner())
+    except ScreenpopError as exc:
+        print(f"screenpop: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"screenpop: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""The one-shot CLI commands: `check` and `lookup`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from screenpop.callerid import normalize
+from screenpop.connector import ConnectorContext, find_kind
+from screenpop.errors import ScreenpopError
+from screenpop.lookup import ConnectorRuntime, call_connector
+from screenpop.settings import Settings, validate_options
+from screenpop.telephony.base import SourceContext, find_source_kind
+
+
+def print_table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        out.write("\n")
+
+
+async def check(settings: Settings, number: str | None) -> int:
+    """Check every connector (and a test lookup of `number`) and every telephony source."""
+    rows = [["WHAT", "NAME", "STATUS", "MS", "DETAIL"]]
+    failed = False
+    query = None
+    if number is not None:
+        caller = normalize(number, settings.phone.default_region)
+        query = caller.query()
+        if query is None:
+            print(f"screenpop: {number!r} is not a number that can be looked up", file=sys.stderr)
+            return 2
+    for entry in settings.connectors:
+        row, ok = await _check_connector(settings, entry.name, query)
+        rows.append(row)
+        failed |= not ok
+    for entry in settings.telephony:
+        row, ok = await _check_source(settings, entry.name)
+        rows.append(row)
+        failed |= not ok
+    print_table(rows, sys.stdout)
+    print("FAILED" if failed else "all checks passed")
+    return 1 if failed else 0
+
+
+async def _check_connector(settings: Settings, name: str, query: object) -> tuple[list[str], bool]:
+    entry = next(c for c in settings.connectors if c.name == name)
+    start = time.perf_counter()
+    where = f"connectors.{name}"
+    try:
+        factory = find_kind(entry.kind, where)
+        options = validate_options(factory.Settings, entry.options(), where)
+        connector = factory(name, options, ConnectorContext(base_dir=settings.base_dir))
+        await connector.start()
+        try:
+            async with asyncio.timeout(max(entry.deadline_ms, 2000) / 1000):
+                await connector.check()
+            detail = "connection ok"
+            if query is not None:
+                from screenpop.connector import LookupQuery
+
+                assert isinstance(query, LookupQuery)
+                section = await call_connector(ConnectorRuntime(connector, entry), query)
+                detail = f"lookup: {section.status}" + (
+                    f" ({section.error})" if section.error else ""
+                )
+                if section.status in ("error", "timeout"):
+                    raise ScreenpopError(detail)
+        finally:
+            await connector.aclose()
+    except (ScreenpopError, TimeoutError, OSError) as exc:
+        ms = f"{(time.perf_counter() - start) * 1000:.1f}"
+        return ["connector", name, "FAIL", ms, str(exc) or type(exc).__name__], False
+    ms = f"{(time.perf_counter() - start) * 1000:.1f}"
+    return ["connector", name, "ok", ms, detail], True
+
+
+async def _check_source(settings: Settings, name: str) -> tuple[list[str], bool]:
+    entry = next(t for t in settings.telephony if t.name == name)
+    start = time.perf_counter()
+    context = SourceContext(settings.base_dir, settings.phone.default_region, lambda: [])
+    try:
+        factory = find_source_kind(entry.kind, f"telephony.{name}")
+        source = factory(name, entry.options(), context)
+        async with asyncio.timeout(10):
+            status = await source.check()
+    except (ScreenpopError, TimeoutError, OSError) as exc:
+        ms = f"{(time.perf_counter() - start) * 1000:.1f}"
+        return [f"telephony:{entry.kind}", name, "FAIL", ms, str(exc)], False
+    ms = f"{(time.perf_counter() - start) * 1000:.1f}"
+    state = "connected, logged in" if status.logged_in else status.detail
+    return [f"telephony:{entry.kind}", name, "ok" if status.logged_in else "FAIL", ms, state], (
+        status.logged_in
+    )
+
+
+async def lookup(settings: Settings, number: str, role: str | None) -> int:
+    """Print the card for `number` as JSON; per-connector timings on stderr."""
+    from screenpop.daemon import Daemon
+
+    caller = normalize(number, settings.phone.default_region)
+    if not caller.lookupable:
+        print(f"screenpop: {number!r} is {caller.kind}: nothing to look up", file=sys.stderr)
+        return 2
+    if role is not None and role not in settings.roles:
+        print(f"screenpop: unknown role {role!r}", file=sys.stderr)
+        return 2
+    async with Daemon(settings) as daemon:
+        start = time.perf_counter()
+        card = await daemon.build_card(caller, call_id="")
+        total = (time.perf_counter() - start) * 1000
+    out = card.to_json(settings.roles[role] if role else None)
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    rows = [["CONNECTOR", "STATUS", "MS", "CACHED"]]
+    for name, section in card.sections.items():
+        rows.append([name, str(section.status), f"{section.ms:.1f}", str(section.cached).lower()])
+    rows.append(["(total)", "", f"{total:.1f}", ""])
+    print_table(rows, sys.stderr)
+    return 0

@@ -1,0 +1,499 @@
+"""The composition root: builds every part from the settings and wires them together.
+
+Event path (all on one event loop, nothing on it blocks): a source calls :meth:`Daemon.emit` ->
+the call tracker returns effects -> a card build starts at first sight of the caller -> each
+agent's pop, call-state and card messages go through that call's :class:`Courier`, which keeps
+them in order and waits (bounded by the connectors' deadlines) for the card before a pop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from screenpop.agents import Agent, AgentDirectory
+from screenpop.cache import Cache, Revalidator, open_cache
+from screenpop.callerid import CallerId, mask, normalize
+from screenpop.calls import Call, CallTracker, Changed, Effect, Notify, Pop, Prefetch
+from screenpop.card import Card, Section
+from screenpop.connector import ConnectorContext, find_kind
+from screenpop.errors import ScreenpopError
+from screenpop.events import CallEvent, CallState
+from screenpop.hub import Hub, Message, Subscription
+from screenpop.lookup import CardBuild, ConnectorRuntime, Lookup
+from screenpop.metrics import Metrics
+from screenpop.settings import RoleSettings, Settings, validate_options
+from screenpop.store import CallRecord, Store
+from screenpop.telephony.base import (
+    Dialer,
+    Source,
+    SourceContext,
+    WebhookSource,
+    find_source_kind,
+)
+
+log = logging.getLogger(__name__)
+
+CLOSED_BUILD_GRACE_S = 30.0  # a closed call's card stays for late answers and notes this long
+
+
+class TaskOwner:
+    """Owns background tasks: keeps a reference, logs their failures, cancels them on close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Courier:
+    """Delivers one call's messages in order; a pop waits for the call's first card."""
+
+    def __init__(self, owner: TaskOwner, call_id: str) -> None:
+        self._jobs: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
+        self.task = owner.spawn(self._run(), name=f"courier {call_id}")
+
+    def put(self, job: Callable[[], Awaitable[None]]) -> None:
+        self._jobs.put_nowait(job)
+
+    def finish(self) -> None:
+        self._jobs.put_nowait(None)
+
+    async def _run(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            try:
+                await job()
+            except Exception:
+                log.exception("delivery failed")
+
+
+class Daemon:
+    """Everything the daemon runs. Use as ``async with Daemon(settings) as daemon:``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory = AgentDirectory(settings.agents)
+        self.metrics = Metrics()
+        self.hub = Hub(settings.server.replay_buffer, settings.server.outbound_queue)
+        self.tracker = CallTracker(self.directory.match)
+        self.sources: dict[str, Source] = {}
+        self.cache: Cache | None = None
+        self.store: Store | None = None
+        self.lookup: Lookup | None = None
+        self._stack = AsyncExitStack()
+        self._tasks = TaskOwner()
+        self._builds: dict[str, CardBuild] = {}
+        self._callers: dict[str, CallerId] = {}
+        self._couriers: dict[str, Courier] = {}
+        self._presence: dict[str, int] = {}
+        self.web_port: int | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Daemon:
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.hub.close_all()
+        await self._tasks.aclose()
+        await self._stack.aclose()
+
+    async def _open(self) -> None:
+        cfg = self.settings
+        cache = open_cache(cfg.cache.url, cfg.cache.key_prefix, cfg.cache.timeout_ms / 1000)
+        self._stack.push_async_callback(cache.aclose)
+        self.cache = cache
+        revalidator = Revalidator()
+        self._stack.push_async_callback(revalidator.aclose)
+        store = Store(resolve_url(cfg.store.url, cfg.base_dir))
+        await store.start()
+        self._stack.push_async_callback(store.aclose)
+        self.store = store
+        runtimes = await self._start_connectors()
+        self.lookup = Lookup(runtimes, cache, cfg.cache, revalidator, self._count_section)
+        self.sources = self._build_sources()
+
+    async def _start_connectors(self) -> list[ConnectorRuntime]:
+        context = ConnectorContext(base_dir=self.settings.base_dir)
+        runtimes = []
+        for entry in self.settings.connectors:
+            where = f"connectors.{entry.name}"
+            factory = find_kind(entry.kind, where)
+            options = validate_options(factory.Settings, entry.options(), where)
+            connector = factory(entry.name, options, context)
+            await connector.start()
+            self._stack.push_async_callback(connector.aclose)
+            runtimes.append(ConnectorRuntime(connector, entry))
+        return runtimes
+
+    def _build_sources(self) -> dict[str, Source]:
+        context = SourceContext(
+            base_dir=self.settings.base_dir,
+            default_region=self.settings.phone.default_region,
+            online_agents=self.online_extensions,
+        )
+        sources: dict[str, Source] = {}
+        for entry in self.settings.telephony:
+            factory = find_source_kind(entry.kind, f"telephony.{entry.name}")
+            sources[entry.name] = factory(entry.name, entry.options(), context)
+        return sources
+
+    async def run_sources(self) -> None:
+        """Run every telephony source until cancelled."""
+        async with asyncio.TaskGroup() as tg:
+            for name, source in self.sources.items():
+                tg.create_task(source.run(self.emit), name=f"source {name}")
+
+    # -- events -----------------------------------------------------------------------------
+
+    def emit(self, event: CallEvent) -> None:
+        """Take one event from a source. Never blocks and never raises into the source."""
+        self.metrics.events.labels(event.source, str(event.kind)).inc()
+        try:
+            effects = self.tracker.feed(event)
+        except Exception:
+            log.exception("call %s: event %s could not be applied", event.call_id, event.kind)
+            return
+        if not effects:
+            self.metrics.events_ignored.inc()
+        for effect in effects:
+            self._apply(effect, event)
+
+    def _apply(self, effect: Effect, event: CallEvent) -> None:
+        if isinstance(effect, Prefetch):
+            self._prefetch(effect.call)
+        elif isinstance(effect, Pop):
+            state = self._pop_state(effect.call, effect.agent_id)
+            self._courier(effect.call).put(
+                lambda: self._deliver_pop(effect.agent_id, effect.call, state, event.at)
+            )
+        elif isinstance(effect, Notify):
+            message = {
+                "type": "call",
+                "call_id": effect.call.call_id,
+                "state": str(effect.state),
+                "agent": effect.call.agent,
+            }
+            self._courier(effect.call).put(lambda: self._publish(effect.agent_id, message))
+        elif isinstance(effect, Changed):
+            self._changed(effect.call)
+
+    @staticmethod
+    def _pop_state(call: Call, agent_id: str) -> str:
+        if call.agent == agent_id and call.state is CallState.TRANSFERRED:
+            return "transferred"
+        return "answered" if call.agent == agent_id else "ringing"
+
+    def _courier(self, call: Call) -> Courier:
+        courier = self._couriers.get(call.call_id)
+        if courier is None:
+            courier = self._couriers[call.call_id] = Courier(self._tasks, call.call_id)
+        return courier
+
+    async def _publish(self, agent_id: str, message: Message) -> None:
+        self.hub.publish(agent_id, message)
+
+    def _prefetch(self, call: Call) -> None:
+        caller = normalize(call.caller, self.settings.phone.default_region)
+        self._callers[call.call_id] = caller
+        lookup = self.lookup
+        assert lookup is not None
+        card = Card(
+            call.call_id, {**caller.to_json(), "name": call.caller_name}, {}, lookup.priorities
+        )
+        build = CardBuild(card, lambda updated: self._card_updated(call.call_id, updated))
+        self._builds[call.call_id] = build
+        log.info(
+            "call %s: caller %s (%s), building card",
+            call.call_id,
+            mask(caller.e164 or caller.raw),
+            caller.kind,
+        )
+        self._tasks.spawn(self._build(build, caller), name=f"build {call.call_id}")
+
+    async def _build(self, build: CardBuild, caller: CallerId) -> None:
+        assert self.lookup is not None and self.store is not None
+        if caller.lookupable and caller.e164 is not None:
+            try:
+                build.set_history(
+                    await self.store.history(caller.e164, self.settings.store.history_size)
+                )
+            except ScreenpopError as exc:
+                log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
+        await build.run(self.lookup, caller.query())
+
+    def _card_updated(self, call_id: str, card: Card) -> None:
+        call = self.tracker.get(call_id)
+        if call is None:
+            return
+        agents = list(dict.fromkeys(call.popped))
+        courier = self._couriers.get(call_id)
+        for agent_id in agents:
+            message = {"type": "card", "call_id": call_id, "card": self.card_json(card, agent_id)}
+            if courier is not None:
+                courier.put(lambda a=agent_id, m=message: self._publish(a, m))  # type: ignore[misc]
+            else:
+                self.hub.publish(agent_id, message)
+
+    async def _deliver_pop(self, agent_id: str, call: Call, state: str, at: float) -> None:
+        build = self._builds.get(call.call_id)
+        if build is None:
+            return
+        guard = (
+            max((c.settings.late_ms for c in self.lookup.connectors), default=0) / 1000
+            if self.lookup
+            else 1.0
+        )
+        try:
+            card = await asyncio.wait_for(asyncio.shield(build.first), timeout=guard + 1.0)
+        except TimeoutError:
+            card = build.card
+        message = {
+            "type": "pop",
+            "call_id": call.call_id,
+            "state": state,
+            "queue": call.queue,
+            "card": self.card_json(card, agent_id),
+        }
+        self.hub.publish(agent_id, message)
+        self.metrics.pops.inc()
+        self.metrics.event_to_pop.observe(max(0.0, time.time() - at))
+
+    def card_json(self, card: Card, agent_id: str) -> dict[str, Any]:
+        agent = self.directory.get(agent_id)
+        return card.to_json(self.role(agent.role if agent else "agent"))
+
+    def role(self, name: str) -> RoleSettings:
+        return self.settings.roles.get(name) or RoleSettings(sections=[])
+
+    def _changed(self, call: Call) -> None:
+        if call.active and call.state is not CallState.ANSWERED:
+            return
+        record = self._record(call)
+        if self.store is not None:
+            self._tasks.spawn(self._save_call(record), name=f"log {call.call_id}")
+        if not call.active:
+            courier = self._couriers.pop(call.call_id, None)
+            if courier is not None:
+                courier.finish()
+            asyncio.get_running_loop().call_later(CLOSED_BUILD_GRACE_S, self._forget, call.call_id)
+
+    def _forget(self, call_id: str) -> None:
+        self._builds.pop(call_id, None)
+        self._callers.pop(call_id, None)
+
+    def _record(self, call: Call) -> CallRecord:
+        caller = self._callers.get(call.call_id)
+        return CallRecord(
+            source=call.source,
+            call_id=call.call_id,
+            caller_raw=call.caller or "",
+            caller_e164=caller.e164 if caller and caller.lookupable else None,
+            caller_name=call.caller_name,
+            queue=call.queue,
+            agent_id=call.agent,
+            state=str(call.state),
+            direction="outbound" if call.outbound else "inbound",
+            started_at=epoch(call.started_at),
+            answered_at=epoch(call.answered_at),
+            ended_at=epoch(call.ended_at),
+        )
+
+    async def _save_call(self, record: CallRecord) -> None:
+        assert self.store is not None
+        try:
+            await self.store.record_call(record)
+        except ScreenpopError as exc:
+            log.warning("call %s: not logged: %s", record.call_id, exc)
+
+    def _count_section(self, connector: str, section: Section) -> None:
+        self.metrics.connector_latency.labels(connector).observe(section.ms / 1000)
+        self.metrics.connector_outcomes.labels(connector, str(section.status)).inc()
+
+    # -- what the web app uses --------------------------------------------------------------
+
+    def hello(self, agent: Agent) -> Message:
+        return {
+            "type": "hello",
+            "agent": agent.id,
+            "name": agent.name,
+            "role": agent.role,
+            "seq": self.hub.log.last_seq(agent.id),
+            "dispositions": list(self.settings.ui.dispositions),
+            "board": self.role(agent.role).board,
+        }
+
+    def connected(self, agent_id: str) -> None:
+        self._presence[agent_id] = self._presence.get(agent_id, 0) + 1
+        self.metrics.websockets.inc()
+
+    def disconnected(self, agent_id: str) -> None:
+        left = self._presence.get(agent_id, 0) - 1
+        if left > 0:
+            self._presence[agent_id] = left
+        else:
+            self._presence.pop(agent_id, None)
+        self.metrics.websockets.dec()
+
+    def online_extensions(self) -> list[str]:
+        """The first extension of every agent with a page open (the simulator rings these)."""
+        out = []
+        for agent_id in self._presence:
+            agent = self.directory.get(agent_id)
+            if agent is not None and agent.extensions:
+                out.append(agent.extensions[0])
+        return out
+
+    def resume(self, sub: Subscription, last_seq: int) -> None:
+        """Replay what a tab missed; past the buffer, pop every call still active for it again."""
+        if self.hub.resume(sub, last_seq):
+            return
+        for call in self.tracker.active_for(sub.agent_id):
+            state = self._pop_state(call, sub.agent_id)
+            self._courier(call).put(
+                lambda c=call, s=state: self._deliver_pop(sub.agent_id, c, s, time.time())  # type: ignore[misc]
+            )
+
+    def ack(self, agent_id: str, seq: int) -> None:
+        latency = self.hub.ack(agent_id, seq)
+        if latency is not None:
+            self.metrics.ring_to_render.observe(latency)
+
+    async def save_note(
+        self, agent_id: str, call_id: str, disposition: str, text: str
+    ) -> dict[str, Any]:
+        """Save an agent's note on a call they were popped; every tab of theirs receives it."""
+        call = self.tracker.get(call_id)
+        if call is None or agent_id not in call.popped:
+            raise KeyError(f"no call {call_id} for this agent")
+        if disposition not in self.settings.ui.dispositions:
+            raise KeyError(f"unknown disposition {disposition!r}")
+        assert self.store is not None
+        caller = self._callers.get(call_id)
+        e164 = caller.e164 if caller is not None and caller.lookupable else None
+        note = await self.store.add_note(call_id, e164, agent_id, disposition, text)
+        message = {"type": "note", "call_id": call_id, "note": note}
+        self.hub.publish(agent_id, message)
+        return note
+
+    async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]:
+        """One fan-out for `number`, as the role may see it. ValueError for a non-number."""
+        caller = normalize(number, self.settings.phone.default_region)
+        if not caller.lookupable:
+            raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
+        card = await self.build_card(caller, call_id="")
+        return card.to_json(self.role(role_name))
+
+    async def build_card(self, caller: CallerId, call_id: str) -> Card:
+        """Build a card outside any call (API, CLI); waits for late answers too."""
+        assert self.lookup is not None
+        card = Card(call_id, {**caller.to_json(), "name": None}, {}, self.lookup.priorities)
+        build = CardBuild(card, lambda updated: None)
+        await self._build(build, caller)
+        return build.card
+
+    def webhook(self, name: str) -> WebhookSource | None:
+        source = self.sources.get(name)
+        return source if isinstance(source, WebhookSource) else None
+
+    def dialer(self, name: str | None = None) -> Dialer | None:
+        for source_name, source in self.sources.items():
+            if isinstance(source, Dialer) and (name is None or name == source_name):
+                return source
+        return None
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, dict[str, Any]] = {}
+        for name, source in self.sources.items():
+            status = source.status
+            self.metrics.source_up.labels(name).set(1 if status.connected else 0)
+            self.metrics.source_rejected.labels(name).set(status.rejected)
+            checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
+        checks["cache"] = await _check(self.cache.ping() if self.cache else None)
+        checks["store"] = await _check(self.store.ping() if self.store else None)
+        return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+    def metrics_text(self) -> bytes:
+        for name, source in self.sources.items():
+            self.metrics.source_up.labels(name).set(1 if source.status.connected else 0)
+            self.metrics.source_rejected.labels(name).set(source.status.rejected)
+        if self.cache is not None:
+            self.metrics.cache_errors.set(getattr(self.cache, "errors", 0))
+        return self.metrics.render()
+
+    # -- serving ----------------------------------------------------------------------------
+
+    async def serve(self, on_ready: Callable[[int], None] = lambda port: None) -> None:
+        """Serve the web app and run the sources until cancelled."""
+        async with self.web() as port:
+            on_ready(port)
+            await self.run_sources()
+            await asyncio.Event().wait()
+
+    @contextlib.asynccontextmanager
+    async def web(self) -> AsyncIterator[int]:
+        """Serve the web app on the configured host and port; yields the bound port."""
+        from aiohttp import web
+
+        from agent_ui.app import build_app
+
+        runner = web.AppRunner(build_app(self), handle_signals=False, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.server.host, self.settings.server.port)
+        try:
+            await site.start()
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.server.port
+            yield self.web_port
+        finally:
+            await runner.cleanup()
+
+
+async def _check(probe: Awaitable[None] | None) -> dict[str, Any]:
+    if probe is None:
+        return {"ok": False, "detail": "not started"}
+    try:
+        async with asyncio.timeout(2):
+            await probe
+    except (ScreenpopError, TimeoutError, OSError) as exc:
+        return {"ok": False, "detail": str(exc) or type(exc).__name__}
+    return {"ok": True, "detail": "ok"}
+
+
+def epoch(ts: float | None) -> float | None:
+    return ts
+
+
+def resolve_url(url: str, base_dir: Path) -> str:
+    """Resolve a relative SQLite path against the config file's folder."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and not url[len(prefix) :].startswith(("/", ":memory:")):
+        return prefix + str((base_dir / url[len(prefix) :]).resolve())
+    return url

@@ -1,0 +1,175 @@
+"""Per-agent ordered delivery to every open tab of that agent.
+
+Each agent has one stream of messages numbered by `seq` (1, 2, 3...). Every tab (subscription)
+of the agent gets the same stream. A bounded buffer of recent messages lets a reconnecting tab
+`resume` without gaps or duplicates. A tab whose outbox overflows is closed (it reconnects and
+resumes) rather than slowing anybody else down: :meth:`Hub.publish` never awaits.
+
+The hub is in-process today; :class:`DeliveryLog` is the seam where a Redis-backed log goes when
+agents may land on any node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+
+
+class DeliveryLog:
+    """Per-agent sequence numbers and the bounded replay buffer."""
+
+    def __init__(self, buffer_size: int) -> None:
+        self._buffer_size = buffer_size
+        self._seq: dict[str, int] = {}
+        self._buffers: dict[str, deque[Message]] = {}
+
+    def append(self, agent_id: str, message: Message) -> Message:
+        """Number `message` for `agent_id`, keep it for replay; returns the numbered copy."""
+        seq = self._seq.get(agent_id, 0) + 1
+        self._seq[agent_id] = seq
+        numbered = {**message, "seq": seq}
+        buf = self._buffers.get(agent_id)
+        if buf is None:
+            buf = self._buffers[agent_id] = deque(maxlen=self._buffer_size)
+        buf.append(numbered)
+        return numbered
+
+    def last_seq(self, agent_id: str) -> int:
+        return self._seq.get(agent_id, 0)
+
+    def since(self, agent_id: str, last_seq: int) -> list[Message] | None:
+        """Messages after `last_seq`, or None when some of them already left the buffer."""
+        current = self._seq.get(agent_id, 0)
+        if last_seq >= current:
+            return []
+        buf = self._buffers.get(agent_id, deque())
+        if not buf or buf[0]["seq"] > last_seq + 1:
+            return None
+        return [m for m in buf if m["seq"] > last_seq]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open tab. Its writer task awaits :meth:`next` and sends what it gets."""
+
+    agent_id: str
+    limit: int
+    outbox: deque[Message] = field(default_factory=deque)
+    delivered: int = 0  # highest seq handed to the writer
+    closed: bool = False
+    close_reason: str = ""
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, message: Message) -> bool:
+        """Queue a message; False (and the subscription closes) when the outbox is full."""
+        if self.closed:
+            return False
+        if len(self.outbox) >= self.limit:
+            self.close("too slow: outbox full")
+            return False
+        self.outbox.append(message)
+        self._wake.set()
+        return True
+
+    def requeue(self, replayed: list[Message]) -> None:
+        """Put replayed messages in front, dropping anything already delivered or duplicated."""
+        merged: dict[int, Message] = {m["seq"]: m for m in replayed if m["seq"] > self.delivered}
+        for m in self.outbox:
+            merged.setdefault(m["seq"], m)
+        self.outbox = deque(merged[s] for s in sorted(merged))
+        self._wake.set()
+
+    def close(self, reason: str) -> None:
+        if not self.closed:
+            self.closed, self.close_reason = True, reason
+            self._wake.set()
+
+    async def next(self) -> Message | None:
+        """The next message in seq order, or None once the subscription is closed."""
+        while True:
+            while self.outbox and not self.closed:
+                message = self.outbox.popleft()
+                if message["seq"] <= self.delivered:
+                    continue
+                self.delivered = message["seq"]
+                return message
+            if self.closed:
+                return None
+            self._wake.clear()
+            await self._wake.wait()
+
+
+class Hub:
+    """Routes numbered messages to every subscription of an agent."""
+
+    def __init__(self, buffer_size: int = 512, outbox_limit: int = 256) -> None:
+        self.log = DeliveryLog(buffer_size)
+        self._outbox_limit = outbox_limit
+        self._subs: dict[str, set[Subscription]] = {}
+        self._sent_at: dict[tuple[str, int], float] = {}
+        self.slow_closed = 0
+
+    def subscribe(self, agent_id: str, last_seq: int | None = None) -> Subscription:
+        """Open a tab's subscription, starting after the agent's current seq."""
+        sub = Subscription(agent_id, self._outbox_limit)
+        sub.delivered = self.log.last_seq(agent_id) if last_seq is None else last_seq
+        self._subs.setdefault(agent_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        sub.close("unsubscribed")
+        subs = self._subs.get(sub.agent_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.agent_id]
+
+    def resume(self, sub: Subscription, last_seq: int) -> bool:
+        """Replay what the tab missed after `last_seq`; False when the buffer no longer has it."""
+        missed = self.log.since(sub.agent_id, last_seq)
+        if missed is None:
+            return False
+        sub.delivered = min(sub.delivered, last_seq)
+        sub.requeue(missed)
+        return True
+
+    def publish(self, agent_id: str, message: Message) -> Message:
+        """Number and deliver `message` to every tab of `agent_id`; never blocks."""
+        numbered = self.log.append(agent_id, message)
+        if numbered.get("type") == "pop":
+            self._sent_at[(agent_id, numbered["seq"])] = time.monotonic()
+            if len(self._sent_at) > 10_000:
+                self._sent_at.pop(next(iter(self._sent_at)))
+        for sub in list(self._subs.get(agent_id, ())):
+            if not sub.push(numbered):
+                self.slow_closed += 1
+                log.warning("agent %s: closing a tab that cannot keep up", agent_id)
+                self.unsubscribe(sub)
+        return numbered
+
+    def ack(self, agent_id: str, seq: int) -> float | None:
+        """Seconds from publishing pop `seq` to the tab saying it rendered it (first ack only)."""
+        sent = self._sent_at.pop((agent_id, seq), None)
+        return None if sent is None else time.monotonic() - sent
+
+    def online(self) -> Iterator[str]:
+        """Ids of agents with at least one open tab."""
+        return iter(list(self._subs))
+
+    def tabs(self, agent_id: str) -> int:
+        return len(self._subs.get(agent_id, ()))
+
+    def close_all(self, reason: str = "shutting down") -> None:
+        for subs in list(self._subs.values()):
+            for sub in list(subs):
+                self.unsubscribe(sub)
+                sub.close(reason)

@@ -1,0 +1,71 @@
+"""Prometheus metrics, one registry per daemon (tests run several daemons in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """Every metric the daemon exports at `/metrics`."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "screenpop_call_events_total", "Call events received", ["source", "kind"], registry=r
+        )
+        self.events_ignored = Counter(
+            "screenpop_call_events_ignored_total",
+            "Call events ignored as late, duplicate or for no known agent",
+            registry=r,
+        )
+        self.pops = Counter("screenpop_pops_total", "Pops delivered to agents", registry=r)
+        self.event_to_pop = Histogram(
+            "screenpop_event_to_pop_seconds",
+            "From the ring event to the pop leaving the daemon",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ring_to_render = Histogram(
+            "screenpop_ring_to_render_seconds",
+            "From the pop leaving the daemon to the browser acknowledging it rendered",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.connector_latency = Histogram(
+            "screenpop_connector_seconds",
+            "Connector lookup latency",
+            ["connector"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.connector_outcomes = Counter(
+            "screenpop_connector_outcomes_total",
+            "Connector lookups by outcome",
+            ["connector", "outcome"],
+            registry=r,
+        )
+        self.websockets = Gauge("screenpop_websockets", "Open agent websockets", registry=r)
+        self.slow_clients = Counter(
+            "screenpop_slow_clients_closed_total", "Tabs closed for not keeping up", registry=r
+        )
+        self.source_up = Gauge(
+            "screenpop_source_up",
+            "1 when the telephony source is connected",
+            ["source"],
+            registry=r,
+        )
+        self.source_rejected = Gauge(
+            "screenpop_source_rejected_frames",
+            "Malformed or unauthenticated frames/requests rejected",
+            ["source"],
+            registry=r,
+        )
+        self.cache_errors = Gauge(
+            "screenpop_cache_errors", "Cache operations that failed", registry=r
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,85 @@
+"""Per-agent ordered delivery: seq numbering, every tab, resume, slow tabs closed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from screenpop.hub import Hub, Subscription
+
+
+async def drain(sub: Subscription) -> list[int]:
+    out = []
+    while sub.outbox:
+        message = await sub.next()
+        assert message is not None
+        out.append(message["seq"])
+    return out
+
+
+async def test_seq_increases_per_agent_and_every_tab_gets_the_same_stream() -> None:
+    hub = Hub()
+    tab1, tab2 = hub.subscribe("alice"), hub.subscribe("alice")
+    other = hub.subscribe("bob")
+    for n in range(3):
+        hub.publish("alice", {"type": "pop", "n": n})
+    assert await drain(tab1) == [1, 2, 3]
+    assert await drain(tab2) == [1, 2, 3]
+    assert await drain(other) == []
+    assert hub.publish("bob", {"type": "pop"})["seq"] == 1
+
+
+async def test_resume_replays_missed_without_duplicates() -> None:
+    hub = Hub()
+    tab = hub.subscribe("alice")
+    hub.publish("alice", {"type": "pop"})
+    assert await drain(tab) == [1]
+    hub.unsubscribe(tab)
+    hub.publish("alice", {"type": "call"})  # missed while disconnected
+    hub.publish("alice", {"type": "card"})
+    again = hub.subscribe("alice")
+    hub.publish("alice", {"type": "call"})  # arrives after reconnect, before resume
+    assert hub.resume(again, last_seq=1)
+    assert await drain(again) == [2, 3, 4]
+
+
+async def test_resume_past_the_buffer_says_so() -> None:
+    hub = Hub(buffer_size=2)
+    for _ in range(5):
+        hub.publish("alice", {"type": "pop"})
+    tab = hub.subscribe("alice")
+    assert not hub.resume(tab, last_seq=1)
+    assert hub.resume(tab, last_seq=3)
+    assert await drain(tab) == [4, 5]
+
+
+async def test_a_slow_tab_is_closed_and_others_keep_receiving() -> None:
+    hub = Hub(outbox_limit=3)
+    slow, fast = hub.subscribe("alice"), hub.subscribe("alice")
+    for _ in range(5):
+        hub.publish("alice", {"type": "pop"})
+        await drain(fast)
+    assert slow.closed and "too slow" in slow.close_reason
+    assert await slow.next() is None
+    assert hub.tabs("alice") == 1
+    assert hub.slow_closed == 1
+
+
+async def test_next_waits_for_a_message() -> None:
+    hub = Hub()
+    tab = hub.subscribe("alice")
+    waiter = asyncio.ensure_future(tab.next())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    hub.publish("alice", {"type": "pop"})
+    message = await asyncio.wait_for(waiter, 1)
+    assert message is not None and message["seq"] == 1
+
+
+async def test_ack_measures_pop_to_render_once() -> None:
+    hub = Hub()
+    hub.subscribe("alice")
+    seq = hub.publish("alice", {"type": "pop"})["seq"]
+    latency = hub.ack("alice", seq)
+    assert latency is not None and latency >= 0
+    assert hub.ack("alice", seq) is None
+    assert hub.ack("bob", seq) is None
