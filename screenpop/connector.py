@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeAlias
@@ -61,6 +62,7 @@ class ConnectorContext:
     """What the daemon hands every connector: where relative paths resolve from."""
 
     base_dir: Path = field(default_factory=Path.cwd)
+    deadline_ms: int | None = None  # the connector's deadline, e.g. to set a statement timeout
 
 
 class Connector(Protocol):
@@ -90,10 +92,25 @@ def connector_kinds() -> dict[str, ConnectorFactory]:
 
 
 def find_kind(kind: str, where: str) -> ConnectorFactory:
-    """The connector class registered as `kind`, or a ConfigError that lists the known kinds."""
+    """The connector class registered as `kind`, or a ConfigError that lists the known kinds.
+
+    `kind` may also be an import path, `package.module:ClassName`, for a connector that is not
+    packaged with an entry point (a site-local module on the daemon's path, a test fake).
+    """
+    if ":" in kind:
+        return _import_kind(kind, where)
     matches = entry_points(group=ENTRY_POINT_GROUP, name=kind)
     if not matches:
         known = ", ".join(sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)))
         raise ConfigError(f"{where}: unknown connector kind {kind!r} (installed: {known})")
     factory: ConnectorFactory = next(iter(matches)).load()
+    return factory
+
+
+def _import_kind(kind: str, where: str) -> ConnectorFactory:
+    module_name, _, attr = kind.partition(":")
+    try:
+        factory: ConnectorFactory = getattr(import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{where}: connector kind {kind!r} cannot be imported: {exc}") from None
     return factory

@@ -1,0 +1,1 @@
+"""The aiohttp web application: agent desktop, supervisor board, websocket, webhooks."""

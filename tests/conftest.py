@@ -1,0 +1,106 @@
+"""Shared fixtures: the real Redis and PostgreSQL servers, and Debian's Chromium.
+
+Service URLs come from the environment (defaults: the servers every machine runs on loopback).
+Outside CI a missing service skips the tests that need it; with CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+REDIS_URL = os.environ.get("SCREENPOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+POSTGRES_URL = os.environ.get(
+    "SCREENPOP_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+CHROMIUM = os.environ.get("SCREENPOP_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _loopback_only(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    host = parsed.hostname or "127.0.0.1"
+    if not (host.startswith("127.") or host in ("::1", "localhost")):
+        raise RuntimeError(f"tests only talk to loopback services, not {host}")
+    return host, parsed.port or 0
+
+
+def _require(what: str, url: str, default_port: int) -> None:
+    host, port = _loopback_only(url)
+    try:
+        with socket.create_connection((host, port or default_port), timeout=1):
+            return
+    except OSError as exc:
+        message = f"{what} is not reachable at {url}: {exc}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A test-only Redis database; tests must use their own key prefix (see `key_prefix`)."""
+    _require("Redis", REDIS_URL, 6379)
+    return REDIS_URL
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A unique Redis key prefix for one test, so parallel and repeated runs never collide."""
+    return f"screenpop-test:{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+async def redis_cleanup(redis_url: str, key_prefix: str) -> AsyncIterator[str]:
+    """Yields the prefix; deletes every key under it afterwards."""
+    import redis.asyncio as aioredis
+
+    yield key_prefix
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{key_prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    _require("PostgreSQL", POSTGRES_URL, 5432)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def unique_table() -> str:
+    """A table name no other test uses; the test drops it when done."""
+    return f"sp_test_{uuid.uuid4().hex[:10]}"
+
+
+def _require_chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    _require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
