@@ -82,6 +82,9 @@ class ConnectorSettings(BaseModel):
     priority: int = 100  # lower wins when connectors disagree on a summary field
     ttl_s: float | None = None  # per-connector cache TTL; default [cache].ttl_s
     negative_ttl_s: float | None = None
+    max_concurrency: int = Field(default=8, gt=0)  # lookups at once; more wait within the deadline
+    breaker_failures: int = Field(default=5, gt=0)  # consecutive failures that open the breaker
+    breaker_cooloff_s: float = Field(default=30, gt=0)  # skipped this long, then one probe
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
