@@ -116,7 +116,8 @@ class UiSettings(Strict):
 
 
 class BoardSettings(Strict):
-    service_level_s: float = Field(default=20, gt=0)
+    service_level_s: float = Field(default=20, gt=0)  # "answered within" threshold
+    wrap_up_s: float = Field(default=60, ge=0)  # after a call, until the agent closes its card
 
 
 class Settings(Strict):

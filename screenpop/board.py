@@ -1,0 +1,253 @@
+"""The supervisor's queue board: live calls per queue, agents and their states, today's figures.
+
+Sans-I/O like the call tracker: the daemon feeds it every call change (:meth:`Board.on_call`),
+agents' presence and wrap-up, and asks for a :meth:`Board.snapshot` when it publishes a `board`
+message. Times are epoch seconds passed in, so the board can be tested without a clock.
+
+"Today" is the local calendar day. Figures per queue: calls answered and abandoned, average speed
+of answer (mean wait of answered calls) and service level, the share of answered calls answered
+within the threshold among all calls offered that ended either way (answered + abandoned).
+:meth:`Board.rebuild` refills today's figures from the call log after a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from screenpop.calls import Call
+from screenpop.events import CallState
+
+DIRECT = "(direct)"  # calls that reached an agent without a queue
+
+
+@dataclass(slots=True)
+class QueueDay:
+    """One queue's figures for the day."""
+
+    answered: int = 0
+    abandoned: int = 0
+    within_sl: int = 0
+    total_wait_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        offered = self.answered + self.abandoned
+        return {
+            "answered_today": self.answered,
+            "abandoned_today": self.abandoned,
+            "asa_s": round(self.total_wait_s / self.answered, 1) if self.answered else None,
+            "service_level": round(self.within_sl / offered, 3) if offered else None,
+        }
+
+
+@dataclass(slots=True)
+class AgentView:
+    id: str
+    name: str
+    online: bool = False
+    since: float = 0.0
+    wrap_up_until: float | None = None
+    wrap_call: str | None = None
+    handled: int = 0
+
+
+@dataclass(slots=True)
+class CallView:
+    """What the board remembers of a live call."""
+
+    call_id: str
+    queue: str
+    started_at: float
+    state: CallState
+    agent: str | None
+    ringing: frozenset[str]
+    counted: bool = False  # today's figures already include it (answered or abandoned)
+    since: float = 0.0
+
+
+@dataclass(slots=True)
+class Board:
+    """Live state of every queue and agent. `caller_info(call_id, role)` gives a waiting caller's
+    display fields (the role-filtered card summary and the formatted number)."""
+
+    service_level_s: float
+    wrap_up_s: float
+    caller_info: Callable[[str, str | None], dict[str, Any]]
+    day: dt.date = field(default_factory=dt.date.today)
+    queues: dict[str, QueueDay] = field(default_factory=dict)
+    agents: dict[str, AgentView] = field(default_factory=dict)
+    calls: dict[str, CallView] = field(default_factory=dict)
+    version: int = 0  # bumped on every change; the publisher coalesces on it
+
+    def set_agents(self, agents: Iterable[tuple[str, str]]) -> None:
+        """The agents to show (id, name), e.g. after a config reload; keeps known ones' state."""
+        wanted = dict(agents)
+        self.agents = {
+            aid: self.agents.get(aid) or AgentView(aid, name) for aid, name in wanted.items()
+        }
+        for aid, name in wanted.items():
+            self.agents[aid].name = name
+        self.version += 1
+
+    def presence(self, agent_id: str, online: bool, now: float) -> None:
+        view = self.agents.get(agent_id)
+        if view is None or view.online == online:
+            return
+        view.online, view.since = online, now
+        self.version += 1
+
+    def ready(self, agent_id: str, now: float) -> None:
+        """The agent closed the card of their last call: wrap-up is over."""
+        view = self.agents.get(agent_id)
+        if view is not None and view.wrap_up_until is not None:
+            view.wrap_up_until, view.wrap_call, view.since = None, None, now
+            self.version += 1
+
+    def on_call(self, call: Call, now: float) -> None:
+        """Apply the call's current state (after every change the tracker reports)."""
+        self._roll(now)
+        queue = call.queue or DIRECT
+        view = self.calls.get(call.call_id)
+        if view is None:
+            view = CallView(
+                call.call_id, queue, call.started_at or now, call.state, None, frozenset()
+            )
+            self.calls[call.call_id] = view
+        self._touch_agents(view, call, now)
+        view.state, view.agent, view.ringing = call.state, call.agent, frozenset(call.ringing)
+        self._count(view, call)
+        if not call.active:
+            del self.calls[call.call_id]
+            self._wrap_up(call, now)
+        self.version += 1
+
+    def _touch_agents(self, view: CallView, call: Call, now: float) -> None:
+        for agent_id in (view.ringing ^ frozenset(call.ringing)) | {view.agent, call.agent}:
+            agent = self.agents.get(agent_id) if agent_id else None
+            if agent is not None:
+                agent.since = now
+                if agent_id in call.ringing or agent_id == call.agent:
+                    agent.wrap_up_until = agent.wrap_call = None
+
+    def _count(self, view: CallView, call: Call) -> None:
+        if view.counted or not self._today(call.started_at):
+            return
+        day = self.queues.setdefault(view.queue, QueueDay())
+        if call.answered_at is not None:
+            wait = max(0.0, call.answered_at - (call.started_at or call.answered_at))
+            day.answered += 1
+            day.total_wait_s += wait
+            day.within_sl += wait <= self.service_level_s
+            if call.agent in self.agents:
+                self.agents[call.agent].handled += 1
+            view.counted = True
+        elif call.state is CallState.ABANDONED:
+            day.abandoned += 1
+            view.counted = True
+
+    def _wrap_up(self, call: Call, now: float) -> None:
+        agent = self.agents.get(call.agent) if call.agent else None
+        if agent is not None and call.state is CallState.ENDED and self.wrap_up_s > 0:
+            agent.wrap_up_until, agent.wrap_call, agent.since = (
+                now + self.wrap_up_s,
+                call.call_id,
+                now,
+            )
+
+    def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
+        """Refill today's figures from the call log (`CallRecord`-like mappings) after a restart."""
+        for rec in calls:
+            started = rec.get("started_at")
+            if started is None or not self._today(started):
+                continue
+            day = self.queues.setdefault(rec.get("queue") or DIRECT, QueueDay())
+            answered = rec.get("answered_at")
+            if answered is not None:
+                wait = max(0.0, answered - started)
+                day.answered += 1
+                day.total_wait_s += wait
+                day.within_sl += wait <= self.service_level_s
+                agent = self.agents.get(rec.get("agent_id") or "")
+                if agent is not None:
+                    agent.handled += 1
+            elif rec.get("state") == str(CallState.ABANDONED):
+                day.abandoned += 1
+        self.version += 1
+
+    def _today(self, ts: float) -> bool:
+        return dt.datetime.fromtimestamp(ts).date() == self.day
+
+    def _roll(self, now: float) -> None:
+        today = dt.datetime.fromtimestamp(now).date()
+        if today != self.day:
+            self.day = today
+            self.queues = {}
+            for agent in self.agents.values():
+                agent.handled = 0
+
+    def snapshot(self, now: float, role: str | None) -> dict[str, Any]:
+        """The board as a supervisor of `role` sees it (`board` message payload)."""
+        self._roll(now)
+        return {
+            "at": now,
+            "service_level_s": self.service_level_s,
+            "queues": self._queues_json(now, role),
+            "agents": [self._agent_json(a, now, role) for a in self._sorted_agents()],
+        }
+
+    def _queues_json(self, now: float, role: str | None) -> list[dict[str, Any]]:
+        waiting: dict[str, list[dict[str, Any]]] = {}
+        for view in sorted(self.calls.values(), key=lambda v: v.started_at):
+            if view.state in (CallState.QUEUED, CallState.RINGING) and view.queue != DIRECT:
+                entry = {
+                    "call_id": view.call_id,
+                    "waiting_since": view.started_at,
+                    "ringing": sorted(view.ringing),
+                    **self.caller_info(view.call_id, role),
+                }
+                waiting.setdefault(view.queue, []).append(entry)
+        names = sorted(set(self.queues) | set(waiting) - {DIRECT})
+        out = []
+        for name in names:
+            calls = waiting.get(name, [])
+            longest = max((now - c["waiting_since"] for c in calls), default=0.0)
+            out.append(
+                {
+                    "name": name,
+                    "waiting": calls,
+                    "longest_wait_s": round(longest, 1),
+                    **self.queues.get(name, QueueDay()).to_json(),
+                }
+            )
+        return out
+
+    def _sorted_agents(self) -> list[AgentView]:
+        return sorted(self.agents.values(), key=lambda a: a.name.lower())
+
+    def _agent_json(self, agent: AgentView, now: float, role: str | None) -> dict[str, Any]:
+        state, call_id = self._agent_state(agent, now)
+        out: dict[str, Any] = {
+            "id": agent.id,
+            "name": agent.name,
+            "state": state,
+            "since": agent.since,
+            "handled_today": agent.handled,
+            "call_id": call_id,
+            "with": None,
+        }
+        if call_id is not None and state in ("ringing", "on_call"):
+            out["with"] = self.caller_info(call_id, role)
+        return out
+
+    def _agent_state(self, agent: AgentView, now: float) -> tuple[str, str | None]:
+        for view in self.calls.values():
+            if view.agent == agent.id:
+                return "on_call", view.call_id
+        for view in self.calls.values():
+            if agent.id in view.ringing:
+                return "ringing", view.call_id
+        if agent.wrap_up_until is not None and now < agent.wrap_up_until:
+            return "wrap_up", agent.wrap_call
+        return ("available" if agent.online else "offline"), None
