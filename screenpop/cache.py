@@ -1,0 +1,329 @@
+"""The card cache: connector sections by number, in process memory or in Redis.
+
+Both backends keep the same contract (:class:`Cache`): an entry is FRESH for ``fresh_s`` after it
+was set, then STALE for ``stale_s`` more (served at once while a background refresh runs, see
+:class:`Revalidator`), then gone. Values are JSON objects; the freshness deadline travels inside
+the stored JSON (wall-clock epoch seconds, so every node sharing a Redis agrees on it) and Redis
+expires the key itself at ``fresh_s + stale_s``.
+
+A cache never breaks a pop: on a dead or slow Redis (each call bounded by ``timeout_s``), reads
+are misses and writes are dropped, every such failure is counted in ``errors``, and the backend
+logs only when its health changes. Only :meth:`Cache.ping` raises, for ``/readyz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from screenpop.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Redis key layout, in one place. Every key is `<key_prefix><kind>:...`; the card sections use
+# `screenpop.lookup.section_key`, i.e. `<key_prefix>section:<connector>:<e164>`.
+DEFAULT_KEY_PREFIX = "screenpop:"
+SECTION_KEYS = "section:"
+
+MEMORY_MAX_ENTRIES = 100_000
+REDIS_COOLOFF_S = 1.0  # after a failure, Redis is skipped (counted as a failure) this long
+
+
+class CacheState(StrEnum):
+    FRESH = "fresh"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHit:
+    """A cached value and whether it is still fresh."""
+
+    value: dict[str, Any]
+    state: CacheState
+
+
+class Cache(Protocol):
+    """What the lookup needs from a cache. Only :meth:`ping` raises."""
+
+    errors: int  # operations that failed (a dead Redis), for /metrics
+
+    async def get_many(self, keys: Sequence[str]) -> list[CacheHit | None]:
+        """One hit or None per key, in the order given, in one round trip."""
+        ...
+
+    async def get(self, key: str) -> CacheHit | None: ...
+
+    async def set(self, key: str, value: dict[str, Any], fresh_s: float, stale_s: float) -> None:
+        """Store `value`: FRESH for `fresh_s`, then STALE for `stale_s` more, then gone."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise (OSError or ScreenpopError) when the cache is unreachable."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def open_cache(url: str, key_prefix: str, timeout_s: float) -> Cache:
+    """The backend for `url`: ``memory://`` or ``redis://`` / ``rediss://`` / ``unix://``.
+
+    Opens nothing on the network yet (Redis connects on first use). The caller must
+    ``await cache.aclose()`` once when done.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
+        return MemoryCache(key_prefix)
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisCache(url, key_prefix, timeout_s)
+    raise ConfigError(
+        f"cache.url: unsupported scheme {scheme or '(none)'!r} (use memory:// or redis://)"
+    )
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+
+def encode(value: dict[str, Any], fresh_until: float) -> str:
+    """The stored form: the value with its freshness deadline. Non-JSON leaves become strings."""
+    return json.dumps({"f": fresh_until, "v": value}, ensure_ascii=False, default=str)
+
+
+def decode(raw: str | bytes | None, now: float) -> CacheHit | None:
+    """A hit from the stored form; None for a missing or unreadable entry."""
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+        fresh_until, value = float(doc["f"]), doc["v"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    return CacheHit(value, CacheState.FRESH if now < fresh_until else CacheState.STALE)
+
+
+# -- memory --------------------------------------------------------------------------------------
+
+
+class MemoryCache:
+    """An in-process cache, bounded to `max_entries` with least-recently-used eviction.
+
+    Entries are stored JSON-encoded, exactly as in Redis, so a caller can never mutate a cached
+    value and both backends round-trip the same types.
+    """
+
+    def __init__(self, key_prefix: str = "", max_entries: int = MEMORY_MAX_ENTRIES) -> None:
+        self.errors = 0
+        self._prefix = key_prefix
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()  # key: (expires, raw)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _read(self, key: str, now: float) -> CacheHit | None:
+        full = self._prefix + key
+        entry = self._entries.get(full)
+        if entry is None:
+            return None
+        expires, raw = entry
+        if now >= expires:
+            del self._entries[full]
+            return None
+        self._entries.move_to_end(full)
+        return decode(raw, now)
+
+    async def get_many(self, keys: Sequence[str]) -> list[CacheHit | None]:
+        now = time.time()
+        return [self._read(key, now) for key in keys]
+
+    async def get(self, key: str) -> CacheHit | None:
+        return self._read(key, time.time())
+
+    async def set(self, key: str, value: dict[str, Any], fresh_s: float, stale_s: float) -> None:
+        now = time.time()
+        full = self._prefix + key
+        self._entries[full] = (now + fresh_s + stale_s, encode(value, now + fresh_s))
+        self._entries.move_to_end(full)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    async def delete(self, key: str) -> None:
+        self._entries.pop(self._prefix + key, None)
+
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        self._entries.clear()
+
+
+# -- redis ---------------------------------------------------------------------------------------
+
+
+class RedisCache:
+    """The Redis backend: one client and connection pool, opened here, closed by :meth:`aclose`."""
+
+    def __init__(
+        self, url: str, key_prefix: str, timeout_s: float, cooloff_s: float = REDIS_COOLOFF_S
+    ) -> None:
+        self.errors = 0
+        self._prefix = key_prefix
+        self._timeout = timeout_s
+        self._cooloff = cooloff_s
+        self._skip_until = 0.0
+        self._healthy = True
+        self._where = _safe_location(url)
+        self._client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+
+    async def get_many(self, keys: Sequence[str]) -> list[CacheHit | None]:
+        if not keys:
+            return []
+        raws = await self._call(self._client.mget, [self._prefix + k for k in keys])
+        if not isinstance(raws, list) or len(raws) != len(keys):
+            return [None] * len(keys)
+        now = time.time()
+        return [decode(raw, now) for raw in raws]
+
+    async def get(self, key: str) -> CacheHit | None:
+        return (await self.get_many([key]))[0]
+
+    async def set(self, key: str, value: dict[str, Any], fresh_s: float, stale_s: float) -> None:
+        now = time.time()
+        expire_ms = max(1, round((fresh_s + stale_s) * 1000))
+        await self._call(
+            self._client.set, self._prefix + key, encode(value, now + fresh_s), px=expire_ms
+        )
+
+    async def delete(self, key: str) -> None:
+        await self._call(self._client.delete, self._prefix + key)
+
+    async def ping(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.ping()
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            raise ConnectionError(f"cache at {self._where} unreachable: {_describe(exc)}") from None
+        self._recovered()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
+        """Run one command under the timeout; a failure is counted and becomes None."""
+        if time.monotonic() < self._skip_until:
+            self.errors += 1
+            return None
+        try:
+            async with asyncio.timeout(self._timeout):
+                result = await method(*args, **kw)
+        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
+            self._failed(exc)
+            return None
+        self._recovered()
+        return result
+
+    def _failed(self, exc: BaseException) -> None:
+        self.errors += 1
+        self._skip_until = time.monotonic() + self._cooloff
+        if self._healthy:
+            self._healthy = False
+            log.warning("cache at %s is down, serving without it: %s", self._where, _describe(exc))
+
+    def _recovered(self) -> None:
+        self._skip_until = 0.0
+        if not self._healthy:
+            self._healthy = True
+            log.info("cache at %s recovered", self._where)
+
+
+def _safe_location(url: str) -> str:
+    """host:port/db of a Redis URL, never its credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        port = 0
+    return f"{host}:{port}{parts.path}"
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+# -- stale-while-revalidate ----------------------------------------------------------------------
+
+_DIGITS = re.compile(r"\d(?=\d{2})")
+
+
+class Revalidator:
+    """Background refreshes of stale entries, at most one at a time per key.
+
+    Owns its tasks: keeps a reference to each, logs their failures, and cancels those still
+    running in :meth:`aclose`, which the owner must await once on shutdown.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
+
+    def refresh(self, key: str, factory: Callable[[], Awaitable[None]]) -> None:
+        """Start ``factory()`` in the background unless `key` is already being refreshed."""
+        if self._closed or key in self._tasks:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._run(factory), name=f"revalidate {_DIGITS.sub('*', key)}"
+        )
+        self._tasks[key] = task
+        task.add_done_callback(lambda done: self._done(key, done))
+
+    @staticmethod
+    async def _run(factory: Callable[[], Awaitable[None]]) -> None:
+        await factory()
+
+    def _done(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    @property
+    def running(self) -> int:
+        """How many refreshes are in flight."""
+        return len(self._tasks)
+
+    async def wait_idle(self) -> None:
+        """Return once no refresh is running (for tests and orderly shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Cancel every refresh still running and wait for them to finish."""
+        self._closed = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
