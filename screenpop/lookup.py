@@ -9,21 +9,31 @@ trip, runs the connectors that missed (all at once, one TaskGroup), and exposes:
 
 Stale cache entries are served at once and refreshed in the background (single flight per key).
 A connector's failure becomes its section's status; it never cancels a sibling.
+
+Every call goes through the connector's guard rails (:mod:`screenpop.guard`): an open breaker
+skips it (``error: unavailable``, outcome ``skipped``), a saturated concurrency limit makes it
+wait for a slot until its deadline and then gives up (``error: busy``, outcome ``busy``). An
+answer that is not ``None``, a record or a list of records of JSON values is a connector bug,
+reported as ``error: internal error``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from screenpop.cache import Cache, CacheHit, CacheState, Revalidator
 from screenpop.card import Card, Section, Status
 from screenpop.connector import Connector, LookupQuery, LookupResult
 from screenpop.errors import ConnectorError
+from screenpop.guard import BUSY, UNAVAILABLE, BreakerState, ConnectorBusy, ConnectorGuard
+from screenpop.metrics import Metrics
 from screenpop.settings import CacheSettings, ConnectorSettings
 
 log = logging.getLogger(__name__)
@@ -31,51 +41,148 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ConnectorRuntime:
-    """A started connector with the common settings the fan-out needs."""
+    """A started connector with the common settings and the guard rails the fan-out needs.
+
+    The guard (breaker, concurrency limit) is built from the settings and lives as long as the
+    runtime: a reload that keeps a runtime keeps its breaker state.
+    """
 
     connector: Connector
     settings: ConnectorSettings
+    guard: ConnectorGuard = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        guard = ConnectorGuard(
+            s.name,
+            max_concurrency=s.max_concurrency,
+            breaker_failures=s.breaker_failures,
+            breaker_cooloff_s=s.breaker_cooloff_s,
+        )
+        object.__setattr__(self, "guard", guard)
 
     @property
     def name(self) -> str:
         return self.settings.name
 
 
+class Outcome(StrEnum):
+    """How one lookup ended, as counted in `/metrics`."""
+
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    TIMEOUT = "timeout"  # killed at the connector's hard limit (late_ms)
+    ERROR = "error"
+    SKIPPED = "skipped"  # the breaker is open: the connector was not called
+    BUSY = "busy"  # no free slot before the deadline: the connector was not called
+
+
+_STATUS = {
+    Outcome.OK: Status.OK,
+    Outcome.NOT_FOUND: Status.NOT_FOUND,
+    Outcome.TIMEOUT: Status.TIMEOUT,
+    Outcome.ERROR: Status.ERROR,
+    Outcome.SKIPPED: Status.ERROR,
+    Outcome.BUSY: Status.ERROR,
+}
+_VERDICT = {Outcome.OK: True, Outcome.NOT_FOUND: True, Outcome.TIMEOUT: False, Outcome.ERROR: False}
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One guarded call of a connector: the section it produced and how it ended."""
+
+    section: Section
+    outcome: Outcome
+
+    @property
+    def called(self) -> bool:
+        return self.outcome not in (Outcome.SKIPPED, Outcome.BUSY)
+
+
 def section_key(connector: str, e164: str) -> str:
     return f"section:{connector}:{e164}"
 
 
-async def call_connector(runtime: ConnectorRuntime, query: LookupQuery) -> Section:
-    """Run one lookup under the connector's hard limit; every failure becomes a section."""
+async def call_connector(runtime: ConnectorRuntime, query: LookupQuery) -> Attempt:
+    """Run one lookup behind the connector's guard rails; every failure becomes a section.
+
+    The breaker may skip the call (``error: unavailable``); the wait for a concurrency slot is
+    bounded by the deadline (``error: busy``); the lookup itself by the hard limit, ``late_ms``.
+    """
+    breaker = runtime.guard.breaker
+    if not breaker.allow():
+        return Attempt(Section(Status.ERROR, error=UNAVAILABLE), Outcome.SKIPPED)
     start = time.perf_counter()
-    status, data, error = Status.ERROR, None, None
+    outcome: Outcome | None = None  # stays None if the fan-out is cancelled meanwhile
+    data: Any = None
+    error: str | None = None
     try:
-        async with asyncio.timeout(runtime.settings.late_ms / 1000):
-            result = await runtime.connector.lookup(query)
-        status, data = to_status(result)
+        outcome, data, error = await _attempt(runtime, query)
+    finally:
+        verdict = _VERDICT.get(outcome) if outcome is not None else None
+        breaker.settle(verdict, error or "timeout")
+    ms = (time.perf_counter() - start) * 1000
+    return Attempt(Section(_STATUS[outcome], data, ms, error=error), outcome)
+
+
+async def _attempt(
+    runtime: ConnectorRuntime, query: LookupQuery
+) -> tuple[Outcome, Any, str | None]:
+    settings = runtime.settings
+    try:
+        async with asyncio.timeout(settings.late_ms / 1000):
+            async with runtime.guard.limit.slot(settings.deadline_ms / 1000):
+                result = await runtime.connector.lookup(query)
+        return to_outcome(result)
+    except ConnectorBusy:
+        return Outcome.BUSY, None, BUSY
     except TimeoutError:
-        status = Status.TIMEOUT
+        return Outcome.TIMEOUT, None, None
     except ConnectorError as exc:
-        error = str(exc) or type(exc).__name__
+        return Outcome.ERROR, None, str(exc) or type(exc).__name__
     except Exception:
         log.exception("connector %s: lookup failed", runtime.name)
-        error = "internal error"
-    return Section(status, data, (time.perf_counter() - start) * 1000, error=error)
+        return Outcome.ERROR, None, "internal error"
+
+
+def to_outcome(result: LookupResult) -> tuple[Outcome, Any, str | None]:
+    """Check a connector's answer at the trust boundary: JSON-able records, or nothing."""
+    status, data = to_status(result)
+    try:
+        json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the answer is not JSON: {exc}") from exc
+    return (Outcome.OK if status is Status.OK else Outcome.NOT_FOUND), data, None
 
 
 def to_status(result: LookupResult) -> tuple[Status, Any]:
+    """A connector's answer as a section status and data (one dict, or a list for several)."""
     if result is None:
         return Status.NOT_FOUND, None
     if isinstance(result, Mapping):
         return Status.OK, dict(result)
-    rows = [dict(r) for r in result]
+    if isinstance(result, str | bytes) or not isinstance(result, Sequence):
+        raise TypeError(f"the answer is a {type(result).__name__}, not a record or a list")
+    rows = [_record(r) for r in result]
     if not rows:
         return Status.NOT_FOUND, None
     return Status.OK, rows[0] if len(rows) == 1 else rows
 
 
+def _record(row: object) -> dict[str, Any]:
+    if not isinstance(row, Mapping):
+        raise TypeError(f"a listed answer is a {type(row).__name__}, not a record")
+    return dict(row)
+
+
 class Lookup:
-    """Builds cards; shared by every call. Swapped whole on config reload."""
+    """Builds cards; shared by every call. Swapped whole on config reload.
+
+    `on_section` is called with every section a connector produced (cached ones excluded);
+    `metrics`, when given, counts every lookup's outcome and latency and shows each connector's
+    breaker state.
+    """
 
     def __init__(
         self,
@@ -84,12 +191,23 @@ class Lookup:
         cache_settings: CacheSettings,
         revalidator: Revalidator,
         on_section: Callable[[str, Section], None] = lambda name, section: None,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self.connectors = list(connectors)
         self._cache = cache
         self._cfg = cache_settings
         self._revalidator = revalidator
-        self._on_section = on_section  # metrics hook
+        self._on_section = on_section
+        self._metrics = metrics
+        if metrics is not None:
+            for runtime in self.connectors:
+                runtime.guard.breaker.on_change = self._breaker_changed
+                metrics.breaker_state(runtime.name, runtime.guard.breaker.state)
+
+    def _breaker_changed(self, connector: str, state: BreakerState) -> None:
+        if self._metrics is not None:
+            self._metrics.breaker_state(connector, state)
 
     @property
     def priorities(self) -> dict[str, int]:
@@ -117,7 +235,12 @@ class Lookup:
         await self._cache.set(section_key(runtime.name, e164), value, fresh, stale)
 
     async def fetch(self, runtime: ConnectorRuntime, query: LookupQuery) -> Section:
-        section = await call_connector(runtime, query)
+        """Ask one connector (behind its guard rails), count the outcome, cache the answer."""
+        attempt = await call_connector(runtime, query)
+        section = attempt.section
+        if self._metrics is not None:
+            seconds = section.ms / 1000 if attempt.called else None
+            self._metrics.connector_outcome(runtime.name, attempt.outcome, seconds)
         self._on_section(runtime.name, section)
         await self.store(runtime, query.e164, section)
         return section

@@ -43,8 +43,15 @@ class Metrics:
         )
         self.connector_outcomes = Counter(
             "screenpop_connector_outcomes_total",
-            "Connector lookups by outcome",
+            "Connector lookups by outcome: ok, not_found, timeout, error, skipped (breaker open),"
+            " busy (no free slot before the deadline)",
             ["connector", "outcome"],
+            registry=r,
+        )
+        self.connector_breaker = Gauge(
+            "screenpop_connector_breaker_state",
+            "Connector circuit breaker: 0 closed, 1 open (skipped), 2 half-open (probing)",
+            ["connector"],
             registry=r,
         )
         self.websockets = Gauge("screenpop_websockets", "Open agent websockets", registry=r)
@@ -66,6 +73,16 @@ class Metrics:
         self.cache_errors = Gauge(
             "screenpop_cache_errors", "Cache operations that failed", registry=r
         )
+
+    def connector_outcome(self, connector: str, outcome: str, seconds: float | None) -> None:
+        """Count one lookup's outcome; `seconds` is None when the connector was not called."""
+        self.connector_outcomes.labels(connector, outcome).inc()
+        if seconds is not None:
+            self.connector_latency.labels(connector).observe(seconds)
+
+    def breaker_state(self, connector: str, state: int) -> None:
+        """Show a connector's breaker state (0 closed, 1 open, 2 half-open)."""
+        self.connector_breaker.labels(connector).set(state)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
