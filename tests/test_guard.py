@@ -47,6 +47,7 @@ class SwitchConnector:
         self.running = 0
         self.gate = asyncio.Event()
         self.gate.set()
+        self._arrivals = asyncio.Condition()
 
     async def start(self) -> None:
         return None
@@ -54,6 +55,8 @@ class SwitchConnector:
     async def lookup(self, query: LookupQuery) -> LookupResult:
         self.calls += 1
         self.running += 1
+        async with self._arrivals:
+            self._arrivals.notify_all()
         try:
             await self.gate.wait()
             if self.mode == "fail":
@@ -69,6 +72,11 @@ class SwitchConnector:
 
     async def aclose(self) -> None:
         return None
+
+    async def until_running(self, n: int) -> None:
+        """Wait until `n` lookups are inside the connector at once."""
+        async with self._arrivals:
+            await self._arrivals.wait_for(lambda: self.running >= n)
 
 
 def runtime(clock: Clock | None = None, **common: Any) -> tuple[ConnectorRuntime, SwitchConnector]:
@@ -239,8 +247,7 @@ async def test_a_probe_cancelled_midway_leaves_the_next_call_probing() -> None:
     connector.mode = "ok"
     connector.gate.clear()
     probe = asyncio.create_task(call_connector(rt, QUERY))
-    while connector.running == 0:
-        await asyncio.sleep(0)
+    await connector.until_running(1)
     assert rt.guard.breaker.state is BreakerState.HALF_OPEN
     probe.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -257,8 +264,7 @@ async def test_no_more_than_the_limit_run_at_once_and_waiters_get_the_freed_slot
     rt, connector = runtime(max_concurrency=2, deadline_ms=30_000, late_ms=30_000)
     connector.gate.clear()
     tasks = [asyncio.create_task(call_connector(rt, QUERY)) for _ in range(5)]
-    while connector.running < 2:
-        await asyncio.sleep(0)
+    await connector.until_running(2)
     for _ in range(10):
         await asyncio.sleep(0)
     assert connector.running == 2
@@ -274,8 +280,7 @@ async def test_a_lookup_that_gets_no_slot_before_its_deadline_is_busy() -> None:
     rt, connector = runtime(max_concurrency=1, deadline_ms=20, late_ms=30_000, breaker_failures=1)
     connector.gate.clear()
     holder = asyncio.create_task(call_connector(rt, QUERY))
-    while connector.running == 0:
-        await asyncio.sleep(0)
+    await connector.until_running(1)
     waiter = await call_connector(rt, QUERY)
     assert waiter.outcome is Outcome.BUSY
     assert waiter.section.status is Status.ERROR
