@@ -1,0 +1,253 @@
+"""Caller-id normalization: whatever a PBX or carrier sends, turned into one :class:`CallerId`.
+
+Caller ids arrive as national numbers, international numbers with either trunk prefix (``011``
+or ``00``), SIP and tel URIs with parameters, Asterisk's ``<unknown>``, words such as
+``anonymous``, carrier sentinels, or plain garbage. :func:`normalize` never raises: anything it
+cannot read as a phone number comes back with ``kind`` ``unparseable`` and the raw text kept.
+
+Only a ``number`` with an E.164 form is ever looked up or matched to a customer
+(:attr:`CallerId.lookupable`); withheld and unparseable callers never are.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import unquote
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+
+from screenpop.connector import LookupQuery
+
+CallerKind = Literal["number", "extension", "withheld", "unparseable"]
+
+MAX_RAW = 256  # longer raw text is cut before it is kept (it only ever goes to a card)
+MAX_NUMBER_TEXT = 48  # a phone number, with punctuation and an extension, is never longer
+
+# Words PBXs and carriers put in the caller-id number when the caller withheld it.
+WITHHELD_WORDS = frozenset(
+    {
+        "anonymous",
+        "restricted",
+        "unavailable",
+        "unknown",
+        "private",
+        "withheld",
+        "blocked",
+        "anonymous.invalid",
+        "out of area",
+        "out-of-area",
+        "no caller id",
+        "nocallerid",
+    }
+)
+# Twilio's keypad spellings of ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED and UNKNOWN.
+TWILIO_SENTINELS = frozenset({"+266696687", "+7378742833", "+86282452253", "+2562533", "+8656696"})
+
+_NAME_ADDR = re.compile(r"<([^<>]*)>\s*(?:;.*)?$")
+_SCHEMES = ("sips:", "sip:", "tel:")
+# Digits with the punctuation people and PBXs use, then optionally an extension.
+_NUMBER_TEXT = re.compile(
+    r"^(?P<main>\+?[0-9 \u00a0().\-/]*[0-9][0-9 \u00a0().\-/]*?)"
+    r"(?:(?: ?(?:x|ext\.?|extension) ?|#)(?P<ext>[0-9]{1,10}))?$",
+    re.IGNORECASE,
+)
+_EXTENSION = re.compile(r"^[0-9]{2,6}$")
+_NON_DIGITS = re.compile(r"[^0-9]")
+_INTERNATIONAL_PREFIXES = ("011", "00")
+
+
+@dataclass(frozen=True, slots=True)
+class CallerId:
+    """A normalized caller id. Build it with :func:`normalize`."""
+
+    raw: str
+    e164: str | None
+    national: str | None
+    region: str | None
+    extension: str | None
+    valid: bool
+    withheld: bool
+    kind: CallerKind
+
+    @property
+    def lookupable(self) -> bool:
+        """True for a phone number with an E.164 form: the only kind that is ever looked up."""
+        return self.kind == "number" and self.e164 is not None
+
+    def query(self) -> LookupQuery | None:
+        """The connector query for this caller, or None when it must not be looked up."""
+        if not self.lookupable or self.e164 is None:
+            return None
+        try:
+            number = phonenumbers.parse(self.e164, None)
+        except NumberParseException:
+            return None
+        return LookupQuery(
+            e164=self.e164,
+            national=self.national or self.e164,
+            digits=self.e164[1:],
+            national_digits=phonenumbers.national_significant_number(number),
+            region=self.region,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The `screenpop normalize` output and the card's `caller` object (without `name`)."""
+        return {
+            "raw": self.raw,
+            "e164": self.e164,
+            "national": self.national,
+            "region": self.region,
+            "extension": self.extension,
+            "valid": self.valid,
+            "withheld": self.withheld,
+            "kind": self.kind,
+        }
+
+
+def normalize(raw: str | None, default_region: str) -> CallerId:
+    """Normalize a raw caller id; national numbers are read as dialled in `default_region`.
+
+    Never raises: unreadable input comes back as ``kind="unparseable"`` with `raw` kept.
+    """
+    text = (raw or "")[:MAX_RAW]
+    address, ext_param = _address(raw or "")
+    if _is_withheld(address):
+        return _other(text, "withheld")
+    found = _NUMBER_TEXT.match(address) if len(address) <= MAX_NUMBER_TEXT else None
+    if found is None:
+        return _other(text, "unparseable")
+    main = found.group("main").strip()
+    digits = _NON_DIGITS.sub("", main)
+    if not digits.strip("0"):
+        return _other(text, "withheld")
+    region = default_region.strip().upper()
+    if main == address and _EXTENSION.match(main) and not _short(digits, region):
+        return CallerId(text, None, None, None, digits, False, False, "extension")
+    number = _parse(main, region)
+    if number is None:
+        return _other(text, "unparseable")
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if e164 in TWILIO_SENTINELS:
+        return _other(text, "withheld")
+    if not _possible(number):
+        return _other(text, "unparseable")
+    return _number(text, number, e164, found.group("ext") or ext_param)
+
+
+def mask(text: str | None) -> str:
+    """A phone number made safe for logs: only its last digits (`+…1234`).
+
+    Returned unchanged when the ``screenpop`` logger is enabled for DEBUG. Text without digits
+    (``anonymous``) is not a number and is returned as it is.
+    """
+    if text is None:
+        return ""
+    if logging.getLogger("screenpop").isEnabledFor(logging.DEBUG):
+        return text
+    digits = _NON_DIGITS.sub("", text)
+    if not digits:
+        return text
+    keep = 4 if len(digits) >= 8 else 3 if len(digits) >= 5 else 2
+    keep = min(keep, len(digits) - 1) if len(digits) > 1 else 0
+    prefix = "+" if text.lstrip().startswith("+") else ""
+    return f"{prefix}…{digits[len(digits) - keep :]}" if keep else f"{prefix}…"
+
+
+def _other(raw: str, kind: CallerKind) -> CallerId:
+    return CallerId(raw, None, None, None, None, False, kind == "withheld", kind)
+
+
+def _number(raw: str, number: PhoneNumber, e164: str, extension: str | None) -> CallerId:
+    region = phonenumbers.region_code_for_number(number)
+    region = region or phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return CallerId(
+        raw=raw,
+        e164=e164,
+        national=phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
+        region=None if region in (None, "ZZ") else region,
+        extension=extension,
+        valid=phonenumbers.is_valid_number(number),
+        withheld=False,
+        kind="number",
+    )
+
+
+def _address(raw: str) -> tuple[str, str | None]:
+    """The number part of a caller id: SIP/tel URI unwrapped, parameters dropped.
+
+    Returns the text to read as a number and a tel URI ``ext`` parameter, if any.
+    """
+    text = raw.strip()
+    inside = _NAME_ADDR.search(text)
+    if inside is not None:
+        text = inside.group(1).strip()
+    lowered = text.lower()
+    for scheme in _SCHEMES:
+        if lowered.startswith(scheme):
+            text = text[len(scheme) :]
+            break
+    if "%" in text:
+        text = unquote(text)
+    user, _, host = text.partition("@")
+    number, *params = user.split(";")
+    if host.split(";")[0].strip().lower() == "anonymous.invalid":
+        number = "anonymous"
+    ext = None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "ext" and value.strip().isdigit():
+            ext = value.strip()
+    return number.strip().strip('"').strip(), ext
+
+
+def _is_withheld(address: str) -> bool:
+    return not address or address.lower() in WITHHELD_WORDS
+
+
+def _short(digits: str, region: str) -> bool:
+    """True when `digits` is a valid short number (emergency, service) in `region`."""
+    try:
+        number = phonenumbers.parse(digits, region)
+    except NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_short_number_for_region(number, region))
+
+
+def _parse(address: str, region: str) -> PhoneNumber | None:
+    """Parse as dialled in `region`; failing a valid result, try the trunk prefix as international.
+
+    Trunks send ``011`` and ``00`` whatever the region: ``00442079460958`` from a US trunk is
+    London. A prefix that reads as a valid national number in the region (``0113...`` is Leeds)
+    stays national.
+    """
+    first = _try_parse(address, region)
+    if first is not None and phonenumbers.is_valid_number(first):
+        return first
+    if address.startswith("+"):
+        return first
+    compact = _NON_DIGITS.sub("", address)
+    for prefix in _INTERNATIONAL_PREFIXES:
+        if not compact.startswith(prefix):
+            continue
+        second = _try_parse("+" + compact[len(prefix) :], region)
+        if second is not None and (
+            phonenumbers.is_valid_number(second) or (first is None or not _possible(first))
+        ):
+            return second
+    return first
+
+
+def _possible(number: PhoneNumber) -> bool:
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    return bool(reason == phonenumbers.ValidationResult.IS_POSSIBLE)
+
+
+def _try_parse(text: str, region: str) -> PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
