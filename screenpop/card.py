@@ -96,6 +96,7 @@ class Card:
             "sections": sections,
             "candidates": candidates,
             "history": list(self.history),
+            "chosen": self.chosen,
             "complete": self.complete,
         }
 

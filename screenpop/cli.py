@@ -80,10 +80,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(json.dumps(normalize(args.number, args.region.upper()).to_json(), indent=2))
         return 0
     if args.command == "demo":
-        return _run(_demo_settings(args.config, args.port), demo=True)
-    settings = load_settings(_config_path(args.config))
+        return _run(_demo_settings(args.config, args.port), None, demo=True)
+    path = _config_path(args.config)
+    settings = load_settings(path)
     if args.command == "run":
-        return _run(settings, demo=False)
+        return _run(settings, path, demo=False)
     from screenpop import commands
 
     if args.command == "check":
@@ -110,11 +111,11 @@ def _demo_settings(config: str, port: int | None) -> Settings:
     return load_settings(path, environ)
 
 
-def _run(settings: Settings, demo: bool) -> int:
+def _run(settings: Settings, path: Path | None, demo: bool) -> int:
     from screenpop.daemon import Daemon
 
     async def serve() -> None:
-        async with Daemon(settings) as daemon:
+        async with Daemon(settings, path) as daemon:
             await daemon.serve(lambda port: _announce(settings, port, demo))
 
     return _run_until_signal(serve())

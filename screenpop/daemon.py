@@ -10,26 +10,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import datetime as dt
 import logging
+import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 from screenpop.agents import Agent, AgentDirectory
+from screenpop.board import Board
+from screenpop.board_feed import BoardFeed
 from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.callerid import CallerId, mask, normalize
 from screenpop.calls import Call, CallTracker, Changed, Effect, Notify, Pop, Prefetch
 from screenpop.card import Card, Section
-from screenpop.connector import ConnectorContext, find_kind
-from screenpop.errors import ScreenpopError
-from screenpop.events import CallEvent, CallState
+from screenpop.connector_set import ConnectorSet
+from screenpop.errors import ConfigError, ScreenpopError
+from screenpop.events import CallEvent, CallState, EventKind
 from screenpop.hub import Hub, Message, Subscription
-from screenpop.lookup import CardBuild, ConnectorRuntime, Lookup
+from screenpop.lookup import CardBuild, Lookup
 from screenpop.metrics import Metrics
-from screenpop.settings import RoleSettings, Settings, validate_options
+from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import CallRecord, Store
+from screenpop.tasks import Courier, TaskOwner
 from screenpop.telephony.base import (
     Dialer,
     Source,
@@ -43,56 +49,12 @@ log = logging.getLogger(__name__)
 CLOSED_BUILD_GRACE_S = 30.0  # a closed call's card stays for late answers and notes this long
 
 
-class TaskOwner:
-    """Owns background tasks: keeps a reference, logs their failures, cancels them on close."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def aclose(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class Courier:
-    """Delivers one call's messages in order; a pop waits for the call's first card."""
-
-    def __init__(self, owner: TaskOwner, call_id: str) -> None:
-        self._jobs: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
-        self.task = owner.spawn(self._run(), name=f"courier {call_id}")
-
-    def put(self, job: Callable[[], Awaitable[None]]) -> None:
-        self._jobs.put_nowait(job)
-
-    def finish(self) -> None:
-        self._jobs.put_nowait(None)
-
-    async def _run(self) -> None:
-        while (job := await self._jobs.get()) is not None:
-            try:
-                await job()
-            except Exception:
-                log.exception("delivery failed")
-
-
 class Daemon:
     """Everything the daemon runs. Use as ``async with Daemon(settings) as daemon:``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
         self.settings = settings
+        self.config_path = config_path  # re-read on SIGHUP and POST /admin/reload
         self.directory = AgentDirectory(settings.agents)
         self.metrics = Metrics()
         self.hub = Hub(settings.server.replay_buffer, settings.server.outbound_queue)
@@ -107,6 +69,13 @@ class Daemon:
         self._callers: dict[str, CallerId] = {}
         self._couriers: dict[str, Courier] = {}
         self._presence: dict[str, int] = {}
+        self._connectors = ConnectorSet([])
+        self._revalidator: Revalidator | None = None
+        self.board = Board(
+            settings.board.service_level_s, settings.board.wrap_up_s, self.caller_info
+        )
+        self.board.set_agents((a.id, a.name) for a in self.directory.all())
+        self.board_feed = BoardFeed(self.board, self.hub.publish, self._board_watchers)
         self.web_port: int | None = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -120,8 +89,10 @@ class Daemon:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.board_feed.close()
         self.hub.close_all()
         await self._tasks.aclose()
+        await self._connectors.aclose()
         await self._stack.aclose()
 
     async def _open(self) -> None:
@@ -129,28 +100,76 @@ class Daemon:
         cache = open_cache(cfg.cache.url, cfg.cache.key_prefix, cfg.cache.timeout_ms / 1000)
         self._stack.push_async_callback(cache.aclose)
         self.cache = cache
-        revalidator = Revalidator()
+        revalidator = self._revalidator = Revalidator()
         self._stack.push_async_callback(revalidator.aclose)
         store = Store(resolve_url(cfg.store.url, cfg.base_dir))
         await store.start()
         self._stack.push_async_callback(store.aclose)
         self.store = store
-        runtimes = await self._start_connectors()
-        self.lookup = Lookup(runtimes, cache, cfg.cache, revalidator, self._count_section)
+        await self._rebuild_board(store)
+        self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
+        self.lookup = self._make_lookup(self._connectors, cfg)
         self.sources = self._build_sources()
 
-    async def _start_connectors(self) -> list[ConnectorRuntime]:
-        context = ConnectorContext(base_dir=self.settings.base_dir)
-        runtimes = []
-        for entry in self.settings.connectors:
-            where = f"connectors.{entry.name}"
-            factory = find_kind(entry.kind, where)
-            options = validate_options(factory.Settings, entry.options(), where)
-            connector = factory(entry.name, options, context)
-            await connector.start()
-            self._stack.push_async_callback(connector.aclose)
-            runtimes.append(ConnectorRuntime(connector, entry))
-        return runtimes
+    def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
+        assert self.cache is not None and self._revalidator is not None
+        return Lookup(
+            connectors.runtimes, self.cache, cfg.cache, self._revalidator, self._count_section
+        )
+
+    async def _rebuild_board(self, store: Store) -> None:
+        midnight = dt.datetime.combine(dt.date.today(), dt.time()).timestamp()
+        try:
+            records = await store.calls_since(midnight)
+        except ScreenpopError as exc:
+            log.warning("board: today's calls could not be read from the call log: %s", exc)
+            return
+        self.board.rebuild(dataclasses.asdict(r) for r in records)
+
+    async def reload(self, path: Path | None = None) -> str:
+        """Re-read the config and swap connectors, agents and roles in place.
+
+        The new config is validated completely, and its connectors started, before anything is
+        swapped; on any error a ConfigError says why and the old config keeps running. Agents stay
+        connected and calls in progress are kept. Returns a one-line summary.
+        """
+        path = path or self.config_path
+        if path is None:
+            raise ConfigError("this daemon was not started from a config file: nothing to reload")
+        new = load_settings(path)
+        connectors = await ConnectorSet.start(new.connectors, new.base_dir)
+        notes = self._restart_only_changes(new)
+        old_connectors, old = self._connectors, self.settings
+        self.settings, self._connectors = new, connectors
+        self.directory = AgentDirectory(new.agents)
+        self.tracker.set_matcher(self.directory.match)
+        self.lookup = self._make_lookup(connectors, new)
+        self.board.service_level_s = new.board.service_level_s
+        self.board.wrap_up_s = new.board.wrap_up_s
+        self.board.set_agents((a.id, a.name) for a in self.directory.all())
+        self.board_feed.changed()
+        grace = max((c.late_ms for c in old.connectors), default=0) / 1000 + 1.0
+        self._tasks.spawn(self._close_later(old_connectors, grace), name="close old connectors")
+        summary = (
+            f"reloaded {path}: {len(new.connectors)} connectors, {len(new.agents)} agents, "
+            f"{len(new.roles)} roles" + "".join(f"; {n}" for n in notes)
+        )
+        log.info("%s", summary)
+        return summary
+
+    def _restart_only_changes(self, new: Settings) -> list[str]:
+        old = self.settings
+        notes = []
+        for section in ("server", "cache", "store", "telephony"):
+            if getattr(old, section) != getattr(new, section):
+                notes.append(f"[{section}] changed: takes effect after a restart")
+                log.warning("reload: [%s] changed; it takes effect after a restart", section)
+        return notes
+
+    @staticmethod
+    async def _close_later(connectors: ConnectorSet, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)  # lookups already running on them finish first
+        await connectors.aclose()
 
     def _build_sources(self) -> dict[str, Source]:
         context = SourceContext(
@@ -241,11 +260,13 @@ class Daemon:
         assert self.lookup is not None and self.store is not None
         if caller.lookupable and caller.e164 is not None:
             try:
-                build.set_history(
-                    await self.store.history(caller.e164, self.settings.store.history_size)
-                )
+                history = await self.store.history(caller.e164, self.settings.store.history_size)
+                chosen = await self.store.chosen_customer(caller.e164)
             except ScreenpopError as exc:
                 log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
+            else:
+                build.set_history(history)
+                build.card = dataclasses.replace(build.card, chosen=chosen)
         await build.run(self.lookup, caller.query())
 
     def _card_updated(self, call_id: str, card: Card) -> None:
@@ -279,6 +300,7 @@ class Daemon:
             "call_id": call.call_id,
             "state": state,
             "queue": call.queue,
+            "direction": "outbound" if call.outbound else "inbound",
             "card": self.card_json(card, agent_id),
         }
         self.hub.publish(agent_id, message)
@@ -293,6 +315,10 @@ class Daemon:
         return self.settings.roles.get(name) or RoleSettings(sections=[])
 
     def _changed(self, call: Call) -> None:
+        self.board.on_call(call, time.time())
+        self.board_feed.changed()
+        if not call.active and call.agent is not None and call.state is CallState.ENDED:
+            self.board_feed.changed_later(self.settings.board.wrap_up_s + 0.05)
         if call.active and call.state is not CallState.ANSWERED:
             return
         record = self._record(call)
@@ -352,6 +378,11 @@ class Daemon:
     def connected(self, agent_id: str) -> None:
         self._presence[agent_id] = self._presence.get(agent_id, 0) + 1
         self.metrics.websockets.inc()
+        self.board.presence(agent_id, True, time.time())
+        self.board_feed.changed()
+        agent = self.directory.get(agent_id)
+        if agent is not None and self.role(agent.role).board:
+            self.board_feed.send_to(agent_id, agent.role)
 
     def disconnected(self, agent_id: str) -> None:
         left = self._presence.get(agent_id, 0) - 1
@@ -359,7 +390,32 @@ class Daemon:
             self._presence[agent_id] = left
         else:
             self._presence.pop(agent_id, None)
+            self.board.presence(agent_id, False, time.time())
+            self.board_feed.changed()
         self.metrics.websockets.dec()
+
+    def _board_watchers(self) -> list[tuple[str, str]]:
+        out = []
+        for agent_id in self._presence:
+            agent = self.directory.get(agent_id)
+            if agent is not None and self.role(agent.role).board:
+                out.append((agent_id, agent.role))
+        return out
+
+    def caller_info(self, call_id: str, role: str | None) -> dict[str, Any]:
+        """How the board shows a caller: the number and the role-filtered card summary."""
+        build = self._builds.get(call_id)
+        if build is None:
+            return {"caller": None, "caller_name": None, "summary": {}}
+        card = build.card.to_json(self.role(role) if role else None)
+        caller = card["caller"]
+        shown = "number withheld" if caller.get("kind") != "number" else caller.get("national")
+        return {"caller": shown, "caller_name": caller.get("name"), "summary": card["summary"]}
+
+    def ready(self, agent_id: str) -> None:
+        """The agent closed the card of their last call: their wrap-up is over."""
+        self.board.ready(agent_id, time.time())
+        self.board_feed.changed()
 
     def online_extensions(self) -> list[str]:
         """The first extension of every agent with a page open (the simulator rings these)."""
@@ -402,6 +458,44 @@ class Daemon:
         self.hub.publish(agent_id, message)
         return note
 
+    async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
+        """The agent picked one of the card's candidate customers. Every tab of every agent the
+        call popped for gets the updated card; the choice is remembered for the number, so the
+        next call from it pops straight to that customer. KeyError if not theirs or not offered."""
+        call = self.tracker.get(call_id)
+        build = self._builds.get(call_id)
+        if call is None or build is None or agent_id not in call.popped:
+            raise KeyError(f"no call {call_id} for this agent")
+        offered = {c["customer_id"] for c in build.card.to_json(None)["candidates"]}
+        if customer_id not in offered:
+            raise KeyError(f"customer {customer_id!r} is not a candidate on this card")
+        build.card = dataclasses.replace(build.card, chosen=customer_id)
+        self._card_updated(call_id, build.card)
+        caller = self._callers.get(call_id)
+        if self.store is not None and caller is not None and caller.e164 is not None:
+            await self.store.remember_choice(caller.e164, customer_id, agent_id)
+
+    async def dial(self, agent_id: str, number: str) -> str:
+        """Click-to-dial: call `number` from the agent's first extension through the first
+        telephony source that can place calls; the outbound call pops its card at once.
+        ValueError for a number that cannot be dialled, ScreenpopError when no source can."""
+        agent = self.directory.get(agent_id)
+        if agent is None or not agent.extensions:
+            raise ValueError("this agent has no extension to call from")
+        target = normalize(number, self.settings.phone.default_region)
+        if not target.lookupable or target.e164 is None:
+            raise ValueError(f"not a phone number that can be dialled ({target.kind})")
+        found = self.dialer()
+        if found is None:
+            raise ScreenpopError("no telephony source here can place calls")
+        name, dialer = found
+        extension = agent.extensions[0]
+        call_id = await dialer.originate(extension, target.e164, agent_id)
+        event = CallEvent(name, call_id, EventKind.RINGING, target.e164, endpoint=extension)
+        self.emit(dataclasses.replace(event, outbound=True))
+        log.info("call %s: %s dials %s", call_id, agent_id, mask(target.e164))
+        return call_id
+
     async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]:
         """One fan-out for `number`, as the role may see it. ValueError for a non-number."""
         caller = normalize(number, self.settings.phone.default_region)
@@ -422,10 +516,11 @@ class Daemon:
         source = self.sources.get(name)
         return source if isinstance(source, WebhookSource) else None
 
-    def dialer(self, name: str | None = None) -> Dialer | None:
-        for source_name, source in self.sources.items():
-            if isinstance(source, Dialer) and (name is None or name == source_name):
-                return source
+    def dialer(self) -> tuple[str, Dialer] | None:
+        """The first telephony source that can place calls, with its name."""
+        for name, source in self.sources.items():
+            if isinstance(source, Dialer):
+                return name, source
         return None
 
     async def readiness(self) -> dict[str, Any]:
@@ -451,17 +546,30 @@ class Daemon:
 
     async def serve(self, on_ready: Callable[[int], None] = lambda port: None) -> None:
         """Serve the web app and run the sources until cancelled."""
-        async with self.web() as port:
-            on_ready(port)
-            await self.run_sources()
-            await asyncio.Event().wait()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, self._reload_on_signal)
+        try:
+            async with self.web() as port:
+                on_ready(port)
+                await self.run_sources()
+                await asyncio.Event().wait()
+        finally:
+            loop.remove_signal_handler(signal.SIGHUP)
+
+    def _reload_on_signal(self) -> None:
+        async def reload() -> None:
+            try:
+                await self.reload()
+            except ScreenpopError as exc:
+                log.error("reload refused, the running config stays: %s", exc)
+
+        self._tasks.spawn(reload(), name="reload")
 
     @contextlib.asynccontextmanager
     async def web(self) -> AsyncIterator[int]:
         """Serve the web app on the configured host and port; yields the bound port."""
-        from aiohttp import web
-
         from agent_ui.app import build_app
+        from aiohttp import web
 
         runner = web.AppRunner(build_app(self), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()

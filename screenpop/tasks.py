@@ -1,0 +1,55 @@
+"""Background work with an owner: each task is kept, its failure logged, cancelled at close."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class TaskOwner:
+    """Owns background tasks: keeps a reference, logs their failures, cancels them on close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Courier:
+    """Delivers one call's messages in order; a pop waits for the call's first card."""
+
+    def __init__(self, owner: TaskOwner, call_id: str) -> None:
+        self._jobs: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
+        self.task = owner.spawn(self._run(), name=f"courier {call_id}")
+
+    def put(self, job: Callable[[], Awaitable[None]]) -> None:
+        self._jobs.put_nowait(job)
+
+    def finish(self) -> None:
+        self._jobs.put_nowait(None)
+
+    async def _run(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            try:
+                await job()
+            except Exception:
+                log.exception("delivery failed")
