@@ -1,0 +1,284 @@
+"""Asterisk Manager Interface (AMI) framing, free of I/O.
+
+The wire format, as Asterisk's manager writes it: on connect, one banner line
+(`Asterisk Call Manager/11.0.0`); then messages, each a block of `Key: value` lines ended by an
+empty line. Lines end in CRLF (a bare LF is tolerated). A message is a response to an action
+(`Response: Success|Error|Goodbye`, carrying the action's `ActionID`) or an event
+(`Event: Newchannel`); the items of an event list (`QueueStatus`, `CoreShowChannels`) are events
+carrying the `ActionID`, after a response with `EventList: start`, ended by an event with
+`EventList: Complete`. Asterisk before 14 answers the `Command` action with `Response: Follows`,
+raw output lines and `--END COMMAND--`; that output is kept in :attr:`Message.output`.
+
+:class:`AmiParser` is fed bytes as they arrive and returns complete messages: it never decodes a
+partial block, so a UTF-8 character split across two reads comes out whole (invalid UTF-8 is
+replaced, never fatal). A block it cannot make sense of (a line without a colon, no `Event` or
+`Response`, more than 64 KiB) is dropped and counted in :attr:`AmiParser.rejected`; the next good
+block still parses. Actions go the other way through :func:`encode_action`.
+
+Values are kept as Asterisk sent them (`<unknown>` included). Caller names may carry C escapes
+(`\\"`, `\\\\`); :func:`unescape_c` decodes them where a caller wants the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from screenpop.errors import ProtocolError
+
+MAX_MESSAGE_BYTES = 64 * 1024  # a block longer than this is garbage, not a message
+BANNER_PREFIX = b"Asterisk Call Manager/"
+END_COMMAND = b"--END COMMAND--"
+UNKNOWN = "<unknown>"
+
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+_FOLLOWS = re.compile(rb"^Response:[ \t]*Follows\r?\n", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The greeting line; `version` is the manager protocol version (`11.0.0` on Asterisk 22)."""
+
+    text: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One complete AMI message: its `Key: value` pairs in order (keys may repeat)."""
+
+    fields: tuple[tuple[str, str], ...]
+    output: tuple[str, ...] = ()  # raw lines of a `Response: Follows` command output
+    _index: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, str] = {}
+        for key, value in self.fields:
+            index.setdefault(key.lower(), value)
+        object.__setattr__(self, "_index", index)
+
+    def get(self, key: str, default: str = "") -> str:
+        """The first value of `key` (case-insensitive, as Asterisk treats keys), else `default`."""
+        return self._index.get(key.lower(), default)
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of a repeated key (`Output`, `ChanVariable`), in order."""
+        wanted = key.lower()
+        return [value for k, value in self.fields if k.lower() == wanted]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+    @property
+    def event(self) -> str:
+        """The event name (`Newchannel`), or "" for a response."""
+        return self.get("Event")
+
+    @property
+    def response(self) -> str:
+        """`Success`, `Error`, `Goodbye`, `Follows`..., or "" for an event."""
+        return self.get("Response")
+
+    @property
+    def action_id(self) -> str:
+        return self.get("ActionID")
+
+    @property
+    def event_list(self) -> str:
+        """`start` or `Complete` on the messages framing an event list, else ""."""
+        return self.get("EventList").lower()
+
+
+Item = Banner | Message
+
+
+class AmiParser:
+    """Bytes in, messages out. Feed every read to :meth:`feed`; keep one parser per connection."""
+
+    def __init__(self, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max = max_message_bytes
+        self._want_banner = True
+        self._skipping = False  # inside an oversized block: drop bytes up to its end
+        self.rejected = 0
+        self.last_error = ""
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Item]:
+        """Add received bytes; return every banner and message now complete, in order."""
+        self._buffer += data
+        items: list[Item] = []
+        if self._want_banner:
+            banner = self._banner()
+            if banner is None:
+                return items
+            if isinstance(banner, Banner):
+                items.append(banner)
+        while True:
+            message = self._next_message()
+            if message is None:
+                return items
+            items.append(message)
+
+    def _banner(self) -> Banner | bool | None:
+        """The banner once its line is complete; False when the stream has none; None: wait."""
+        if not BANNER_PREFIX.startswith(bytes(self._buffer[: len(BANNER_PREFIX)])):
+            self._want_banner = False
+            return False
+        end = self._buffer.find(b"\n")
+        if end == -1:
+            if len(self._buffer) > self._max:
+                self._want_banner = False
+                self._reject("banner line too long")
+            return None
+        line = self._buffer[:end].decode("utf-8", errors="replace").rstrip("\r")
+        del self._buffer[: end + 1]
+        self._want_banner = False
+        return Banner(line, line.split("/", 1)[1].strip())
+
+    def _next_message(self) -> Message | None:
+        while True:
+            if self._skipping and not self._skip_oversized():
+                return None
+            self._strip_leading_newlines()
+            span = self._block_span()
+            if span is None:
+                if len(self._buffer) > self._max:
+                    self._reject(f"message larger than {self._max} bytes")
+                    self._skipping = True
+                    continue
+                return None
+            end, after = span
+            block = bytes(self._buffer[:end])
+            del self._buffer[:after]
+            if len(block) > self._max:
+                self._reject(f"message larger than {self._max} bytes")
+                continue
+            try:
+                return parse_block(block)
+            except ProtocolError as exc:
+                self._reject(str(exc))
+
+    def _block_span(self) -> tuple[int, int] | None:
+        """(end of the block's text, start of what follows) or None while incomplete."""
+        start = 0
+        if _FOLLOWS.match(self._buffer):
+            marker = self._buffer.find(END_COMMAND)
+            if marker == -1:
+                return None
+            start = marker
+        match = _BLANK_LINE.search(self._buffer, start)
+        if match is None:
+            return None
+        return match.start(), match.end()
+
+    def _skip_oversized(self) -> bool:
+        """Drop bytes up to the end of a runaway block; True once past it."""
+        match = _BLANK_LINE.search(self._buffer)
+        if match is None:
+            keep = 2 if self._buffer.endswith(b"\n\r") else 1 if self._buffer.endswith(b"\n") else 0
+            del self._buffer[: len(self._buffer) - keep]
+            return False
+        del self._buffer[: match.end()]
+        self._skipping = False
+        return True
+
+    def _strip_leading_newlines(self) -> None:
+        n = 0
+        while n < len(self._buffer) and self._buffer[n] in (0x0A, 0x0D):
+            n += 1
+        if n:
+            del self._buffer[:n]
+
+    def _reject(self, reason: str) -> None:
+        self.rejected += 1
+        self.last_error = reason
+
+
+def parse_block(block: bytes) -> Message:
+    """Parse one block (without its blank line). Raises ProtocolError when it is not a message."""
+    text = block.decode("utf-8", errors="replace")
+    pairs: list[tuple[str, str]] = []
+    output: list[str] = []
+    follows = in_output = False
+    for raw in text.split("\n"):
+        line = raw.rstrip("\r")
+        if follows and (in_output or not _HEADER.match(line)):
+            in_output = True
+            if line != _END_COMMAND:
+                output.append(line)
+            continue
+        if not line:
+            continue
+        key, value = _split_header(line)
+        pairs.append((key, value))
+        follows = follows or (key.lower() == "response" and value.lower() == "follows")
+    if not pairs or pairs[0][0].lower() not in ("event", "response", "action"):
+        raise ProtocolError("message without Event or Response first")
+    while output and not output[-1]:
+        output.pop()
+    return Message(tuple(pairs), tuple(output))
+
+
+_HEADER = re.compile(r"^[A-Za-z0-9_()./-]+:")
+_END_COMMAND = END_COMMAND.decode()
+
+
+def _split_header(line: str) -> tuple[str, str]:
+    key, sep, value = line.partition(":")
+    if not sep or not key or key != key.strip() or " " in key:
+        raise ProtocolError(f"malformed line {line[:40]!r}")
+    return key, value[1:] if value.startswith(" ") else value
+
+
+def encode_action(
+    action: str, action_id: str, fields: Mapping[str, str] | Iterable[tuple[str, str]] = ()
+) -> bytes:
+    """Serialize one action: `Action`, `ActionID`, then `fields` (pairs may repeat a key).
+
+    Raises ProtocolError if a key or value would break the framing (CR, LF, or a bad key).
+    """
+    pairs = list(fields.items()) if isinstance(fields, Mapping) else list(fields)
+    lines = [("Action", action), ("ActionID", action_id), *pairs]
+    out: list[str] = []
+    for key, value in lines:
+        if not key or not _HEADER.match(f"{key}:") or "\r" in value or "\n" in value:
+            raise ProtocolError(f"an AMI action field cannot carry a newline: {key!r}")
+        out.append(f"{key}: {value}\r\n")
+    return ("".join(out) + "\r\n").encode("utf-8")
+
+
+_C_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "?": "?",
+}
+_C_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def unescape_c(value: str) -> str:
+    """Decode the C escapes Asterisk puts in caller names (`\\"` -> `"`, `\\\\` -> `\\`).
+
+    An unknown escape keeps its backslash; a lone trailing backslash stays as it is.
+    """
+    if "\\" not in value:
+        return value
+    return _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(0)), value)
+
+
+def known(value: str) -> str | None:
+    """The value, or None when Asterisk says it has none (empty or `<unknown>`)."""
+    value = value.strip()
+    return None if not value or value == UNKNOWN else value
