@@ -10,6 +10,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import BaseModel
@@ -18,6 +19,7 @@ from screenpop.cache import (
     Cache,
     CacheState,
     MemoryCache,
+    RedisCache,
     Revalidator,
     open_cache,
 )
@@ -167,6 +169,105 @@ async def test_redis_down_degrades_to_misses(caplog: pytest.LogCaptureFixture) -
                 await cache.ping()
         down = [r for r in caplog.records if "down" in r.getMessage()]
         assert len(down) == 1, "health is logged when it changes, not on every failure"
+    finally:
+        await cache.aclose()
+
+
+class RedisProxy:
+    """A TCP relay to the real Redis on a fixed loopback port, which a test can stop and restart
+    (the Redis 'dies' for the client) or mute (accepts and reads, never answers)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self.mute = False
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in self._writers:
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._writers.clear()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        if self.mute:
+            await reader.read()  # swallow everything, answer nothing
+            return
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self._writers.append(up_writer)
+        for src, dst in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pipe(src, dst))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        except OSError:
+            pass
+        finally:
+            dst.close()
+
+
+@pytest.fixture
+async def redis_proxy(redis_url: str) -> AsyncIterator[RedisProxy]:
+    parsed = urlsplit(redis_url)
+    proxy = RedisProxy((parsed.hostname or "127.0.0.1", parsed.port or 6379))
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+async def test_redis_restart_misses_then_recovers(
+    redis_url: str, redis_cleanup: str, redis_proxy: RedisProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = urlsplit(redis_url).path
+    cache = RedisCache(f"redis://127.0.0.1:{redis_proxy.port}{db}", redis_cleanup, 0.5, 0.05)
+    try:
+        with caplog.at_level(logging.INFO, logger="screenpop.cache"):
+            await cache.set("k", {"n": 1}, 30, 30)
+            await redis_proxy.stop()
+            for _ in range(3):
+                assert await cache.get("k") is None
+            assert cache.errors >= 3
+            await redis_proxy.start()
+            await asyncio.sleep(0.1)  # past the cool-off
+            hit = await cache.get("k")
+            assert hit is not None and hit.value == {"n": 1}
+            await cache.ping()
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("down" in m for m in messages) == 1
+        assert sum("recovered" in m for m in messages) == 1
+    finally:
+        await cache.aclose()
+
+
+async def test_redis_that_never_answers_is_a_miss(redis_url: str, redis_proxy: RedisProxy) -> None:
+    redis_proxy.mute = True
+    cache = open_cache(f"redis://127.0.0.1:{redis_proxy.port}/15", "test:", 0.2)
+    try:
+        assert await cache.get_many(["a", "b"]) == [None, None]
+        await cache.set("a", {"n": 1}, 30, 30)
+        assert cache.errors == 2
+        with pytest.raises((ScreenpopError, OSError)):
+            await cache.ping()
     finally:
         await cache.aclose()
 
