@@ -1,0 +1,366 @@
+"""A REST back office as a connector (`kind = "http"`): one pooled aiohttp session per connector.
+
+Config (every key besides the common ones of `[[connectors]]`)::
+
+    [[connectors]]
+    name = "credit"
+    kind = "http"
+    url = "https://credit.example.com/v1/customers/{e164}"   # {e164} {national} {digits}
+    method = "GET"                                           #   {national_digits}, URL-quoted
+    headers = { Authorization = "Bearer ${CREDIT_TOKEN}" }   # ${VAR}: from the environment
+    params = { phone = "{national_digits}", key = "${CREDIT_KEY}" }   # the query string
+    root = "data"                  # optional dotted path to the record(s) in the JSON
+    map = { name = "customer.name", first_sku = "items.0.sku", orders = "orders" }
+    not_found_statuses = [404]
+    max_body_bytes = 1_000_000
+    verify_tls = true
+    ca_file = "certs/back-office-ca.pem"   # relative to the config file
+    pool_size = 10                 # connections kept to the back office
+    timeout_ms = 800               # optional: see below
+    check_url = "https://credit.example.com/health"   # for `screenpop check`; default: HEAD /
+
+`${VAR}` is read from the environment once, at start; a missing variable is a ConfigError naming
+it. The JSON answer (an object, or a list of objects: several matches) becomes the section; with
+`map`, each output field is the value at its dotted path (list items by index; a path that is
+absent is left out). No answer (a `not_found_statuses` status, 204, `null`, `{}`, `[]`) is
+`not_found`. Anything else fails with a ConnectorError whose message is safe to show an agent:
+it names the connector and the kind of failure, never the URL, a header or a number.
+
+Time: by default the request runs until the daemon stops waiting for it (the connector's
+`late_ms`: a late answer still fills the card after it popped at `deadline_ms`) and is cancelled
+then. `timeout_ms` caps it sooner; a request that runs out of time raises TimeoutError, which the
+fan-out reports as `timeout`.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import re
+import ssl
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from screenpop.callerid import mask
+from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.errors import ConfigError, ConnectorError
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("e164", "national", "digits", "national_digits")
+CHECK_TIMEOUT_S = 5.0
+_TOKEN = re.compile(r"\$\{(?P<env>[A-Za-z_][A-Za-z0-9_]*)\}|\{(?P<field>[^{}]*)\}")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MISSING = object()
+
+
+class HttpSettings(BaseModel):
+    """The options of a `kind = "http"` connector (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, str] = {}
+    params: dict[str, str] = {}
+    root: str | None = None
+    map: dict[str, str] = {}
+    not_found_statuses: list[int] = [404]
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    verify_tls: bool = True
+    ca_file: str | None = None
+    pool_size: int = Field(default=10, gt=0)
+    timeout_ms: int | None = Field(default=None, gt=0)
+    check_url: str | None = None
+    follow_redirects: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        _check_fields(value)
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, str]) -> dict[str, str]:
+        for text in value.values():
+            _check_fields(text)
+        return value
+
+    @field_validator("check_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+def _check_fields(text: str) -> None:
+    for match in _TOKEN.finditer(text):
+        name = match.group("field")
+        if name is not None and name not in FIELDS:
+            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join(FIELDS)})")
+
+
+# -- templates ------------------------------------------------------------------------------------
+
+
+class Template:
+    """A string with `{field}` placeholders (filled per lookup) and `${VAR}` (filled at start)."""
+
+    def __init__(self, text: str, environ: Mapping[str, str], where: str) -> None:
+        self.parts: list[tuple[bool, str]] = []  # (is_field, literal text or field name)
+        pos = 0
+        for match in _TOKEN.finditer(text):
+            self._literal(text[pos : match.start()])
+            if match.group("env") is not None:
+                self._literal(_env(match.group("env"), environ, where))
+            else:
+                self.parts.append((True, match.group("field")))
+            pos = match.end()
+        self._literal(text[pos:])
+
+    def _literal(self, text: str) -> None:
+        if text:
+            self.parts.append((False, text))
+
+    def render(self, values: Mapping[str, str], *, url_quote: bool) -> str:
+        """The text with each field's value (URL-quoted when `url_quote`)."""
+        out = []
+        for is_field, text in self.parts:
+            if is_field:
+                value = values[text]
+                out.append(quote(value, safe="") if url_quote else value)
+            else:
+                out.append(text)
+        return "".join(out)
+
+
+def _env(name: str, environ: Mapping[str, str], where: str) -> str:
+    try:
+        return environ[name]
+    except KeyError:
+        raise ConfigError(f"{where}: environment variable {name} is not set") from None
+
+
+def substitute_env(text: str, environ: Mapping[str, str], where: str) -> str:
+    """`text` with every `${VAR}` replaced from `environ` (other braces are left alone)."""
+    return _ENV.sub(lambda m: _env(m.group(1), environ, where), text)
+
+
+# -- JSON shaping ---------------------------------------------------------------------------------
+
+
+def resolve(data: Any, path: str) -> Any:
+    """The value at a dotted path (`customer.name`, `items.0.sku`), or `_MISSING`."""
+    current = data
+    for part in path.split("."):
+        if isinstance(current, Mapping):
+            current = current.get(part, _MISSING)
+        elif isinstance(current, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            current = current[index] if -len(current) <= index < len(current) else _MISSING
+        else:
+            return _MISSING
+        if current is _MISSING:
+            return _MISSING
+    return current
+
+
+def shape(data: Any, root: str | None, mapping: Mapping[str, str], name: str) -> LookupResult:
+    """The connector's answer from the decoded JSON: root selected, map applied, empty -> None."""
+    if root is not None:
+        data = resolve(data, root)
+        if data is _MISSING:
+            return None
+    if data is None:
+        return None
+    rows = data if isinstance(data, list) else [data]
+    if not all(isinstance(row, Mapping) for row in rows):
+        raise ConnectorError(f"unexpected JSON from {name}: expected an object or a list of them")
+    if mapping:
+        rows = [_apply_map(row, mapping) for row in rows]
+    rows = [row for row in rows if row]
+    if not rows:
+        return None
+    return rows if isinstance(data, list) else rows[0]
+
+
+def _apply_map(row: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
+    out = {}
+    for field, path in mapping.items():
+        value = resolve(row, path)
+        if value is not _MISSING:
+            out[field] = value
+    return out
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def describe_failure(exc: aiohttp.ClientError, name: str) -> str:
+    """A message safe to show an agent for an aiohttp failure: no URL, header or number."""
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return f"TLS error talking to {name}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if exc.os_error.errno == errno.ECONNREFUSED:
+            return f"connection refused by {name}"
+        if isinstance(exc, aiohttp.ClientConnectorDNSError):
+            return f"cannot resolve the host of {name}"
+        return f"cannot connect to {name}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{name} closed the connection"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"incomplete response from {name}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"invalid HTTP response from {name}"
+    return f"HTTP client error talking to {name}"
+
+
+# -- the connector --------------------------------------------------------------------------------
+
+
+class HttpConnector:
+    """A REST back office. See the module docstring for the options and what a lookup returns."""
+
+    Settings: ClassVar[type[BaseModel]] = HttpSettings
+
+    def __init__(self, name: str, settings: HttpSettings, context: ConnectorContext) -> None:
+        self.name = name
+        self.settings = settings
+        self._base_dir = context.base_dir
+        self._session: aiohttp.ClientSession | None = None
+        self._url: Template | None = None
+        self._params: dict[str, Template] = {}
+        self._headers: dict[str, str] = {}
+        self._check_url = ""
+
+    @property
+    def _where(self) -> str:
+        return f"connectors.{self.name}"
+
+    async def start(self) -> None:
+        """Resolve `${VAR}`s (ConfigError if one is unset) and open the pooled session."""
+        cfg, environ = self.settings, os.environ
+        self._url = Template(cfg.url, environ, self._where)
+        self._params = {k: Template(v, environ, self._where) for k, v in cfg.params.items()}
+        self._headers = {"Accept": "application/json"}
+        self._headers.update(
+            {k: substitute_env(v, environ, self._where) for k, v in cfg.headers.items()}
+        )
+        if cfg.check_url is not None:
+            self._check_url = substitute_env(cfg.check_url, environ, self._where)
+        else:
+            parts = urlsplit(self._url.render(dict.fromkeys(FIELDS, "0"), url_quote=True))
+            self._check_url = f"{parts.scheme}://{parts.netloc}/"
+        connector = aiohttp.TCPConnector(limit=cfg.pool_size, ssl=self._ssl())
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None),
+            headers=self._headers,
+        )
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        if not self.settings.verify_tls:
+            return False
+        if self.settings.ca_file is None:
+            return True
+        path = Path(self.settings.ca_file)
+        path = path if path.is_absolute() else self._base_dir / path
+        try:
+            return ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{self._where}: ca_file {path}: {exc}") from None
+
+    async def aclose(self) -> None:
+        """Close the session and every pooled connection."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def lookup(self, query: LookupQuery) -> LookupResult:
+        """One request for the number; the shaped JSON, None when not found."""
+        session, url = self._started()
+        values = query.params()
+        params = {k: t.render(values, url_quote=False) for k, t in self._params.items()}
+        cfg = self.settings
+        log.debug("connector %s: %s for %s", self.name, cfg.method, mask(query.e164))
+        timeout = aiohttp.ClientTimeout(total=cfg.timeout_ms / 1000 if cfg.timeout_ms else None)
+        try:
+            async with session.request(
+                cfg.method,
+                url.render(values, url_quote=True),
+                params=params or None,
+                timeout=timeout,
+                allow_redirects=cfg.follow_redirects,
+            ) as response:
+                if response.status in cfg.not_found_statuses or response.status == 204:
+                    return None
+                if not 200 <= response.status < 300:
+                    raise ConnectorError(f"HTTP {response.status} from {self.name}")
+                body = await self._read(response)
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as exc:
+            log.debug("connector %s: %s", self.name, type(exc).__name__)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        return shape(_decode(body, self.name), cfg.root, cfg.map, self.name)
+
+    def _started(self) -> tuple[aiohttp.ClientSession, Template]:
+        if self._session is None or self._url is None:
+            raise ConnectorError(f"{self.name} is not started")
+        return self._session, self._url
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = self.settings.max_body_bytes
+        too_large = ConnectorError(f"response too large from {self.name}")
+        if response.content_length is not None and response.content_length > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def check(self) -> None:
+        """Reach the back office: GET `check_url` (2xx/3xx), or HEAD on the URL's root (any
+        answer but 401, 403 or 5xx). Raises ConnectorError otherwise."""
+        session, _ = self._started()
+        explicit = self.settings.check_url is not None
+        timeout_s = (self.settings.timeout_ms or 0) / 1000 or CHECK_TIMEOUT_S
+        try:
+            async with session.request(
+                "GET" if explicit else "HEAD",
+                self._check_url,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+                allow_redirects=self.settings.follow_redirects,
+            ) as response:
+                status = response.status
+        except TimeoutError:
+            raise ConnectorError(f"{self.name} did not answer within {timeout_s:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        failed = status >= 400 if explicit else status in (401, 403) or status >= 500
+        if failed:
+            raise ConnectorError(f"HTTP {status} from {self.name}")
+
+
+def _decode(body: bytes, name: str) -> Any:
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ConnectorError(f"invalid JSON from {name}") from None
