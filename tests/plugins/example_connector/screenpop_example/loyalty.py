@@ -1,0 +1,142 @@
+"""The loyalty connector: a customer's loyalty tier, looked up by phone number in a file.
+
+Configured as::
+
+    [[connectors]]
+    name = "loyalty"
+    kind = "example"                  # the entry point this package registers
+    file = "loyalty.csv"              # relative to the config file's folder
+    default_region = "US"             # how national numbers in the file are read
+
+The file is either CSV with a header row (a ``number`` column plus any others) or a JSON object
+``{"<number>": {"tier": "gold", ...}}``. Numbers in the file may be written any way people write
+them; they are normalized once, when the file is read. The file is re-read when it changes
+(checked at most every ``recheck_s``), so ops can update it without a reload.
+
+It shows each part of the connector contract: its own pydantic settings with unknown keys
+forbidden, a cheap constructor, blocking work (file reads) kept off the event loop, one error type
+(:class:`~screenpop.errors.ConnectorError`) with messages safe to show an agent, and a ``check``
+that proves the source is usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from screenpop.callerid import normalize
+from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.errors import ConnectorError
+
+Table = dict[str, dict[str, Any]]
+
+
+class LoyaltySettings(BaseModel):
+    """The options of a `kind = "example"` connector."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: Path
+    number_column: str = "number"  # CSV only: the column holding the phone number
+    default_region: str = Field(default="US", min_length=2, max_length=2)
+    recheck_s: float = Field(default=5.0, ge=0)  # how often to look whether the file changed
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    stamp: tuple[int, int]  # (mtime_ns, size) of the file this table was read from
+    table: Table
+
+
+class LoyaltyConnector:
+    """Loyalty tiers by caller number, from a CSV or JSON file."""
+
+    Settings: ClassVar[type[BaseModel]] = LoyaltySettings
+
+    def __init__(self, name: str, settings: LoyaltySettings, context: ConnectorContext) -> None:
+        self.name = name
+        self.settings = settings
+        self.path = context.base_dir / settings.file  # an absolute `file` stays as it is
+        self._snapshot: _Snapshot | None = None
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Nothing to open: the file is read on first use, so a missing file never stops the
+        daemon (``check`` and lookups report it instead)."""
+        return None
+
+    async def aclose(self) -> None:
+        self._snapshot = None
+
+    async def check(self) -> None:
+        """Read the file now; raise ConnectorError if it is missing or malformed."""
+        async with self._lock:
+            self._snapshot = await asyncio.to_thread(self._read, None)
+            self._checked_at = time.monotonic()
+
+    async def lookup(self, query: LookupQuery) -> LookupResult:
+        table = await self._table()
+        record = table.get(query.e164)
+        return dict(record) if record is not None else None
+
+    async def _table(self) -> Table:
+        async with self._lock:
+            now = time.monotonic()
+            if self._snapshot is None or now - self._checked_at >= self.settings.recheck_s:
+                self._snapshot = await asyncio.to_thread(self._read, self._snapshot)
+                self._checked_at = now
+            return self._snapshot.table
+
+    # -- blocking part, run in a worker thread ----------------------------------------------
+
+    def _read(self, previous: _Snapshot | None) -> _Snapshot:
+        try:
+            stat = os.stat(self.path)
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if previous is not None and previous.stamp == stamp:
+                return previous
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConnectorError(f"loyalty file {self.path.name} cannot be read") from exc
+        return _Snapshot(stamp, self._parse(text))
+
+    def _parse(self, text: str) -> Table:
+        is_json = self.path.suffix.lower() == ".json"
+        rows = self._rows_json(text) if is_json else self._rows_csv(text)
+        table: Table = {}
+        for number, record in rows:
+            caller = normalize(number, self.settings.default_region)
+            if caller.lookupable and caller.e164 is not None:
+                table[caller.e164] = record
+        return table
+
+    def _rows_json(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise ConnectorError(f"loyalty file {self.path.name} is not valid JSON") from exc
+        if not isinstance(doc, Mapping) or not all(isinstance(v, Mapping) for v in doc.values()):
+            raise ConnectorError(f"loyalty file {self.path.name}: expected {{number: record}}")
+        return [(str(number), dict(record)) for number, record in doc.items()]
+
+    def _rows_csv(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        reader = csv.DictReader(io.StringIO(text))
+        column = self.settings.number_column
+        if reader.fieldnames is None or column not in reader.fieldnames:
+            raise ConnectorError(f"loyalty file {self.path.name} has no {column!r} column")
+        rows = []
+        for row in reader:
+            record = {k: v for k, v in row.items() if k != column and k is not None}
+            rows.append((row[column] or "", record))
+        return rows
