@@ -1,0 +1,121 @@
+"""The JSON and machine endpoints: health, readiness, metrics, cards, notes, webhooks."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_ui.auth import request_agent, same_origin
+from agent_ui.keys import COUNTERS, DAEMON
+from agent_ui.messages import MAX_NOTE_CHARS
+from screenpop.agents import Agent
+from screenpop.errors import AuthError, ProtocolError, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def problem(status: int, reason: str) -> web.Response:
+    """A JSON error body `{"error": reason}` with `status`."""
+    return web.json_response({"error": reason}, status=status)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """`GET /healthz`: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """`GET /readyz`: 200 when sources, store and cache are all fine, else 503; the checks."""
+    readiness = await request.app[DAEMON].readiness()
+    return web.json_response(readiness, status=200 if readiness.get("ready") else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """`GET /metrics`: Prometheus text format."""
+    body = request.app[DAEMON].metrics_text()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def api_agent(request: web.Request) -> Agent:
+    """The caller of an API route; 401 without credentials, 403 for a cross-site request."""
+    agent = request_agent(request)
+    if agent is None:
+        raise web.HTTPUnauthorized(
+            text=json.dumps({"error": "log in or send Authorization: Bearer <token>"}),
+            content_type="application/json",
+            headers={"WWW-Authenticate": 'Bearer realm="screenpop"'},
+        )
+    if "Authorization" not in request.headers and not same_origin(request):
+        raise web.HTTPForbidden(
+            text=json.dumps({"error": "cross-site request"}), content_type="application/json"
+        )
+    return agent
+
+
+async def card(request: web.Request) -> web.Response:
+    """`GET /api/cards/{number}`: one lookup for that number, filtered for the caller's role."""
+    agent = api_agent(request)
+    try:
+        found = await request.app[DAEMON].card_for_number(
+            request.match_info["number"][:64], agent.role
+        )
+    except ValueError as exc:
+        return problem(400, str(exc))
+    return web.json_response(found)
+
+
+class NoteBody(BaseModel):
+    """The body of `POST /api/calls/{call_id}/notes`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    disposition: str = Field(min_length=1, max_length=64)
+    text: str = Field(default="", max_length=MAX_NOTE_CHARS)
+
+
+async def add_note(request: web.Request) -> web.Response:
+    """`POST /api/calls/{call_id}/notes`: save a note on one of the caller's own calls."""
+    agent = api_agent(request)
+    daemon = request.app[DAEMON]
+    try:
+        body = NoteBody.model_validate_json(await request.read())
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        return problem(400, f"{where}: {err['msg']}")
+    if body.disposition not in daemon.settings.ui.dispositions:
+        return problem(400, f"unknown disposition {body.disposition!r}")
+    call_id = request.match_info["call_id"]
+    try:
+        note = await daemon.save_note(agent.id, call_id, body.disposition, body.text)
+    except KeyError:
+        return problem(404, "no such call for this agent")
+    except StoreError:
+        log.warning("call %s: note by %s not saved", call_id, agent.id)
+        return problem(503, "the note could not be saved, try again")
+    return web.json_response(note, status=201)
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """`POST /webhooks/{source_name}`: hand the request to that webhook source."""
+    name = request.match_info["source_name"]
+    daemon = request.app[DAEMON]
+    source = daemon.webhook(name)
+    if source is None:
+        return problem(404, "no such webhook source")
+    body = await request.read()
+    try:
+        events = source.handle(str(request.url), dict(request.headers), body)
+    except AuthError as exc:
+        missing = bool(getattr(exc, "missing", False))
+        request.app[COUNTERS].webhook_rejected.labels(name, "auth").inc()
+        return problem(401 if missing else 403, str(exc) or "bad signature")
+    except ProtocolError as exc:
+        request.app[COUNTERS].webhook_rejected.labels(name, "malformed").inc()
+        return problem(400, str(exc) or "malformed request")
+    for event in events:
+        daemon.emit(event)
+    return web.json_response({"ok": True, "events": len(events)})

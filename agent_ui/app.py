@@ -1,0 +1,99 @@
+"""The aiohttp application of the agent and supervisor pages: :func:`build_app`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jinja2
+from aiohttp import web
+
+from agent_ui import api, pages, ws
+from agent_ui.auth import SessionCodec
+from agent_ui.counters import UiCounters
+from agent_ui.keys import COUNTERS, DAEMON, SESSIONS, SOCKETS, TEMPLATES
+
+if TYPE_CHECKING:
+    from screenpop.daemon import Daemon
+
+HERE = Path(__file__).parent
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers that keep pages from being framed, sniffed or running inline script."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _harden(exc)
+        raise
+    if not response.prepared:
+        _harden(response)
+    return response
+
+
+def _harden(response: web.StreamResponse) -> None:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+
+
+async def _close_sockets(app: web.Application) -> None:
+    sockets: set[web.WebSocketResponse] = app[SOCKETS]
+    for socket in list(sockets):
+        await socket.close(code=ws.CLOSE_SHUTDOWN, message=b"server shutting down")
+
+
+def build_app(daemon: Daemon) -> web.Application:
+    """The web application for `daemon`: pages, `/ws`, the API, health and webhooks."""
+    app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
+    server = daemon.settings.server
+    app[DAEMON] = daemon
+    app[SESSIONS] = SessionCodec(server.session_secret, server.session_ttl_s)
+    app[SOCKETS] = set()
+    app[COUNTERS] = UiCounters.for_registry(daemon.metrics.registry)
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    app.on_shutdown.append(_close_sockets)
+    add_routes(app)
+    static = app.router["static"]
+    app[TEMPLATES].globals["static"] = lambda name: str(static.url_for(filename=name))
+    return app
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", pages.login_form)
+    r.add_post("/", pages.login)
+    r.add_get("/logout", pages.logout)
+    r.add_get("/agent", pages.agent_page)
+    r.add_get("/supervisor", pages.supervisor_page)
+    r.add_get("/ws", ws.websocket)
+    r.add_get("/healthz", api.healthz)
+    r.add_get("/readyz", api.readyz)
+    r.add_get("/metrics", api.metrics)
+    r.add_get("/api/cards/{number}", api.card)
+    r.add_post("/api/calls/{call_id}/notes", api.add_note)
+    r.add_post("/webhooks/{source_name}", api.webhook)
+    r.add_static("/static", HERE / "static", name="static", append_version=True)

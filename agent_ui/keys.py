@@ -1,0 +1,19 @@
+"""Typed keys of the web application's shared state (``app[DAEMON]``...)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import jinja2
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from agent_ui.auth import SessionCodec
+    from agent_ui.counters import UiCounters
+    from screenpop.daemon import Daemon
+
+DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
+SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+COUNTERS: web.AppKey[UiCounters] = web.AppKey("counters")

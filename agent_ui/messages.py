@@ -1,0 +1,62 @@
+"""Messages browsers send over `/ws`, validated at the trust boundary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+MAX_NOTE_CHARS = 4000
+
+
+class _Client(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Resume(_Client):
+    """Replay what this tab missed after `last_seq`."""
+
+    type: Literal["resume"]
+    last_seq: int = Field(ge=0)
+
+
+class Ack(_Client):
+    """The pop numbered `seq` is on screen."""
+
+    type: Literal["ack"]
+    seq: int = Field(ge=1)
+
+
+class Note(_Client):
+    """Save a disposition and a note on one of the agent's calls."""
+
+    type: Literal["note"]
+    call_id: str = Field(min_length=1, max_length=200)
+    disposition: str = Field(min_length=1, max_length=64)
+    text: str = Field(default="", max_length=MAX_NOTE_CHARS)
+
+
+ClientMessage = Annotated[Resume | Ack | Note, Field(discriminator="type")]
+_ADAPTER: TypeAdapter[Resume | Ack | Note] = TypeAdapter(ClientMessage)
+
+
+class BadMessage(ValueError):
+    """A client message that is not valid JSON or not one of the known messages."""
+
+
+def parse_client_message(text: str) -> Resume | Ack | Note:
+    """Parse one text frame; raises :class:`BadMessage` with a reason safe to send back."""
+    try:
+        return _ADAPTER.validate_json(text)
+    except ValidationError as exc:
+        raise BadMessage(_reason(exc)) from None
+
+
+def _reason(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    if err["type"] == "json_invalid":
+        return "not valid JSON"
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found", "model_attributes_type"):
+        return "unknown message type (expected resume, ack or note)"
+    where = ".".join(str(p) for p in err["loc"][1:]) or "message"
+    return f"{where}: {err['msg']}"

@@ -1,0 +1,81 @@
+"""The HTML pages: login, logout, the agent desktop and the supervisor board."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from agent_ui.auth import clear_session, session_agent, set_session
+from agent_ui.keys import COUNTERS, DAEMON, TEMPLATES
+from screenpop.agents import Agent
+
+log = logging.getLogger(__name__)
+
+MAX_FIELD_CHARS = 512
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    """Render a template (autoescaped) into an HTML response that is never cached."""
+    html = request.app[TEMPLATES].get_template(template).render(**context)
+    response = web.Response(text=html, status=status, content_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def home_of(request: web.Request, agent: Agent) -> str:
+    """Where an agent lands after logging in: the board for roles that may watch it."""
+    return "/supervisor" if request.app[DAEMON].role(agent.role).board else "/agent"
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    """`GET /`: the login form, or straight to the agent's page when already logged in."""
+    agent = session_agent(request)
+    if agent is not None:
+        raise web.HTTPSeeOther(home_of(request, agent))
+    return render(request, "login.html", agent_id="", error=None)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """`POST /`: check agent id and token; set the session cookie or show the form again."""
+    form = await request.post()
+    agent_id = str(form.get("agent_id", ""))[:MAX_FIELD_CHARS].strip()
+    token = str(form.get("token", ""))[:MAX_FIELD_CHARS]
+    agent = request.app[DAEMON].directory.authenticate(agent_id, token) if agent_id else None
+    if agent is None:
+        request.app[COUNTERS].login_failures.inc()
+        log.info("failed login for agent id %r", agent_id[:64])
+        return render(
+            request, "login.html", 401, agent_id=agent_id, error="Wrong agent id or token."
+        )
+    log.info("agent %s logged in", agent.id)
+    response = web.HTTPSeeOther(home_of(request, agent))
+    set_session(request, response, agent)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    """`GET /logout`: forget the session and go back to the login form."""
+    response = web.HTTPSeeOther("/")
+    clear_session(response)
+    raise response
+
+
+async def agent_page(request: web.Request) -> web.StreamResponse:
+    """`GET /agent`: the agent desktop; the login form when not logged in."""
+    agent = session_agent(request)
+    if agent is None:
+        raise web.HTTPSeeOther("/")
+    board = request.app[DAEMON].role(agent.role).board
+    return render(request, "agent.html", agent=agent, board=board)
+
+
+async def supervisor_page(request: web.Request) -> web.StreamResponse:
+    """`GET /supervisor`: the queue board, for roles with the `board` permission only."""
+    agent = session_agent(request)
+    if agent is None:
+        raise web.HTTPSeeOther("/")
+    if not request.app[DAEMON].role(agent.role).board:
+        return render(request, "forbidden.html", 403, agent=agent)
+    return render(request, "supervisor.html", agent=agent)

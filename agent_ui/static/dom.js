@@ -1,0 +1,88 @@
+// Small DOM helpers. Every piece of text goes in as a text node: nothing here parses HTML, so
+// names and connector data (untrusted) can never become markup or script.
+
+/**
+ * Create an element. `attrs`: `class`, `text` (textContent), `on<event>` handlers, anything else
+ * as an attribute. `children`: nodes, strings (as text), null/undefined/false (skipped), arrays.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = String(value);
+    else if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+/** Append children (nodes, strings as text nodes, nested arrays); skips empty values. */
+export function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replace all children of `node`. */
+export function replaceChildren(node, ...children) {
+  node.replaceChildren();
+  return append(node, children);
+}
+
+/** `last_payment_at` -> `Last payment at`. */
+export function humanize(key) {
+  const words = String(key).replace(/[_-]+/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : "";
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** A scalar value as text: numbers grouped, booleans as yes/no, ISO times in local time. */
+export function formatScalar(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "number") {
+    return value.toLocaleString(undefined, { maximumFractionDigits: 2 });
+  }
+  const text = String(value);
+  if (ISO_TIME.test(text)) {
+    const when = new Date(text);
+    if (!Number.isNaN(when.getTime())) return when.toLocaleString();
+  }
+  return text;
+}
+
+const isRecord = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** Any JSON value as readable markup: records as key/value lists, lists of records as tables. */
+export function renderValue(value) {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return h("span", { class: "muted", text: "none" });
+    if (value.every(isRecord)) return renderTable(value);
+    return h("span", { text: value.map(formatScalar).join(", ") });
+  }
+  if (isRecord(value)) return renderRecord(value);
+  return h("span", { class: typeof value === "number" ? "num" : null, text: formatScalar(value) });
+}
+
+/** A record as a definition list. */
+export function renderRecord(record) {
+  const list = h("dl", { class: "kv" });
+  for (const [key, value] of Object.entries(record)) {
+    list.append(h("dt", { text: humanize(key) }), h("dd", {}, renderValue(value)));
+  }
+  return list;
+}
+
+/** A list of records as a small table whose columns are the union of their keys. */
+export function renderTable(rows) {
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", text: humanize(c) })));
+  const body = rows.map((row) => h("tr", {}, columns.map((c) => h("td", {}, renderValue(row[c])))));
+  return h("table", { class: "mini" }, h("thead", {}, head), h("tbody", {}, body));
+}

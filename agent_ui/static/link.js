@@ -1,0 +1,106 @@
+// The websocket link to the daemon: reconnects with backoff and resumes from the last seq seen,
+// so a dropped connection loses nothing and repeats nothing.
+
+const MIN_DELAY_MS = 500;
+const MAX_DELAY_MS = 15000;
+const CLOSE_TOO_SLOW = 4000;
+
+export class Link {
+  /**
+   * @param {object} opts
+   * @param {(msg: object, live: boolean) => void} opts.onMessage  stream messages in seq order;
+   *   `live` is false for what this page replays from before it was opened
+   * @param {(hello: object) => void} opts.onHello  after every (re)connect
+   * @param {() => void} opts.onCaughtUp  once, when the page's initial replay is done
+   * @param {(text: string, ok: boolean) => void} opts.onStatus
+   * @param {(reason: string) => void} opts.onError  the daemon refused a message we sent
+   */
+  constructor(opts) {
+    this.opts = opts;
+    this.url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    this.lastSeq = 0;
+    this.replayUntil = null; // seq of the page's initial replay end; null until the first hello
+    this.caughtUp = false;
+    this.delay = MIN_DELAY_MS;
+    this.failures = 0;
+    this.socket = null;
+  }
+
+  start() {
+    this.connect();
+  }
+
+  /** Send one message; false when not connected (the caller may retry later). */
+  send(message) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  connect() {
+    this.opts.onStatus("connecting…", false);
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.addEventListener("message", (event) => this.receive(event.data));
+    socket.addEventListener("close", (event) => this.closed(event));
+  }
+
+  receive(data) {
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (message.type === "hello") this.hello(message);
+    else if (message.type === "error") this.opts.onError(String(message.reason ?? "error"));
+    else if (typeof message.seq === "number") this.stream(message);
+  }
+
+  hello(message) {
+    this.failures = 0;
+    this.delay = MIN_DELAY_MS;
+    if (this.lastSeq > message.seq) this.lastSeq = 0; // the daemon restarted: its seqs did too
+    if (this.replayUntil === null) {
+      this.replayUntil = message.seq;
+      this.maybeCaughtUp();
+    }
+    this.opts.onStatus("connected", true);
+    this.opts.onHello(message);
+    this.send({ type: "resume", last_seq: this.lastSeq });
+  }
+
+  stream(message) {
+    if (message.seq <= this.lastSeq) return; // already seen
+    this.lastSeq = message.seq;
+    this.opts.onMessage(message, this.replayUntil === null || message.seq > this.replayUntil);
+    this.maybeCaughtUp();
+  }
+
+  maybeCaughtUp() {
+    if (!this.caughtUp && this.lastSeq >= this.replayUntil) {
+      this.caughtUp = true;
+      this.opts.onCaughtUp();
+    }
+  }
+
+  closed(event) {
+    this.socket = null;
+    this.failures += 1;
+    const wait = event.code === CLOSE_TOO_SLOW ? MIN_DELAY_MS : this.delay;
+    this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
+    const jittered = wait * (0.75 + Math.random() * 0.5);
+    this.opts.onStatus(`disconnected, retrying in ${Math.ceil(jittered / 1000)} s…`, false);
+    if (this.failures >= 2) this.checkSession();
+    setTimeout(() => this.connect(), jittered);
+  }
+
+  async checkSession() {
+    try {
+      const response = await fetch(location.pathname, { redirect: "manual" });
+      if (response.type === "opaqueredirect") location.assign("/");
+    } catch {
+      // offline: keep retrying
+    }
+  }
+}
