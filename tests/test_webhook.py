@@ -311,6 +311,13 @@ def test_taskrouter_worker_name_as_endpoint() -> None:
     assert event.endpoint == "alice"
 
 
+def test_taskrouter_queue_sid_when_no_queue_name() -> None:
+    params = task_event("reservation.created")
+    del params["TaskQueueName"]
+    (event,) = post(twilio(auth_token="tok"), params)
+    assert event.queue == "WQ1"
+
+
 def test_taskrouter_other_events_are_ignored() -> None:
     source = twilio(auth_token="tok")
     assert post(source, task_event("worker.activity.update")) == []

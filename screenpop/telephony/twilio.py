@@ -10,7 +10,7 @@ name, as name then value with no separator. Behind a proxy the daemon does not s
 set ``public_url`` to it (a query string of the actual request is appended when ``public_url``
 has none). As Twilio's own libraries do, the URL is also tried with and without its scheme's
 default port. A missing header is :class:`MissingSignature` (401), a wrong one :class:`AuthError`
-(403).
+(403). Only form-encoded callbacks are handled (not Twilio's JSON bodies with `bodySHA256`).
 
 Voice status callbacks, keyed by the conversation: the `ParentCallSid` for a `<Dial>` leg that
 rings an agent (the caller's `CallSid` otherwise).
@@ -29,7 +29,8 @@ QUEUED, task.wrapup / task.completed -> ENDED; other event types are accepted an
 worker's endpoint is its `WorkerSid` (``worker_endpoint = "sid"``, the default: list `WK...` in
 the agent's `extensions`) or its friendly name (``worker_endpoint = "name"``). The caller comes
 from `TaskAttributes.from` (or `caller`), the name from `caller_name`, the queue from
-`TaskQueueName`. A withheld caller (`anonymous`, `restricted`...) is passed on raw.
+`TaskQueueName` (its `TaskQueueSid` when the name is absent). A withheld caller (`anonymous`,
+`restricted`...) is passed on raw.
 """
 
 from __future__ import annotations
@@ -252,7 +253,7 @@ def taskrouter_events(
         caller=_text(attributes.get("from")) or _text(attributes.get("caller")),
         caller_name=_text(attributes.get("caller_name")),
         endpoint=endpoint,
-        queue=params.get("TaskQueueName") or None,
+        queue=params.get("TaskQueueName") or params.get("TaskQueueSid") or None,
     )
     return [event]
 

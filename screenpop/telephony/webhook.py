@@ -71,6 +71,7 @@ class WebhookSourceBase:
         self.status = SourceStatus()
         detail = f"listening on POST /webhooks/{name}"
         self.status.set(connected=True, logged_in=True, detail=detail)
+        self._last_rejection = ""
 
     async def run(self, emit: Emit) -> None:
         """Nothing to connect to: requests arrive through the web app. Waits until cancelled."""
@@ -90,11 +91,24 @@ class WebhookSourceBase:
                 raise ProtocolError(f"body too large ({len(body)} bytes)")
             events = self._handle(url, headers, body)
         except (AuthError, ProtocolError) as exc:
-            self.status.rejected += 1
-            log.warning("webhook %s: request rejected: %s", self.name, exc)
+            self._rejected(exc)
             raise
         self.status.events += len(events)
         return events
+
+    def _rejected(self, exc: Exception) -> None:
+        """Count every rejection; log a new reason at WARNING, a repeated one at DEBUG."""
+        self.status.rejected += 1
+        reason = f"{type(exc).__name__}: {exc}"
+        level = logging.DEBUG if reason == self._last_rejection else logging.WARNING
+        self._last_rejection = reason
+        log.log(
+            level,
+            "webhook %s: request rejected (%d so far): %s",
+            self.name,
+            self.status.rejected,
+            exc,
+        )
 
     def _handle(self, url: str, headers: Mapping[str, str], body: bytes) -> list[CallEvent]:
         raise NotImplementedError
