@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -356,6 +357,8 @@ def _create_engine(url: str) -> AsyncEngine:
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             options["poolclass"] = StaticPool  # one shared connection, or each sees no tables
+        elif not Path(parsed.database).resolve().parent.is_dir():
+            raise StoreError(f"store: the folder of {parsed.database} does not exist")
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
