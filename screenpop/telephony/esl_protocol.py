@@ -1,0 +1,279 @@
+"""FreeSWITCH event socket (mod_event_socket, inbound mode) framing, free of I/O.
+
+The wire format, as mod_event_socket writes it: a frame is a block of `Key: value` lines ended by
+an empty line; when the block carries `Content-Length`, exactly that many bytes of body follow.
+The outer headers are plain text (`Content-Type: command/reply`, `Reply-Text: +OK accepted`).
+A `text/event-plain` body is itself a header block whose values are URL-encoded (`%20`, `%3A`,
+UTF-8 bytes as `%C3%A9`); an event may carry its own `Content-Length` and body after that block.
+
+:class:`EslParser` is fed bytes as they arrive and returns complete :class:`Frame` values; it never
+decodes a partial frame, so a UTF-8 character split across two reads comes out whole. Frames it
+cannot make sense of (a header line without a colon, a bad or oversized `Content-Length`, a
+runaway header block) are dropped and counted in :attr:`EslParser.rejected`; the next good frame
+still parses. Commands go the other way through :func:`command`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from screenpop.errors import ProtocolError
+
+MAX_HEADER_BYTES = 64 * 1024  # a header block longer than this is garbage, not a frame
+MAX_BODY_BYTES = 16 * 1024 * 1024  # mod_event_socket's own MAX_CONTENT_LENGTH
+
+AUTH_REQUEST = "auth/request"
+COMMAND_REPLY = "command/reply"
+API_RESPONSE = "api/response"
+EVENT_PLAIN = "text/event-plain"
+DISCONNECT_NOTICE = "text/disconnect-notice"
+RUDE_REJECTION = "text/rude-rejection"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One complete frame from the server: its outer headers and its raw body bytes."""
+
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def reply_text(self) -> str:
+        """`Reply-Text` of a command/reply, or the body of an api/response, stripped."""
+        if self.content_type == API_RESPONSE:
+            return self.body.decode("utf-8", errors="replace").strip()
+        return self.headers.get("Reply-Text", "").strip()
+
+    @property
+    def ok(self) -> bool:
+        """True when a command/reply or api/response says `+OK` (or gives a non-error body)."""
+        text = self.reply_text
+        return not text.startswith("-ERR") and not text.startswith("-USAGE")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A `text/event-plain` event: URL-decoded headers and the event's own body, if any."""
+
+    headers: dict[str, str]
+    body: str = ""
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.headers.get("Event-Name", ""))
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.headers.get(key, default)
+
+
+class EslParser:
+    """Bytes in, frames out. Feed every read to :meth:`feed`; keep the parser per connection."""
+
+    def __init__(
+        self, max_header_bytes: int = MAX_HEADER_BYTES, max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
+        self._buffer = bytearray()
+        self._max_header = max_header_bytes
+        self._max_body = max_body_bytes
+        self._skipping = False  # inside an oversized header block: drop bytes until its end
+        self.rejected = 0
+        self.last_error = ""
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Add received bytes; return every frame now complete, in order."""
+        self._buffer += data
+        frames: list[Frame] = []
+        while True:
+            frame = self._next_frame()
+            if frame is None:
+                return frames
+            frames.append(frame)
+
+    def _next_frame(self) -> Frame | None:
+        while True:
+            if self._skipping and not self._skip_oversized():
+                return None
+            self._strip_leading_newlines()
+            end = _header_end(self._buffer)
+            if end is None:
+                if len(self._buffer) > self._max_header:
+                    self._reject(f"header block larger than {self._max_header} bytes")
+                    self._skipping = True
+                    continue
+                return None
+            head_end, body_start = end
+            try:
+                headers = parse_header_block(bytes(self._buffer[:head_end]), decode=False)
+                length = self._content_length(headers)
+            except ProtocolError as exc:
+                del self._buffer[:body_start]
+                self._reject(str(exc))
+                continue
+            if len(self._buffer) < body_start + length:
+                return None
+            body = bytes(self._buffer[body_start : body_start + length])
+            del self._buffer[: body_start + length]
+            if "Content-Type" not in headers:
+                self._reject("frame without Content-Type")
+                continue
+            return Frame(headers, body)
+
+    def _skip_oversized(self) -> bool:
+        """Drop bytes up to the end of a runaway header block; True once past it."""
+        end = _header_end(self._buffer)
+        if end is None:
+            keep = 1 if self._buffer.endswith(b"\n") else 0  # the blank line may straddle reads
+            del self._buffer[: len(self._buffer) - keep]
+            return False
+        del self._buffer[: end[1]]
+        self._skipping = False
+        return True
+
+    def _strip_leading_newlines(self) -> None:
+        n = 0
+        while n < len(self._buffer) and self._buffer[n] in (0x0A, 0x0D, 0x00):
+            n += 1
+        if n:
+            del self._buffer[:n]
+
+    def _content_length(self, headers: dict[str, str]) -> int:
+        raw = headers.get("Content-Length")
+        if raw is None:
+            return 0
+        if not raw.strip().isdigit():
+            raise ProtocolError(f"bad Content-Length {raw[:20]!r}")
+        length = int(raw)
+        if length > self._max_body:
+            raise ProtocolError(f"Content-Length {length} exceeds {self._max_body}")
+        return length
+
+    def _reject(self, reason: str) -> None:
+        self.rejected += 1
+        self.last_error = reason
+
+
+def _header_end(buffer: bytes | bytearray) -> tuple[int, int] | None:
+    """(end of the header lines, start of the body) or None while the block is incomplete."""
+    lf = buffer.find(b"\n\n")
+    crlf = buffer.find(b"\r\n\r\n")
+    if crlf != -1 and (lf == -1 or crlf < lf):
+        return crlf, crlf + 4
+    if lf != -1:
+        return lf, lf + 2
+    return None
+
+
+def parse_header_block(block: bytes, *, decode: bool) -> dict[str, str]:
+    """Parse `Key: value` lines; `decode` URL-decodes values (event bodies).
+
+    Raises ProtocolError on a line that is not a header.
+    """
+    headers: dict[str, str] = {}
+    text = block.decode("utf-8", errors="replace")
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if not sep or not key:
+            raise ProtocolError(f"malformed header line {line[:40]!r}")
+        value = value.strip()
+        headers[key] = unquote(value, encoding="utf-8", errors="replace") if decode else value
+    return headers
+
+
+def parse_event(frame: Frame) -> Event:
+    """Decode the body of a `text/event-plain` frame. Raises ProtocolError when malformed.
+
+    Values are URL-decoded with `unquote`, never `unquote_plus`: FreeSWITCH encodes a space as
+    `%20` and a literal `+` as `%2B`, and a bare `+` (as in `+12125551234`) stays a plus.
+    """
+    data = frame.body
+    end = _header_end(data)
+    if end is None:
+        head, rest = data, b""
+    else:
+        head, rest = data[: end[0]], data[end[1] :]
+    headers = parse_header_block(head, decode=True)
+    if "Event-Name" not in headers:
+        raise ProtocolError("event without Event-Name")
+    body = b""
+    if "Content-Length" in headers:
+        raw = headers.pop("Content-Length")
+        if not raw.isdigit() or int(raw) > len(rest):
+            raise ProtocolError(f"event body shorter than its Content-Length {raw[:20]!r}")
+        body = rest[: int(raw)]
+    return Event(headers, body.decode("utf-8", errors="replace"))
+
+
+def command(line: str, headers: dict[str, str] | None = None) -> bytes:
+    """Serialize one command (`auth x`, `event plain ...`, `api status`) with optional headers.
+
+    Raises ProtocolError if the command or a header would break the framing (a newline inside).
+    """
+    parts = [line]
+    for key, value in (headers or {}).items():
+        parts.append(f"{key}: {value}")
+    for part in parts:
+        if "\n" in part or "\r" in part or not part.strip():
+            raise ProtocolError("an ESL command line cannot be empty or contain a newline")
+    return ("\n".join(parts) + "\n\n").encode("utf-8")
+
+
+def subscribe_command(events: list[str], custom: list[str]) -> str:
+    """`event plain A B CUSTOM sub::class`: CUSTOM must come last, its subclasses follow it."""
+    words = ["event", "plain", *events]
+    if custom:
+        words += ["CUSTOM", *custom]
+    return " ".join(words)
+
+
+def parse_table(body: str) -> list[dict[str, str]]:
+    """Rows of mod_callcenter's `a|b|c` listings (header line first, `+OK` last)."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    if not lines or lines[0].startswith(("-ERR", "-USAGE", "+OK")):
+        return []
+    columns = lines[0].split("|")
+    rows = []
+    for line in lines[1:]:
+        if line.startswith("+OK"):
+            break
+        values = line.split("|")
+        if len(values) == len(columns):
+            rows.append(dict(zip(columns, values, strict=True)))
+    return rows
+
+
+def parse_queue_names(body: str) -> list[str]:
+    """Queue names from `callcenter_config queue list`."""
+    return [row["name"] for row in parse_table(body) if row.get("name")]
+
+
+def channel_rows(body: str) -> dict[str, dict[str, str]] | None:
+    """`show channels as json` as {uuid: row}; None when the body is not that JSON.
+
+    FreeSWITCH leaves `rows` out when there are no channels (`{"row_count":0}`).
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "row_count" not in data:
+        return None
+    rows = data.get("rows") or []
+    out: dict[str, dict[str, str]] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and row.get("uuid"):
+            out[str(row["uuid"])] = {str(k): "" if v is None else str(v) for k, v in row.items()}
+    return out
