@@ -306,7 +306,16 @@ def channel_event(
 
 
 def cc_event(
-    action: str, member: str, *, queue: str = "support@default", **extra: str
+    action: str,
+    member: str,
+    *,
+    queue: str = "support@default",
+    agent: str | None = None,
+    agent_uuid: str | None = None,
+    cause: str | None = None,
+    cancel_reason: str | None = None,
+    hangup_cause: str | None = None,
+    **extra: str,
 ) -> dict[str, str]:
     """A `CUSTOM callcenter::info` event for the member whose channel uuid is `member`."""
     h = _common("CUSTOM")
@@ -319,5 +328,21 @@ def cc_event(
         "CC-Member-CID-Number": "+12125551234",
         "CC-Member-CID-Name": "Jane Doe",
     })  # fmt: skip
+    optional = {
+        "CC-Agent": agent,
+        "CC-Agent-UUID": agent_uuid,
+        "CC-Cause": cause,
+        "CC-Cancel-Reason": cancel_reason,
+        "CC-Hangup-Cause": hangup_cause,
+    }
+    h.update({k: v for k, v in optional.items() if v is not None})
     h.update(extra)
     return h
+
+
+def bridge_event(a: str, b: str, **extra: str) -> dict[str, str]:
+    """CHANNEL_BRIDGE as fired on leg `a` when it is bridged to leg `b`."""
+    return channel_event(
+        "CHANNEL_BRIDGE", a, direction="inbound",
+        **{"Bridge-A-Unique-ID": a, "Bridge-B-Unique-ID": b, "Other-Leg-Unique-ID": b}, **extra,
+    )  # fmt: skip

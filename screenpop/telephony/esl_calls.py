@@ -1,0 +1,422 @@
+"""FreeSWITCH events to PBX-neutral :class:`CallEvent` values, free of I/O.
+
+The call id is always the caller's own channel uuid, so both ways FreeSWITCH reports a call agree:
+
+* **Queued by mod_callcenter** (`CUSTOM callcenter::info`), keyed by `CC-Member-Session-UUID`
+  (the member's channel; `CC-Member-UUID`, the queue row id, is the fallback).
+  `member-queue-start`/`-resume` -> QUEUED, `agent-offering` -> RINGING(`CC-Agent`),
+  `bridge-agent-start` -> ANSWERED(`CC-Agent`), `bridge-agent-fail` -> MISSED(`CC-Agent`) unless
+  its cause is `ORIGINATOR_CANCEL` (ring-all losers and callers who hung up: the answer or the
+  abandon that follows says it better). `member-queue-end` with `CC-Cause: Cancel` (any
+  `CC-Cancel-Reason`) -> ABANDONED; with `CC-Cause: Terminated` -> ENDED once the member's channel
+  is gone. If it is still up, the agent transferred it: the call stays open, a new leg rung from
+  it is a transfer, and the member channel's CHANNEL_HANGUP_COMPLETE ends it.
+* **Bridged straight to a user** (`bridge user/1001`), seen through plain channel events. A leg's
+  call is its `variable_call_uuid`, else its `Other-Leg-Unique-ID`, else its own `Unique-ID` (a
+  call we originated). Outbound legs ring agents: CHANNEL_CREATE / CHANNEL_PROGRESS -> RINGING,
+  CHANNEL_ANSWER or a CHANNEL_BRIDGE naming the leg -> ANSWERED, an unanswered leg's
+  CHANNEL_HANGUP_COMPLETE -> MISSED (not for `ORIGINATOR_CANCEL` / `LOSE_RACE`). A bridge of an
+  answered call to a leg other than the one holding it (attended transfer) -> TRANSFERRED.
+  The endpoint is `user/<variable_dialed_user>`, else the leg's `Channel-Name`.
+
+The caller's channel hanging up ends any call: ENDED if answered, else ABANDONED. Legs that
+mod_callcenter originates to agents (`variable_cc_side: agent`) are left to the callcenter events,
+so a queued call never pops twice. A withheld caller (`Caller-Privacy-Hide-Number: true`, or
+`variable_privacy` of `yes`/`number`/`full`) is reported as caller `anonymous`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from screenpop.events import CallEvent, EventKind
+from screenpop.telephony.esl_protocol import channel_rows, parse_table
+
+WITHHELD = "anonymous"
+MAX_TRACKED = 4096  # calls and caller legs remembered at once; the oldest are forgotten first
+CALLCENTER_SUBCLASS = "callcenter::info"
+QUIET_CAUSES = frozenset({"ORIGINATOR_CANCEL", "LOSE_RACE", "PICKED_OFF"})
+_TRUNKS = ("sofia/gateway/",)  # legs out to a carrier ring no agent
+_GONE_STATES = frozenset({"CS_HANGUP", "CS_REPORTING", "CS_DESTROY"})
+
+Headers = Mapping[str, str]
+
+
+@dataclass(slots=True)
+class _Call:
+    call_id: str
+    caller: str | None = None
+    caller_name: str | None = None
+    queue: str | None = None
+    outbound: bool = False
+    callcenter: bool = False  # mod_callcenter queued it at some point
+    in_queue: bool = False  # between member-queue-start and member-queue-end
+    answered: bool = False
+    holder: str | None = None  # uuid of the leg that holds the answered call, if known
+    legs: dict[str, str] = field(default_factory=dict)  # leg uuid -> endpoint it rang
+    answered_legs: set[str] = field(default_factory=set)
+
+
+def _withheld(h: Headers) -> bool:
+    if h.get("Caller-Privacy-Hide-Number", "").lower() == "true":
+        return True
+    return h.get("variable_privacy", "").lower() in ("yes", "true", "number", "full")
+
+
+def _name_hidden(h: Headers) -> bool:
+    if h.get("Caller-Privacy-Hide-Name", "").lower() == "true":
+        return True
+    return h.get("variable_privacy", "").lower() in ("yes", "true", "name", "full")
+
+
+def _caller(number: str | None, name: str | None, h: Headers) -> tuple[str | None, str | None]:
+    number = (number or "").strip() or None
+    name = (name or "").strip() or None
+    if _withheld(h):
+        number = WITHHELD
+    if _name_hidden(h):
+        name = None
+    return number, name
+
+
+class _Lru(OrderedDict[str, _Call]):
+    def remember(self, call: _Call) -> _Call:
+        self[call.call_id] = call
+        self.move_to_end(call.call_id)
+        while len(self) > MAX_TRACKED:
+            self.popitem(last=False)
+        return call
+
+
+class EslCallMapper:
+    """Turns decoded ESL events into CallEvents. One per source; keeps per-call memory.
+
+    Call :meth:`feed` with every event's headers, in order, and :meth:`resync` with the bodies of
+    the resync commands after every (re)connect.
+    """
+
+    def __init__(self, source: str, clock: Callable[[], float] = time.time) -> None:
+        self.source = source
+        self._clock = clock
+        self._calls = _Lru()  # open calls by the caller's channel uuid
+        self._callers = _Lru()  # inbound legs seen (CHANNEL_CREATE), not yet a call
+        self._closed: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def open_calls(self) -> list[str]:
+        """Ids of the calls the mapper believes are in progress."""
+        return list(self._calls)
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    def feed(self, h: Headers) -> list[CallEvent]:
+        """Map one event (its URL-decoded headers); returns the CallEvents it means, in order."""
+        name = h.get("Event-Name", "")
+        if name == "CUSTOM":
+            if h.get("Event-Subclass") == CALLCENTER_SUBCLASS:
+                return self._on_callcenter(h)
+            return []
+        handler = _CHANNEL_HANDLERS.get(name)
+        if handler is None:
+            return []
+        if name == "CHANNEL_HANGUP_COMPLETE" and h.get("Unique-ID", "") in self._calls:
+            return self._caller_gone(self._calls[h["Unique-ID"]])
+        if h.get("variable_cc_side") == "agent":
+            return []  # mod_callcenter's own agent legs: the callcenter events tell it
+        return handler(self, h)
+
+    def resync(self, channels_json: str | None, members: Mapping[str, str]) -> list[CallEvent]:
+        """Re-learn the calls in progress after a (re)connect.
+
+        `channels_json` is the body of `api show channels as json` (None if it failed);
+        `members` maps each queue to the body of `api callcenter_config queue list members`.
+        Calls the mapper knew whose caller channel is gone end (ENDED or ABANDONED); legs
+        ringing or answered on direct calls give RINGING / ANSWERED; queue members give QUEUED,
+        plus RINGING or ANSWERED for their serving agent. Duplicates of what the tracker already
+        knows are harmless.
+        """
+        out: list[CallEvent] = []
+        rows = channel_rows(channels_json) if channels_json is not None else None
+        if rows is not None:
+            alive = set(rows)
+            for call_id in [c for c in self._calls if c not in alive]:
+                out += self._caller_gone(self._calls[call_id])
+            out += self._resync_channels(rows)
+        for queue, body in members.items():
+            out += self._resync_members(queue, body, None if rows is None else set(rows))
+        return out
+
+    # -- mod_callcenter -------------------------------------------------------------------------
+
+    def _on_callcenter(self, h: Headers) -> list[CallEvent]:
+        action = h.get("CC-Action", "")
+        handler = _CC_HANDLERS.get(action)
+        call_id = h.get("CC-Member-Session-UUID") or h.get("CC-Member-UUID") or ""
+        if handler is None or not call_id or call_id in self._closed:
+            return []
+        call = self._calls.get(call_id)
+        if call is None:
+            seen = self._callers.pop(call_id, None)
+            number, name = _caller(h.get("CC-Member-CID-Number"), h.get("CC-Member-CID-Name"), {})
+            call = seen or _Call(call_id, number, name)
+            self._calls.remember(call)
+        call.callcenter = True
+        call.queue = call.queue or h.get("CC-Queue") or None
+        return handler(self, call, h)
+
+    def _cc_queue_start(self, call: _Call, h: Headers) -> list[CallEvent]:
+        # This event carries the member channel's data, so its privacy flags are the caller's.
+        number = h.get("CC-Member-CID-Number") or h.get("Caller-Caller-ID-Number")
+        name = h.get("CC-Member-CID-Name") or h.get("Caller-Caller-ID-Name")
+        call.caller, call.caller_name = _caller(number, name, h)
+        call.queue = h.get("CC-Queue") or call.queue
+        call.in_queue = True
+        return [self._event(call, EventKind.QUEUED)]
+
+    def _cc_offering(self, call: _Call, h: Headers) -> list[CallEvent]:
+        return self._agent_event(call, EventKind.RINGING, h)
+
+    def _cc_bridge_start(self, call: _Call, h: Headers) -> list[CallEvent]:
+        call.answered = True
+        call.holder = h.get("CC-Agent-UUID") or call.holder
+        return self._agent_event(call, EventKind.ANSWERED, h)
+
+    def _cc_bridge_fail(self, call: _Call, h: Headers) -> list[CallEvent]:
+        if h.get("CC-Hangup-Cause", "") in QUIET_CAUSES:
+            return []
+        return self._agent_event(call, EventKind.MISSED, h)
+
+    def _cc_queue_end(self, call: _Call, h: Headers) -> list[CallEvent]:
+        call.in_queue = False
+        if _withheld(h):  # member channel data again: trust its privacy flags
+            call.caller = WITHHELD
+        terminated = h.get("CC-Cause") == "Terminated"
+        if terminated and not _channel_gone(h):
+            call.answered = True
+            return []  # bridged, then transferred away: the caller is still on the line
+        kind = EventKind.ENDED if call.answered or terminated else EventKind.ABANDONED
+        self._close(call.call_id)
+        return [self._event(call, kind, h.get("CC-Agent") or None)]
+
+    def _agent_event(self, call: _Call, kind: EventKind, h: Headers) -> list[CallEvent]:
+        agent = h.get("CC-Agent", "")
+        return [self._event(call, kind, agent)] if agent else []
+
+    # -- plain channel events -------------------------------------------------------------------
+
+    def _on_create(self, h: Headers) -> list[CallEvent]:
+        if h.get("Call-Direction") == "outbound":
+            return self._on_ringing_leg(h)
+        uuid = h.get("Unique-ID", "")
+        if uuid and uuid not in self._closed and uuid not in self._calls:
+            number, name = _caller(
+                h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h
+            )
+            self._callers.remember(_Call(uuid, number, name))
+        return []
+
+    def _on_ringing_leg(self, h: Headers) -> list[CallEvent]:
+        if h.get("Call-Direction") != "outbound":
+            return []
+        leg, call = self._leg(h)
+        if call is None or leg in call.legs or h.get("Channel-Name", "").startswith(_TRUNKS):
+            return []
+        call.legs[leg] = _endpoint(h)
+        return [self._event(call, EventKind.RINGING, call.legs[leg])]
+
+    def _on_answer(self, h: Headers) -> list[CallEvent]:
+        if h.get("Call-Direction") != "outbound":
+            return []
+        leg, call = self._leg(h)
+        return self._answer_leg(call, leg, _endpoint(h)) if call else []
+
+    def _on_bridge(self, h: Headers) -> list[CallEvent]:
+        a = h.get("Bridge-A-Unique-ID") or h.get("Unique-ID", "")
+        b = h.get("Bridge-B-Unique-ID") or h.get("Other-Leg-Unique-ID", "")
+        for root, other in ((a, b), (b, a)):
+            call = self._calls.get(root)
+            if call is not None and other and (call.answered or not call.in_queue):
+                return self._bridged(call, other, h)
+        return self._on_answer(h)
+
+    def _bridged(self, call: _Call, other: str, h: Headers) -> list[CallEvent]:
+        """The caller's channel was bridged to `other`: an answer, or a transfer to it."""
+        endpoint = call.legs.get(other) or self._known_endpoint(other)
+        endpoint = endpoint or h.get("Other-Leg-Channel-Name") or ""
+        if not call.answered or (other in call.legs and other not in call.answered_legs):
+            return self._answer_leg(call, other, endpoint) if endpoint else []
+        if other == call.holder or other in call.answered_legs or not endpoint:
+            return []
+        call.legs[other] = endpoint
+        call.answered_legs.add(other)
+        call.holder = other
+        return [self._event(call, EventKind.TRANSFERRED, endpoint)]
+
+    def _answer_leg(self, call: _Call, leg: str, endpoint: str) -> list[CallEvent]:
+        if leg in call.answered_legs:
+            return []
+        endpoint = call.legs.setdefault(leg, endpoint)
+        call.answered_legs.add(leg)
+        call.answered = True
+        call.holder = leg
+        return [self._event(call, EventKind.ANSWERED, endpoint)]
+
+    def _on_hangup(self, h: Headers) -> list[CallEvent]:
+        uuid = h.get("Unique-ID", "")
+        self._callers.pop(uuid, None)
+        if h.get("Call-Direction") != "outbound":
+            return []
+        call = self._calls.get(_root_of(h))
+        if call is None or uuid not in call.legs or uuid in call.answered_legs:
+            return []
+        endpoint = call.legs.pop(uuid)
+        if h.get("Hangup-Cause", "") in QUIET_CAUSES:
+            return []
+        return [self._event(call, EventKind.MISSED, endpoint)]
+
+    def _caller_gone(self, call: _Call) -> list[CallEvent]:
+        """The caller's channel hung up (or vanished while we were away): the call is over."""
+        self._close(call.call_id)
+        kind = EventKind.ENDED if call.answered else EventKind.ABANDONED
+        return [self._event(call, kind, call.legs.get(call.holder or ""))]
+
+    def _leg(self, h: Headers) -> tuple[str, _Call | None]:
+        """The leg's uuid and its call (created on first sight); None for calls not ours."""
+        leg, root = h.get("Unique-ID", ""), _root_of(h)
+        if not leg or root in self._closed:
+            return leg, None
+        call = self._calls.get(root)
+        if call is None:
+            seen = self._callers.pop(root, None)
+            number, name = _caller(
+                h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h
+            )
+            call = seen or _Call(root, number, name)
+            call.outbound = h.get("variable_screenpop_outbound", "") == "true"
+            self._calls.remember(call)
+        elif call.in_queue and not call.answered:
+            return leg, None  # still queued: mod_callcenter decides who rings
+        elif _withheld(h):
+            call.caller = WITHHELD
+        return leg, call
+
+    def _known_endpoint(self, leg: str) -> str | None:
+        for call in self._calls.values():
+            if leg in call.legs:
+                return call.legs[leg]
+        return None
+
+    # -- resync ---------------------------------------------------------------------------------
+
+    def _resync_channels(self, rows: Mapping[str, Mapping[str, str]]) -> list[CallEvent]:
+        out: list[CallEvent] = []
+        for uuid, row in rows.items():
+            root = row.get("call_uuid") or ""
+            if row.get("direction") != "outbound" or not root or root == uuid:
+                continue
+            caller = rows.get(root)
+            if caller is None:
+                continue
+            headers = {
+                "Unique-ID": uuid,
+                "variable_call_uuid": root,
+                "Call-Direction": "outbound",
+                "Channel-Name": row.get("name", ""),
+                "Caller-Caller-ID-Number": caller.get("cid_num", ""),
+                "Caller-Caller-ID-Name": caller.get("cid_name", ""),
+            }
+            out += self._on_ringing_leg(headers)
+            if row.get("callstate") in ("ACTIVE", "HELD"):
+                out += self._on_answer(headers)
+        return out
+
+    def _resync_members(self, queue: str, body: str, alive: set[str] | None) -> list[CallEvent]:
+        out: list[CallEvent] = []
+        for row in parse_table(body):
+            call_id = row.get("session_uuid") or ""
+            state = row.get("state", "")
+            if not call_id or state not in ("Waiting", "Trying", "Answered"):
+                continue
+            if call_id in self._closed or (alive is not None and call_id not in alive):
+                continue
+            number, name = row.get("cid_number"), row.get("cid_name")
+            call = self._calls.get(call_id) or self._calls.remember(
+                _Call(call_id, number or None, name or None)
+            )
+            call.callcenter, call.queue = True, call.queue or queue
+            call.in_queue = state != "Answered"
+            out.append(self._event(call, EventKind.QUEUED))
+            agent = row.get("serving_agent", "")
+            if agent and agent != "ring-all" and state == "Trying":
+                out.append(self._event(call, EventKind.RINGING, agent))
+            elif agent and state == "Answered":
+                call.answered = True
+                out.append(self._event(call, EventKind.ANSWERED, agent))
+        return out
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _close(self, call_id: str) -> None:
+        self._calls.pop(call_id, None)
+        self._closed[call_id] = None
+        while len(self._closed) > MAX_TRACKED:
+            self._closed.popitem(last=False)
+
+    def _event(self, call: _Call, kind: EventKind, endpoint: str | None = None) -> CallEvent:
+        return CallEvent(
+            source=self.source,
+            call_id=call.call_id,
+            kind=kind,
+            caller=call.caller,
+            caller_name=call.caller_name,
+            endpoint=endpoint or None,
+            queue=call.queue,
+            outbound=call.outbound,
+            at=self._clock(),
+        )
+
+
+def _channel_gone(h: Headers) -> bool:
+    """True when an event's channel data says that channel has hung up."""
+    if h.get("Channel-State", "") in _GONE_STATES:
+        return True
+    return h.get("Channel-Call-State") == "HANGUP" or h.get("Answer-State") == "hangup"
+
+
+def _root_of(h: Headers) -> str:
+    uuid = h.get("Unique-ID", "")
+    if h.get("Call-Direction") != "outbound":
+        return uuid
+    return h.get("variable_call_uuid") or h.get("Other-Leg-Unique-ID") or uuid
+
+
+def _endpoint(h: Headers) -> str:
+    user = h.get("variable_dialed_user", "")
+    if user:
+        return f"user/{user}"
+    channel = h.get("Channel-Name", "")
+    if channel:
+        return channel
+    return f"user/{h.get('Caller-Destination-Number', '')}"
+
+
+_CC_HANDLERS: dict[str, Callable[[EslCallMapper, _Call, Headers], list[CallEvent]]] = {
+    "member-queue-start": EslCallMapper._cc_queue_start,
+    "member-queue-resume": EslCallMapper._cc_queue_start,
+    "agent-offering": EslCallMapper._cc_offering,
+    "bridge-agent-start": EslCallMapper._cc_bridge_start,
+    "bridge-agent-fail": EslCallMapper._cc_bridge_fail,
+    "member-queue-end": EslCallMapper._cc_queue_end,
+}
+
+_CHANNEL_HANDLERS: dict[str, Callable[[EslCallMapper, Headers], list[CallEvent]]] = {
+    "CHANNEL_CREATE": EslCallMapper._on_create,
+    "CHANNEL_PROGRESS": EslCallMapper._on_ringing_leg,
+    "CHANNEL_PROGRESS_MEDIA": EslCallMapper._on_ringing_leg,
+    "CHANNEL_ANSWER": EslCallMapper._on_answer,
+    "CHANNEL_BRIDGE": EslCallMapper._on_bridge,
+    "CHANNEL_HANGUP_COMPLETE": EslCallMapper._on_hangup,
+}
