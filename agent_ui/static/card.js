@@ -50,13 +50,24 @@ function statusBadge(section) {
   return h("span", { class: `badge status-${status}`, text });
 }
 
-function renderSection(name, section) {
+/** Summary fields shown on the card already, left out of a section that says the same. */
+function repeated(record, summary) {
+  const skip = new Set();
+  for (const key of ["name", "customer_id"]) {
+    if (summary?.[key] !== undefined && record[key] === summary[key]) skip.add(key);
+  }
+  return skip;
+}
+
+function renderSection(name, section, summary) {
   const data = section?.data;
   let body = null;
   if (Array.isArray(data) && data.length > 0 && typeof data[0] === "object") {
     body = data.map((record, i) =>
       h("div", { class: "match" }, h("h4", { text: `Match ${i + 1}` }), renderRecord(record)),
     );
+  } else if (data && typeof data === "object" && !Array.isArray(data)) {
+    body = renderRecord(data, repeated(data, summary));
   } else if (data !== null && data !== undefined) {
     body = renderValue(data);
   }
@@ -251,7 +262,7 @@ export class CallCard {
     replaceChildren(
       this.bodyEl,
       renderCandidates(card.candidates),
-      sectionNames(sections).map((name) => renderSection(name, sections[name])),
+      sectionNames(sections).map((name) => renderSection(name, sections[name], card.summary)),
       renderHistory(card.history),
     );
   }

@@ -42,12 +42,21 @@ export function humanize(key) {
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
-/** A scalar value as text: numbers grouped, booleans as yes/no, ISO times in local time. */
-export function formatScalar(value) {
+const MONEY_KEY = /balance|amount|price|total|paid|payment|limit|due/i;
+
+/**
+ * A scalar value as text: numbers grouped (money-like keys with two decimals), booleans as
+ * yes/no, ISO times in local time.
+ */
+export function formatScalar(value, key = "") {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (typeof value === "number") {
-    return value.toLocaleString(undefined, { maximumFractionDigits: 2 });
+    const digits = MONEY_KEY.test(key) ? 2 : 0;
+    return value.toLocaleString(undefined, {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: 2,
+    });
   }
   const text = String(value);
   if (ISO_TIME.test(text)) {
@@ -59,22 +68,27 @@ export function formatScalar(value) {
 
 const isRecord = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** Any JSON value as readable markup: records as key/value lists, lists of records as tables. */
-export function renderValue(value) {
+/**
+ * Any JSON value as readable markup: records as key/value lists, lists of records as tables.
+ * `key` is the field the value belongs to (it decides how numbers look).
+ */
+export function renderValue(value, key = "") {
   if (Array.isArray(value)) {
     if (value.length === 0) return h("span", { class: "muted", text: "none" });
     if (value.every(isRecord)) return renderTable(value);
-    return h("span", { text: value.map(formatScalar).join(", ") });
+    return h("span", { text: value.map((v) => formatScalar(v, key)).join(", ") });
   }
   if (isRecord(value)) return renderRecord(value);
-  return h("span", { class: typeof value === "number" ? "num" : null, text: formatScalar(value) });
+  const numeric = typeof value === "number";
+  return h("span", { class: numeric ? "num" : null, text: formatScalar(value, key) });
 }
 
-/** A record as a definition list. */
-export function renderRecord(record) {
+/** A record as a definition list, leaving out the keys in `skip`. */
+export function renderRecord(record, skip = new Set()) {
   const list = h("dl", { class: "kv" });
   for (const [key, value] of Object.entries(record)) {
-    list.append(h("dt", { text: humanize(key) }), h("dd", {}, renderValue(value)));
+    if (skip.has(key)) continue;
+    list.append(h("dt", { text: humanize(key) }), h("dd", {}, renderValue(value, key)));
   }
   return list;
 }
@@ -83,6 +97,6 @@ export function renderRecord(record) {
 export function renderTable(rows) {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", text: humanize(c) })));
-  const body = rows.map((row) => h("tr", {}, columns.map((c) => h("td", {}, renderValue(row[c])))));
+  const body = rows.map((row) => h("tr", {}, columns.map((c) => h("td", {}, renderValue(row[c], c)))));
   return h("table", { class: "mini" }, h("thead", {}, head), h("tbody", {}, body));
 }
