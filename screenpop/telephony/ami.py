@@ -1,0 +1,293 @@
+"""Asterisk (and FreePBX) as a telephony source: the manager interface (`kind = "ami"`).
+
+:class:`AmiSource` connects to the manager port, reads the banner, logs in with `Username` and
+`Secret`, and hands each event to the sans-I/O mapper (:mod:`screenpop.telephony.ami_calls`);
+framing lives in :mod:`screenpop.telephony.ami_protocol`, the session in
+:mod:`screenpop.telephony.ami_connection`. The reader never waits on anything but the socket.
+
+After every (re)connect it resyncs: `CoreShowChannels` re-learns calls ringing or answered (and
+ends the ones that finished while it was away), `QueueStatus` re-learns callers waiting in queues.
+A `Ping` every `ping_interval_s` that must be answered within `ping_timeout_s` notices half-open
+connections. A wrong secret, a refused connection or a dropped session sets :attr:`status`, logs
+once per change and retries with exponential backoff; nothing but cancellation leaves :meth:`run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import Field
+
+from screenpop.errors import AuthError, ProtocolError
+from screenpop.events import CallEvent
+from screenpop.settings import Strict, validate_options
+from screenpop.telephony.ami_calls import AmiCallMapper
+from screenpop.telephony.ami_connection import AmiConnection
+from screenpop.telephony.ami_protocol import Message
+from screenpop.telephony.backoff import Backoff
+from screenpop.telephony.base import Emit, SourceContext, SourceStatus
+
+log = logging.getLogger(__name__)
+
+_DEVICE = re.compile(r"^[A-Za-z0-9]{1,16}/[A-Za-z0-9_.+@-]{1,128}$")
+_EXTENSION = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
+_NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
+_AGENT = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+
+
+class AmiOptions(Strict):
+    """The options of a `[[telephony]] kind = "ami"` entry (a manager.conf user)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    secret: str = Field(min_length=1)
+    events: str = "on"  # the Login `Events` mask: "on", or e.g. "call,agent"
+    ping_interval_s: float = Field(default=20.0, gt=0)  # a `Ping` this often...
+    ping_timeout_s: float = Field(default=5.0, gt=0)  # ...must be answered within this
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    resync_timeout_s: float = Field(default=10.0, gt=0)
+    backoff_min_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+    originate_context: str = "from-internal"  # where the dialled number is run
+    originate_timeout_ms: int = Field(default=30000, gt=0)  # how long the agent's phone rings
+    originate_tech: str = "PJSIP"  # for an extension given without a technology (`1001`)
+    originate_caller_id: str | None = None  # shown on the agent's phone; default the number
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return str(exc) or "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the manager enabled in manager.conf?)"
+    return str(exc) or type(exc).__name__
+
+
+class AmiSource:
+    """An Asterisk server over AMI. Built by the daemon from `[[telephony]]`; also a Dialer."""
+
+    def __init__(self, name: str, options: Mapping[str, Any], context: SourceContext) -> None:
+        self.name = name
+        self.options = validate_options(AmiOptions, options, f"telephony.{name}")
+        self.context = context
+        self.status = SourceStatus()
+        self.mapper = AmiCallMapper(name)
+        self._conn: AmiConnection | None = None  # the live, logged-in session (for originate)
+        self._logged: str | None = None  # the last state line logged: log on change only
+        self._reply_timeout = max(self.options.ping_timeout_s, self.options.connect_timeout_s)
+
+    # -- Source protocol ------------------------------------------------------------------------
+
+    async def run(self, emit: Emit) -> None:
+        """Connect, log in, resync and read until cancelled; reconnect with backoff."""
+        backoff = Backoff(self.options.backoff_min_s, self.options.backoff_max_s)
+        while True:
+            try:
+                reason = await self._session(emit)
+            except (OSError, TimeoutError, ProtocolError, AuthError) as exc:
+                reason = _describe(exc)
+            except Exception:  # a bug must not stop the PBX feed: log it and reconnect
+                log.exception("telephony %s: unexpected error", self.name)
+                reason = "internal error"
+            if self.status.logged_in:
+                backoff.reset()
+            delay = backoff.next()
+            self._down(f"{reason}; retrying in {delay:.1f}s", reason)
+            self.status.reconnects += 1
+            await asyncio.sleep(delay)
+
+    async def check(self) -> SourceStatus:
+        """Connect and log in once, then log off; the outcome, never an exception."""
+        status = SourceStatus(detail="connecting")
+        try:
+            conn = await self._open(lambda _msg: None)
+            status.set(connected=True, logged_in=False, detail="logging in")
+            try:
+                version = await self._login(conn)
+                status.set(connected=True, logged_in=True, detail=f"logged in ({version})")
+            finally:
+                conn.send_logoff()
+                await conn.close()
+        except AuthError as exc:
+            status.set(connected=True, logged_in=False, detail=str(exc))
+        except (OSError, TimeoutError, ProtocolError) as exc:
+            status.set(connected=False, logged_in=False, detail=_describe(exc))
+        return status
+
+    async def originate(self, extension: str, number: str, agent_id: str) -> str:
+        """Ring the agent's device (`PJSIP/1001`, or `1001` with `originate_tech`), then dial.
+
+        Sends `Action: Originate` (Channel = the device, Exten = `number`, Context =
+        `originate_context`, Priority 1, Async) with a `ChannelId` of ours, and returns that id:
+        it becomes the call's Linkedid, so the pop it causes is this call, marked outbound.
+        Raises ProtocolError (refused, unreachable, unsafe arguments) or AuthError.
+        """
+        device = extension if "/" in extension else f"{self.options.originate_tech}/{extension}"
+        if not (_DEVICE.match(device) and _NUMBER.match(number) and _AGENT.match(agent_id)):
+            raise ProtocolError("refusing to originate: extension, number or agent id not plain")
+        if not _EXTENSION.match(self.options.originate_context):
+            raise ProtocolError("refusing to originate: originate_context is not plain")
+        call_id = f"screenpop-{uuid.uuid4().hex}"
+        caller_id = self.options.originate_caller_id or f'"{number}" <{number}>'
+        fields = [
+            ("Channel", device),
+            ("Exten", number),
+            ("Context", self.options.originate_context),
+            ("Priority", "1"),
+            ("CallerID", caller_id),
+            ("Timeout", str(self.options.originate_timeout_ms)),
+            ("Async", "true"),
+            ("ChannelId", call_id),
+            ("Variable", f"SCREENPOP_AGENT={agent_id}"),
+        ]
+        self.mapper.expect_originate(call_id, number, agent_id)
+        try:
+            reply = await self._send_once("Originate", fields)
+        except (OSError, TimeoutError) as exc:
+            self.mapper.forget_originate(call_id)
+            raise ProtocolError(f"Asterisk {self.name} unreachable: {_describe(exc)}") from exc
+        if reply.response.lower() != "success":
+            self.mapper.forget_originate(call_id)
+            raise ProtocolError(f"Asterisk refused originate: {reply.get('Message')}")
+        log.info("telephony %s: originate from %s for agent %s", self.name, device, agent_id)
+        return call_id
+
+    # -- one session ----------------------------------------------------------------------------
+
+    async def _session(self, emit: Emit) -> str:
+        """One connection from connect to close; returns why it closed, raises on failure."""
+        conn = await self._open(self._event_handler(emit))
+        self.status.set(connected=True, logged_in=False, detail="logging in")
+        try:
+            version = await self._login(conn)
+            self._conn = conn
+            self._up(f"logged in to {self.options.host}:{self.options.port} (AMI {version})")
+            await self._resync(conn, emit)
+            return await self._keepalive(conn)
+        finally:
+            self._conn = None
+            conn.send_logoff()
+            await conn.close()
+
+    async def _open(self, on_event: Callable[[Message], None]) -> AmiConnection:
+        opts = self.options
+        try:
+            async with asyncio.timeout(opts.connect_timeout_s):
+                reader, writer = await asyncio.open_connection(opts.host, opts.port)
+        except TimeoutError:
+            raise TimeoutError(f"no connection within {opts.connect_timeout_s}s") from None
+        return AmiConnection(reader, writer, on_event, self._count_rejects)
+
+    async def _login(self, conn: AmiConnection) -> str:
+        """Wait for the banner, send Login; the manager version. Raises AuthError on Error."""
+        try:
+            async with asyncio.timeout(self.options.connect_timeout_s):
+                banner = await conn.banner
+        except TimeoutError:
+            raise TimeoutError("no banner from the server: is this the AMI port?") from None
+        if banner is None:
+            if conn.closed.is_set():
+                raise ConnectionError(conn.close_reason)
+            raise ProtocolError("no 'Asterisk Call Manager' banner: is this the AMI port?")
+        fields = [
+            ("Username", self.options.username),
+            ("Secret", self.options.secret),
+            ("Events", self.options.events),
+        ]
+        reply = await conn.request("Login", fields, self._reply_timeout)
+        if reply.response.lower() != "success":
+            message = reply.get("Message") or reply.response
+            raise AuthError(f"login failed: {message} (check the user and secret in manager.conf)")
+        return banner.version
+
+    async def _resync(self, conn: AmiConnection, emit: Emit) -> None:
+        """Re-learn calls ringing, answered or queued (events missed while away)."""
+
+        def channels_done(items: list[Message]) -> None:
+            rows = [i for i in items if i.event == "CoreShowChannel"]
+            self._emit_all(emit, self.mapper.resync_channels(rows))
+
+        def queues_done(items: list[Message]) -> None:
+            rows = [i for i in items if i.event == "QueueEntry"]
+            self._emit_all(emit, self.mapper.resync_queues(rows))
+
+        wait = self.options.resync_timeout_s
+        await conn.request_list("CoreShowChannels", [], wait, channels_done)
+        try:
+            await conn.request_list("QueueStatus", [], wait, queues_done)
+        except ProtocolError as exc:  # app_queue not loaded: nobody to re-learn
+            log.debug("telephony %s: %s", self.name, exc)
+
+    async def _keepalive(self, conn: AmiConnection) -> str:
+        opts = self.options
+        while True:
+            try:
+                async with asyncio.timeout(opts.ping_interval_s):
+                    await conn.closed.wait()
+                return conn.close_reason
+            except TimeoutError:
+                pass
+            try:
+                await conn.request("Ping", [], opts.ping_timeout_s)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"no reply to Ping within {opts.ping_timeout_s}s (half-open connection)"
+                ) from None
+
+    async def _send_once(self, action: str, fields: list[tuple[str, str]]) -> Message:
+        conn = self._conn
+        if conn is not None and not conn.closed.is_set():
+            return await conn.request(action, fields, self._reply_timeout)
+        conn = await self._open(lambda _msg: None)
+        try:
+            await self._login(conn)
+            return await conn.request(action, fields, self._reply_timeout)
+        finally:
+            conn.send_logoff()
+            with contextlib.suppress(OSError):
+                await conn.close()
+
+    # -- events and status ----------------------------------------------------------------------
+
+    def _event_handler(self, emit: Emit) -> Callable[[Message], None]:
+        def on_event(msg: Message) -> None:
+            self._emit_all(emit, self.mapper.feed(msg))
+
+        return on_event
+
+    def _emit_all(self, emit: Emit, events: list[CallEvent]) -> None:
+        for event in events:
+            self.status.events += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "call %s: %s %s caller=%s",
+                    event.call_id,
+                    event.kind,
+                    event.endpoint,
+                    event.caller,
+                )
+            emit(event)
+
+    def _count_rejects(self, count: int, reason: str) -> None:
+        self.status.rejected += count
+        log.debug(
+            "telephony %s: rejected %d malformed AMI message(s): %s", self.name, count, reason
+        )
+
+    def _up(self, detail: str) -> None:
+        self.status.set(connected=True, logged_in=True, detail=detail)
+        if self._logged != "up":
+            log.info("telephony %s: %s", self.name, detail)
+            self._logged = "up"
+
+    def _down(self, detail: str, reason: str) -> None:
+        self.status.set(connected=False, logged_in=False, detail=detail)
+        if self._logged != reason:
+            log.warning("telephony %s: %s", self.name, detail)
+            self._logged = reason
