@@ -15,15 +15,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(TEST_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test,dev]'
+# The example connector plugin in tests/ is installed too: the suite discovers it by entry point.
+$(TEST_STAMP): $(BIN)/python pyproject.toml tests/plugins/example_connector/pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,dev]' -e tests/plugins/example_connector
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/screenpop demo
+	$(BIN)/screenpop demo $(if $(PORT),--port $(PORT))
 
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check screenpop connectors agent_ui tests bench

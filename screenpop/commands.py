@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from screenpop.callerid import normalize
-from screenpop.connector import ConnectorContext, find_kind
+from screenpop.connector import LookupQuery
+from screenpop.connector_set import build_connector
 from screenpop.errors import ScreenpopError
 from screenpop.lookup import ConnectorRuntime, call_connector
-from screenpop.settings import Settings, validate_options
+from screenpop.settings import ConnectorSettings, Settings, SourceSettings
 from screenpop.telephony.base import SourceContext, find_source_kind
 
 
@@ -35,12 +36,12 @@ async def check(settings: Settings, number: str | None) -> int:
         if query is None:
             print(f"screenpop: {number!r} is not a number that can be looked up", file=sys.stderr)
             return 2
-    for entry in settings.connectors:
-        row, ok = await _check_connector(settings, entry.name, query)
+    for connector in settings.connectors:
+        row, ok = await _check_connector(settings, connector, query)
         rows.append(row)
         failed |= not ok
-    for entry in settings.telephony:
-        row, ok = await _check_source(settings, entry.name)
+    for source in settings.telephony:
+        row, ok = await _check_source(settings, source)
         rows.append(row)
         failed |= not ok
     print_table(rows, sys.stdout)
@@ -48,24 +49,21 @@ async def check(settings: Settings, number: str | None) -> int:
     return 1 if failed else 0
 
 
-async def _check_connector(settings: Settings, name: str, query: object) -> tuple[list[str], bool]:
-    entry = next(c for c in settings.connectors if c.name == name)
+async def _check_connector(
+    settings: Settings, entry: ConnectorSettings, query: LookupQuery | None
+) -> tuple[list[str], bool]:
+    name = entry.name
     start = time.perf_counter()
-    where = f"connectors.{name}"
     try:
-        factory = find_kind(entry.kind, where)
-        options = validate_options(factory.Settings, entry.options(), where)
-        connector = factory(name, options, ConnectorContext(base_dir=settings.base_dir))
+        connector = build_connector(entry, settings.base_dir)
         await connector.start()
         try:
             async with asyncio.timeout(max(entry.deadline_ms, 2000) / 1000):
                 await connector.check()
             detail = "connection ok"
             if query is not None:
-                from screenpop.connector import LookupQuery
-
-                assert isinstance(query, LookupQuery)
-                section = await call_connector(ConnectorRuntime(connector, entry), query)
+                attempt = await call_connector(ConnectorRuntime(connector, entry), query)
+                section = attempt.section
                 detail = f"lookup: {section.status}" + (
                     f" ({section.error})" if section.error else ""
                 )
@@ -80,8 +78,8 @@ async def _check_connector(settings: Settings, name: str, query: object) -> tupl
     return ["connector", name, "ok", ms, detail], True
 
 
-async def _check_source(settings: Settings, name: str) -> tuple[list[str], bool]:
-    entry = next(t for t in settings.telephony if t.name == name)
+async def _check_source(settings: Settings, entry: SourceSettings) -> tuple[list[str], bool]:
+    name = entry.name
     start = time.perf_counter()
     context = SourceContext(settings.base_dir, settings.phone.default_region, lambda: [])
     try:

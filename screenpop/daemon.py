@@ -26,7 +26,7 @@ from screenpop.board_feed import BoardFeed
 from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.callerid import CallerId, mask, normalize
 from screenpop.calls import Call, CallTracker, Changed, Effect, Notify, Pop, Prefetch
-from screenpop.card import Card, Section
+from screenpop.card import Card
 from screenpop.connector_set import ConnectorSet
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.events import CallEvent, CallState, EventKind
@@ -114,7 +114,7 @@ class Daemon:
     def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
         assert self.cache is not None and self._revalidator is not None
         return Lookup(
-            connectors.runtimes, self.cache, cfg.cache, self._revalidator, self._count_section
+            connectors.runtimes, self.cache, cfg.cache, self._revalidator, metrics=self.metrics
         )
 
     async def _rebuild_board(self, store: Store) -> None:
@@ -358,10 +358,6 @@ class Daemon:
         except ScreenpopError as exc:
             log.warning("call %s: not logged: %s", record.call_id, exc)
 
-    def _count_section(self, connector: str, section: Section) -> None:
-        self.metrics.connector_latency.labels(connector).observe(section.ms / 1000)
-        self.metrics.connector_outcomes.labels(connector, str(section.status)).inc()
-
     # -- what the web app uses --------------------------------------------------------------
 
     def hello(self, agent: Agent) -> Message:
@@ -568,8 +564,9 @@ class Daemon:
     @contextlib.asynccontextmanager
     async def web(self) -> AsyncIterator[int]:
         """Serve the web app on the configured host and port; yields the bound port."""
-        from agent_ui.app import build_app
         from aiohttp import web
+
+        from agent_ui.app import build_app
 
         runner = web.AppRunner(build_app(self), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()

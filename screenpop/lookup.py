@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from screenpop.cache import Cache, CacheHit, CacheState, Revalidator
+from screenpop.cache import SECTION_KEYS, Cache, CacheHit, CacheState, Revalidator
 from screenpop.card import Card, Section, Status
 from screenpop.connector import Connector, LookupQuery, LookupResult
 from screenpop.errors import ConnectorError
@@ -101,7 +101,7 @@ class Attempt:
 
 
 def section_key(connector: str, e164: str) -> str:
-    return f"section:{connector}:{e164}"
+    return f"{SECTION_KEYS}{connector}:{e164}"
 
 
 async def call_connector(runtime: ConnectorRuntime, query: LookupQuery) -> Attempt:
@@ -234,14 +234,23 @@ class Lookup:
         stale = self._cfg.stale_s if section.status is Status.OK else 0.0
         await self._cache.set(section_key(runtime.name, e164), value, fresh, stale)
 
-    async def fetch(self, runtime: ConnectorRuntime, query: LookupQuery) -> Section:
-        """Ask one connector (behind its guard rails), count the outcome, cache the answer."""
+    async def fetch(
+        self,
+        runtime: ConnectorRuntime,
+        query: LookupQuery,
+        on_answer: Callable[[Section], None] = lambda section: None,
+    ) -> Section:
+        """Ask one connector (behind its guard rails), count the outcome, cache the answer.
+
+        `on_answer` gets the section before the cache write, so a slow cache never delays it.
+        """
         attempt = await call_connector(runtime, query)
         section = attempt.section
         if self._metrics is not None:
             seconds = section.ms / 1000 if attempt.called else None
             self._metrics.connector_outcome(runtime.name, attempt.outcome, seconds)
         self._on_section(runtime.name, section)
+        on_answer(section)
         await self.store(runtime, query.e164, section)
         return section
 
@@ -324,4 +333,4 @@ class CardBuild:
             self._maybe_first()
 
     async def _one(self, lookup: Lookup, runtime: ConnectorRuntime, query: LookupQuery) -> None:
-        self._set(runtime.name, await lookup.fetch(runtime, query))
+        await lookup.fetch(runtime, query, lambda section: self._set(runtime.name, section))
