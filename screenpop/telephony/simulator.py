@@ -157,12 +157,12 @@ class SimulatorSource:
             try:
                 return await asyncio.to_thread(load_pool, self._pool_path)
             except ConfigError as exc:
-                self._set_status(False, str(exc))
+                self._set_status(False, str(exc), logging.WARNING)
             await asyncio.sleep(POOL_RETRY_S)
 
-    def _set_status(self, running: bool, detail: str) -> None:
+    def _set_status(self, running: bool, detail: str, level: int = logging.INFO) -> None:
         if self.status.set(connected=running, logged_in=running, detail=detail):
-            log.log(logging.INFO if running else logging.WARNING, "%s: %s", self.name, detail)
+            log.log(level, "%s: %s", self.name, detail)
 
     async def _generate(self, tg: asyncio.TaskGroup, deck: _Deck) -> None:
         loop = asyncio.get_running_loop()
@@ -285,16 +285,18 @@ class _SimulatedCall:
 
     async def play(self) -> None:
         """Run the queued call to its end; returns once it ended or was abandoned."""
-        if await self._wait(self.rng.uniform(*self.sim.options.queue_wait_s)):
-            tried: set[str] = set()
-            for _ in range(MAX_ATTEMPTS):
-                extensions = await self._agents(tried)
-                if not extensions:
-                    break
-                for ext in extensions:
-                    self.sim.send(self, EventKind.RINGING, ext)
-                if await self._ring(extensions, tried):
-                    return
+        tried: set[str] = set()
+        for _ in range(MAX_ATTEMPTS):
+            # in the queue first; after a ring-out the queue waits before the next agent rings
+            if not await self._wait(self.rng.uniform(*self.sim.options.queue_wait_s)):
+                break
+            extensions = await self._agents(tried)
+            if not extensions:
+                break
+            for ext in extensions:
+                self.sim.send(self, EventKind.RINGING, ext)
+            if await self._ring(extensions, tried):
+                return
         self._abandon()
 
     def hang_up(self) -> None:
