@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -27,6 +28,22 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 def home_of(request: web.Request, agent: Agent) -> str:
     """Where an agent lands after logging in: the board for roles that may watch it."""
     return "/supervisor" if request.app[DAEMON].role(agent.role).board else "/agent"
+
+
+def origin_warning(request: web.Request) -> str | None:
+    """Why live updates will be refused on this page, when it is opened under another address.
+
+    The websocket only accepts the configured public origin; a page opened at `localhost` when the
+    origin says `127.0.0.1` would otherwise just keep reconnecting without saying why.
+    """
+    public = request.app[DAEMON].settings.server.public_origin
+    expected = urlsplit(public).netloc.lower()
+    if not expected or request.host.lower() == expected:
+        return None
+    return (
+        f"This page was opened at {request.host}, but the server only accepts live updates "
+        f"from {public} (server.public_origin). Open {public.rstrip('/')}{request.path} instead."
+    )
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
@@ -68,7 +85,8 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
     if agent is None:
         raise web.HTTPSeeOther("/")
     board = request.app[DAEMON].role(agent.role).board
-    return render(request, "agent.html", agent=agent, board=board)
+    warning = origin_warning(request)
+    return render(request, "agent.html", agent=agent, board=board, warning=warning)
 
 
 async def supervisor_page(request: web.Request) -> web.StreamResponse:
@@ -78,4 +96,4 @@ async def supervisor_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther("/")
     if not request.app[DAEMON].role(agent.role).board:
         return render(request, "forbidden.html", 403, agent=agent)
-    return render(request, "supervisor.html", agent=agent)
+    return render(request, "supervisor.html", agent=agent, warning=origin_warning(request))

@@ -27,8 +27,17 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[tuple[Daemon, str]]:
+def slow_credit() -> bool:
+    """Overridden by tests whose credit connector answers after its deadline."""
+    return False
+
+
+@pytest.fixture
+async def site(tmp_path: Path, slow_credit: bool) -> AsyncIterator[tuple[Daemon, str]]:
     raw = web_settings_raw(tmp_path, port=free_port())
+    if slow_credit:
+        credit = raw["connectors"][2]
+        credit.update(deadline_ms=150, sleep_ms=1000)
     async with Daemon(parse_settings(raw, "test")) as daemon, daemon.web() as port:
         yield daemon, f"http://127.0.0.1:{port}"
 
@@ -48,6 +57,7 @@ async def log_in(page: Page, base: str, agent_id: str = "alice", token: str = "a
     await page.fill("#token", token)
     await page.press("#token", "Enter")
     await page.wait_for_url(f"{base}/agent")
+    await expect(page.locator(".origin-warning")).to_have_count(0)
     await expect(page.locator("#link-status")).to_have_text("connected", timeout=WAIT_MS)
 
 
@@ -123,3 +133,17 @@ async def test_withheld_callers_and_a_reload_while_ringing(
     await page.reload()  # the ringing call comes back; nothing is lost
     await expect(card.locator(".state")).to_have_text("Ringing", timeout=WAIT_MS)
     await expect(page.locator("article.call")).to_have_count(1)
+
+
+@pytest.mark.parametrize("slow_credit", [True])
+async def test_a_late_section_shows_timed_out_then_fills_in(
+    page: Page, site: tuple[Daemon, str]
+) -> None:
+    daemon, base = site
+    await log_in(page, base)
+    ring(daemon, "s1", JANE)
+    credit = page.locator('article[data-call-id="s1"] [data-section="credit"]')
+    await expect(credit.locator(".badge")).to_have_text("timed out", timeout=WAIT_MS)
+    await expect(page.locator('article[data-call-id="s1"] .caller-name')).to_have_text("Jane Doe")
+    await expect(credit).to_contain_text("net 30", timeout=WAIT_MS)
+    await expect(credit.locator(".badge")).not_to_have_text("timed out")

@@ -92,6 +92,8 @@ async def test_login_sets_a_signed_http_only_cookie_and_opens_the_agent_page(
         assert page.status == 200
         html = await page.text()
         assert "Alice Moreau" in html and "agent.js" in html
+        # opened at 127.0.0.1:port while the public origin is another: the page says so
+        assert "server.public_origin" in html
         assert "script-src 'self'" in page.headers["Content-Security-Policy"]
 
 
