@@ -24,7 +24,7 @@ from screenpop.connector import LookupQuery
 
 CallerKind = Literal["number", "extension", "withheld", "unparseable"]
 
-MAX_RAW = 256  # longer raw text is cut before it is kept (it only ever goes to a card)
+MAX_RAW = 256  # a longer caller id is garbage: unparseable, and only this much of it is kept
 MAX_NUMBER_TEXT = 48  # a phone number, with punctuation and an extension, is never longer
 
 # Words PBXs and carriers put in the caller-id number when the caller withheld it.
@@ -114,8 +114,10 @@ def normalize(raw: str | None, default_region: str) -> CallerId:
     Never raises: unreadable input comes back as ``kind="unparseable"`` with `raw` kept.
     """
     text = (raw or "")[:MAX_RAW]
-    address, ext_param = _address(raw or "")
-    if _is_withheld(address):
+    if raw is not None and len(raw) > MAX_RAW:
+        return _other(text, "unparseable")
+    address, ext_param = _address(text)
+    if _is_withheld(text, address):
         return _other(text, "withheld")
     found = _NUMBER_TEXT.match(address) if len(address) <= MAX_NUMBER_TEXT else None
     if found is None:
@@ -204,8 +206,11 @@ def _address(raw: str) -> tuple[str, str | None]:
     return number.strip().strip('"').strip(), ext
 
 
-def _is_withheld(address: str) -> bool:
-    return not address or address.lower() in WITHHELD_WORDS
+def _is_withheld(raw: str, address: str) -> bool:
+    """A withheld word, or nothing at all (a blank caller id or an empty `<>`)."""
+    if address:
+        return address.lower() in WITHHELD_WORDS
+    return raw.strip() in ("", "<>")
 
 
 def _short(digits: str, region: str) -> bool:

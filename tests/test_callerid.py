@@ -61,6 +61,7 @@ WITHHELD = [
     "Private",
     "",
     "   ",
+    "<>",
     "sip:anonymous@anonymous.invalid",
     '"Anonymous" <sip:anonymous@anonymous.invalid>;tag=x',
     "sip:restricted@carrier.example",
@@ -84,6 +85,7 @@ UNPARSEABLE = [
     ("+1", "US"),
     ("1" * 300, "US"),
     ("9" * 40, "US"),
+    ("<a>;" * 50_000, "US"),
     ("+1212555\x001234", "US"),
     ("+1212555\n1234", "US"),
     ("client:alice", "US"),
@@ -92,6 +94,9 @@ UNPARSEABLE = [
     ("2125551234", "XX"),  # no such default region
     ("+999123456789", "US"),  # no such country code
     ("<>x", "US"),
+    (";;;", "US"),
+    ('""', "US"),
+    ("sip:@pbx.example", "US"),
     ("\u0661\u0662\u0663", "US"),
 ]
 
