@@ -65,6 +65,8 @@ class Tab:
             await self.ws.send_str(json.dumps(hello))
             writer = asyncio.create_task(self._write(sub), name=f"ws writer {self.agent.id}")
             await self._read(sub)
+        except ConnectionError:
+            log.debug("agent %s: tab went away", self.agent.id)
         finally:
             if writer is not None:
                 writer.cancel()
@@ -82,6 +84,10 @@ class Tab:
                 await self.ws.send_str(json.dumps(message))
         except ConnectionError:
             log.debug("agent %s: tab went away while sending", self.agent.id)
+            return
+        except Exception:
+            log.exception("agent %s: a message could not be sent; closing the tab", self.agent.id)
+            await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
             return
         if "slow" in sub.close_reason:
             self.daemon.metrics.slow_clients.inc()
