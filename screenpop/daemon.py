@@ -25,17 +25,18 @@ from screenpop.board import Board
 from screenpop.board_feed import BoardFeed
 from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.callerid import CallerId, mask, normalize
-from screenpop.calls import Call, CallTracker, Changed, Effect, Notify, Pop, Prefetch
+from screenpop.calls import CallTracker
 from screenpop.card import Card
 from screenpop.connector_set import ConnectorSet
 from screenpop.errors import ConfigError, ScreenpopError
-from screenpop.events import CallEvent, CallState, EventKind
+from screenpop.events import CallEvent, EventKind
 from screenpop.hub import Hub, Message, Subscription
-from screenpop.lookup import CardBuild, Lookup
+from screenpop.lookup import Lookup
 from screenpop.metrics import Metrics
+from screenpop.pops import PopService
 from screenpop.settings import RoleSettings, Settings, load_settings
-from screenpop.store import CallRecord, Store
-from screenpop.tasks import Courier, TaskOwner
+from screenpop.store import Store
+from screenpop.tasks import TaskOwner
 from screenpop.telephony.base import (
     Dialer,
     Source,
@@ -45,8 +46,6 @@ from screenpop.telephony.base import (
 )
 
 log = logging.getLogger(__name__)
-
-CLOSED_BUILD_GRACE_S = 30.0  # a closed call's card stays for late answers and notes this long
 
 
 class Daemon:
@@ -58,25 +57,38 @@ class Daemon:
         self.directory = AgentDirectory(settings.agents)
         self.metrics = Metrics()
         self.hub = Hub(settings.server.replay_buffer, settings.server.outbound_queue)
-        self.tracker = CallTracker(self.directory.match)
         self.sources: dict[str, Source] = {}
         self.cache: Cache | None = None
         self.store: Store | None = None
-        self.lookup: Lookup | None = None
         self._stack = AsyncExitStack()
         self._tasks = TaskOwner()
-        self._builds: dict[str, CardBuild] = {}
-        self._callers: dict[str, CallerId] = {}
-        self._couriers: dict[str, Courier] = {}
         self._presence: dict[str, int] = {}
         self._connectors = ConnectorSet([])
         self._revalidator: Revalidator | None = None
         self.board = Board(
-            settings.board.service_level_s, settings.board.wrap_up_s, self.caller_info
+            settings.board.service_level_s, settings.board.wrap_up_s, self._caller_info
         )
         self.board.set_agents((a.id, a.name) for a in self.directory.all())
         self.board_feed = BoardFeed(self.board, self.hub.publish, self._board_watchers)
+        self.pops = PopService(
+            settings,
+            self.directory,
+            self.hub,
+            self.metrics,
+            self.board,
+            self.board_feed,
+            self._tasks,
+        )
         self.web_port: int | None = None
+
+    @property
+    def lookup(self) -> Lookup | None:
+        """The current fan-out (replaced on reload)."""
+        return self.pops.lookup
+
+    @property
+    def tracker(self) -> CallTracker:
+        return self.pops.tracker
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -105,10 +117,10 @@ class Daemon:
         store = Store(resolve_url(cfg.store.url, cfg.base_dir))
         await store.start()
         self._stack.push_async_callback(store.aclose)
-        self.store = store
+        self.store = self.pops.store = store
         await self._rebuild_board(store)
         self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
-        self.lookup = self._make_lookup(self._connectors, cfg)
+        self.pops.lookup = self._make_lookup(self._connectors, cfg)
         self.sources = self._build_sources()
 
     def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
@@ -142,8 +154,7 @@ class Daemon:
         old_connectors, old = self._connectors, self.settings
         self.settings, self._connectors = new, connectors
         self.directory = AgentDirectory(new.agents)
-        self.tracker.set_matcher(self.directory.match)
-        self.lookup = self._make_lookup(connectors, new)
+        self.pops.swap(new, self.directory, self._make_lookup(connectors, new))
         self.board.service_level_s = new.board.service_level_s
         self.board.wrap_up_s = new.board.wrap_up_s
         self.board.set_agents((a.id, a.name) for a in self.directory.all())
@@ -189,175 +200,6 @@ class Daemon:
             for name, source in self.sources.items():
                 tg.create_task(source.run(self.emit), name=f"source {name}")
 
-    # -- events -----------------------------------------------------------------------------
-
-    def emit(self, event: CallEvent) -> None:
-        """Take one event from a source. Never blocks and never raises into the source."""
-        self.metrics.events.labels(event.source, str(event.kind)).inc()
-        try:
-            effects = self.tracker.feed(event)
-        except Exception:
-            log.exception("call %s: event %s could not be applied", event.call_id, event.kind)
-            return
-        if not effects:
-            self.metrics.events_ignored.inc()
-        for effect in effects:
-            self._apply(effect, event)
-
-    def _apply(self, effect: Effect, event: CallEvent) -> None:
-        if isinstance(effect, Prefetch):
-            self._prefetch(effect.call)
-        elif isinstance(effect, Pop):
-            state = self._pop_state(effect.call, effect.agent_id)
-            self._courier(effect.call).put(
-                lambda: self._deliver_pop(effect.agent_id, effect.call, state, event.at)
-            )
-        elif isinstance(effect, Notify):
-            message = {
-                "type": "call",
-                "call_id": effect.call.call_id,
-                "state": str(effect.state),
-                "agent": effect.call.agent,
-            }
-            self._courier(effect.call).put(lambda: self._publish(effect.agent_id, message))
-        elif isinstance(effect, Changed):
-            self._changed(effect.call)
-
-    @staticmethod
-    def _pop_state(call: Call, agent_id: str) -> str:
-        if call.agent == agent_id and call.state is CallState.TRANSFERRED:
-            return "transferred"
-        return "answered" if call.agent == agent_id else "ringing"
-
-    def _courier(self, call: Call) -> Courier:
-        courier = self._couriers.get(call.call_id)
-        if courier is None:
-            courier = self._couriers[call.call_id] = Courier(self._tasks, call.call_id)
-        return courier
-
-    async def _publish(self, agent_id: str, message: Message) -> None:
-        self.hub.publish(agent_id, message)
-
-    def _prefetch(self, call: Call) -> None:
-        caller = normalize(call.caller, self.settings.phone.default_region)
-        self._callers[call.call_id] = caller
-        lookup = self.lookup
-        assert lookup is not None
-        card = Card(
-            call.call_id, {**caller.to_json(), "name": call.caller_name}, {}, lookup.priorities
-        )
-        build = CardBuild(card, lambda updated: self._card_updated(call.call_id, updated))
-        self._builds[call.call_id] = build
-        log.info(
-            "call %s: caller %s (%s), building card",
-            call.call_id,
-            mask(caller.e164 or caller.raw),
-            caller.kind,
-        )
-        self._tasks.spawn(self._build(build, caller), name=f"build {call.call_id}")
-
-    async def _build(self, build: CardBuild, caller: CallerId) -> None:
-        assert self.lookup is not None and self.store is not None
-        if caller.lookupable and caller.e164 is not None:
-            try:
-                history = await self.store.history(caller.e164, self.settings.store.history_size)
-                chosen = await self.store.chosen_customer(caller.e164)
-            except ScreenpopError as exc:
-                log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
-            else:
-                build.set_history(history)
-                build.card = dataclasses.replace(build.card, chosen=chosen)
-        await build.run(self.lookup, caller.query())
-
-    def _card_updated(self, call_id: str, card: Card) -> None:
-        call = self.tracker.get(call_id)
-        if call is None:
-            return
-        agents = list(dict.fromkeys(call.popped))
-        courier = self._couriers.get(call_id)
-        for agent_id in agents:
-            message = {"type": "card", "call_id": call_id, "card": self.card_json(card, agent_id)}
-            if courier is not None:
-                courier.put(lambda a=agent_id, m=message: self._publish(a, m))  # type: ignore[misc]
-            else:
-                self.hub.publish(agent_id, message)
-
-    async def _deliver_pop(self, agent_id: str, call: Call, state: str, at: float) -> None:
-        build = self._builds.get(call.call_id)
-        if build is None:
-            return
-        guard = (
-            max((c.settings.late_ms for c in self.lookup.connectors), default=0) / 1000
-            if self.lookup
-            else 1.0
-        )
-        try:
-            card = await asyncio.wait_for(asyncio.shield(build.first), timeout=guard + 1.0)
-        except TimeoutError:
-            card = build.card
-        message = {
-            "type": "pop",
-            "call_id": call.call_id,
-            "state": state,
-            "queue": call.queue,
-            "direction": "outbound" if call.outbound else "inbound",
-            "card": self.card_json(card, agent_id),
-        }
-        self.hub.publish(agent_id, message)
-        self.metrics.pops.inc()
-        self.metrics.event_to_pop.observe(max(0.0, time.time() - at))
-
-    def card_json(self, card: Card, agent_id: str) -> dict[str, Any]:
-        agent = self.directory.get(agent_id)
-        return card.to_json(self.role(agent.role if agent else "agent"))
-
-    def role(self, name: str) -> RoleSettings:
-        return self.settings.roles.get(name) or RoleSettings(sections=[])
-
-    def _changed(self, call: Call) -> None:
-        self.board.on_call(call, time.time())
-        self.board_feed.changed()
-        if not call.active and call.agent is not None and call.state is CallState.ENDED:
-            self.board_feed.changed_later(self.settings.board.wrap_up_s + 0.05)
-        if call.active and call.state is not CallState.ANSWERED:
-            return
-        record = self._record(call)
-        if self.store is not None:
-            self._tasks.spawn(self._save_call(record), name=f"log {call.call_id}")
-        if not call.active:
-            courier = self._couriers.pop(call.call_id, None)
-            if courier is not None:
-                courier.finish()
-            asyncio.get_running_loop().call_later(CLOSED_BUILD_GRACE_S, self._forget, call.call_id)
-
-    def _forget(self, call_id: str) -> None:
-        self._builds.pop(call_id, None)
-        self._callers.pop(call_id, None)
-
-    def _record(self, call: Call) -> CallRecord:
-        caller = self._callers.get(call.call_id)
-        return CallRecord(
-            source=call.source,
-            call_id=call.call_id,
-            caller_raw=call.caller or "",
-            caller_e164=caller.e164 if caller and caller.lookupable else None,
-            caller_name=call.caller_name,
-            queue=call.queue,
-            agent_id=call.agent,
-            state=str(call.state),
-            direction="outbound" if call.outbound else "inbound",
-            started_at=epoch(call.started_at),
-            answered_at=epoch(call.answered_at),
-            ended_at=epoch(call.ended_at),
-        )
-
-    async def _save_call(self, record: CallRecord) -> None:
-        assert self.store is not None
-        try:
-            await self.store.record_call(record)
-        except ScreenpopError as exc:
-            log.warning("call %s: not logged: %s", record.call_id, exc)
-
     # -- what the web app uses --------------------------------------------------------------
 
     def hello(self, agent: Agent) -> Message:
@@ -398,16 +240,6 @@ class Daemon:
                 out.append((agent_id, agent.role))
         return out
 
-    def caller_info(self, call_id: str, role: str | None) -> dict[str, Any]:
-        """How the board shows a caller: the number and the role-filtered card summary."""
-        build = self._builds.get(call_id)
-        if build is None:
-            return {"caller": None, "caller_name": None, "summary": {}}
-        card = build.card.to_json(self.role(role) if role else None)
-        caller = card["caller"]
-        shown = "number withheld" if caller.get("kind") != "number" else caller.get("national")
-        return {"caller": shown, "caller_name": caller.get("name"), "summary": card["summary"]}
-
     def ready(self, agent_id: str) -> None:
         """The agent closed the card of their last call: their wrap-up is over."""
         self.board.ready(agent_id, time.time())
@@ -422,54 +254,41 @@ class Daemon:
                 out.append(agent.extensions[0])
         return out
 
+    def emit(self, event: CallEvent) -> None:
+        """Take one event from a source. Never blocks and never raises into the source."""
+        self.pops.emit(event)
+
+    def role(self, name: str) -> RoleSettings:
+        """A role's settings; an unknown role sees no section at all."""
+        return self.pops.role(name)
+
+    def _caller_info(self, call_id: str, role: str | None) -> dict[str, Any]:
+        return self.pops.caller_info(call_id, role)
+
     def resume(self, sub: Subscription, last_seq: int) -> None:
         """Replay what a tab missed; past the buffer, pop every call still active for it again."""
-        if self.hub.resume(sub, last_seq):
-            return
-        for call in self.tracker.active_for(sub.agent_id):
-            state = self._pop_state(call, sub.agent_id)
-            self._courier(call).put(
-                lambda c=call, s=state: self._deliver_pop(sub.agent_id, c, s, time.time())  # type: ignore[misc]
-            )
+        if not self.hub.resume(sub, last_seq):
+            self.pops.redeliver(sub)
+
+    async def save_note(
+        self, agent_id: str, call_id: str, disposition: str, text: str
+    ) -> dict[str, Any]:
+        """Save an agent's note on a call they were popped; every tab of theirs receives it.
+        KeyError when the call is not theirs or the disposition is unknown."""
+        return await self.pops.save_note(agent_id, call_id, disposition, text)
+
+    async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
+        """The agent picked one of the card's candidate customers (see PopService.choose)."""
+        await self.pops.choose(agent_id, call_id, customer_id)
+
+    async def build_card(self, caller: CallerId, call_id: str) -> Card:
+        """Build a card outside any call (API, CLI); waits for late answers too."""
+        return await self.pops.build_card(caller, call_id)
 
     def ack(self, agent_id: str, seq: int) -> None:
         latency = self.hub.ack(agent_id, seq)
         if latency is not None:
             self.metrics.ring_to_render.observe(latency)
-
-    async def save_note(
-        self, agent_id: str, call_id: str, disposition: str, text: str
-    ) -> dict[str, Any]:
-        """Save an agent's note on a call they were popped; every tab of theirs receives it."""
-        call = self.tracker.get(call_id)
-        if call is None or agent_id not in call.popped:
-            raise KeyError(f"no call {call_id} for this agent")
-        if disposition not in self.settings.ui.dispositions:
-            raise KeyError(f"unknown disposition {disposition!r}")
-        assert self.store is not None
-        caller = self._callers.get(call_id)
-        e164 = caller.e164 if caller is not None and caller.lookupable else None
-        note = await self.store.add_note(call_id, e164, agent_id, disposition, text)
-        message = {"type": "note", "call_id": call_id, "note": note}
-        self.hub.publish(agent_id, message)
-        return note
-
-    async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
-        """The agent picked one of the card's candidate customers. Every tab of every agent the
-        call popped for gets the updated card; the choice is remembered for the number, so the
-        next call from it pops straight to that customer. KeyError if not theirs or not offered."""
-        call = self.tracker.get(call_id)
-        build = self._builds.get(call_id)
-        if call is None or build is None or agent_id not in call.popped:
-            raise KeyError(f"no call {call_id} for this agent")
-        offered = {c["customer_id"] for c in build.card.to_json(None)["candidates"]}
-        if customer_id not in offered:
-            raise KeyError(f"customer {customer_id!r} is not a candidate on this card")
-        build.card = dataclasses.replace(build.card, chosen=customer_id)
-        self._card_updated(call_id, build.card)
-        caller = self._callers.get(call_id)
-        if self.store is not None and caller is not None and caller.e164 is not None:
-            await self.store.remember_choice(caller.e164, customer_id, agent_id)
 
     async def dial(self, agent_id: str, number: str) -> str:
         """Click-to-dial: call `number` from the agent's first extension through the first
@@ -499,14 +318,6 @@ class Daemon:
             raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
         card = await self.build_card(caller, call_id="")
         return card.to_json(self.role(role_name))
-
-    async def build_card(self, caller: CallerId, call_id: str) -> Card:
-        """Build a card outside any call (API, CLI); waits for late answers too."""
-        assert self.lookup is not None
-        card = Card(call_id, {**caller.to_json(), "name": None}, {}, self.lookup.priorities)
-        build = CardBuild(card, lambda updated: None)
-        await self._build(build, caller)
-        return build.card
 
     def webhook(self, name: str) -> WebhookSource | None:
         source = self.sources.get(name)
@@ -590,10 +401,6 @@ async def _check(probe: Awaitable[None] | None) -> dict[str, Any]:
     except (ScreenpopError, TimeoutError, OSError) as exc:
         return {"ok": False, "detail": str(exc) or type(exc).__name__}
     return {"ok": True, "detail": "ok"}
-
-
-def epoch(ts: float | None) -> float | None:
-    return ts
 
 
 def resolve_url(url: str, base_dir: Path) -> str:
