@@ -337,8 +337,8 @@ class Daemon:
             self.metrics.source_up.labels(name).set(1 if status.connected else 0)
             self.metrics.source_rejected.labels(name).set(status.rejected)
             checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
-        checks["cache"] = await _check(self.cache.ping() if self.cache else None)
-        checks["store"] = await _check(self.store.ping() if self.store else None)
+        checks["cache"] = await _check(self.cache.ping() if self.cache is not None else None)
+        checks["store"] = await _check(self.store.ping() if self.store is not None else None)
         return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
 
     def metrics_text(self) -> bytes:
