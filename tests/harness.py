@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,16 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     }
     raw.update(overrides)
     return parse_settings(raw, "test")
+
+
+async def until(condition: Callable[[], bool], what: str = "condition") -> None:
+    """Wait (up to 10 s) for something that happens asynchronously; poll, since the code under
+    test offers no event to wait on."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
 
 
 @asynccontextmanager

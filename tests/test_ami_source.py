@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +22,10 @@ from tests.fakes.ami_desk import Desk
 from tests.fakes.ami_scenarios import packet
 from tests.fakes.ami_server import FakeAsterisk
 from tests.fakes.ami_transcript import load_transcript
+from tests.harness import until
 
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: [])
 Log = dict[str, list[tuple[str, str]]]
-
-
-async def until(cond: Callable[[], bool], what: str = "condition") -> None:
-    """Wait (generously) for something the source does asynchronously."""
-    for _ in range(1000):  # up to about 10 s
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError(f"gave up waiting for {what}")
 
 
 def _options(port: int, **extra: Any) -> dict[str, Any]:
