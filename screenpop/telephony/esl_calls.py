@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from screenpop.events import CallEvent, EventKind
@@ -128,12 +128,19 @@ class EslCallMapper:
             return []  # mod_callcenter's own agent legs: the callcenter events tell it
         return handler(self, h)
 
-    def resync(self, channels_json: str | None, members: Mapping[str, str]) -> list[CallEvent]:
+    def resync(
+        self,
+        channels_json: str | None,
+        members: Mapping[str, str],
+        known_before: Collection[str] | None = None,
+    ) -> list[CallEvent]:
         """Re-learn the calls in progress after a (re)connect.
 
         `channels_json` is the body of `api show channels as json` (None if it failed);
-        `members` maps each queue to the body of `api callcenter_config queue list members`.
-        Calls the mapper knew whose caller channel is gone end (ENDED or ABANDONED); legs
+        `members` maps each queue to the body of `api callcenter_config queue list members`;
+        `known_before` are the :attr:`open_calls` taken when the new subscription was confirmed
+        (default: all), so calls learned from events since then are not second-guessed.
+        Those calls whose caller channel is gone end (ENDED or ABANDONED); legs
         ringing or answered on direct calls give RINGING / ANSWERED; queue members give QUEUED,
         plus RINGING or ANSWERED for their serving agent. Duplicates of what the tracker already
         knows are harmless.
@@ -142,7 +149,8 @@ class EslCallMapper:
         rows = channel_rows(channels_json) if channels_json is not None else None
         if rows is not None:
             alive = set(rows)
-            for call_id in [c for c in self._calls if c not in alive]:
+            suspects = self.open_calls if known_before is None else known_before
+            for call_id in [c for c in suspects if c in self._calls and c not in alive]:
                 out += self._caller_gone(self._calls[call_id])
             out += self._resync_channels(rows)
         for queue, body in members.items():
