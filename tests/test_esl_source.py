@@ -18,9 +18,10 @@ import pytest
 
 from screenpop.agents import AgentDirectory
 from screenpop.calls import CallTracker, Notify, Pop
+from screenpop.errors import ConfigError
 from screenpop.events import CallEvent
 from screenpop.settings import AgentSettings
-from screenpop.telephony.base import SourceContext
+from screenpop.telephony.base import Dialer, SourceContext, find_source_kind
 from screenpop.telephony.esl import EslSource
 from tests.fakes.esl_server import (
     FakeFreeSwitch,
@@ -377,6 +378,20 @@ async def test_check_reports_login_state(fs: FakeFreeSwitch) -> None:
     assert (bad.connected, bad.logged_in) == (True, False)
     assert bad.detail.startswith("login failed")
     assert "exit" in fs.commands
+
+
+async def test_inbound_acl_rejection_is_explained(fs: FakeFreeSwitch) -> None:
+    fs.rude = True
+    status = await make_source(fs).check()
+    assert not status.logged_in and "apply-inbound-acl" in status.detail
+
+
+def test_built_from_config_by_kind_and_strict_about_options() -> None:
+    factory = find_source_kind("esl", "telephony.fs1")
+    source = factory("fs1", {"password": "ClueCon", "port": 8021}, CONTEXT)
+    assert isinstance(source, EslSource) and isinstance(source, Dialer)
+    with pytest.raises(ConfigError, match="pasword"):
+        factory("fs1", {"pasword": "typo"}, CONTEXT)
 
 
 async def test_check_reports_a_refused_connection() -> None:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from screenpop.events import CallEvent, EventKind
-from screenpop.telephony.esl_protocol import channel_rows, parse_table
+from screenpop.telephony.esl_protocol import bridged_legs, channel_rows, parse_table
 
 WITHHELD = "anonymous"
 MAX_TRACKED = 4096  # calls and caller legs remembered at once; the oldest are forgotten first
@@ -321,23 +321,9 @@ class EslCallMapper:
 
     def _resync_channels(self, rows: Mapping[str, Mapping[str, str]]) -> list[CallEvent]:
         out: list[CallEvent] = []
-        for uuid, row in rows.items():
-            root = row.get("call_uuid") or ""
-            if row.get("direction") != "outbound" or not root or root == uuid:
-                continue
-            caller = rows.get(root)
-            if caller is None:
-                continue
-            headers = {
-                "Unique-ID": uuid,
-                "variable_call_uuid": root,
-                "Call-Direction": "outbound",
-                "Channel-Name": row.get("name", ""),
-                "Caller-Caller-ID-Number": caller.get("cid_num", ""),
-                "Caller-Caller-ID-Name": caller.get("cid_name", ""),
-            }
+        for headers, answered in bridged_legs(rows):
             out += self._on_ringing_leg(headers)
-            if row.get("callstate") in ("ACTIVE", "HELD"):
+            if answered:
                 out += self._on_answer(headers)
         return out
 

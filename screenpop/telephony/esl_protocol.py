@@ -16,6 +16,7 @@ still parses. Commands go the other way through :func:`command`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -276,4 +277,29 @@ def channel_rows(body: str) -> dict[str, dict[str, str]] | None:
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, dict) and row.get("uuid"):
             out[str(row["uuid"])] = {str(k): "" if v is None else str(v) for k, v in row.items()}
+    return out
+
+
+def bridged_legs(rows: Mapping[str, Mapping[str, str]]) -> list[tuple[dict[str, str], bool]]:
+    """The outbound legs of `show channels` rung from a caller's channel that is also listed.
+
+    Each comes as the headers its CHANNEL_CREATE would carry, and whether it is answered.
+    Legs FreeSWITCH originated on its own (mod_callcenter agents: `call_uuid` is their own uuid)
+    are left out: the call center's member list tells those.
+    """
+    out = []
+    for uuid, row in rows.items():
+        root = row.get("call_uuid") or ""
+        caller = rows.get(root) if root != uuid else None
+        if row.get("direction") != "outbound" or caller is None:
+            continue
+        headers = {
+            "Unique-ID": uuid,
+            "variable_call_uuid": root,
+            "Call-Direction": "outbound",
+            "Channel-Name": row.get("name", ""),
+            "Caller-Caller-ID-Number": caller.get("cid_num", ""),
+            "Caller-Caller-ID-Name": caller.get("cid_name", ""),
+        }
+        out.append((headers, row.get("callstate") in ("ACTIVE", "HELD")))
     return out

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import quote
 
+REJECTION = "Access Denied, go away.\n"
 DISCONNECT_TEXT = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 MEMBER_COLUMNS = [
     "queue", "instance_id", "uuid", "session_uuid", "cid_number", "cid_name", "system_epoch",
@@ -74,6 +75,7 @@ class FakeFreeSwitch:
         self.members: dict[str, list[dict[str, str]]] = {}  # queue -> member rows
         self.callcenter_loaded = True
         self.mute = False  # read but never answer or send anything: a half-open connection
+        self.rude = False  # refuse connections as an inbound ACL does (text/rude-rejection)
         self.commands: list[str] = []  # every command received, in order, across connections
         self.logins = 0
         self.failed_logins = 0
@@ -155,6 +157,10 @@ class FakeFreeSwitch:
         self._clients.append(client)
         self.connections += 1
         try:
+            if self.rude:
+                writer.write(frame({"Content-Type": "text/rude-rejection"}, REJECTION.encode()))
+                await writer.drain()
+                return
             writer.write(frame({"Content-Type": "auth/request"}))
             await self._serve(client)
         except (OSError, asyncio.IncompleteReadError):
