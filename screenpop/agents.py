@@ -21,13 +21,14 @@ def endpoint_keys(endpoint: str) -> list[str]:
     """The spellings under which an endpoint may be configured, most specific first.
 
     `PJSIP/1001-0000001a` -> `pjsip/1001`, `1001`; `Local/1001@from-internal;1` ->
-    `local/1001@from-internal`, `1001`; `user/1001@dom` -> `user/1001@dom`, `user/1001`, `1001`.
+    `local/1001@from-internal`, `1001`; `user/1001@dom` -> `user/1001@dom`, `user/1001`, `1001`;
+    a FreeSWITCH call-center agent `1001@default` -> `1001@default`, `1001`.
     """
     text = endpoint.strip()
     base = _CHANNEL_SUFFIX.sub("", text) if "/" in text else text
     keys = [base.lower()]
-    if "@" in base and base.lower().startswith("user/"):
-        keys.append(base.split("@", 1)[0].lower())
+    if "@" in base and (base.lower().startswith("user/") or "/" not in base):
+        keys.append(base.split("@", 1)[0].lower())  # `user/1001@dom` or a CC-Agent `1001@default`
     local = _LOCAL.match(base)
     tech = _TECH.match(base)
     if local:
@@ -59,8 +60,9 @@ class AgentDirectory:
         for cfg in agents:
             agent = Agent(cfg.id, cfg.name or cfg.id, cfg.role, tuple(cfg.extensions))
             self._agents[cfg.id] = agent
-            for ext in cfg.extensions:
-                self._by_endpoint.setdefault(endpoint_keys(ext)[0], cfg.id)
+            for ext in cfg.extensions:  # `Local/1001@from-internal` also answers to `1001`
+                for key in endpoint_keys(ext):
+                    self._by_endpoint.setdefault(key, cfg.id)
             digest = cfg.token_sha256 or hashlib.sha256((cfg.token or "").encode()).hexdigest()
             self._token_hashes[cfg.id] = bytes.fromhex(digest)
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tests.fakes.esl_server import (
     channel_event,
     event_frame,
 )
+from tests.harness import until
 
 AGENTS = [
     AgentSettings(id="alice", extensions=["1001@default", "user/1001"], token="a"),
@@ -65,15 +66,6 @@ class Desk:
     def over(self, call_id: str) -> bool:
         call = self.tracker.get(call_id)
         return call is not None and not call.active
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Poll `condition` for up to ten seconds (some are about the source's status, not events)."""
-    for _ in range(1000):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never happened: {what}")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from screenpop.telephony.twilio import twilio_signature
 from screenpop.telephony.webhook import sign_json
 from tests.fakes.ami_scenarios import Pbx
 from tests.fakes.ami_server import FakeAsterisk
+from tests.fakes.esl_server import FakeFreeSwitch, cc_event, channel_event, event_frame
 from tests.harness import agent_tab, make_settings, running, until
 
 
@@ -167,3 +168,31 @@ async def test_twilio_taskrouter_reservation_pops_for_the_worker(tmp_path: Path)
         pop = await alice.recv_type("pop")
         assert (pop["call_id"], pop["queue"]) == ("CA1", "support")
         assert pop["card"]["caller"]["e164"] == "+12125551234"
+
+
+async def test_freeswitch_callcenter_call_pops_for_the_offered_agent(tmp_path: Path) -> None:
+    member = "c0ffee00-0000-4000-8000-000000000001"
+    async with FakeFreeSwitch("ClueCon") as fs:
+        source = {"name": "fs1", "kind": "esl", "port": fs.port, "password": "ClueCon"}
+        settings = make_settings(tmp_path, telephony=[source])
+        async with (
+            running(settings) as (daemon, web_port),
+            with_sources(daemon),
+            agent_tab(web_port, "ta") as alice,
+        ):
+            await fs.wait_subscribed()
+            await alice.recv_type("hello")
+            events = [
+                channel_event("CHANNEL_CREATE", member, direction="inbound"),
+                cc_event("member-queue-start", member),
+                cc_event("agent-offering", member, agent="1001@default"),
+            ]
+            for headers in events:
+                await fs.send_raw(event_frame(headers))
+            pop = await alice.recv_type("pop")
+            assert pop["card"]["summary"]["name"] == "Jane Doe"
+            assert pop["queue"] == "support@default"
+            await fs.send_raw(
+                event_frame(cc_event("bridge-agent-start", member, agent="1001@default"))
+            )
+            assert (await alice.recv_type("call"))["state"] == "answered"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import re
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -28,6 +27,7 @@ from pydantic import Field
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent
 from screenpop.settings import Strict, validate_options
+from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
 from screenpop.telephony.esl_calls import EslCallMapper
 from screenpop.telephony.esl_protocol import (
@@ -195,8 +195,7 @@ class EslSource:
 
     async def run(self, emit: Emit) -> None:
         """Connect, log in, subscribe, resync and read until cancelled; reconnect with backoff."""
-        opts = self.options
-        backoff = opts.backoff_min_s
+        backoff = Backoff(self.options.backoff_min_s, self.options.backoff_max_s)
         while True:
             try:
                 reason = await self._session(emit)
@@ -208,11 +207,10 @@ class EslSource:
                 log.exception("telephony %s: unexpected error", self.name)
                 reason = f"internal error: {type(exc).__name__}"
             if self.status.logged_in:
-                backoff = opts.backoff_min_s
+                backoff.reset()
             self._down(f"{reason}; retrying")
             self.status.reconnects += 1
-            await asyncio.sleep(backoff * random.uniform(0.75, 1.0))
-            backoff = min(backoff * 2, opts.backoff_max_s)
+            await asyncio.sleep(backoff.next())
 
     async def check(self) -> SourceStatus:
         """Connect and authenticate once, then say `exit`; the outcome, never an exception."""
