@@ -318,7 +318,6 @@ async def test_health_and_metrics(client: aiohttp.ClientSession) -> None:
         assert "screenpop_pops_total" in await response.text()
 
 
-@pytest.mark.xfail(reason="Daemon.readiness() tests `if self.cache`: an empty MemoryCache is falsy")
 async def test_readyz_is_200_when_store_and_cache_answer(client: aiohttp.ClientSession) -> None:
     async with client.get("/readyz") as response:
         body = await response.json()
