@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import jinja2
 from aiohttp import web
 
-from agent_ui import api, pages, ws
+from agent_ui import api, desk_api, pages, ws
 from agent_ui.auth import SessionCodec
 from agent_ui.counters import UiCounters
 from agent_ui.keys import COUNTERS, DAEMON, SESSIONS, SOCKETS, TEMPLATES
@@ -95,5 +95,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/metrics", api.metrics)
     r.add_get("/api/cards/{number}", api.card)
     r.add_post("/api/calls/{call_id}/notes", api.add_note)
+    r.add_post("/api/calls/{call_id}/choice", desk_api.choose)
+    r.add_post("/api/dial", desk_api.dial)
+    r.add_post("/admin/reload", desk_api.reload)
     r.add_post("/webhooks/{source_name}", api.webhook)
     r.add_static("/static", HERE / "static", name="static", append_version=True)

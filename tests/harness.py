@@ -63,6 +63,17 @@ async def until(condition: Callable[[], bool], what: str = "condition") -> None:
 
 
 @asynccontextmanager
+async def with_sources(daemon: Daemon) -> AsyncIterator[None]:
+    """The daemon's telephony sources running for the duration of the block."""
+    task = asyncio.create_task(daemon.run_sources())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[tuple[Daemon, int]]:
     """A started daemon serving its web app on an ephemeral loopback port."""
     async with Daemon(settings) as daemon, daemon.web() as port:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -14,23 +11,12 @@ import aiohttp
 import pytest
 
 from screenpop import commands
-from screenpop.daemon import Daemon
 from screenpop.telephony.twilio import twilio_signature
 from screenpop.telephony.webhook import sign_json
 from tests.fakes.ami_scenarios import Pbx
 from tests.fakes.ami_server import FakeAsterisk
 from tests.fakes.esl_server import FakeFreeSwitch, cc_event, channel_event, event_frame
-from tests.harness import agent_tab, make_settings, running, until
-
-
-@asynccontextmanager
-async def with_sources(daemon: Daemon) -> AsyncIterator[None]:
-    task = asyncio.create_task(daemon.run_sources())
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+from tests.harness import agent_tab, make_settings, running, until, with_sources
 
 
 def ami_source(port: int, secret: str = "s3cret") -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""Agent and supervisor actions over HTTP: click-to-dial, picking a candidate, reloading config.
+
+The same actions exist as websocket messages for the agent page; these routes serve scripts and
+other clients. Every route checks the caller's identity and role first.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent_ui.api import api_agent, problem
+from agent_ui.keys import DAEMON
+from screenpop.errors import ConfigError, ScreenpopError
+
+log = logging.getLogger(__name__)
+
+
+class DialBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    number: str = Field(min_length=1, max_length=64)
+
+
+class ChoiceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    customer_id: str = Field(min_length=1, max_length=200)
+
+
+def _invalid(exc: ValidationError) -> web.Response:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return problem(400, f"{where}: {err['msg']}")
+
+
+async def dial(request: web.Request) -> web.Response:
+    """`POST /api/dial` `{"number": ...}`: call the number from the caller's own extension."""
+    agent = api_agent(request)
+    try:
+        body = DialBody.model_validate_json(await request.read())
+    except ValidationError as exc:
+        return _invalid(exc)
+    try:
+        call_id = await request.app[DAEMON].dial(agent.id, body.number)
+    except ValueError as exc:
+        return problem(400, str(exc))
+    except ScreenpopError as exc:
+        log.warning("agent %s: dial failed: %s", agent.id, exc)
+        return problem(503, str(exc) or "the call could not be placed")
+    return web.json_response({"call_id": call_id}, status=201)
+
+
+async def choose(request: web.Request) -> web.Response:
+    """`POST /api/calls/{call_id}/choice` `{"customer_id": ...}`: this caller is that customer."""
+    agent = api_agent(request)
+    try:
+        body = ChoiceBody.model_validate_json(await request.read())
+    except ValidationError as exc:
+        return _invalid(exc)
+    try:
+        await request.app[DAEMON].choose(agent.id, request.match_info["call_id"], body.customer_id)
+    except KeyError as exc:
+        return problem(404, str(exc.args[0]) if exc.args else "no such call for this agent")
+    except ScreenpopError as exc:
+        return problem(503, str(exc))
+    return web.json_response({"ok": True})
+
+
+async def reload(request: web.Request) -> web.Response:
+    """`POST /admin/reload`: re-read the config file (roles with `board = true` only)."""
+    agent = api_agent(request)
+    daemon = request.app[DAEMON]
+    if not daemon.role(agent.role).board:
+        return problem(403, "only a supervisor may reload the configuration")
+    try:
+        summary = await daemon.reload()
+    except ConfigError as exc:
+        log.error("reload by %s refused, the running config stays: %s", agent.id, exc)
+        return problem(422, str(exc))
+    log.info("reload requested by %s", agent.id)
+    return web.json_response({"ok": True, "message": summary})
