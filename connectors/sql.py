@@ -1,0 +1,314 @@
+"""A database as a connector (`kind = "sql"`): any SQLAlchemy async URL, one parameterized query.
+
+Config (every key besides the common ones of `[[connectors]]`)::
+
+    [[connectors]]
+    name = "accounting"
+    kind = "sql"
+    url = "sqlite+aiosqlite:///demo-accounting.db"     # relative to the config file's folder
+    # url = "postgresql+asyncpg://screenpop@db.internal/erp"  (password: set it through
+    #        SCREENPOP__CONNECTORS__ACCOUNTING__URL rather than in the file)
+    query = "SELECT name, balance FROM accounts WHERE phone = :e164"
+    pool_size = 5                 # connections kept open
+    max_overflow = 5              # extra connections opened under load, closed after
+    statement_timeout_ms = 400    # PostgreSQL cancels a slower query; default: deadline_ms
+    json_columns = ["recent_purchases"]   # text columns holding JSON, decoded for the card
+    max_rows = 20                 # at most this many matches are returned
+    check_query = "SELECT 1"      # what `screenpop check` runs
+
+The query names any of the bind parameters `:e164` (+12125551234), `:national`
+((212) 555-1234), `:digits` (12125551234) and `:national_digits` (2125551234); another name is a
+configuration error. No row is `not_found`, one row is the section, several rows (customers who
+share the number) are a list. Values are made JSON-safe: decimals become floats, dates and times
+ISO strings, binary columns are left out.
+
+Failures raise a ConnectorError whose message names the connector and the kind of failure, never
+the URL, the password, the query or the number. A SQLite file must exist (the connector never
+creates one) and is opened read-only (`PRAGMA query_only`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import math
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import URL, TextClause, event, make_url, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from screenpop.callerid import mask
+from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.errors import ConnectorError
+
+log = logging.getLogger(__name__)
+
+PARAMETERS = ("e164", "national", "digits", "national_digits")
+CHECK_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5.0
+# The bind parameters SQLAlchemy's text() sees: `:name`, but not `::cast` nor `\:escaped`.
+_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+_CAST = re.compile(r"(?<![:\w\\]):(\w+)::(\w+)")
+_STATEMENT_TIMEOUT = "57014"  # PostgreSQL's query_canceled SQLSTATE
+_SKIP = object()
+
+
+def bind_names(query: str) -> list[str]:
+    """The bind parameter names a query uses, in order of first appearance."""
+    return list(dict.fromkeys(_BIND.findall(query)))
+
+
+class SqlSettings(BaseModel):
+    """The options of a `kind = "sql"` connector (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    query: str
+    pool_size: int = Field(default=5, gt=0)
+    max_overflow: int = Field(default=5, ge=0)
+    statement_timeout_ms: int | None = Field(default=None, gt=0)
+    json_columns: list[str] = []
+    max_rows: int = Field(default=20, gt=0)
+    check_query: str = "SELECT 1"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            dialect = make_url(value).get_dialect()
+        except NoSuchModuleError:
+            raise ValueError("unknown database driver in the URL") from None
+        except (ArgumentError, ValueError):
+            raise ValueError("not a database URL (e.g. postgresql+asyncpg://host/db)") from None
+        if not getattr(dialect, "is_async", False):
+            raise ValueError(
+                "needs an async driver: sqlite+aiosqlite:///file.db or postgresql+asyncpg://..."
+            )
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        cast = _CAST.search(value)
+        if cast is not None and cast.group(1) in PARAMETERS:
+            name, type_ = cast.groups()
+            raise ValueError(f":{name}::{type_} does not bind; write CAST(:{name} AS {type_})")
+        names = bind_names(value)
+        unknown = [name for name in names if name not in PARAMETERS]
+        if unknown:
+            known = ", ".join(f":{p}" for p in PARAMETERS)
+            raise ValueError(f"unknown parameter :{unknown[0]} (known: {known})")
+        if not names:
+            raise ValueError("the query must use the caller's number: :e164, :national, ...")
+        return value
+
+    @field_validator("check_query")
+    @classmethod
+    def _check_query(cls, value: str) -> str:
+        if bind_names(value):
+            raise ValueError("the check query takes no parameters")
+        return value
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as something json.dumps accepts and a browser reads; `_SKIP` for binary data."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else None
+    if isinstance(value, dt.date | dt.time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _SKIP
+    if isinstance(value, Mapping):
+        return _safe_mapping(value)
+    if isinstance(value, list | tuple):
+        return [item for item in map(json_safe, value) if item is not _SKIP]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def _safe_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
+    out = {}
+    for key, item in value.items():
+        safe = json_safe(item)
+        if safe is not _SKIP:
+            out[str(key)] = safe
+    return out
+
+
+def decode_row(row: Mapping[Any, Any], json_columns: Sequence[str], name: str) -> dict[str, Any]:
+    """One result row as a JSON-safe dict, with `json_columns` decoded from their text."""
+    out = dict(row)
+    for column in json_columns:
+        value = out.get(column)
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("utf-8", "replace")
+        if isinstance(value, str):
+            try:
+                out[column] = json.loads(value)
+            except json.JSONDecodeError:
+                raise ConnectorError(f"{name}: column {column} does not hold JSON") from None
+    return _safe_mapping(out)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def describe_failure(exc: BaseException, name: str) -> str:
+    """A message safe to show an agent: the connector and the kind of failure, nothing else."""
+    if isinstance(exc, DBAPIError):
+        if getattr(exc.orig, "sqlstate", None) == _STATEMENT_TIMEOUT:
+            return f"{name}: query cancelled by the statement timeout"
+        if exc.connection_invalidated:
+            return f"{name}: lost the database connection"
+        return f"{name}: database error: {type(exc).__name__}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{name}: connection refused by the database"
+    if isinstance(exc, OSError):
+        return f"{name}: cannot connect to the database"
+    return f"{name}: database error: {type(exc).__name__}"
+
+
+# -- the connector --------------------------------------------------------------------------------
+
+
+class SqlConnector:
+    """A database back office. See the module docstring for the options and what a lookup
+    returns."""
+
+    Settings: ClassVar[type[BaseModel]] = SqlSettings
+
+    def __init__(self, name: str, settings: SqlSettings, context: ConnectorContext) -> None:
+        self.name = name
+        self.settings = settings
+        self._context = context
+        self._engine: AsyncEngine | None = None
+        self._query: TextClause = text(settings.query)
+        self._check: TextClause = text(settings.check_query)
+        self._names = [n for n in bind_names(settings.query) if n in PARAMETERS]
+
+    @property
+    def statement_timeout_ms(self) -> int | None:
+        """The statement timeout set on PostgreSQL connections (the deadline by default)."""
+        return self.settings.statement_timeout_ms or self._context.deadline_ms
+
+    async def start(self) -> None:
+        """Create the engine (connections open on first use). ConnectorError if a SQLite file is
+        missing."""
+        if self._engine is None:
+            self._engine = self._create_engine(make_url(self.settings.url))
+
+    def _create_engine(self, url: URL) -> AsyncEngine:
+        options: dict[str, Any] = {"hide_parameters": True}
+        sqlite = url.get_backend_name() == "sqlite"
+        if sqlite:
+            url = self._sqlite_url(url)
+        if sqlite and url.database in (None, "", ":memory:"):
+            options["poolclass"] = StaticPool  # one shared connection, or each sees no tables
+        else:
+            options.update(pool_size=self.settings.pool_size)
+            options.update(max_overflow=self.settings.max_overflow)
+        if not sqlite:
+            options["connect_args"] = self._connect_args(url)
+        engine = create_async_engine(url, **options)
+        if sqlite:
+            event.listen(engine.sync_engine, "connect", _sqlite_read_only)
+        return engine
+
+    def _sqlite_url(self, url: URL) -> URL:
+        database = url.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return url
+        path = Path(database)
+        if not path.is_absolute():
+            path = (self._context.base_dir / path).resolve()
+        if not path.is_file():
+            raise ConnectorError(f"{self.name}: SQLite database {path} does not exist")
+        return url.set(database=str(path))
+
+    def _connect_args(self, url: URL) -> dict[str, Any]:
+        if url.get_driver_name() != "asyncpg":
+            return {}
+        args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S}
+        timeout = self.statement_timeout_ms
+        if timeout is not None:
+            args["server_settings"] = {"statement_timeout": str(timeout)}
+        return args
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await engine.dispose()
+
+    async def lookup(self, query: LookupQuery) -> LookupResult:
+        """Run the query for the number: None, one record, or a list of records."""
+        params = {name: value for name, value in query.params().items() if name in self._names}
+        log.debug("connector %s: query for %s", self.name, mask(query.e164))
+        try:
+            rows = await self._fetch(params)
+        except (SQLAlchemyError, OSError) as exc:
+            log.debug("connector %s: %r", self.name, exc)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        records = [decode_row(row, self.settings.json_columns, self.name) for row in rows]
+        if not records:
+            return None
+        return records[0] if len(records) == 1 else records
+
+    async def _fetch(self, params: Mapping[str, str]) -> Sequence[Mapping[Any, Any]]:
+        engine = self._started()
+        for attempt in (1, 2):
+            try:
+                async with engine.connect() as conn:
+                    result = await conn.execute(self._query, params)
+                    return result.mappings().fetchmany(self.settings.max_rows)
+            except DBAPIError as exc:
+                # A connection the server dropped (a restart): the pool is invalidated; try once
+                # more on a fresh connection within the same deadline.
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _started(self) -> AsyncEngine:
+        if self._engine is None:
+            raise ConnectorError(f"{self.name} is not started")
+        return self._engine
+
+    async def check(self) -> None:
+        """Run `check_query` on a pooled connection. Raises ConnectorError on any failure."""
+        engine = self._started()
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_S), engine.connect() as conn:
+                await conn.execute(self._check)
+        except TimeoutError:
+            raise ConnectorError(f"{self.name}: no answer within {CHECK_TIMEOUT_S:g} s") from None
+        except (SQLAlchemyError, OSError) as exc:
+            log.debug("connector %s: check failed: %r", self.name, exc)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+
+
+def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")  # a lookup never writes to a back office
+    cursor.execute("PRAGMA busy_timeout = 2000")
+    cursor.close()
