@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.clients import AgentPool
-from bench.rig import RigOptions, agent_id, extension, number, running
+from bench.rig import WITHHELD, RigOptions, agent_id, extension, number, running
 from bench.ring import SOURCE, describe, emitted_pop, section_statuses
 from bench.stats import Figure, summarize
 from screenpop.daemon import Daemon
@@ -49,15 +49,24 @@ class Delivery:
         return {**asdict(self), "ok": self.ok}
 
 
-async def burst(calls: int, agents: int, warm: bool) -> tuple[Figure, Delivery]:
-    """One burst on a fresh daemon; `warm` rings every caller once beforehand so the burst is
-    all cache hits, otherwise every call of the burst fans out to the connectors."""
+MODES = {
+    "hit": "cache hit",  # every caller rung once beforehand: the burst is all cache hits
+    "miss": "cache miss",  # nothing cached: every call of the burst fans out to the connectors
+    "withheld": "withheld callers",  # no call-log read, no lookup: the delivery path alone
+}
+
+
+async def burst(calls: int, agents: int, mode: str) -> tuple[Figure, Delivery]:
+    """One burst on a fresh daemon, in one of the :data:`MODES`."""
     distinct = min(calls, 1000)
     options = RigOptions(agents=agents, numbers=distinct)
     async with running(options) as (daemon, pool):
-        if warm:
+        if mode == "hit":
             await _warm(daemon, pool, distinct, agents)
-        plan = {f"burst.{k}": (number(k % distinct), k % agents) for k in range(calls)}
+        plan = {
+            f"burst.{k}": (WITHHELD if mode == "withheld" else number(k % distinct), k % agents)
+            for k in range(calls)
+        }
         sent = {cid: pool.expect("pop", agent_id(i), cid) for cid, (_, i) in plan.items()}
         t0 = time.perf_counter()
         for call_id, (caller, i) in plan.items():
@@ -71,7 +80,7 @@ async def burst(calls: int, agents: int, warm: bool) -> tuple[Figure, Delivery]:
         statuses: Counter[str] = Counter()
         for call_id, (_, i) in plan.items():
             statuses.update(section_statuses(pool.tabs[agent_id(i)].cards.get(call_id, {})))
-    name = f"{calls} calls to {agents} agents, " + ("cache hit" if warm else "cache miss")
+    name = f"{calls} calls to {agents} agents, {MODES[mode]}"
     samples = [t - t0 for t in arrivals]
     return summarize(GROUP, name, samples, elapsed, describe(statuses)), delivery
 

@@ -12,6 +12,7 @@ import functools
 import logging
 
 from bench.clients import AgentPool
+from bench.components import hot_path
 from bench.rig import (
     WITHHELD,
     RigOptions,
@@ -42,6 +43,7 @@ async def memory_cache(calls: int, agents: int) -> list[Figure]:
             await series("cache miss, 3 connectors (1/3/5 ms), memory", callers, agents, one),
             await series("cache hit, memory", callers, agents, one),
             await series("withheld caller (no lookup)", [WITHHELD] * calls, agents, one),
+            *await hot_path(daemon, callers, "memory"),
         ]
 
 
@@ -56,6 +58,7 @@ async def redis_cache(calls: int, agents: int, url: str) -> list[Figure]:
             return [
                 await series("cache miss, 3 connectors (1/3/5 ms), Redis", callers, agents, one),
                 await series("cache hit, Redis", callers, agents, one),
+                *await hot_path(daemon, callers, "Redis"),
             ]
     finally:
         await delete_prefix(url, prefix)

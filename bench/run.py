@@ -60,9 +60,9 @@ async def run(p: Params, progress: bool = True) -> Report:
     say("ring-to-pop from the fake Asterisk (AMI)")
     report.figures += await _settled(cases.ami_feed(p.calls, p.agents))
 
-    for warm in (True, False):
-        say(f"burst of {p.calls} calls to {p.agents} agents, cache {'hit' if warm else 'miss'}")
-        figure, delivery = await _settled(burst.burst(p.calls, p.agents, warm))
+    for mode, what in burst.MODES.items():
+        say(f"burst of {p.calls} calls to {p.agents} agents, {what}")
+        figure, delivery = await _settled(burst.burst(p.calls, p.agents, mode))
         report.figures.append(figure)
         report.deliveries[figure.name] = delivery
     return report

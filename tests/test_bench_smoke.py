@@ -25,7 +25,7 @@ async def test_quick_run_measures_every_case_and_delivers_every_pop(redis_url: s
     assert all(f.n > 0 and f.p50_ms <= f.max_ms for f in report.figures)
     hit = report.figure("cache hit, memory")
     assert hit is not None and hit.note == "sections: ok+cached=12"
-    assert len(report.deliveries) == 2
+    assert len(report.deliveries) == 3
     assert all(d.ok and d.delivered == 4 for d in report.deliveries.values())
     assert report.skipped == []
 
