@@ -41,6 +41,13 @@ class QueueDay:
             "service_level": round(self.within_sl / offered, 3) if offered else None,
         }
 
+    def answer(self, wait_s: float, service_level_s: float) -> None:
+        """Count one call answered after waiting `wait_s` seconds."""
+        wait_s = max(0.0, wait_s)
+        self.answered += 1
+        self.total_wait_s += wait_s
+        self.within_sl += wait_s <= service_level_s
+
 
 @dataclass(slots=True)
 class AgentView:
@@ -79,6 +86,7 @@ class Board:
     queues: dict[str, QueueDay] = field(default_factory=dict)
     agents: dict[str, AgentView] = field(default_factory=dict)
     calls: dict[str, CallView] = field(default_factory=dict)
+    logged: set[str] = field(default_factory=set)  # today's calls the rebuild already counted
     version: int = 0  # bumped on every change; the publisher coalesces on it
 
     def set_agents(self, agents: Iterable[tuple[str, str]]) -> None:
@@ -114,6 +122,7 @@ class Board:
             view = CallView(
                 call.call_id, queue, call.started_at or now, call.state, None, frozenset()
             )
+            view.counted = call.call_id in self.logged  # counted before a restart
             self.calls[call.call_id] = view
         self._touch_agents(view, call, now)
         view.state, view.agent, view.ringing = call.state, call.agent, frozenset(call.ringing)
@@ -134,18 +143,19 @@ class Board:
     def _count(self, view: CallView, call: Call) -> None:
         if view.counted or not self._today(call.started_at):
             return
-        day = self.queues.setdefault(view.queue, QueueDay())
         if call.answered_at is not None:
-            wait = max(0.0, call.answered_at - (call.started_at or call.answered_at))
-            day.answered += 1
-            day.total_wait_s += wait
-            day.within_sl += wait <= self.service_level_s
+            if not call.outbound:
+                wait = call.answered_at - (call.started_at or call.answered_at)
+                self._queue_day(view.queue).answer(wait, self.service_level_s)
             if call.agent in self.agents:
                 self.agents[call.agent].handled += 1
             view.counted = True
         elif call.state is CallState.ABANDONED:
-            day.abandoned += 1
+            self._queue_day(view.queue).abandoned += 1
             view.counted = True
+
+    def _queue_day(self, queue: str) -> QueueDay:
+        return self.queues.setdefault(queue, QueueDay())
 
     def _wrap_up(self, call: Call, now: float) -> None:
         agent = self.agents.get(call.agent) if call.agent else None
@@ -160,20 +170,22 @@ class Board:
         """Refill today's figures from the call log (`CallRecord`-like mappings) after a restart."""
         for rec in calls:
             started = rec.get("started_at")
-            if started is None or not self._today(started):
+            if started is None or not self._today(started) or rec.get("call_id") in self.logged:
                 continue
-            day = self.queues.setdefault(rec.get("queue") or DIRECT, QueueDay())
+            queue = rec.get("queue") or DIRECT
             answered = rec.get("answered_at")
             if answered is not None:
-                wait = max(0.0, answered - started)
-                day.answered += 1
-                day.total_wait_s += wait
-                day.within_sl += wait <= self.service_level_s
+                if rec.get("direction") != "outbound":
+                    self._queue_day(queue).answer(answered - started, self.service_level_s)
                 agent = self.agents.get(rec.get("agent_id") or "")
                 if agent is not None:
                     agent.handled += 1
             elif rec.get("state") == str(CallState.ABANDONED):
-                day.abandoned += 1
+                self._queue_day(queue).abandoned += 1
+            else:
+                continue
+            if rec.get("call_id"):
+                self.logged.add(rec["call_id"])
         self.version += 1
 
     def _today(self, ts: float) -> bool:
@@ -184,6 +196,7 @@ class Board:
         if today != self.day:
             self.day = today
             self.queues = {}
+            self.logged = set()
             for agent in self.agents.values():
                 agent.handled = 0
 
@@ -228,11 +241,14 @@ class Board:
 
     def _agent_json(self, agent: AgentView, now: float, role: str | None) -> dict[str, Any]:
         state, call_id = self._agent_state(agent, now)
+        since = agent.since
+        if state == "available" and agent.wrap_up_until is not None:
+            since = max(since, agent.wrap_up_until)  # available since the wrap-up ran out
         out: dict[str, Any] = {
             "id": agent.id,
             "name": agent.name,
             "state": state,
-            "since": agent.since,
+            "since": since,
             "handled_today": agent.handled,
             "call_id": call_id,
             "with": None,

@@ -19,6 +19,9 @@ MAX_RATE_HZ = 4.0
 
 
 class BoardFeed:
+    """Publishes `board` messages: `publish(agent_id, message)` sends one to an agent's tabs,
+    `watchers()` lists the (agent id, role) of online agents allowed to watch the board."""
+
     def __init__(
         self,
         board: Board,
@@ -32,6 +35,7 @@ class BoardFeed:
         self._interval = 1.0 / max_rate_hz
         self._last = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._later: set[asyncio.TimerHandle] = set()
         self.published = 0
 
     def changed(self) -> None:
@@ -43,7 +47,18 @@ class BoardFeed:
 
     def changed_later(self, delay_s: float) -> None:
         """A state that expires by itself (wrap-up) changes in `delay_s` seconds."""
-        asyncio.get_running_loop().call_later(delay_s, self.changed)
+
+        def fire() -> None:
+            self._later.discard(handle)
+            self.changed()
+
+        handle = asyncio.get_running_loop().call_later(delay_s, fire)
+        self._later.add(handle)
+
+    def card_changed(self, call_id: str) -> None:
+        """A caller's card filled in: the board shows its summary, if the call is on it."""
+        if call_id in self.board.calls:
+            self.changed()
 
     def send_to(self, agent_id: str, role: str) -> None:
         """A watcher just connected: give it the board at once."""
@@ -64,6 +79,10 @@ class BoardFeed:
         return {"type": "board", "board": self.board.snapshot(now, role)}
 
     def close(self) -> None:
+        """Stop publishing: cancel the pending flush and every scheduled expiry."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for handle in self._later:
+            handle.cancel()
+        self._later.clear()

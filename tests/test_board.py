@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -116,3 +117,47 @@ def test_offline_agents_and_rebuild_from_the_call_log() -> None:
     (queue,) = board.snapshot(T0, None)["queues"]
     assert (queue["answered_today"], queue["abandoned_today"]) == (1, 1)
     assert board.snapshot(T0, None)["agents"][1]["handled_today"] == 1
+
+
+def test_time_available_counts_from_the_end_of_wrap_up() -> None:
+    board, tracker = setup()
+    feed(board, tracker, EventKind.RINGING, T0, "1002")
+    feed(board, tracker, EventKind.ANSWERED, T0 + 1, "1002")
+    feed(board, tracker, EventKind.ENDED, T0 + 60)
+    bob = board.snapshot(T0 + 100, None)["agents"][1]
+    assert (bob["state"], bob["since"]) == ("available", T0 + 90)
+
+
+def test_outbound_calls_count_for_the_agent_but_not_for_any_queue() -> None:
+    board, tracker = setup()
+    event = CallEvent("pbx", "o1", EventKind.RINGING, "+12125551234", endpoint="1001", at=T0)
+    for effect in tracker.feed(dataclasses.replace(event, outbound=True)):
+        if isinstance(effect, Changed):
+            board.on_call(effect.call, T0)
+    feed(board, tracker, EventKind.ANSWERED, T0 + 30, "1001", call_id="o1", queue="")
+    snap = board.snapshot(T0 + 31, None)
+    assert all(q["answered_today"] == 0 for q in snap["queues"])
+    assert snap["agents"][0]["handled_today"] == 1
+
+
+def test_a_call_logged_before_a_restart_is_not_counted_twice() -> None:
+    board, tracker = setup()
+    board.rebuild(
+        [
+            {
+                "call_id": "c1",
+                "queue": "support",
+                "started_at": T0,
+                "answered_at": T0 + 4,
+                "agent_id": "alice",
+                "state": "answered",
+                "direction": "inbound",
+            }
+        ]
+    )
+    feed(board, tracker, EventKind.QUEUED, T0)  # the PBX resync after the restart
+    feed(board, tracker, EventKind.ANSWERED, T0 + 4, "1001")
+    feed(board, tracker, EventKind.ENDED, T0 + 50)
+    (queue,) = board.snapshot(T0 + 51, None)["queues"]
+    assert queue["answered_today"] == 1
+    assert board.snapshot(T0 + 51, None)["agents"][0]["handled_today"] == 1
