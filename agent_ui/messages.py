@@ -36,15 +36,38 @@ class Note(_Client):
     text: str = Field(default="", max_length=MAX_NOTE_CHARS)
 
 
-ClientMessage = Annotated[Resume | Ack | Note, Field(discriminator="type")]
-_ADAPTER: TypeAdapter[Resume | Ack | Note] = TypeAdapter(ClientMessage)
+class Choose(_Client):
+    """The caller of one of the agent's calls is this one of the card's candidate customers."""
+
+    type: Literal["choose"]
+    call_id: str = Field(min_length=1, max_length=200)
+    customer_id: str = Field(min_length=1, max_length=200)
+
+
+class Dial(_Client):
+    """Click-to-dial: call `number` from the agent's own extension."""
+
+    type: Literal["dial"]
+    number: str = Field(min_length=1, max_length=64)
+
+
+class Ready(_Client):
+    """The agent closed the card of an ended call: their wrap-up is over."""
+
+    type: Literal["ready"]
+
+
+AnyClientMessage = Resume | Ack | Note | Choose | Dial | Ready
+ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
+_ADAPTER: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
+KNOWN_TYPES = "resume, ack, note, choose, dial or ready"
 
 
 class BadMessage(ValueError):
     """A client message that is not valid JSON or not one of the known messages."""
 
 
-def parse_client_message(text: str) -> Resume | Ack | Note:
+def parse_client_message(text: str) -> AnyClientMessage:
     """Parse one text frame; raises :class:`BadMessage` with a reason safe to send back."""
     try:
         return _ADAPTER.validate_json(text)
@@ -57,6 +80,6 @@ def _reason(exc: ValidationError) -> str:
     if err["type"] == "json_invalid":
         return "not valid JSON"
     if err["type"] in ("union_tag_invalid", "union_tag_not_found", "model_attributes_type"):
-        return "unknown message type (expected resume, ack or note)"
+        return f"unknown message type (expected {KNOWN_TYPES})"
     where = ".".join(str(p) for p in err["loc"][1:]) or "message"
     return f"{where}: {err['msg']}"

@@ -2,8 +2,12 @@
 
 Credentials and the Origin are checked before the upgrade (401 / 403). After it, the tab gets
 ``hello`` first, then its hub subscription's messages in order from a writer task the handler
-owns. The reader loop applies ``resume``, ``ack`` and ``note``; anything else gets an ``error``
-message and is counted. Every way out unsubscribes and tells the daemon the tab is gone.
+owns. The reader loop applies ``resume``, ``ack``, ``note``, ``choose``, ``dial`` and ``ready``;
+anything else gets an ``error`` message (with ``about``: the type of the message refused, when
+known) and is counted. The credentials are checked again before every message either way and at
+least every :data:`RECHECK_S`: a tab whose session expired, or whose agent was removed or changed
+by a reload, is closed with :data:`CLOSE_SESSION_ENDED`. Every way out unsubscribes and tells the
+daemon the tab is gone.
 """
 
 from __future__ import annotations
@@ -12,22 +16,37 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from agent_ui.auth import request_agent, same_origin
-from agent_ui.keys import COUNTERS, DAEMON, SOCKETS
-from agent_ui.messages import Ack, BadMessage, Note, Resume, parse_client_message
+from agent_ui.auth import COOKIE, request_agent, same_origin
+from agent_ui.keys import COUNTERS, DAEMON, SESSIONS, SOCKETS
+from agent_ui.messages import (
+    Ack,
+    AnyClientMessage,
+    BadMessage,
+    Choose,
+    Dial,
+    Note,
+    Ready,
+    Resume,
+    parse_client_message,
+)
 from screenpop.agents import Agent
-from screenpop.errors import StoreError
+from screenpop.errors import ScreenpopError, StoreError
 from screenpop.hub import Subscription
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 20.0
+RECHECK_S = 30.0  # an idle tab's credentials are checked again this often
 MAX_MESSAGE_BYTES = 64 * 1024
 CLOSE_TOO_SLOW = 4000  # the tab fell behind; it should reconnect and resume
+CLOSE_SESSION_ENDED = 4001  # expired session, or the agent was removed or changed: log in again
 CLOSE_SHUTDOWN = int(WSCloseCode.GOING_AWAY)
+
+Check = Callable[[], bool]
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -39,19 +58,32 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text="log in or send Authorization: Bearer <token>")
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
-    await Tab(request.app, agent, ws).serve()
+    await Tab(request.app, agent, ws, still_valid(request, agent)).serve()
     return ws
+
+
+def still_valid(request: web.Request, agent: Agent) -> Check:
+    """A check that the credentials the tab opened with still name the same agent, unchanged."""
+    daemon, sessions = request.app[DAEMON], request.app[SESSIONS]
+    if "Authorization" in request.headers:
+        token = request.headers["Authorization"].partition(" ")[2].strip()
+        return lambda: daemon.directory.authenticate(agent.id, token) == agent
+    cookie = request.cookies.get(COOKIE, "")
+    return lambda: sessions.verify(cookie) == agent.id and daemon.directory.get(agent.id) == agent
 
 
 class Tab:
     """One open websocket of one agent, from hello to close."""
 
-    def __init__(self, app: web.Application, agent: Agent, ws: web.WebSocketResponse) -> None:
+    def __init__(
+        self, app: web.Application, agent: Agent, ws: web.WebSocketResponse, valid: Check
+    ) -> None:
         self.daemon = app[DAEMON]
         self.counters = app[COUNTERS]
         self.sockets = app[SOCKETS]
         self.agent = agent
         self.ws = ws
+        self.valid = valid
 
     async def serve(self) -> None:
         daemon = self.daemon
@@ -80,8 +112,7 @@ class Tab:
     async def _write(self, sub: Subscription) -> None:
         """Send the subscription's messages in order; close the socket when the hub drops it."""
         try:
-            while (message := await sub.next()) is not None:
-                await self.ws.send_str(json.dumps(message))
+            await self._send_all(sub)
         except ConnectionError:
             log.debug("agent %s: tab went away while sending", self.agent.id)
             return
@@ -89,15 +120,37 @@ class Tab:
             log.exception("agent %s: a message could not be sent; closing the tab", self.agent.id)
             await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
             return
-        if "slow" in sub.close_reason:
+        if sub.closed and "slow" in sub.close_reason:
             self.daemon.metrics.slow_clients.inc()
             await self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: reconnect and resume")
-        else:
+        elif sub.closed:
             await self.ws.close(code=CLOSE_SHUTDOWN, message=b"server going away")
+
+    async def _send_all(self, sub: Subscription) -> None:
+        """Until the subscription or the credentials end; checks them before every message."""
+        while True:
+            message = None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RECHECK_S):
+                    message = await sub.next()
+            if not self.valid():
+                await self._end_session()
+                return
+            if message is not None:
+                await self.ws.send_str(json.dumps(message))
+            elif sub.closed:
+                return
+
+    async def _end_session(self) -> None:
+        log.info("agent %s: session expired or agent changed; closing the tab", self.agent.id)
+        await self.ws.close(code=CLOSE_SESSION_ENDED, message=b"session ended: log in again")
 
     async def _read(self, sub: Subscription) -> None:
         async for msg in self.ws:
             if msg.type is WSMsgType.TEXT:
+                if not self.valid():
+                    await self._end_session()
+                    return
                 await self._handle(sub, msg.data)
             elif msg.type is WSMsgType.BINARY:
                 await self._reject("binary frames are not accepted; send JSON text")
@@ -110,23 +163,44 @@ class Tab:
         except BadMessage as exc:
             await self._reject(str(exc))
             return
-        if isinstance(message, Resume):
-            self.daemon.resume(sub, message.last_seq)
-        elif isinstance(message, Ack):
-            self.daemon.ack(self.agent.id, message.seq)
-        elif isinstance(message, Note):
-            await self._save_note(message)
-
-    async def _save_note(self, note: Note) -> None:
         try:
-            await self.daemon.save_note(self.agent.id, note.call_id, note.disposition, note.text)
+            await self._apply(sub, message)
         except KeyError as exc:
-            await self._reject(str(exc.args[0]) if exc.args else "unknown call")
+            await self._reject(str(exc.args[0]) if exc.args else "unknown call", message.type)
+        except ValueError as exc:
+            await self._reject(str(exc), message.type)
         except StoreError:
-            log.warning("agent %s: note on call %s not saved", self.agent.id, note.call_id)
-            await self._reject("the note could not be saved, try again")
+            log.warning("agent %s: %s not saved", self.agent.id, message.type)
+            await self._reply_error("it could not be saved, try again", message.type)
+        except ScreenpopError as exc:
+            log.warning("agent %s: %s failed: %s", self.agent.id, message.type, exc)
+            await self._reply_error(str(exc) or f"{message.type} failed", message.type)
 
-    async def _reject(self, reason: str) -> None:
+    async def _apply(self, sub: Subscription, message: AnyClientMessage) -> None:
+        """Do what the message asks; errors propagate for :meth:`_handle` to report."""
+        agent_id, daemon = self.agent.id, self.daemon
+        match message:
+            case Resume(last_seq=last_seq):
+                daemon.resume(sub, last_seq)
+            case Ack(seq=seq):
+                daemon.ack(agent_id, seq)
+            case Note(call_id=call_id, disposition=disposition, text=note):
+                await daemon.save_note(agent_id, call_id, disposition, note)
+            case Choose(call_id=call_id, customer_id=customer_id):
+                await daemon.choose(agent_id, call_id, customer_id)
+            case Dial(number=number):
+                await daemon.dial(agent_id, number)
+            case Ready():
+                daemon.ready(agent_id)
+
+    async def _reject(self, reason: str, about: str | None = None) -> None:
+        """Refuse a malformed or not allowed message (counted in `/metrics`)."""
         self.counters.bad_client_messages.inc()
+        await self._reply_error(reason, about)
+
+    async def _reply_error(self, reason: str, about: str | None = None) -> None:
         if not self.ws.closed:
-            await self.ws.send_str(json.dumps({"type": "error", "reason": reason}))
+            error = {"type": "error", "reason": reason}
+            if about is not None:
+                error["about"] = about
+            await self.ws.send_str(json.dumps(error))
