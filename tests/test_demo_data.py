@@ -153,11 +153,13 @@ def test_withheld_pool_callers_are_never_looked_up(demo: Path) -> None:
 # -- building ---------------------------------------------------------------------------------
 
 
-def test_a_current_build_is_left_alone(demo: Path, tmp_path: Path) -> None:
-    build_demo_databases(tmp_path)
-    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
-    build_demo_databases(tmp_path)
-    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+@pytest.mark.parametrize("folder", ["config", "odd name #1?%"])
+def test_a_current_build_is_left_alone(tmp_path: Path, folder: str) -> None:
+    where = tmp_path / folder
+    build_demo_databases(where)
+    before = {p.name: p.stat().st_mtime_ns for p in where.iterdir()}
+    build_demo_databases(where)
+    assert {p.name: p.stat().st_mtime_ns for p in where.iterdir()} == before
 
 
 @pytest.mark.parametrize("damage", ["old-schema", "missing", "garbage", "old-pool"])
