@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # `screenpop.lookup.section_key`, i.e. `<key_prefix>section:<connector>:<e164>`.
 DEFAULT_KEY_PREFIX = "screenpop:"
 SECTION_KEYS = "section:"
+CHOICE_KEYS = "choice:"  # `<key_prefix>choice:<e164>`: the customer an agent picked for a number
 
 MEMORY_MAX_ENTRIES = 100_000
 REDIS_COOLOFF_S = 1.0  # after a failure, Redis is skipped (counted as a failure) this long

@@ -20,6 +20,7 @@ reported as ``error: internal error``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from screenpop.cache import SECTION_KEYS, Cache, CacheHit, CacheState, Revalidator
+from screenpop.cache import CHOICE_KEYS, SECTION_KEYS, Cache, CacheHit, CacheState, Revalidator
 from screenpop.card import Card, Section, Status
 from screenpop.connector import Connector, LookupQuery, LookupResult
 from screenpop.errors import ConnectorError
@@ -102,6 +103,13 @@ class Attempt:
 
 def section_key(connector: str, e164: str) -> str:
     return f"{SECTION_KEYS}{connector}:{e164}"
+
+
+def choice_key(e164: str) -> str:
+    return f"{CHOICE_KEYS}{e164}"
+
+
+CHOICE_TTL_S = 30 * 86400.0
 
 
 async def call_connector(runtime: ConnectorRuntime, query: LookupQuery) -> Attempt:
@@ -213,9 +221,17 @@ class Lookup:
     def priorities(self) -> dict[str, int]:
         return {c.name: c.settings.priority for c in self.connectors}
 
-    async def cached(self, query: LookupQuery) -> list[CacheHit | None]:
+    async def cached(self, query: LookupQuery) -> tuple[list[CacheHit | None], str | None]:
+        """Every connector's cached section and the customer picked for the number, in one
+        round trip to the cache."""
         keys = [section_key(c.name, query.e164) for c in self.connectors]
-        return await self._cache.get_many(keys) if keys else []
+        *hits, choice = await self._cache.get_many([*keys, choice_key(query.e164)])
+        chosen = choice.value.get("customer_id") if choice is not None else None
+        return hits, chosen if isinstance(chosen, str) else None
+
+    async def remember_choice(self, e164: str, customer_id: str) -> None:
+        """Cache the customer an agent picked for this number (the store keeps it for good)."""
+        await self._cache.set(choice_key(e164), {"customer_id": customer_id}, CHOICE_TTL_S, 0.0)
 
     async def store(self, runtime: ConnectorRuntime, e164: str, section: Section) -> None:
         """Cache a final answer: ok for the connector's TTL, not_found for the negative TTL."""
@@ -296,16 +312,24 @@ class CardBuild:
         if not self._pending and not self.first.done():
             self.first.set_result(self.card)
 
-    def set_history(self, history: Sequence[Mapping[str, Any]]) -> None:
-        card = self.card
-        self.card = Card(card.call_id, card.caller, card.sections, card.priorities, history)
+    def amend(self, history: Sequence[Mapping[str, Any]], chosen: str | None) -> None:
+        """Add what the call log knows (the caller's history, the customer an agent picked for
+        this number). It arrives independently of the connectors: if the card already popped,
+        the agents get it as a card update."""
+        before = self.card
+        chosen = chosen if chosen is not None else before.chosen
+        self.card = dataclasses.replace(before, history=tuple(history), chosen=chosen)
+        if self.first.done() and (before.history, before.chosen) != (self.card.history, chosen):
+            self._on_update(self.card)
 
     async def run(self, lookup: Lookup, query: LookupQuery | None) -> None:
         """Fill the card: cache first, then every missing connector at once."""
         if query is None or not lookup.connectors:
             self._maybe_first()
             return
-        hits = await lookup.cached(query)
+        hits, chosen = await lookup.cached(query)
+        if chosen is not None:
+            self.card = dataclasses.replace(self.card, chosen=chosen)
         loop = asyncio.get_running_loop()
         todo: list[ConnectorRuntime] = []
         handles = []

@@ -133,17 +133,24 @@ class PopService:
         self._tasks.spawn(self._build(build, caller), name=f"build {call.call_id}")
 
     async def _build(self, build: CardBuild, caller: CallerId) -> None:
-        assert self.lookup is not None and self.store is not None
-        if caller.lookupable and caller.e164 is not None:
-            try:
-                history = await self.store.history(caller.e164, self.settings.store.history_size)
-                chosen = await self.store.chosen_customer(caller.e164)
-            except ScreenpopError as exc:
-                log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
-            else:
-                build.set_history(history)
-                build.card = dataclasses.replace(build.card, chosen=chosen)
-        await build.run(self.lookup, caller.query())
+        """Run the connectors and read the call log at the same time: the pop never waits on
+        SQL; what the log knows reaches the card as soon as it is read."""
+        assert self.lookup is not None
+        async with asyncio.TaskGroup() as tg:
+            if caller.lookupable and caller.e164 is not None:
+                tg.create_task(self._recall(build, caller.e164))
+            tg.create_task(build.run(self.lookup, caller.query()))
+
+    async def _recall(self, build: CardBuild, e164: str) -> None:
+        assert self.store is not None
+        try:
+            history = await self.store.history(e164, self.settings.store.history_size)
+            chosen = await self.store.chosen_customer(e164)
+        except ScreenpopError as exc:
+            log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
+            return
+        if history or chosen is not None:
+            build.amend(history, chosen)
 
     def _card_updated(self, call_id: str, card: Card) -> None:
         call = self.tracker.get(call_id)
@@ -275,8 +282,11 @@ class PopService:
         build.card = dataclasses.replace(build.card, chosen=customer_id)
         self._card_updated(call_id, build.card)
         caller = self._callers.get(call_id)
-        if self.store is not None and caller is not None and caller.e164 is not None:
-            await self.store.remember_choice(caller.e164, customer_id, agent_id)
+        if caller is not None and caller.e164 is not None:
+            if self.lookup is not None:
+                await self.lookup.remember_choice(caller.e164, customer_id)
+            if self.store is not None:
+                await self.store.remember_choice(caller.e164, customer_id, agent_id)
 
     async def build_card(self, caller: CallerId, call_id: str) -> Card:
         """Build a card outside any call (API, CLI); waits for late answers too."""

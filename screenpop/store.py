@@ -40,7 +40,9 @@ from sqlalchemy import (
     case,
     event,
     func,
+    literal,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -227,11 +229,18 @@ class Store:
         if limit <= 0:
             return []
         logged_query, orphans_query = self._history_queries(e164, limit)
+        # One statement, so both halves see the same snapshot: with two, a call logged in
+        # between would hide its notes from both (SQLite runs each SELECT on its own).
+        both = union_all(
+            select(logged_query.subquery(), literal(False).label("orphan")),
+            select(orphans_query.subquery(), literal(True).label("orphan")),
+        )
         async with self._connect("read history") as conn:
-            logged = (await conn.execute(logged_query)).all()
-            orphans = (await conn.execute(orphans_query)).all()
-        entries = [(row.started_at, row.note_at or 0.0, _history_entry(row)) for row in logged]
-        entries += [(row.note_at, row.note_at, _history_entry(row)) for row in orphans]
+            rows = (await conn.execute(both)).all()
+        entries = [
+            (row.note_at if row.orphan else row.started_at, row.note_at or 0.0, _history_entry(row))
+            for row in rows
+        ]
         entries.sort(key=lambda e: (e[0], e[1]), reverse=True)  # stable: keeps id order on ties
         return [entry for _, _, entry in entries[:limit]]
 

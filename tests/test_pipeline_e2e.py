@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from screenpop.events import CallEvent, EventKind
-from tests.harness import agent_tab, make_settings, running, static
+from tests.harness import agent_tab, make_settings, running, static, until
 
 
 def ring(call_id: str, endpoint: str, caller: str = "+12125551234") -> CallEvent:
@@ -123,3 +123,27 @@ async def test_resume_after_a_dropped_websocket_misses_and_repeats_nothing(tmp_p
             after = await again.recv_type("call")
             assert (after["seq"], after["state"]) == (5, "abandoned")
             assert await again.silent()
+
+
+async def test_a_note_shows_in_the_history_of_the_next_call_from_that_number(
+    tmp_path: Path,
+) -> None:
+    async with running(make_settings(tmp_path)) as (daemon, port), agent_tab(port, "ta") as alice:
+        await alice.recv_type("hello")
+        daemon.emit(ring("h1", "1001"))
+        await alice.recv_type("pop")
+        daemon.emit(event("h1", EventKind.ANSWERED, "1001"))
+        await alice.recv_type("call")
+        await alice.send({"type": "note", "call_id": "h1", "disposition": "callback", "text": "x"})
+        note = await alice.recv_type("note")
+        assert note["note"]["text"] == "x"
+        daemon.emit(event("h1", EventKind.ENDED))
+        await alice.recv_type("call")
+        await until(lambda: daemon.tracker.get("h1") is not None, "call closed")
+        daemon.emit(ring("h2", "1001"))
+        card = (await alice.recv_type("pop"))["card"]
+        if not card["history"]:  # the call log is read beside the connectors, never before
+            card = (await alice.recv_type("card"))["card"]
+        latest = card["history"][0]
+        assert (latest["call_id"], latest["agent"]) == ("h1", "alice")
+        assert (latest["disposition"], latest["text"]) == ("callback", "x")
