@@ -11,7 +11,7 @@ Config (every key besides the common ones of `[[connectors]]`)::
     query = "SELECT name, balance FROM accounts WHERE phone = :e164"
     pool_size = 5                 # connections kept open
     max_overflow = 5              # extra connections opened under load, closed after
-    statement_timeout_ms = 400    # PostgreSQL cancels a slower query; default: deadline_ms
+    statement_timeout_ms = 400    # PostgreSQL cancels a slower query; default: late_ms
     json_columns = ["recent_purchases"]   # text columns holding JSON, decoded for the card
     max_rows = 20                 # at most this many matches are returned
     check_query = "SELECT 1"      # what `screenpop check` runs
@@ -267,6 +267,11 @@ class SqlConnector:
         log.debug("connector %s: query for %s", self.name, mask(query.e164))
         try:
             rows = await self._fetch(params)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == _STATEMENT_TIMEOUT:
+                raise TimeoutError(describe_failure(exc, self.name)) from None  # a `timeout`
+            log.debug("connector %s: %r", self.name, exc)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
         except (SQLAlchemyError, OSError) as exc:
             log.debug("connector %s: %r", self.name, exc)
             raise ConnectorError(describe_failure(exc, self.name)) from None

@@ -62,7 +62,10 @@ class ConnectorContext:
     """What the daemon hands every connector: where relative paths resolve from."""
 
     base_dir: Path = field(default_factory=Path.cwd)
-    deadline_ms: int | None = None  # the connector's deadline, e.g. to set a statement timeout
+    # The connector's hard limit (its `late_ms`): past it the lookup is cancelled. A connector may
+    # pass it to its back office (a statement timeout) so slow work stops server-side too. The
+    # softer `deadline_ms` only decides when the card pops without it.
+    deadline_ms: int | None = None
 
 
 class Connector(Protocol):

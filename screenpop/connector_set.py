@@ -24,7 +24,7 @@ def build_connector(entry: ConnectorSettings, base_dir: Path) -> Connector:
     where = f"connectors.{entry.name}"
     factory = find_kind(entry.kind, where)
     options = validate_options(factory.Settings, entry.options(), where)
-    context = ConnectorContext(base_dir=base_dir, deadline_ms=entry.deadline_ms)
+    context = ConnectorContext(base_dir=base_dir, deadline_ms=entry.late_ms)
     return factory(entry.name, options, context)
 
 
