@@ -1,34 +1,106 @@
-// The agent desktop: a card per call, newest on top, live over the websocket.
+// The agent desktop: a card per call, newest on top, live over the websocket; click-to-dial,
+// candidate choice, wrap-up, keyboard shortcuts and screen-reader announcements.
 
 import { CallCard } from "./card.js";
+import { installShortcuts } from "./keys.js";
 import { Link } from "./link.js";
 
-const calls = document.getElementById("calls");
-const idle = document.getElementById("idle");
-const linkStatus = document.getElementById("link-status");
+const $ = (id) => document.getElementById(id);
+const calls = $("calls");
+const idle = $("idle");
+const linkStatus = $("link-status");
+const announcer = $("announcer");
+const dialForm = $("dial-form");
+const dialInput = $("dial-number");
+const dialStatus = $("dial-status");
+const help = $("help");
+const baseTitle = document.title;
+const LOGOUT_KEY = "screenpop:logout";
+const MAX_CLOSED = 200;
+
 const cards = new Map();
+let me = "";
 let dispositions = [];
 let pendingNote = null;
+let pendingChoice = null;
+let dialling = false;
+
+const closedKey = () => `screenpop:closed:${me}`;
+
+function closedIds() {
+  try {
+    const list = JSON.parse(localStorage.getItem(closedKey()) ?? "[]");
+    return new Set(Array.isArray(list) ? list : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/** Remember a closed card so the agent's other tabs, and this one after a reload, drop it too. */
+function rememberClosed(callId) {
+  try {
+    const list = [...closedIds(), callId].slice(-MAX_CLOSED);
+    localStorage.setItem(closedKey(), JSON.stringify(list));
+  } catch {
+    // storage disabled: other tabs keep their copy until the next call is answered
+  }
+}
 
 const link = new Link({
   onHello: (hello) => {
+    me = String(hello.agent ?? "");
     dispositions = Array.isArray(hello.dispositions) ? hello.dispositions : [];
   },
   onMessage: (message, live) => handle(message, live),
   onCaughtUp: () => {
-    for (const card of [...cards.values()]) if (card.finished) remove(card);
+    const closed = closedIds();
+    for (const card of [...cards.values()]) {
+      if ((card.finished && !card.wrapUp) || closed.has(card.callId)) remove(card, false);
+    }
   },
   onStatus: (text, ok) => {
     linkStatus.textContent = text;
     linkStatus.classList.toggle("ok", ok);
   },
-  onError: (reason) => {
-    if (pendingNote) pendingNote.noteFailed(reason);
-    pendingNote = null;
-  },
+  onError: (reason, about) => failed(reason, about),
 });
 
+function failed(reason, about) {
+  if (about === "dial") {
+    dialling = false;
+    setDialStatus(reason, "failed");
+  } else if (about === "choose") {
+    pendingChoice?.chooseFailed(reason);
+    pendingChoice = null;
+  } else {
+    pendingNote?.noteFailed(reason);
+    pendingNote = null;
+  }
+}
+
+function setDialStatus(text, kind = "") {
+  dialStatus.textContent = text;
+  dialStatus.className = `dial-status ${kind}`.trim();
+}
+
+function dial(number) {
+  const text = String(number ?? "").trim();
+  if (!text) {
+    setDialStatus("type a number first", "failed");
+    return;
+  }
+  if (!link.send({ type: "dial", number: text })) {
+    setDialStatus("not connected, try again in a moment", "failed");
+    return;
+  }
+  dialling = true;
+  setDialStatus(`calling ${text}…`);
+}
+
 const context = {
+  get me() {
+    return me;
+  },
   get dispositions() {
     return dispositions;
   },
@@ -39,14 +111,30 @@ const context = {
       pendingNote = null;
     }
   },
+  choose(card, customerId) {
+    pendingChoice = card;
+    if (!link.send({ type: "choose", call_id: card.callId, customer_id: customerId })) {
+      card.chooseFailed("not connected, try again in a moment");
+      pendingChoice = null;
+    }
+  },
+  dial,
   close: (card) => remove(card),
 };
 
-function remove(card) {
+/** Take a card off the screen. Closing the last card in wrap-up tells the daemon: ready. */
+function remove(card, byAgent = true) {
+  if (cards.get(card.callId) !== card) return;
+  const hadFocus = card.element.contains(document.activeElement);
   cards.delete(card.callId);
   card.element.remove();
   idle.hidden = cards.size > 0;
-  calls.querySelector("article")?.focus();
+  if (byAgent) {
+    rememberClosed(card.callId);
+    if (card.wrapUp && ![...cards.values()].some((c) => c.wrapUp)) link.send({ type: "ready" });
+  }
+  if (hadFocus) (calls.querySelector("article") ?? dialInput).focus();
+  updateTitle();
 }
 
 function cardFor(callId, create) {
@@ -60,29 +148,122 @@ function cardFor(callId, create) {
   return card;
 }
 
+function announce(text) {
+  announcer.textContent = "";
+  setTimeout(() => (announcer.textContent = text), 50);
+}
+
+function updateTitle() {
+  const ringing = [...cards.values()].find((c) => c.state === "ringing");
+  document.title = ringing ? `Ringing: ${ringing.nameEl.textContent} · ${baseTitle}` : baseTitle;
+}
+
+function onPop(message, live) {
+  const fresh = !cards.has(message.call_id);
+  const card = cardFor(message.call_id, true);
+  card.setPop(message);
+  if (!live) return;
+  link.send({ type: "ack", seq: message.seq });
+  if (fresh) announce(card.announcement());
+  if (card.direction === "outbound" && dialling) {
+    dialling = false;
+    dialInput.value = "";
+    setDialStatus("call placed", "ok");
+  }
+}
+
+function onCall(message, live) {
+  const card = cardFor(message.call_id, false);
+  if (!card) return;
+  card.setState(message.state, message.agent);
+  if (message.state === "answered") {
+    // the agent picked up the next call: cards of finished calls make way
+    for (const other of [...cards.values()]) if (other !== card && other.finished) remove(other, false);
+  } else if (live && card.finished) {
+    announce(`${card.nameEl.textContent}: ${card.stateEl.textContent}`);
+  }
+}
+
 function handle(message, live) {
-  if (message.type === "pop") {
-    const card = cardFor(message.call_id, true);
-    card.setQueue(message.queue);
-    card.setCard(message.card);
-    card.setState(message.state);
-    if (live) link.send({ type: "ack", seq: message.seq });
-  } else if (message.type === "card") {
-    cardFor(message.call_id, false)?.setCard(message.card);
-  } else if (message.type === "call") {
-    cardFor(message.call_id, false)?.setState(message.state, message.agent);
-  } else if (message.type === "note") {
+  if (message.type === "pop") onPop(message, live);
+  else if (message.type === "card") cardFor(message.call_id, false)?.setCard(message.card);
+  else if (message.type === "call") onCall(message, live);
+  else if (message.type === "note") {
     const card = cardFor(message.note?.call_id ?? message.call_id, false);
     card?.addNote(message.note);
     if (card === pendingNote) pendingNote = null;
   }
+  updateTitle();
 }
 
-document.addEventListener("keydown", (event) => {
-  if (event.altKey && (event.key === "n" || event.key === "N")) {
-    event.preventDefault();
-    const newest = calls.querySelector("article");
-    if (newest) cards.get(newest.dataset.callId)?.focusNotes();
+// -- keyboard -------------------------------------------------------------------------------
+
+function current() {
+  const article = document.activeElement?.closest?.("article.call") ?? calls.querySelector("article");
+  return article ? cards.get(article.dataset.callId) : undefined;
+}
+
+function ordered() {
+  return [...calls.querySelectorAll("article.call")].map((a) => cards.get(a.dataset.callId));
+}
+
+function moveFocus(step) {
+  const list = ordered();
+  if (list.length === 0) return;
+  const at = list.indexOf(current());
+  list[Math.min(Math.max(at + step, 0), list.length - 1)].element.focus();
+}
+
+installShortcuts({
+  note: () => current()?.focusNotes(),
+  close: () => {
+    const card = current();
+    const target = card?.finished ? card : ordered().find((c) => c.finished);
+    if (target) remove(target);
+  },
+  dial: () => {
+    dialInput.focus();
+    dialInput.select();
+  },
+  help: () => help.showModal(),
+  next: () => moveFocus(1),
+  previous: () => moveFocus(-1),
+  pick: (n) => {
+    const card = current();
+    const candidate = card?.candidates[n - 1];
+    if (candidate) card.choose(candidate.customer_id);
+    return Boolean(candidate);
+  },
+  leave: (field) => {
+    field.blur();
+    (field.closest("article.call") ?? calls.querySelector("article") ?? document.body).focus();
+  },
+  modal: () => help.open,
+});
+
+$("help-button").addEventListener("click", () => help.showModal());
+dialForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  dial(dialInput.value);
+});
+
+// -- the agent's other tabs -----------------------------------------------------------------
+
+$("logout").addEventListener("click", () => {
+  try {
+    localStorage.setItem(LOGOUT_KEY, String(Date.now()));
+  } catch {
+    // the other tabs find out at their next reconnect
+  }
+});
+
+window.addEventListener("storage", (event) => {
+  if (event.key === LOGOUT_KEY) {
+    link.stop();
+    location.assign("/");
+  } else if (me && event.key === closedKey()) {
+    const closed = closedIds();
+    for (const card of [...cards.values()]) if (closed.has(card.callId)) remove(card, false);
   }
 });
 

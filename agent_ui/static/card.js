@@ -1,8 +1,9 @@
-// One call on the agent's screen: caller, customer, sections, history, call state and notes.
+// One call on the agent's screen: caller, customer, candidates, sections, history, call state,
+// notes; after the call, wrap-up until the agent closes the card.
 
-import { formatScalar, h, humanize, renderRecord, renderValue, replaceChildren } from "./dom.js";
+import { formatScalar, h, humanize, replaceChildren } from "./dom.js";
+import { dialButton, renderCandidates, renderHistory, renderSections } from "./panels.js";
 
-const SECTION_ORDER = ["accounting", "sales", "credit"];
 const FINAL_STATES = new Set(["ended", "abandoned", "missed", "answered_elsewhere"]);
 const STATE_TEXT = {
   ringing: "Ringing",
@@ -12,11 +13,6 @@ const STATE_TEXT = {
   transferred: "Transferred",
   ended: "Ended",
   abandoned: "Caller hung up",
-};
-const STATUS_TEXT = {
-  pending: "loading…",
-  timeout: "timed out",
-  not_found: "not found",
 };
 
 /** The number line: national format and region, or why there is no number to show. */
@@ -36,165 +32,106 @@ export function callerName(card) {
   return name ? String(name) : "Unknown caller";
 }
 
-function sectionNames(sections) {
-  const names = Object.keys(sections ?? {});
-  const known = SECTION_ORDER.filter((n) => names.includes(n));
-  return known.concat(names.filter((n) => !SECTION_ORDER.includes(n)).sort());
-}
-
-function statusBadge(section) {
-  const status = section?.status ?? "pending";
-  let text = STATUS_TEXT[status];
-  if (status === "error") text = `error: ${section.error ?? "unknown"}`;
-  if (status === "ok") text = section.cached ? "cached" : `${Math.round(section.ms ?? 0)} ms`;
-  return h("span", { class: `badge status-${status}`, text });
-}
-
-/** Summary fields shown on the card already, left out of a section that says the same. */
-function repeated(record, summary) {
-  const skip = new Set();
-  for (const key of ["name", "customer_id"]) {
-    if (summary?.[key] !== undefined && record[key] === summary[key]) skip.add(key);
-  }
-  return skip;
-}
-
-function renderSection(name, section, summary) {
-  const data = section?.data;
-  let body = null;
-  if (Array.isArray(data) && data.length > 0 && typeof data[0] === "object") {
-    body = data.map((record, i) =>
-      h("div", { class: "match" }, h("h4", { text: `Match ${i + 1}` }), renderRecord(record)),
-    );
-  } else if (data && typeof data === "object" && !Array.isArray(data)) {
-    body = renderRecord(data, repeated(data, summary));
-  } else if (data !== null && data !== undefined) {
-    body = renderValue(data);
-  }
-  return h(
-    "section",
-    { class: `panel section-${section?.status ?? "pending"}`, "data-section": name },
-    h("header", {}, h("h3", { text: humanize(name) }), statusBadge(section)),
-    body,
-  );
-}
-
-function renderHistory(history) {
-  if (!Array.isArray(history) || history.length === 0) return null;
-  const items = [...history].sort((a, b) => String(b.at ?? "").localeCompare(String(a.at ?? "")));
-  return h(
-    "section",
-    { class: "panel history" },
-    h("header", {}, h("h3", { text: "Previous calls" })),
-    h(
-      "ol",
-      { class: "entries" },
-      items.map((e) =>
-        h(
-          "li",
-          {},
-          h("span", { class: "when", text: formatScalar(e.at) }),
-          h("span", { class: "by", text: e.agent ? ` · ${e.agent}` : "" }),
-          e.disposition ? h("span", { class: "badge", text: e.disposition }) : null,
-          e.text ? h("p", { class: "note-text", text: e.text }) : null,
-        ),
-      ),
-    ),
-  );
-}
-
-function renderCandidates(candidates) {
-  if (!Array.isArray(candidates) || candidates.length < 2) return null;
-  return h(
-    "section",
-    { class: "panel candidates" },
-    h("header", {}, h("h3", { text: "Several customers use this number" })),
-    h(
-      "ul",
-      {},
-      candidates.map((c) =>
-        h(
-          "li",
-          {},
-          h("strong", { text: c.name || "(no name)" }),
-          ` · ${c.customer_id}`,
-          Array.isArray(c.sources) ? h("span", { class: "muted", text: ` (${c.sources.join(", ")})` }) : null,
-        ),
-      ),
-    ),
-  );
+function callable(caller) {
+  return caller?.kind === "number" && !caller.withheld && caller.e164 ? caller.e164 : null;
 }
 
 export class CallCard {
   /**
    * @param {string} callId
-   * @param {{dispositions: string[], saveNote: (card: CallCard, d: string, t: string) => void,
-   *          close: (card: CallCard) => void}} ctx
+   * @param {{me: string, dispositions: string[],
+   *          saveNote: (card: CallCard, d: string, t: string) => void,
+   *          choose: (card: CallCard, customerId: string) => void,
+   *          dial: (number: string) => void, close: (card: CallCard) => void}} ctx
    */
   constructor(callId, ctx) {
     this.callId = callId;
     this.ctx = ctx;
     this.state = "ringing";
+    this.direction = "inbound";
+    this.answered = false; // this agent was on the call: its end starts wrap-up
+    this.transferredAway = false;
     this.card = null;
+    this.pendingChoice = null;
     this.stateEl = h("span", { class: "state" });
+    this.directionEl = h("span", { class: "direction" });
     this.queueEl = h("span", { class: "queue" });
-    this.nameEl = h("h2", { class: "caller-name" });
+    this.wrapEl = h("span", { class: "wrap-up", hidden: true });
+    this.nameEl = h("h2", { class: "caller-name", id: this.domId("name") });
     this.numberEl = h("p", { class: "caller-number" });
     this.customerEl = h("p", { class: "customer-id" });
+    this.choiceStatus = h("p", { class: "choice-status", role: "status" });
     this.bodyEl = h("div", { class: "sections" });
-    this.notesEl = h("ol", { class: "entries saved-notes" });
+    this.notesEl = h("ol", { class: "entries saved-notes", "aria-label": "Notes on this call" });
     this.noteStatus = h("span", { class: "note-status", role: "status" });
     this.closeBtn = h("button", {
       type: "button",
       class: "close",
       "aria-label": "Close this card",
-      title: "Close",
+      title: "Close (c)",
       text: "×",
       onclick: () => this.ctx.close(this),
     });
     this.element = h(
       "article",
-      { class: "call state-ringing", "data-call-id": callId, tabindex: "-1" },
-      h("header", { class: "call-head" }, this.stateEl, this.queueEl, this.closeBtn),
+      { class: "call", "data-call-id": callId, tabindex: "-1", "aria-labelledby": this.domId("name") },
+      h(
+        "header",
+        { class: "call-head" },
+        this.stateEl,
+        this.directionEl,
+        this.wrapEl,
+        this.queueEl,
+        this.closeBtn,
+      ),
       h("div", { class: "caller" }, this.nameEl, this.numberEl, this.customerEl),
+      this.choiceStatus,
       this.bodyEl,
       this.renderNotesBox(),
     );
-    this.element.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && this.finished) this.ctx.close(this);
-    });
     this.setState("ringing");
   }
 
+  domId(part) {
+    return `call-${this.callId}`.replace(/[^A-Za-z0-9_-]/g, "_") + `-${part}`;
+  }
+
+  /** The call is over for this agent. */
   get finished() {
-    return FINAL_STATES.has(this.state);
+    return FINAL_STATES.has(this.state) || this.transferredAway;
+  }
+
+  /** Over, and this agent was on it: the card stays until closed. */
+  get wrapUp() {
+    return this.finished && this.answered && (this.state === "ended" || this.transferredAway);
   }
 
   renderNotesBox() {
-    const id = `note-${this.callId}`.replace(/[^A-Za-z0-9_-]/g, "_");
     this.dispositionEl = h(
       "select",
-      { id: `${id}-disp`, class: "disposition", "aria-label": "Disposition" },
+      { id: this.domId("disp"), class: "disposition" },
       this.ctx.dispositions.map((d) => h("option", { value: d, text: humanize(d) })),
     );
     this.textEl = h("textarea", {
-      id: `${id}-text`,
+      id: this.domId("text"),
       class: "note-input",
       rows: "2",
       maxlength: "4000",
-      placeholder: "Note for this call",
-      "aria-label": "Note",
+      placeholder: "Note for this call (n)",
     });
     this.textEl.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) this.save();
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        this.save();
+      }
     });
     const save = h("button", { type: "submit", class: "save", text: "Save note" });
     const form = h(
       "form",
-      { class: "notes-box" },
-      this.dispositionEl,
-      this.textEl,
-      h("div", { class: "note-actions" }, save, this.noteStatus),
+      { class: "notes-box", "aria-label": "Note" },
+      h("div", { class: "field" }, h("label", { for: this.domId("disp"), text: "Disposition" }), this.dispositionEl),
+      h("div", { class: "field" }, h("label", { for: this.domId("text"), text: "Note" }), this.textEl),
+      h("div", { class: "note-actions" }, save, h("span", { class: "hint", text: "Ctrl+Enter" }), this.noteStatus),
       this.notesEl,
     );
     form.addEventListener("submit", (e) => {
@@ -230,40 +167,104 @@ export class CallCard {
         { class: "saved-note" },
         h("span", { class: "when", text: formatScalar(note.at) }),
         h("span", { class: "by", text: note.agent ? ` · ${note.agent}` : "" }),
-        h("span", { class: "badge", text: note.disposition }),
+        h("span", { class: "badge disposition", text: note.disposition }),
         note.text ? h("p", { class: "note-text", text: note.text }) : null,
       ),
     );
   }
 
+  /** The candidates shown, in order (keys 1..9 pick them). */
+  get candidates() {
+    const list = this.card?.candidates;
+    return Array.isArray(list) && list.length > 1 ? list : [];
+  }
+
+  /** Ask the daemon to take candidate `customerId` as the caller; the `card` reply shows it. */
+  choose(customerId) {
+    this.pendingChoice = customerId;
+    this.choiceStatus.textContent = "saving the choice…";
+    this.choiceStatus.className = "choice-status";
+    this.ctx.choose(this, customerId);
+    this.render();
+  }
+
+  chooseFailed(reason) {
+    this.pendingChoice = null;
+    this.choiceStatus.textContent = reason;
+    this.choiceStatus.className = "choice-status failed";
+    this.render();
+  }
+
   setState(state, agent = null) {
     this.state = state;
+    if (state === "answered") this.answered = true;
+    if (state === "transferred") {
+      if (agent && agent !== this.ctx.me) this.transferredAway = true;
+      else this.answered = true;
+    }
     let text = STATE_TEXT[state] ?? humanize(state);
+    if (state === "ringing" && this.direction === "outbound") text = "Calling";
     if (state === "answered_elsewhere" && agent) text = `Answered by ${agent}`;
     if (state === "transferred" && agent) text = `Transferred to ${agent}`;
     this.stateEl.textContent = text;
+    this.wrapEl.hidden = !this.wrapUp;
+    this.wrapEl.textContent = this.wrapUp ? "Wrap-up" : "";
     this.element.className = `call state-${state}${this.finished ? " finished" : ""}`;
+    this.element.dataset.direction = this.direction;
+    this.element.toggleAttribute("data-wrap-up", this.wrapUp);
   }
 
-  setQueue(queue) {
-    this.queueEl.textContent = queue ? `queue ${queue}` : "";
+  setPop(message) {
+    this.direction = message.direction === "outbound" ? "outbound" : "inbound";
+    this.directionEl.textContent = this.direction === "outbound" ? "Outbound" : "Inbound";
+    this.element.dataset.direction = this.direction;
+    this.queueEl.textContent = message.queue ? `queue ${message.queue}` : "";
+    this.setCard(message.card);
+    this.setState(message.state);
   }
 
   /** Render (or re-render in place) the card JSON. */
   setCard(card) {
+    if (this.pendingChoice !== null && card.chosen === this.pendingChoice) {
+      this.pendingChoice = null;
+      this.choiceStatus.textContent = "";
+    }
     this.card = card;
+    this.render();
+  }
+
+  render() {
+    const card = this.card;
+    if (!card) return;
     this.nameEl.textContent = callerName(card);
-    this.numberEl.textContent = numberText(card.caller);
+    const shown = numberText(card.caller);
+    const number = callable(card.caller);
+    replaceChildren(this.numberEl, number ? dialButton(number, shown, this.ctx.dial) : shown);
     const valid = card.caller?.valid !== false || card.caller?.kind !== "number";
     this.numberEl.classList.toggle("unverified", !valid);
     const cid = card.summary?.customer_id;
     this.customerEl.textContent = cid ? `customer ${cid}` : "";
-    const sections = card.sections ?? {};
+    const active = document.activeElement;
+    const hadFocus = this.bodyEl.contains(active);
+    const refocus = hadFocus ? active.dataset?.customerId : undefined;
     replaceChildren(
       this.bodyEl,
-      renderCandidates(card.candidates),
-      sectionNames(sections).map((name) => renderSection(name, sections[name], card.summary)),
+      renderCandidates(card, (id) => this.choose(id), this.pendingChoice),
+      renderSections(card, this.ctx.dial),
       renderHistory(card.history),
     );
+    if (hadFocus) {
+      const again = refocus && this.bodyEl.querySelector(`[data-customer-id="${CSS.escape(refocus)}"]`);
+      (again || this.element).focus();
+    }
+  }
+
+  /** A short sentence for screen readers about this pop. */
+  announcement() {
+    const who = callerName(this.card);
+    const number = numberText(this.card?.caller);
+    const queue = this.queueEl.textContent ? `, ${this.queueEl.textContent}` : "";
+    if (this.direction === "outbound") return `Outbound call to ${who}, ${number}`;
+    return `Incoming call from ${who}, ${number}${queue}`;
   }
 }

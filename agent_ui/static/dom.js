@@ -68,35 +68,60 @@ export function formatScalar(value, key = "") {
 
 const isRecord = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
+const PHONE_KEY = /phone|mobile|cell|tel|fax|contact_number|^number$/i;
+const PHONE_TEXT = /^\+?[\d\s().\/-]+$/;
+
+/**
+ * True for a value that looks like a phone number someone would call: a string of digits and
+ * the usual separators under a phone-like key, or in international form (`+...`) under any key.
+ */
+export function phoneLike(value, key = "") {
+  if (typeof value !== "string") return false;
+  const text = value.trim();
+  if (!PHONE_TEXT.test(text) || ISO_TIME.test(text) || /^\d{4}-\d{2}-\d{2}$/.test(text)) {
+    return false;
+  }
+  const digits = text.replace(/\D/g, "").length;
+  if (digits < 7 || digits > 15) return false;
+  return text.startsWith("+") || PHONE_KEY.test(key);
+}
+
 /**
  * Any JSON value as readable markup: records as key/value lists, lists of records as tables.
- * `key` is the field the value belongs to (it decides how numbers look).
+ * `key` is the field the value belongs to (it decides how numbers look). `opts.phone(text)`,
+ * when given, renders a phone-like value (a dial button, say).
  */
-export function renderValue(value, key = "") {
+export function renderValue(value, key = "", opts = {}) {
   if (Array.isArray(value)) {
     if (value.length === 0) return h("span", { class: "muted", text: "none" });
-    if (value.every(isRecord)) return renderTable(value);
+    if (value.every(isRecord)) return renderTable(value, opts);
+    if (opts.phone && value.some((v) => phoneLike(v, key))) {
+      return h("span", {}, value.map((v, i) => [i ? ", " : null, renderValue(v, key, opts)]));
+    }
     return h("span", { text: value.map((v) => formatScalar(v, key)).join(", ") });
   }
-  if (isRecord(value)) return renderRecord(value);
+  if (isRecord(value)) return renderRecord(value, new Set(), opts);
+  if (opts.phone && phoneLike(value, key)) return opts.phone(value.trim());
   const numeric = typeof value === "number";
   return h("span", { class: numeric ? "num" : null, text: formatScalar(value, key) });
 }
 
 /** A record as a definition list, leaving out the keys in `skip`. */
-export function renderRecord(record, skip = new Set()) {
+export function renderRecord(record, skip = new Set(), opts = {}) {
   const list = h("dl", { class: "kv" });
   for (const [key, value] of Object.entries(record)) {
     if (skip.has(key)) continue;
-    list.append(h("dt", { text: humanize(key) }), h("dd", {}, renderValue(value, key)));
+    list.append(h("dt", { text: humanize(key) }), h("dd", {}, renderValue(value, key, opts)));
   }
   return list;
 }
 
 /** A list of records as a small table whose columns are the union of their keys. */
-export function renderTable(rows) {
+export function renderTable(rows, opts = {}) {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", text: humanize(c) })));
-  const body = rows.map((row) => h("tr", {}, columns.map((c) => h("td", {}, renderValue(row[c], c)))));
+  const body = rows.map((row) =>
+    h("tr", {}, columns.map((c) => h("td", {}, renderValue(row[c], c, opts)))),
+  );
   return h("table", { class: "mini" }, h("thead", {}, head), h("tbody", {}, body));
 }

@@ -4,6 +4,7 @@
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const CLOSE_TOO_SLOW = 4000;
+const CLOSE_SESSION_ENDED = 4001; // expired or changed session: back to the login form
 
 export class Link {
   /**
@@ -13,7 +14,8 @@ export class Link {
    * @param {(hello: object) => void} opts.onHello  after every (re)connect
    * @param {() => void} opts.onCaughtUp  once, when the page's initial replay is done
    * @param {(text: string, ok: boolean) => void} opts.onStatus
-   * @param {(reason: string) => void} opts.onError  the daemon refused a message we sent
+   * @param {(reason: string, about: string | undefined) => void} opts.onError  the daemon refused
+   *   a message we sent; `about` is that message's type when the daemon says
    */
   constructor(opts) {
     this.opts = opts;
@@ -24,10 +26,17 @@ export class Link {
     this.delay = MIN_DELAY_MS;
     this.failures = 0;
     this.socket = null;
+    this.stopped = false;
   }
 
   start() {
     this.connect();
+  }
+
+  /** Close for good (logging out): no reconnect. */
+  stop() {
+    this.stopped = true;
+    this.socket?.close(1000, "bye");
   }
 
   /** Send one message; false when not connected (the caller may retry later). */
@@ -52,9 +61,14 @@ export class Link {
     } catch {
       return;
     }
-    if (message.type === "hello") this.hello(message);
-    else if (message.type === "error") this.opts.onError(String(message.reason ?? "error"));
-    else if (typeof message.seq === "number") this.stream(message);
+    if (message.type === "hello") {
+      this.hello(message);
+    } else if (message.type === "error") {
+      const about = typeof message.about === "string" ? message.about : undefined;
+      this.opts.onError(String(message.reason ?? "error"), about);
+    } else if (typeof message.seq === "number") {
+      this.stream(message);
+    }
   }
 
   hello(message) {
@@ -86,12 +100,13 @@ export class Link {
 
   closed(event) {
     this.socket = null;
+    if (this.stopped) return;
     this.failures += 1;
     const wait = event.code === CLOSE_TOO_SLOW ? MIN_DELAY_MS : this.delay;
     this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
     const jittered = wait * (0.75 + Math.random() * 0.5);
     this.opts.onStatus(`disconnected, retrying in ${Math.ceil(jittered / 1000)} s…`, false);
-    if (this.failures >= 2) this.checkSession();
+    if (this.failures >= 2 || event.code === CLOSE_SESSION_ENDED) this.checkSession();
     setTimeout(() => this.connect(), jittered);
   }
 
