@@ -179,8 +179,10 @@ class Daemon:
 
     @staticmethod
     async def _close_later(connectors: ConnectorSet, delay_s: float) -> None:
-        await asyncio.sleep(delay_s)  # lookups already running on them finish first
-        await connectors.aclose()
+        try:
+            await asyncio.sleep(delay_s)  # lookups already running on them finish first
+        finally:
+            await connectors.aclose()  # also when the daemon stops within the grace
 
     def _build_sources(self) -> dict[str, Source]:
         context = SourceContext(

@@ -2,8 +2,9 @@
 
 `SCREENPOP__SECTION__KEY=value` overrides `[section] key`. For the arrays of tables
 (`[[telephony]]`, `[[connectors]]`, `[[agents]]`) the second part names the entry by its `name`
-(`id` for agents): `SCREENPOP__CONNECTORS__CREDIT__URL=...`. Values are parsed as TOML when they
-can be (numbers, booleans, arrays) and taken as strings otherwise.
+(`id` for agents): `SCREENPOP__CONNECTORS__CREDIT__URL=...`. A value overriding text in the file is
+taken as text; any other is parsed as TOML when it can be (numbers, booleans, arrays) and taken
+as a string otherwise.
 
 Telephony sources and connectors carry options of their own kind; those options are validated by
 the source's or connector's own settings model when the daemon builds it
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from screenpop.errors import ConfigError
 
 ENV_PREFIX = "SCREENPOP__"
+DEFAULT_SESSION_SECRET = "change-me"
 CONFIG_ENV = "SCREENPOP_CONFIG"
 
 
@@ -36,7 +38,7 @@ class ServerSettings(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_origin: str = "http://127.0.0.1:8080"
-    session_secret: str = "change-me"
+    session_secret: str = DEFAULT_SESSION_SECRET
     session_ttl_s: int = Field(default=12 * 3600, gt=0)
     outbound_queue: int = Field(default=256, gt=0)  # messages buffered per websocket before closing
     replay_buffer: int = Field(default=512, gt=0)  # messages kept per agent for `resume`
@@ -151,9 +153,24 @@ class Settings(Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"agent ids must be unique, repeated: {', '.join(dupes)}")
+        owners: dict[str, str] = {}
         for agent in self.agents:
             if agent.role not in self.roles:
                 raise ValueError(f"agent {agent.id!r} has role {agent.role!r}, not in [roles]")
+            for ext in agent.extensions:
+                other = owners.setdefault(ext.strip().lower(), agent.id)
+                if other != agent.id:
+                    raise ValueError(f"extension {ext!r} is both {other!r}'s and {agent.id!r}'s")
+        return self
+
+    @model_validator(mode="after")
+    def _secret_changed_off_loopback(self) -> Settings:
+        loopback = self.server.host in ("127.0.0.1", "::1", "localhost")
+        if not loopback and self.server.session_secret == DEFAULT_SESSION_SECRET:
+            raise ValueError(
+                "server.session_secret is the default: set SCREENPOP__SERVER__SESSION_SECRET "
+                "before serving beyond this machine"
+            )
         return self
 
 
@@ -219,7 +236,9 @@ def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> None
             target, keys = section, parts[1:]
         for key in keys[:-1]:
             target = target.setdefault(key, {})
-        target[keys[-1]] = _parse_env_value(value)
+        current = target.get(keys[-1])
+        # A value the file holds as text stays text (a secret of digits is not a number).
+        target[keys[-1]] = value if isinstance(current, str) else _parse_env_value(value)
 
 
 _ARRAYS = {"telephony": "name", "connectors": "name", "agents": "id"}

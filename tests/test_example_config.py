@@ -159,7 +159,7 @@ def test_secrets_are_placeholders(settings: Settings) -> None:
 def test_documented_environment_overrides_reach_the_entries() -> None:
     environ = {
         "SCREENPOP__TELEPHONY__TWILIO__AUTH_TOKEN": "from-env",
-        "SCREENPOP__TELEPHONY__PBX1__SECRET": '"20241120"',  # quoted: stays a string
+        "SCREENPOP__TELEPHONY__PBX1__SECRET": "20241120",  # the file holds text: stays text
         "SCREENPOP__CONNECTORS__ERP__URL": "postgresql+asyncpg://u:p@db.internal/erp",
         "SCREENPOP__AGENTS__ALICE__TOKEN": "alice-token",
         "SCREENPOP__SERVER__SESSION_SECRET": "s3cret-from-env",

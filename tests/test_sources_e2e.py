@@ -74,6 +74,10 @@ async def test_check_reports_the_pbx_login_state(
         assert await commands.check(bad, None) == 1
         out = capsys.readouterr().out
         assert "FAIL" in out and "login failed" in out.lower()
+        server.forbidden.add("coreshowchannels")  # `read` lacks `reporting` in manager.conf
+        assert await commands.check(good, None) == 1
+        out = capsys.readouterr().out
+        assert "FAIL" in out and "Permission denied" in out
     finally:
         await server.stop()
 

@@ -103,20 +103,25 @@ class AmiSource:
             await asyncio.sleep(delay)
 
     async def check(self) -> SourceStatus:
-        """Connect and log in once, then log off; the outcome, never an exception."""
+        """Connect, log in and try the resync action once, then log off; the outcome, never an
+        exception. A user whose `read`/`write` lacks what the resync needs fails here, not in
+        an endless reconnect loop at run time."""
         status = SourceStatus(detail="connecting")
         try:
             conn = await self._open(lambda _msg: None)
             status.set(connected=True, logged_in=False, detail="logging in")
             try:
                 version = await self._login(conn)
+                await conn.request_list("CoreShowChannels", [], self.options.resync_timeout_s)
                 status.set(connected=True, logged_in=True, detail=f"logged in ({version})")
             finally:
                 conn.send_logoff()
                 await conn.close()
         except AuthError as exc:
             status.set(connected=True, logged_in=False, detail=str(exc))
-        except (OSError, TimeoutError, ProtocolError) as exc:
+        except ProtocolError as exc:
+            status.set(connected=status.connected, logged_in=False, detail=_describe(exc))
+        except (OSError, TimeoutError) as exc:
             status.set(connected=False, logged_in=False, detail=_describe(exc))
         return status
 

@@ -75,6 +75,9 @@ class _Session:
         if not self.logged_in:
             self.respond(action_id, "Error", [("Message", "Authentication Required")])
             return True
+        if name in self.server.forbidden:  # the manager.conf user lacks the read/write class
+            self.respond(action_id, "Error", [("Message", "Permission denied")])
+            return True
         handler = {
             "ping": self._ping,
             "logoff": self._logoff,
@@ -171,6 +174,7 @@ class FakeAsterisk:
         self.logins = self.failed_logins = self.pings = self.resyncs = self.connections = 0
         self.originates: list[dict[str, list[str]]] = []
         self.refuse_originate: str | None = None
+        self.forbidden: set[str] = set()  # lower-case action names answered "Permission denied"
         self._server: asyncio.Server | None = None
         self.port = 0
 
