@@ -75,6 +75,7 @@ class EslOptions(Strict):
     connect_timeout_s: float = Field(default=5.0, gt=0)
     backoff_min_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=30.0, gt=0)
+    originate_context: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class _Connection:
@@ -236,7 +237,7 @@ class EslSource:
         """Ring `extension` (`1001`, `user/1001`, `1001@domain`), then dial `number` from it.
 
         Sends `bgapi originate {origination_caller_id_number=<number>,...}user/<ext> <number>
-        XML default` and returns FreeSWITCH's Job-UUID. The agent's leg carries
+        XML <originate_context>` and returns FreeSWITCH's Job-UUID. The agent's leg carries
         `screenpop_outbound=true`, so the pop it causes is marked outbound. Raises ProtocolError
         (refused, unreachable, unsafe arguments) or AuthError.
         """
@@ -247,7 +248,8 @@ class EslSource:
             f"origination_caller_id_number={number},screenpop_agent={agent_id},"
             "screenpop_outbound=true"
         )
-        line = f"bgapi originate {{{variables}}}user/{ext} {number} XML default"
+        context = self.options.originate_context
+        line = f"bgapi originate {{{variables}}}user/{ext} {number} XML {context}"
         try:
             reply = await self._send_once(line)
         except (OSError, TimeoutError) as exc:
