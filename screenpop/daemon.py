@@ -68,7 +68,7 @@ class Daemon:
         self.board = Board(
             settings.board.service_level_s, settings.board.wrap_up_s, self._caller_info
         )
-        self.board.set_agents((a.id, a.name) for a in self.directory.all())
+        self.board.set_agents((a.id, a.name) for a in self.directory.all() if a.extensions)
         self.board_feed = BoardFeed(self.board, self.hub.publish, self._board_watchers)
         self.pops = PopService(
             settings,
@@ -157,7 +157,7 @@ class Daemon:
         self.pops.swap(new, self.directory, self._make_lookup(connectors, new))
         self.board.service_level_s = new.board.service_level_s
         self.board.wrap_up_s = new.board.wrap_up_s
-        self.board.set_agents((a.id, a.name) for a in self.directory.all())
+        self.board.set_agents((a.id, a.name) for a in self.directory.all() if a.extensions)
         self.board_feed.changed()
         grace = max((c.late_ms for c in old.connectors), default=0) / 1000 + 1.0
         self._tasks.spawn(self._close_later(old_connectors, grace), name="close old connectors")
@@ -220,9 +220,6 @@ class Daemon:
         self.metrics.websockets.inc()
         self.board.presence(agent_id, True, time.time())
         self.board_feed.changed()
-        agent = self.directory.get(agent_id)
-        if agent is not None and self.role(agent.role).board:
-            self.board_feed.send_to(agent_id, agent.role)
 
     def disconnected(self, agent_id: str) -> None:
         left = self._presence.get(agent_id, 0) - 1
@@ -271,6 +268,10 @@ class Daemon:
         """Replay what a tab missed; past the buffer, pop every call still active for it again."""
         if not self.hub.resume(sub, last_seq):
             self.pops.redeliver(sub)
+        agent = self.directory.get(sub.agent_id)
+        if agent is not None and self.role(agent.role).board:
+            # after the replay, so the tab never sees a newer seq before the ones it missed
+            self.board_feed.send_to(sub.agent_id, agent.role)
 
     async def save_note(
         self, agent_id: str, call_id: str, disposition: str, text: str

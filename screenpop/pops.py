@@ -153,6 +153,7 @@ class PopService:
             build.amend(history, chosen)
 
     def _card_updated(self, call_id: str, card: Card) -> None:
+        self.board_feed.card_changed(call_id)
         call = self.tracker.get(call_id)
         if call is None:
             return
@@ -206,7 +207,7 @@ class PopService:
             return
         record = self._record(call)
         if self.store is not None:
-            self._tasks.spawn(self._save_call(record), name=f"log {call.call_id}")
+            self._tasks.spawn(self._save_call(record), name=f"log {call.call_id}", finish=True)
         if not call.active:
             courier = self._couriers.pop(call.call_id, None)
             if courier is not None:
