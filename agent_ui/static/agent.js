@@ -133,7 +133,7 @@ function remove(card, byAgent = true) {
     rememberClosed(card.callId);
     if (card.wrapUp && ![...cards.values()].some((c) => c.wrapUp)) link.send({ type: "ready" });
   }
-  if (hadFocus) (calls.querySelector("article") ?? dialInput).focus();
+  if (hadFocus) (calls.querySelector("article") ?? idle).focus();
   updateTitle();
 }
 
@@ -236,7 +236,7 @@ installShortcuts({
   },
   leave: (field) => {
     field.blur();
-    (field.closest("article.call") ?? calls.querySelector("article") ?? document.body).focus();
+    (field.closest("article.call") ?? calls.querySelector("article") ?? idle).focus();
   },
   modal: () => help.open,
 });

@@ -251,7 +251,7 @@ export class CallCard {
       this.bodyEl,
       renderCandidates(card, (id) => this.choose(id), this.pendingChoice),
       renderSections(card, this.ctx.dial),
-      renderHistory(card.history),
+      renderHistory(card),
     );
     if (hadFocus) {
       const again = refocus && this.bodyEl.querySelector(`[data-customer-id="${CSS.escape(refocus)}"]`);
@@ -261,7 +261,8 @@ export class CallCard {
 
   /** A short sentence for screen readers about this pop. */
   announcement() {
-    const who = callerName(this.card);
+    const open = this.candidates.length > 1 && !this.card?.chosen;
+    const who = open ? `one of ${this.candidates.length} customers` : callerName(this.card);
     const number = numberText(this.card?.caller);
     const queue = this.queueEl.textContent ? `, ${this.queueEl.textContent}` : "";
     if (this.direction === "outbound") return `Outbound call to ${who}, ${number}`;

@@ -92,8 +92,12 @@ export function renderSections(card, dial) {
 }
 
 /** The caller's previous calls, newest first (the daemon's order), with who took them. */
-export function renderHistory(history) {
-  if (!Array.isArray(history) || history.length === 0) return null;
+export function renderHistory(card) {
+  // the call on screen may already be in the call log when the card is built: not "previous"
+  const history = (Array.isArray(card.history) ? card.history : []).filter(
+    (e) => !e.call_id || e.call_id !== card.call_id,
+  );
+  if (history.length === 0) return null;
   return h(
     "section",
     { class: "panel history", "aria-label": "Previous calls" },
@@ -108,9 +112,9 @@ export function renderHistory(history) {
           { class: "history-entry" },
           h("span", { class: "when", text: formatScalar(e.at) }),
           h("span", { class: "by", text: e.agent ? ` · ${e.agent}` : " · nobody answered" }),
+          e.queue ? h("span", { class: "queue-name", text: `queue ${e.queue}` }) : null,
           state && !e.disposition ? h("span", { class: "badge", text: state }) : null,
           e.disposition ? h("span", { class: "badge disposition", text: e.disposition }) : null,
-          e.queue ? h("span", { class: "muted", text: ` queue ${e.queue}` }) : null,
           e.text ? h("p", { class: "note-text", text: e.text }) : null,
         );
       }),
