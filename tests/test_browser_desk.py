@@ -309,3 +309,17 @@ async def test_a_realistic_card_for_the_readme_screenshot(
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000
+
+
+async def test_logging_out_in_one_tab_closes_the_agents_other_tabs(
+    site: Site, context: BrowserContext
+) -> None:
+    daemon, base, _ = site
+    first, second = await two_tabs(context, base)
+    assert daemon.board.agents["alice"].online
+    await first.bring_to_front()
+    await first.get_by_role("link", name="Log out").click()
+    await first.wait_for_url(f"{base}/")
+    await second.wait_for_url(f"{base}/")  # the other tab left too, its websocket with it
+    await expect(second.locator("#agent_id")).to_be_visible()
+    await until(lambda: not daemon.board.agents["alice"].online, "alice offline")
