@@ -1,8 +1,10 @@
 """Who is asking: the signed session cookie of the login page, or a bearer token.
 
-The cookie holds ``base64url(agent_id|expiry).hex(HMAC-SHA256(secret, agent_id|expiry))``; it is
-HttpOnly and SameSite=Lax, so other sites can neither read it nor send it with a POST. Non-browser
-clients send ``Authorization: Bearer <token>`` on every request instead.
+The cookie holds ``base64url(agent_id|issued_ms|expiry).hex(HMAC-SHA256(secret, payload))``; it
+is HttpOnly and SameSite=Lax, so other sites can neither read it nor send it with a POST. Logging
+out revokes every session of that agent issued until then (kept in memory: a restart forgets it,
+the cookie's expiry still holds). Non-browser clients send ``Authorization: Bearer <token>`` on
+every request instead.
 """
 
 from __future__ import annotations
@@ -29,14 +31,16 @@ class SessionCodec:
         self._key = hashlib.sha256(b"screenpop-session:" + secret.encode()).digest()
         self.ttl_s = ttl_s
         self._clock = clock
+        self._not_before: dict[str, int] = {}  # agent id -> sessions issued before are void
 
     def _sign(self, payload: bytes) -> str:
         return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
 
     def issue(self, agent_id: str) -> str:
         """A cookie value for `agent_id` valid for `ttl_s` seconds from now."""
-        expiry = int(self._clock()) + self.ttl_s
-        payload = f"{agent_id}|{expiry}".encode()
+        now = self._clock()
+        issued_ms = max(int(now * 1000), self._not_before.get(agent_id, 0) + 1)
+        payload = f"{agent_id}|{issued_ms}|{int(now) + self.ttl_s}".encode()
         encoded = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{encoded}.{self._sign(payload)}"
 
@@ -49,10 +53,17 @@ class SessionCodec:
             return None
         if not hmac.compare_digest(self._sign(payload), signature):
             return None
-        agent_id, _, expiry = payload.decode(errors="replace").rpartition("|")
+        head, _, expiry = payload.decode(errors="replace").rpartition("|")
+        agent_id, _, issued = head.rpartition("|")
         if not agent_id or not expiry.isdigit() or int(expiry) <= self._clock():
             return None
+        if not issued.isdigit() or int(issued) <= self._not_before.get(agent_id, -1):
+            return None
         return agent_id
+
+    def revoke(self, agent_id: str) -> None:
+        """Void every session of `agent_id` issued so far (logout)."""
+        self._not_before[agent_id] = int(self._clock() * 1000)
 
 
 def _secure(request: web.Request) -> bool:
@@ -73,8 +84,11 @@ def set_session(request: web.Request, response: web.StreamResponse, agent: Agent
     )
 
 
-def clear_session(response: web.StreamResponse) -> None:
-    """Log out: expire the session cookie."""
+def clear_session(request: web.Request, response: web.StreamResponse) -> None:
+    """Log out: void the agent's sessions on the server and expire the cookie."""
+    agent = session_agent(request)
+    if agent is not None:
+        request.app[SESSIONS].revoke(agent.id)
     response.del_cookie(COOKIE, path="/")
 
 

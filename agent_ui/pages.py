@@ -75,7 +75,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     """`GET /logout`: forget the session and go back to the login form."""
     response = web.HTTPSeeOther("/")
-    clear_session(response)
+    clear_session(request, response)
     raise response
 
 

@@ -32,7 +32,9 @@ from screenpop.tasks import Courier, TaskOwner
 
 log = logging.getLogger(__name__)
 
-CLOSED_BUILD_GRACE_S = 30.0  # a closed call's card stays for late answers and notes this long
+# A closed call's card stays this long for late answers, notes and picking a candidate during a
+# long wrap-up; then only the call log remembers it.
+CLOSED_BUILD_GRACE_S = 900.0
 
 
 class PopService:
@@ -144,11 +146,14 @@ class PopService:
     async def _recall(self, build: CardBuild, e164: str) -> None:
         assert self.store is not None
         try:
-            history = await self.store.history(e164, self.settings.store.history_size)
+            history = await self.store.history(e164, self.settings.store.history_size + 1)
             chosen = await self.store.chosen_customer(e164)
         except ScreenpopError as exc:
             log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
             return
+        call_id = build.card.call_id  # this call may already be in the log: not its own past
+        history = [h for h in history if h.get("call_id") != call_id]
+        history = history[: self.settings.store.history_size]
         if history or chosen is not None:
             build.amend(history, chosen)
 

@@ -13,6 +13,7 @@ the source's or connector's own settings model when the daemon builds it
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -153,6 +154,7 @@ class Settings(Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"agent ids must be unique, repeated: {', '.join(dupes)}")
+        _no_shared_tokens(self.agents)
         owners: dict[str, str] = {}
         for agent in self.agents:
             if agent.role not in self.roles:
@@ -172,6 +174,16 @@ class Settings(Strict):
                 "before serving beyond this machine"
             )
         return self
+
+
+def _no_shared_tokens(agents: list[AgentSettings]) -> None:
+    """A bearer token names exactly one agent."""
+    seen: dict[str, str] = {}
+    for agent in agents:
+        digest = agent.token_sha256 or hashlib.sha256((agent.token or "").encode()).hexdigest()
+        other = seen.setdefault(digest.lower(), agent.id)
+        if other != agent.id:
+            raise ValueError(f"agents {other!r} and {agent.id!r} have the same token")
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:

@@ -70,3 +70,12 @@ def test_the_default_session_secret_is_refused_off_loopback(tmp_path: Path) -> N
     settings = load_settings(path, {"SCREENPOP__SERVER__SESSION_SECRET": "long and random"})
     assert settings.server.host == "0.0.0.0"
     assert load_settings(write(tmp_path, BASE.format(host="127.0.0.1"))).server.port == 8080
+
+
+def test_two_agents_may_not_share_a_token(tmp_path: Path) -> None:
+    digest = "bcc0f7d3a3cf4ce4ed4e0ecf0e30c4b4e2f0e6f5c5d4d1c6de0b8d7b3a9f8a11"
+    extra = f'[[agents]]\nid = "bob"\ntoken_sha256 = "{digest}"\n'
+    extra += '[[agents]]\nid = "carol"\ntoken = "ta"\n'
+    path = write(tmp_path, BASE.format(host="127.0.0.1") + extra)
+    with pytest.raises(ConfigError, match="'alice' and 'carol' have the same token"):
+        load_settings(path)

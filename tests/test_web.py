@@ -165,6 +165,23 @@ async def test_a_forged_or_expired_cookie_is_not_a_session(served: tuple[Daemon,
                 assert page.status == status
 
 
+async def test_logout_voids_a_copied_cookie_on_the_server(
+    client: aiohttp.ClientSession, served: tuple[Daemon, str]
+) -> None:
+    await login(client, "alice", "alice-t")
+    copied = {c.key: c.value for c in client.cookie_jar}["screenpop_session"]
+    async with client.get("/logout", allow_redirects=False):
+        pass
+    async with (
+        aiohttp.ClientSession(served[1]) as thief,
+        thief.get("/agent", cookies={"screenpop_session": copied}, allow_redirects=False) as page,
+    ):
+        assert page.status == 303  # back to the login form
+    await login(client, "alice", "alice-t")  # logging in again works at once
+    async with client.get("/agent", allow_redirects=False) as page:
+        assert page.status == 200
+
+
 # -- /ws ------------------------------------------------------------------------------------------
 
 
