@@ -25,13 +25,13 @@ from typing import Any
 from pydantic import Field
 
 from screenpop.errors import AuthError, ProtocolError
-from screenpop.events import CallEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.ami_calls import AmiCallMapper
 from screenpop.telephony.ami_connection import AmiConnection
 from screenpop.telephony.ami_protocol import Message
 from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
+from screenpop.telephony.link import LinkHealth, describe, reconnect_forever
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,7 @@ class AmiOptions(Strict):
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return str(exc) or "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the manager enabled in manager.conf?)"
-    return str(exc) or type(exc).__name__
+    return describe(exc, "is the manager enabled in manager.conf?")
 
 
 class AmiSource:
@@ -76,10 +72,10 @@ class AmiSource:
         self.name = name
         self.options = validate_options(AmiOptions, options, f"telephony.{name}")
         self.context = context
-        self.status = SourceStatus()
+        self.health = LinkHealth(name, "AMI message")
+        self.status = self.health.status
         self.mapper = AmiCallMapper(name)
         self._conn: AmiConnection | None = None  # the live, logged-in session (for originate)
-        self._logged: str | None = None  # the last state line logged: log on change only
         self._reply_timeout = max(self.options.ping_timeout_s, self.options.connect_timeout_s)
 
     # -- Source protocol ------------------------------------------------------------------------
@@ -87,20 +83,7 @@ class AmiSource:
     async def run(self, emit: Emit) -> None:
         """Connect, log in, resync and read until cancelled; reconnect with backoff."""
         backoff = Backoff(self.options.backoff_min_s, self.options.backoff_max_s)
-        while True:
-            try:
-                reason = await self._session(emit)
-            except (OSError, TimeoutError, ProtocolError, AuthError) as exc:
-                reason = _describe(exc)
-            except Exception:  # a bug must not stop the PBX feed: log it and reconnect
-                log.exception("telephony %s: unexpected error", self.name)
-                reason = "internal error"
-            if self.status.logged_in:
-                backoff.reset()
-            delay = backoff.next()
-            self._down(f"{reason}; retrying in {delay:.1f}s", reason)
-            self.status.reconnects += 1
-            await asyncio.sleep(delay)
+        await reconnect_forever(self.health, lambda: self._session(emit), backoff, _describe)
 
     async def check(self) -> SourceStatus:
         """Connect, log in and try the resync action once, then log off; the outcome, never an
@@ -172,7 +155,7 @@ class AmiSource:
         try:
             version = await self._login(conn)
             self._conn = conn
-            self._up(f"logged in to {self.options.host}:{self.options.port} (AMI {version})")
+            self.health.up(f"logged in to {self.options.host}:{self.options.port} (AMI {version})")
             await self._resync(conn, emit)
             return await self._keepalive(conn)
         finally:
@@ -187,7 +170,7 @@ class AmiSource:
                 reader, writer = await asyncio.open_connection(opts.host, opts.port)
         except TimeoutError:
             raise TimeoutError(f"no connection within {opts.connect_timeout_s}s") from None
-        return AmiConnection(reader, writer, on_event, self._count_rejects)
+        return AmiConnection(reader, writer, on_event, self.health.count_rejects)
 
     async def _login(self, conn: AmiConnection) -> str:
         """Wait for the banner, send Login; the manager version. Raises AuthError on Error."""
@@ -216,11 +199,11 @@ class AmiSource:
 
         def channels_done(items: list[Message]) -> None:
             rows = [i for i in items if i.event == "CoreShowChannel"]
-            self._emit_all(emit, self.mapper.resync_channels(rows))
+            self.health.emit_all(emit, self.mapper.resync_channels(rows))
 
         def queues_done(items: list[Message]) -> None:
             rows = [i for i in items if i.event == "QueueEntry"]
-            self._emit_all(emit, self.mapper.resync_queues(rows))
+            self.health.emit_all(emit, self.mapper.resync_queues(rows))
 
         wait = self.options.resync_timeout_s
         await conn.request_list("CoreShowChannels", [], wait, channels_done)
@@ -262,37 +245,6 @@ class AmiSource:
 
     def _event_handler(self, emit: Emit) -> Callable[[Message], None]:
         def on_event(msg: Message) -> None:
-            self._emit_all(emit, self.mapper.feed(msg))
+            self.health.emit_all(emit, self.mapper.feed(msg))
 
         return on_event
-
-    def _emit_all(self, emit: Emit, events: list[CallEvent]) -> None:
-        for event in events:
-            self.status.events += 1
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "call %s: %s %s caller=%s",
-                    event.call_id,
-                    event.kind,
-                    event.endpoint,
-                    event.caller,
-                )
-            emit(event)
-
-    def _count_rejects(self, count: int, reason: str) -> None:
-        self.status.rejected += count
-        log.debug(
-            "telephony %s: rejected %d malformed AMI message(s): %s", self.name, count, reason
-        )
-
-    def _up(self, detail: str) -> None:
-        self.status.set(connected=True, logged_in=True, detail=detail)
-        if self._logged != "up":
-            log.info("telephony %s: %s", self.name, detail)
-            self._logged = "up"
-
-    def _down(self, detail: str, reason: str) -> None:
-        self.status.set(connected=False, logged_in=False, detail=detail)
-        if self._logged != reason:
-            log.warning("telephony %s: %s", self.name, detail)
-            self._logged = reason

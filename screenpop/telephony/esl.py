@@ -25,7 +25,6 @@ from typing import Any
 from pydantic import Field
 
 from screenpop.errors import AuthError, ProtocolError
-from screenpop.events import CallEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
@@ -45,6 +44,7 @@ from screenpop.telephony.esl_protocol import (
     parse_queue_names,
     subscribe_command,
 )
+from screenpop.telephony.link import LinkHealth, describe, reconnect_forever
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,9 @@ class _Connection:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return str(exc) or "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is mod_event_socket listening?)"
-    return str(exc) or type(exc).__name__
+    if isinstance(exc, AuthError):
+        return f"login failed: {exc}"
+    return describe(exc, "is mod_event_socket listening?")
 
 
 class EslSource:
@@ -186,10 +184,10 @@ class EslSource:
         self.name = name
         self.options = validate_options(EslOptions, options, f"telephony.{name}")
         self.context = context
-        self.status = SourceStatus()
+        self.health = LinkHealth(name, "ESL frame")
+        self.status = self.health.status
         self.mapper = EslCallMapper(name)
         self._conn: _Connection | None = None  # the live, subscribed session (for originate)
-        self._logged: str | None = None  # the last state line logged: log on change only
         self._reply_timeout = max(self.options.ping_timeout_s, self.options.connect_timeout_s)
 
     # -- Source protocol ------------------------------------------------------------------------
@@ -197,21 +195,7 @@ class EslSource:
     async def run(self, emit: Emit) -> None:
         """Connect, log in, subscribe, resync and read until cancelled; reconnect with backoff."""
         backoff = Backoff(self.options.backoff_min_s, self.options.backoff_max_s)
-        while True:
-            try:
-                reason = await self._session(emit)
-            except AuthError as exc:
-                reason = f"login failed: {exc}"
-            except (OSError, TimeoutError, ProtocolError) as exc:
-                reason = _describe(exc)
-            except Exception as exc:  # a bug must not end the source: log it and reconnect
-                log.exception("telephony %s: unexpected error", self.name)
-                reason = f"internal error: {type(exc).__name__}"
-            if self.status.logged_in:
-                backoff.reset()
-            self._down(f"{reason}; retrying")
-            self.status.reconnects += 1
-            await asyncio.sleep(backoff.next())
+        await reconnect_forever(self.health, lambda: self._session(emit), backoff, _describe)
 
     async def check(self) -> SourceStatus:
         """Connect and authenticate once, then say `exit`; the outcome, never an exception."""
@@ -273,7 +257,7 @@ class EslSource:
             if not reply.ok:
                 raise ProtocolError(f"event subscription refused: {reply.reply_text}")
             self._conn = conn
-            self._up(f"connected to {self.options.host}:{self.options.port}, subscribed")
+            self.health.up(f"connected to {self.options.host}:{self.options.port}, subscribed")
             await self._resync(conn, emit, known_before)
             return await self._keepalive(conn)
         finally:
@@ -287,7 +271,7 @@ class EslSource:
                 reader, writer = await asyncio.open_connection(opts.host, opts.port)
         except TimeoutError:
             raise TimeoutError(f"no connection within {opts.connect_timeout_s}s") from None
-        return _Connection(reader, writer, on_event, self._count_rejects)
+        return _Connection(reader, writer, on_event, self.health.count_rejects)
 
     async def _login(self, conn: _Connection) -> None:
         try:
@@ -322,7 +306,7 @@ class EslSource:
                 line = f"api callcenter_config queue list members {queue}"
                 reply = await conn.request(line, self._reply_timeout)
                 members[queue] = reply.body.decode("utf-8", "replace")
-        self._emit_all(emit, self.mapper.resync(channels, members, known_before))
+        self.health.emit_all(emit, self.mapper.resync(channels, members, known_before))
 
     async def _keepalive(self, conn: _Connection) -> str:
         opts = self.options
@@ -361,32 +345,8 @@ class EslSource:
             if event.name == "HEARTBEAT":
                 return
             try:
-                self._emit_all(emit, self.mapper.feed(event.headers))
+                self.health.emit_all(emit, self.mapper.feed(event.headers))
             except Exception:  # one bad event must not stop the reader
                 log.exception("telephony %s: failed to map %s event", self.name, event.name)
 
         return on_event
-
-    def _emit_all(self, emit: Emit, events: list[CallEvent]) -> None:
-        for event in events:
-            self.status.events += 1
-            log.debug(
-                "call %s: %s %s caller=%s", event.call_id, event.kind, event.endpoint, event.caller
-            )
-            emit(event)
-
-    def _count_rejects(self, count: int, reason: str) -> None:
-        self.status.rejected += count
-        log.debug("telephony %s: rejected %d malformed ESL frame(s): %s", self.name, count, reason)
-
-    def _up(self, detail: str) -> None:
-        self.status.set(connected=True, logged_in=True, detail=detail)
-        if self._logged != "up":
-            log.info("telephony %s: %s", self.name, detail)
-            self._logged = "up"
-
-    def _down(self, detail: str) -> None:
-        self.status.set(connected=False, logged_in=False, detail=detail)
-        if self._logged != detail:
-            log.warning("telephony %s: %s", self.name, detail)
-            self._logged = detail
