@@ -31,7 +31,7 @@ from screenpop.telephony.ami_connection import AmiConnection
 from screenpop.telephony.ami_protocol import Message
 from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
-from screenpop.telephony.link import LinkHealth, describe, reconnect_forever
+from screenpop.telephony.link import LinkHealth, describe, open_stream, reconnect_forever
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +165,7 @@ class AmiSource:
 
     async def _open(self, on_event: Callable[[Message], None]) -> AmiConnection:
         opts = self.options
-        try:
-            async with asyncio.timeout(opts.connect_timeout_s):
-                reader, writer = await asyncio.open_connection(opts.host, opts.port)
-        except TimeoutError:
-            raise TimeoutError(f"no connection within {opts.connect_timeout_s}s") from None
+        reader, writer = await open_stream(opts.host, opts.port, opts.connect_timeout_s)
         return AmiConnection(reader, writer, on_event, self.health.count_rejects)
 
     async def _login(self, conn: AmiConnection) -> str:

@@ -44,7 +44,7 @@ from screenpop.telephony.esl_protocol import (
     parse_queue_names,
     subscribe_command,
 )
-from screenpop.telephony.link import LinkHealth, describe, reconnect_forever
+from screenpop.telephony.link import LinkHealth, describe, open_stream, reconnect_forever
 
 log = logging.getLogger(__name__)
 
@@ -266,11 +266,7 @@ class EslSource:
 
     async def _open(self, on_event: Callable[[Event], None]) -> _Connection:
         opts = self.options
-        try:
-            async with asyncio.timeout(opts.connect_timeout_s):
-                reader, writer = await asyncio.open_connection(opts.host, opts.port)
-        except TimeoutError:
-            raise TimeoutError(f"no connection within {opts.connect_timeout_s}s") from None
+        reader, writer = await open_stream(opts.host, opts.port, opts.connect_timeout_s)
         return _Connection(reader, writer, on_event, self.health.count_rejects)
 
     async def _login(self, conn: _Connection) -> None:

@@ -24,6 +24,17 @@ def describe(exc: BaseException, refused_hint: str) -> str:
     return str(exc) or type(exc).__name__
 
 
+async def open_stream(
+    host: str, port: int, timeout_s: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to the PBX, or TimeoutError saying how long it waited."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await asyncio.open_connection(host, port)
+    except TimeoutError:
+        raise TimeoutError(f"no connection within {timeout_s}s") from None
+
+
 class LinkHealth:
     """The status one source shows in `/readyz`, `/metrics` and `screenpop check`; its log
     lines say when the link goes up or down, not on every retry or event."""
