@@ -11,11 +11,11 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
 from aiohttp import WSMsgType, web
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
 from bench.stats import Figure, summarize
 from screenpop.telephony.ami_protocol import AmiParser, Message
@@ -114,42 +114,34 @@ async def ws_frames(n: int, warmup: int) -> list[Figure]:
     payload = "x" * PAYLOAD_BYTES
     async with echo_server() as (port, accepted), connect(f"ws://127.0.0.1:{port}/ws") as client:
         server_ws = await accepted
-        one_way = await _one_way(server_ws, client, payload, n, warmup)
-        round_trip = await _round_trip(client, payload, n, warmup)
+
+        async def one_way() -> None:
+            await server_ws.send_str(payload)
+            await client.recv()
+
+        async def round_trip_once() -> None:
+            await client.send(payload)
+            await client.recv()
+
+        one_way_figures = await _timed(one_way, n, warmup)
+        round_trip = await _timed(round_trip_once, n, warmup)
     note = f"{PAYLOAD_BYTES} byte text frame, aiohttp server, websockets client"
     return [
-        summarize(GROUP, "ws frame server->client", one_way[0], one_way[1], note),
-        summarize(GROUP, "ws frame round trip", round_trip[0], round_trip[1], note),
+        summarize(GROUP, "ws frame server->client", *one_way_figures, note),
+        summarize(GROUP, "ws frame round trip", *round_trip, note),
     ]
 
 
-async def _one_way(
-    server_ws: web.WebSocketResponse, client: ClientConnection, payload: str, n: int, warmup: int
+async def _timed(
+    step: Callable[[], Awaitable[object]], n: int, warmup: int
 ) -> tuple[list[float], float]:
+    """`n` timed runs of `step` after `warmup` untimed ones; the samples and the wall time."""
+    for _ in range(warmup):
+        await step()
     samples: list[float] = []
     start = time.perf_counter()
-    for i in range(n + warmup):
-        if i == warmup:
-            start = time.perf_counter()
+    for _ in range(n):
         t0 = time.perf_counter()
-        await server_ws.send_str(payload)
-        await client.recv()
-        if i >= warmup:
-            samples.append(time.perf_counter() - t0)
-    return samples, time.perf_counter() - start
-
-
-async def _round_trip(
-    client: ClientConnection, payload: str, n: int, warmup: int
-) -> tuple[list[float], float]:
-    samples: list[float] = []
-    start = time.perf_counter()
-    for i in range(n + warmup):
-        if i == warmup:
-            start = time.perf_counter()
-        t0 = time.perf_counter()
-        await client.send(payload)
-        await client.recv()
-        if i >= warmup:
-            samples.append(time.perf_counter() - t0)
+        await step()
+        samples.append(time.perf_counter() - t0)
     return samples, time.perf_counter() - start
