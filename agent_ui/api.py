@@ -23,6 +23,13 @@ def problem(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
+def invalid_body(exc: ValidationError) -> web.Response:
+    """400 naming the first field of a JSON body that failed validation."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return problem(400, f"{where}: {err['msg']}")
+
+
 async def healthz(request: web.Request) -> web.Response:
     """`GET /healthz`: the process answers."""
     return web.json_response({"status": "ok"})
@@ -83,9 +90,7 @@ async def add_note(request: web.Request) -> web.Response:
     try:
         body = NoteBody.model_validate_json(await request.read())
     except ValidationError as exc:
-        err = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        return problem(400, f"{where}: {err['msg']}")
+        return invalid_body(exc)
     if body.disposition not in daemon.settings.ui.dispositions:
         return problem(400, f"unknown disposition {body.disposition!r}")
     call_id = request.match_info["call_id"]

@@ -11,7 +11,7 @@ import logging
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent_ui.api import api_agent, problem
+from agent_ui.api import api_agent, invalid_body, problem
 from agent_ui.keys import DAEMON
 from screenpop.errors import ConfigError, ScreenpopError
 
@@ -28,19 +28,13 @@ class ChoiceBody(BaseModel):
     customer_id: str = Field(min_length=1, max_length=200)
 
 
-def _invalid(exc: ValidationError) -> web.Response:
-    err = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return problem(400, f"{where}: {err['msg']}")
-
-
 async def dial(request: web.Request) -> web.Response:
     """`POST /api/dial` `{"number": ...}`: call the number from the caller's own extension."""
     agent = api_agent(request)
     try:
         body = DialBody.model_validate_json(await request.read())
     except ValidationError as exc:
-        return _invalid(exc)
+        return invalid_body(exc)
     try:
         call_id = await request.app[DAEMON].dial(agent.id, body.number)
     except ValueError as exc:
@@ -57,7 +51,7 @@ async def choose(request: web.Request) -> web.Response:
     try:
         body = ChoiceBody.model_validate_json(await request.read())
     except ValidationError as exc:
-        return _invalid(exc)
+        return invalid_body(exc)
     try:
         await request.app[DAEMON].choose(agent.id, request.match_info["call_id"], body.customer_id)
     except KeyError as exc:
