@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from screenpop.errors import ProtocolError
 from screenpop.telephony.ami_protocol import AmiParser, Banner, Message, encode_action
+from screenpop.telephony.link import pump
 
 log = logging.getLogger(__name__)
 
@@ -56,32 +57,24 @@ class AmiConnection:
 
     async def _read_loop(self) -> None:
         try:
-            while True:
-                data = await self._reader.read(65536)
-                if not data:
-                    self.close_reason = "Asterisk closed the connection"
-                    return
-                before = self._parser.rejected
-                items = self._parser.feed(data)
-                if self._parser.rejected != before:
-                    self._on_reject(self._parser.rejected - before, self._parser.last_error)
-                for item in items:
-                    self._dispatch(item)
-        except OSError as exc:
-            self.close_reason = f"read failed: {exc}"
+            reason = await pump(
+                self._reader, self._parser, self._dispatch, self._on_reject, "Asterisk"
+            )
+            self.close_reason = reason or self.close_reason
         finally:
             self._shut()
 
-    def _dispatch(self, item: Banner | Message) -> None:
+    def _dispatch(self, item: Banner | Message) -> bool:
+        """Route one message; always True: reading goes on until Asterisk closes."""
         if isinstance(item, Banner):
             if not self.banner.done():
                 self.banner.set_result(item)
-            return
+            return True
         if not self.banner.done():
             self.banner.set_result(None)  # a stream that did not greet like Asterisk
         if item.response:
             self._on_response(item)
-            return
+            return True
         pending = self._pending.get(item.action_id) if item.action_id else None
         if pending is not None and pending.listing:
             self._on_list_item(item.action_id, pending, item)
@@ -89,6 +82,7 @@ class AmiConnection:
             self.close_reason = "Asterisk is shutting down"
         else:
             self._on_event(item)
+        return True
 
     def _on_response(self, msg: Message) -> None:
         if msg.response.lower() == "goodbye":

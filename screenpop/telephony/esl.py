@@ -44,7 +44,13 @@ from screenpop.telephony.esl_protocol import (
     parse_queue_names,
     subscribe_command,
 )
-from screenpop.telephony.link import LinkHealth, describe, open_stream, reconnect_forever
+from screenpop.telephony.link import (
+    LinkHealth,
+    describe,
+    open_stream,
+    pump,
+    reconnect_forever,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +105,10 @@ class _Connection:
 
     async def _read_loop(self) -> None:
         try:
-            while True:
-                data = await self._reader.read(65536)
-                if not data:
-                    self.close_reason = "FreeSWITCH closed the connection"
-                    return
-                before = self._parser.rejected
-                frames = self._parser.feed(data)
-                if self._parser.rejected != before:
-                    self._on_reject(self._parser.rejected - before, self._parser.last_error)
-                for frame in frames:
-                    if not self._dispatch(frame):
-                        return
-        except OSError as exc:
-            self.close_reason = f"read failed: {exc}"
+            reason = await pump(
+                self._reader, self._parser, self._dispatch, self._on_reject, "FreeSWITCH"
+            )
+            self.close_reason = reason or self.close_reason
         finally:
             self._shut()
 

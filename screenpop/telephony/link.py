@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent
@@ -13,6 +14,44 @@ from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceStatus
 
 log = logging.getLogger(__name__)
+
+
+Item = TypeVar("Item")
+
+
+class FrameParser(Protocol[Item]):
+    """A sans-I/O protocol parser: bytes in, complete frames out, malformed ones counted."""
+
+    rejected: int
+    last_error: str
+
+    def feed(self, data: bytes) -> list[Item]: ...
+
+
+async def pump(
+    reader: asyncio.StreamReader,
+    parser: FrameParser[Item],
+    dispatch: Callable[[Item], bool],
+    on_reject: Callable[[int, str], None],
+    peer: str,
+) -> str | None:
+    """Feed everything `reader` yields through `parser`, handing each frame to `dispatch`, until
+    the peer closes (its reason returned), a read fails (likewise), or `dispatch` returns False
+    (None returned: `dispatch` knows why). Only parsing happens here, never waiting on work."""
+    while True:
+        try:
+            data = await reader.read(65536)
+        except OSError as exc:
+            return f"read failed: {exc}"
+        if not data:
+            return f"{peer} closed the connection"
+        before = parser.rejected
+        items = parser.feed(data)
+        if parser.rejected != before:
+            on_reject(parser.rejected - before, parser.last_error)
+        for item in items:
+            if not dispatch(item):
+                return None
 
 
 def describe(exc: BaseException, refused_hint: str) -> str:
