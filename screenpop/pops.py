@@ -20,7 +20,7 @@ from screenpop.board import Board
 from screenpop.board_feed import BoardFeed
 from screenpop.callerid import CallerId, mask, normalize
 from screenpop.calls import Call, CallTracker, Changed, Effect, Notify, Pop, Prefetch
-from screenpop.card import Card
+from screenpop.card import Card, find_candidates
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, CallState
 from screenpop.hub import Hub, Message, Subscription
@@ -282,7 +282,8 @@ class PopService:
         build = self._builds.get(call_id)
         if call is None or build is None or agent_id not in call.popped:
             raise KeyError(f"no call {call_id} for this agent")
-        offered = {c["customer_id"] for c in build.card.to_json(None)["candidates"]}
+        card = build.card
+        offered = {c["customer_id"] for c in find_candidates(card.sections, card.priorities)}
         if customer_id not in offered:
             raise KeyError(f"customer {customer_id!r} is not a candidate on this card")
         build.card = dataclasses.replace(build.card, chosen=customer_id)
