@@ -56,7 +56,15 @@ class CallEvent:
     `call_id` is the PBX's id for the whole conversation (Asterisk `Linkedid`, FreeSWITCH
     call-center member uuid, Twilio `CallSid`...). `endpoint` is the agent's device or name exactly
     as the PBX spells it (`PJSIP/1001-0000001a`, `Local/1001@from-internal;1`, `user/1001`, a
-    TaskRouter worker); the agent directory maps it to an agent. `caller` is the raw caller id.
+    TaskRouter worker); the agent directory maps it to an agent. `caller` is the raw caller id:
+    the number the agent's phone is shown when it rings, as the PBX presents it then.
+
+    `withheld` says the PBX marked the caller's presentation as restricted (however it says so:
+    Asterisk `CallingPres`/`CID-CallingPres` "Prohibited", FreeSWITCH `Caller-Privacy-Hide-Number`,
+    a `Privacy` header, a withheld word in the number). A source that sees it sets `withheld` and
+    should not put the number in `caller`; the tracker then treats the call as withheld for good:
+    no number on the card, board, call log or history, never looked up, even if a later event
+    carries one.
     """
 
     source: str
@@ -67,4 +75,5 @@ class CallEvent:
     endpoint: str | None = None
     queue: str | None = None
     outbound: bool = False
+    withheld: bool = False
     at: float = field(default_factory=time.time)
