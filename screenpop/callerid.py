@@ -140,6 +140,18 @@ def normalize(raw: str | None, default_region: str) -> CallerId:
     return _number(text, number, e164, found.group("ext") or ext_param)
 
 
+def says_withheld(raw: str | None) -> bool:
+    """True when the caller-id text itself says the number was withheld.
+
+    A withheld word (``anonymous``, ``Restricted``, ``<unknown>``...), an ``anonymous.invalid``
+    SIP URI, a number of zeros or one of Twilio's keypad sentinels (``+266696687``...). A blank
+    caller id is no such mark: the PBX may simply not have one.
+    """
+    if raw is None or raw.strip() in ("", "<>"):
+        return False
+    return normalize(raw, "ZZ").withheld
+
+
 def mask(text: str | None) -> str:
     """A phone number made safe for logs: only its last digits (`+…1234`).
 

@@ -123,17 +123,78 @@ def test_public_url_gets_the_request_query() -> None:
     assert source.handle("http://127.0.0.1:8080/webhooks/twilio?site=paris", headers, body)
 
 
-def test_default_port_is_tolerated_either_way() -> None:
-    assert url_variants("https://a.example/x?y=1") == [
-        "https://a.example/x?y=1",
-        "https://a.example:443/x?y=1",
-    ]
-    assert url_variants("http://a.example:80/x") == ["http://a.example:80/x", "http://a.example/x"]
-    assert url_variants("http://a.example:8080/x") == ["http://a.example:8080/x"]
-    source = twilio(auth_token="tok")
+@pytest.mark.parametrize(
+    ("url", "variants"),
+    [
+        ("https://a.example/x?y=1", ["https://a.example/x?y=1", "https://a.example:443/x?y=1"]),
+        ("http://a.example:80/x", ["http://a.example/x", "http://a.example:80/x"]),
+        ("http://a.example:8080/x", ["http://a.example/x", "http://a.example:8080/x"]),
+        ("https://a.example:1234/x", ["https://a.example/x", "https://a.example:1234/x"]),
+        ("http://a.example/x", ["http://a.example/x", "http://a.example:80/x"]),
+        ("https://a.example/x?", ["https://a.example/x", "https://a.example:443/x"]),
+        ("https://a.example:99999/x", []),
+        ("https://a.example:port/x", []),
+    ],
+)
+def test_url_forms_twilio_checks(url: str, variants: list[str]) -> None:
+    assert url_variants(url) == variants
+
+
+@pytest.mark.parametrize(
+    ("signed_as", "received_at"),
+    [
+        (
+            "https://pops.example.com:443/webhooks/twilio",
+            "https://pops.example.com/webhooks/twilio",
+        ),
+        (
+            "https://pops.example.com/webhooks/twilio",
+            "https://pops.example.com:443/webhooks/twilio",
+        ),
+        (
+            "https://pops.example.com/webhooks/twilio",
+            "https://pops.example.com:8443/webhooks/twilio",
+        ),
+        (
+            "http://pops.example.com:8080/webhooks/twilio",
+            "http://pops.example.com:8080/webhooks/twilio",
+        ),
+    ],
+)
+def test_port_forms_are_accepted(signed_as: str, received_at: str) -> None:
     params = {"CallSid": "CA1", "CallStatus": "ringing"}
-    headers, body = signed(params, "https://pops.example.com:443/webhooks/twilio")
-    assert source.handle("https://pops.example.com/webhooks/twilio", headers, body)
+    headers, body = signed(params, signed_as)
+    assert twilio(auth_token="tok").handle(received_at, headers, body)
+
+
+@pytest.mark.parametrize(
+    ("signed_as", "received_at"),
+    [
+        # another non-default port than the one the request came to
+        (
+            "https://pops.example.com:8443/webhooks/twilio",
+            "https://pops.example.com:9443/webhooks/twilio",
+        ),
+        # a non-default port added where the request named none
+        (
+            "https://pops.example.com:8443/webhooks/twilio",
+            "https://pops.example.com/webhooks/twilio",
+        ),
+        # http's default port on an https URL
+        ("https://pops.example.com:80/webhooks/twilio", "https://pops.example.com/webhooks/twilio"),
+        ("https://pops.example.com/webhooks/twilio", "https://other.example.com/webhooks/twilio"),
+    ],
+)
+def test_other_port_forms_are_refused(signed_as: str, received_at: str) -> None:
+    params = {"CallSid": "CA1", "CallStatus": "ringing"}
+    headers, body = signed(params, signed_as)
+    with pytest.raises(AuthError):
+        twilio(auth_token="tok").handle(received_at, headers, body)
+
+
+def test_public_url_with_a_bad_port_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="public_url"):
+        twilio(auth_token="tok", public_url="https://pops.example.com:99999/webhooks/twilio")
 
 
 @pytest.mark.parametrize(
@@ -228,11 +289,43 @@ def test_agent_leg_endpoint_spellings(to: str, endpoint: str) -> None:
     assert event.endpoint == endpoint
 
 
-@pytest.mark.parametrize("withheld", ["anonymous", "Restricted", "+266696687", ""])
-def test_withheld_caller_is_passed_raw(withheld: str) -> None:
+@pytest.mark.parametrize(
+    "withheld",
+    [
+        "anonymous",
+        "Anonymous",
+        "Restricted",
+        "+266696687",
+        "+7378742833",
+        "+86282452253",
+        "+2562533",
+        "+8656696",
+        "sip:anonymous@anonymous.invalid",
+    ],
+)
+def test_withheld_caller_is_anonymous_and_flagged(withheld: str) -> None:
     params = {**CALLER_LEG, "From": withheld, "Caller": withheld, "CallStatus": "ringing"}
     (event,) = post(twilio(auth_token="tok"), params)
-    assert event.caller == (withheld or None)
+    assert (event.caller, event.caller_name, event.withheld) == ("anonymous", None, True)
+    agent = {**AGENT_LEG, "From": withheld, "CallStatus": "ringing"}
+    (event,) = post(twilio(auth_token="tok"), agent)
+    assert (event.caller, event.withheld, event.endpoint) == ("anonymous", True, "alice")
+
+
+def test_caller_without_a_number_is_none_not_withheld() -> None:
+    params = {**CALLER_LEG, "From": "", "Caller": "", "CallStatus": "ringing"}
+    (event,) = post(twilio(auth_token="tok"), params)
+    assert (event.caller, event.withheld) == (None, False)
+    (event,) = post(twilio(auth_token="tok"), {**CALLER_LEG, "CallStatus": "ringing"})
+    assert (event.caller, event.caller_name, event.withheld) == ("+12125551234", "JANE DOE", False)
+
+
+def test_taskrouter_withheld_caller() -> None:
+    attributes = {**TASK_ATTRIBUTES, "from": "+266696687", "caller": "+266696687"}
+    params = task_event("reservation.created", TaskAttributes=json.dumps(attributes))
+    (event,) = post(twilio(auth_token="tok"), params)
+    assert (event.caller, event.caller_name, event.withheld) == ("anonymous", None, True)
+    assert event.endpoint == "WK1"
 
 
 def test_outbound_api_call_takes_the_callee_as_caller() -> None:
@@ -398,6 +491,30 @@ def test_json_queued_needs_no_agent() -> None:
     assert (event.kind, event.endpoint, event.queue) == (EventKind.QUEUED, None, None)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**VALID, "withheld": True},
+        {**VALID, "caller": "anonymous", "caller_name": "Jane Doe"},
+        {**VALID, "caller": "RESTRICTED"},
+        {**VALID, "caller": "+266696687"},
+        {**VALID, "caller": "sip:anonymous@anonymous.invalid", "withheld": False},
+    ],
+    ids=["flag", "anonymous", "restricted", "twilio-sentinel", "sip-anonymous"],
+)
+def test_json_withheld_caller_is_anonymous(body: dict[str, Any]) -> None:
+    headers, raw = json_request(body)
+    (event,) = generic().handle("http://x/", headers, raw)
+    assert (event.caller, event.caller_name, event.withheld) == ("anonymous", None, True)
+    assert event.endpoint == "1001"
+
+
+def test_json_not_withheld_by_default() -> None:
+    headers, raw = json_request({**VALID, "withheld": False})
+    (event,) = generic().handle("http://x/", headers, raw)
+    assert (event.caller, event.caller_name, event.withheld) == ("+12125551234", "Jane Doe", False)
+
+
 def test_json_bad_signature_is_403() -> None:
     source = generic()
     headers, body = json_request(VALID, secret="other")
@@ -436,6 +553,8 @@ def test_json_missing_signature_is_401() -> None:
         ({"call_id": "1", "event": "ringing"}, "`agent` is required"),
         ({"call_id": 42, "event": "queued"}, "call_id: Input should be a valid string"),
         ({**VALID, "caller": ["+1"]}, "caller:"),
+        ({**VALID, "withheld": "yes"}, "withheld: Input should be a valid boolean"),
+        ({**VALID, "withheld": 1}, "withheld: Input should be a valid boolean"),
     ],
 )
 def test_json_malformed_is_400_with_reason(data: Any, reason: str) -> None:

@@ -6,11 +6,15 @@ completed), and the TaskRouter Workspace's `EventCallbackUrl`. Both are form-enc
 
 Signature (``X-Twilio-Signature``): base64 of HMAC-SHA1, keyed by the account's auth token, over
 the full URL Twilio requested (query string included) followed by every POST parameter, sorted by
-name, as name then value with no separator. Behind a proxy the daemon does not see that URL:
-set ``public_url`` to it (a query string of the actual request is appended when ``public_url``
-has none). As Twilio's own libraries do, the URL is also tried with and without its scheme's
-default port. A missing header is :class:`MissingSignature` (401), a wrong one :class:`AuthError`
-(403). Only form-encoded callbacks are handled (not Twilio's JSON bodies with `bodySHA256`).
+name then value (a repeated name counts every time), as name then value with no separator.
+Behind a proxy the daemon does not see that URL: set ``public_url`` to it (a query string of the
+actual request is appended when ``public_url`` has none). Exactly what Twilio's own validators
+accept is accepted (twilio-python's `RequestValidator.validate`): the URL is tried without any
+port (``https://host:1234/x`` may be signed as ``https://host/x``) and with its port (its own, or
+443 for https and 80 for http when it names none). A missing header is :class:`MissingSignature`
+(401), a wrong one :class:`AuthError` (403). Only form-encoded callbacks are handled: a JSON
+callback (Twilio puts `bodySHA256` in its URL) is verified the same way (403 when forged or its
+body does not match the hash) and then refused with a :class:`ProtocolError` (400) saying so.
 
 Voice status callbacks, keyed by the conversation: the `ParentCallSid` for a `<Dial>` leg that
 rings an agent (the caller's `CallSid` otherwise).
@@ -29,8 +33,11 @@ QUEUED, task.wrapup / task.completed -> ENDED; other event types are accepted an
 worker's endpoint is its `WorkerSid` (``worker_endpoint = "sid"``, the default: list `WK...` in
 the agent's `extensions`) or its friendly name (``worker_endpoint = "name"``). The caller comes
 from `TaskAttributes.from` (or `caller`), the name from `caller_name`, the queue from
-`TaskQueueName` (its `TaskQueueSid` when the name is absent). A withheld caller (`anonymous`,
-`restricted`...) is passed on raw.
+`TaskQueueName` (its `TaskQueueSid` when the name is absent).
+
+A withheld caller (`anonymous`, `restricted`, Twilio's keypad sentinels such as `+266696687` for
+ANONYMOUS) gives events with ``withheld=True`` and caller ``anonymous``, without a name: the raw
+sentinel number is never passed on.
 """
 
 from __future__ import annotations
@@ -41,18 +48,22 @@ import hmac
 import json
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, urlparse, urlsplit
 
 from pydantic import Field, field_validator
 
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import Strict
-from screenpop.telephony.webhook import MissingSignature, WebhookSourceBase, header
+from screenpop.telephony.webhook import (
+    MissingSignature,
+    WebhookSourceBase,
+    caller_fields,
+    header,
+)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_FIELDS = 500
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class TwilioOptions(Strict):
@@ -66,8 +77,13 @@ class TwilioOptions(Strict):
     @field_validator("public_url")
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in _DEFAULT_PORTS:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an absolute http:// or https:// URL")
+        if not url_variants(value):
+            raise ValueError("must name a numeric port (0-65535), if any")
         return value
 
 
@@ -82,23 +98,49 @@ def twilio_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -
 
 
 def url_variants(url: str) -> list[str]:
-    """`url` as given, then with its scheme's default port added or removed."""
-    parts = urlsplit(url)
-    default = _DEFAULT_PORTS.get(parts.scheme)
+    """The two forms of `url` Twilio's request validators check: without a port, then with one.
+
+    Without: whatever port the URL names is cut off (Twilio signs ``https://host:1234/x`` as
+    ``https://host/x``). With: the URL's own port, or when it names none its scheme's default
+    (443 for https, 80 for anything else). Both are re-assembled the way Python's `urlparse`
+    does, so ``https://host/x?`` is checked as ``https://host/x``. A URL whose port is not a
+    number has no form: no signature matches it.
+    """
+    parts = urlparse(url)
     try:
         port = parts.port
     except ValueError:
-        return [url]
-    if default is None or not parts.netloc:
-        return [url]
-    suffix = f":{default}"
-    if port == default and parts.netloc.endswith(suffix):
-        other = parts.netloc[: -len(suffix)]
-    elif port is None:
-        other = parts.netloc + suffix
+        return []
+    if port:
+        without = parts._replace(netloc=parts.netloc.split(":")[0]).geturl()
+        with_port = parts.geturl()
     else:
-        return [url]
-    return [url, urlunsplit(parts._replace(netloc=other))]
+        without = parts.geturl()
+        default = 443 if parts.scheme == "https" else 80
+        with_port = parts._replace(netloc=f"{parts.netloc}:{default}").geturl()
+    return [without, with_port]
+
+
+def signature_matches(
+    auth_token: str, url: str, params: list[tuple[str, str]], signature: str
+) -> bool:
+    """True when Twilio's own validators accept `signature` for a form POST of `params` to `url`.
+
+    Every parameter counts, repeated names included (their values sorted too); the URL is tried
+    in both of its :func:`url_variants`.
+    """
+    given = signature.encode()
+    matched = False
+    for candidate in url_variants(url):
+        expected = twilio_signature(auth_token, candidate, params)
+        matched |= hmac.compare_digest(given, expected.encode())
+    return matched
+
+
+def body_sha256(url: str) -> str | None:
+    """The `bodySHA256` query parameter Twilio adds to the URL of a JSON callback, or None."""
+    values = parse_qs(urlparse(url).query).get("bodySHA256")
+    return values[0] if values else None
 
 
 def signed_url(request_url: str, public_url: str | None) -> str:
@@ -186,14 +228,16 @@ def voice_events(source: str, params: Mapping[str, str]) -> list[CallEvent]:
     endpoint = dial_endpoint(params.get("To")) if parent else None
     if kind in (EventKind.RINGING, EventKind.ANSWERED, EventKind.MISSED) and endpoint is None:
         raise ProtocolError("agent leg without To")
+    caller, caller_name, withheld = caller_fields(caller, params.get("CallerName"))
     event = CallEvent(
         source=source,
         call_id=parent or call_sid,
         kind=kind,
-        caller=caller or None,
-        caller_name=params.get("CallerName") or None,
+        caller=caller,
+        caller_name=caller_name,
         endpoint=endpoint,
         outbound=outbound,
+        withheld=withheld,
     )
     return [event]
 
@@ -246,14 +290,19 @@ def taskrouter_events(
     endpoint = params.get(key) or None
     if params["EventType"].startswith("reservation.") and endpoint is None:
         raise ProtocolError(f"reservation event without {key}")
+    caller, caller_name, withheld = caller_fields(
+        _text(attributes.get("from")) or _text(attributes.get("caller")),
+        _text(attributes.get("caller_name")),
+    )
     event = CallEvent(
         source=source,
         call_id=call_id,
         kind=kind,
-        caller=_text(attributes.get("from")) or _text(attributes.get("caller")),
-        caller_name=_text(attributes.get("caller_name")),
+        caller=caller,
+        caller_name=caller_name,
         endpoint=endpoint,
         queue=params.get("TaskQueueName") or params.get("TaskQueueSid") or None,
+        withheld=withheld,
     )
     return [event]
 
@@ -276,8 +325,13 @@ class TwilioSource(WebhookSourceBase):
         given = header(headers, SIGNATURE_HEADER)
         if not given:
             raise MissingSignature(f"missing {SIGNATURE_HEADER} header")
+        url = signed_url(url, self._public_url)
+        digest = body_sha256(url)
+        if digest is not None:
+            self._refuse_json(given.strip(), url, digest, body)
         pairs = parse_form(body)
-        self._verify(given.strip(), signed_url(url, self._public_url), pairs)
+        if not signature_matches(self._token, url, pairs, given.strip()):
+            raise AuthError(f"wrong {SIGNATURE_HEADER}")
         params = dict(pairs)
         if "EventType" in params:
             return taskrouter_events(self.name, params, self._worker_endpoint)
@@ -285,10 +339,13 @@ class TwilioSource(WebhookSourceBase):
             return voice_events(self.name, params)
         raise ProtocolError("neither a voice status callback (CallStatus) nor TaskRouter event")
 
-    def _verify(self, given: str, url: str, pairs: list[tuple[str, str]]) -> None:
-        matched = False
-        for candidate in url_variants(url):
-            expected = twilio_signature(self._token, candidate, pairs)
-            matched |= hmac.compare_digest(given.encode(), expected.encode())
-        if not matched:
+    def _refuse_json(self, given: str, url: str, digest: str, body: bytes) -> None:
+        """A JSON callback: verified as Twilio's libraries do (URL alone, body hash), then 400."""
+        if not signature_matches(self._token, url, [], given):
             raise AuthError(f"wrong {SIGNATURE_HEADER}")
+        if not hmac.compare_digest(hashlib.sha256(body).hexdigest().encode(), digest.encode()):
+            raise AuthError("body does not match the URL's bodySHA256")
+        raise ProtocolError(
+            "JSON callbacks (bodySHA256) are not supported: point form-encoded "
+            "status callbacks and TaskRouter events here"
+        )

@@ -12,10 +12,14 @@ Two flavors:
   with ``X-Screenpop-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed by `secret`>``::
 
       {"call_id": "42", "event": "ringing", "caller": "+12125551234", "caller_name": "Jane",
-       "agent": "1001", "queue": "support"}
+       "agent": "1001", "queue": "support", "withheld": false}
 
   ``event`` is one of queued, ringing, answered, missed, transferred, ended, abandoned;
-  ``agent`` is required for ringing, answered, missed and transferred.
+  ``agent`` is required for ringing, answered, missed and transferred. ``withheld`` (optional,
+  a JSON boolean, default false) says the PBX marked the caller presentation-restricted; a
+  withheld word or sentinel in ``caller`` (``anonymous``, ``restricted``, ``+266696687``...)
+  says the same. A withheld caller is passed on as ``anonymous``, without a name, whatever
+  number and name the body carries: it is never shown nor looked up.
 
 Errors, for the web layer: :class:`MissingSignature` (an :class:`AuthError` with
 ``missing = True``) answers 401, any other :class:`AuthError` 403, :class:`ProtocolError` 400 with
@@ -33,8 +37,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
+from screenpop.callerid import says_withheld
 from screenpop.errors import AuthError, ConfigError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import Strict, validate_options
@@ -44,6 +49,7 @@ log = logging.getLogger(__name__)
 
 JSON_SIGNATURE_HEADER = "X-Screenpop-Signature"
 MAX_BODY_BYTES = 256 * 1024  # webhook bodies are small; anything bigger is refused as malformed
+WITHHELD_CALLER = "anonymous"  # what a withheld caller's number becomes
 
 
 class MissingSignature(AuthError):
@@ -59,6 +65,19 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def caller_fields(
+    caller: str | None, caller_name: str | None, withheld: bool = False
+) -> tuple[str | None, str | None, bool]:
+    """`(caller, caller_name, withheld)` for a CallEvent: a withheld caller loses number and name.
+
+    Withheld when the PBX says so (`withheld`) or the caller id itself does (`anonymous`,
+    Twilio's keypad sentinels...: :func:`screenpop.callerid.says_withheld`).
+    """
+    if withheld or says_withheld(caller):
+        return WITHHELD_CALLER, None, True
+    return caller or None, caller_name or None, False
 
 
 class WebhookSourceBase:
@@ -140,6 +159,7 @@ class JsonBody(BaseModel):
     caller_name: str | None = Field(default=None, max_length=256)
     agent: str | None = Field(default=None, max_length=256)
     queue: str | None = Field(default=None, max_length=256)
+    withheld: StrictBool = False
 
     @model_validator(mode="after")
     def _agent_when_needed(self) -> JsonBody:
@@ -184,15 +204,19 @@ class JsonWebhookSource(WebhookSourceBase):
             parsed = JsonBody.model_validate(data)
         except ValidationError as exc:
             raise ProtocolError(f"invalid body: {describe_body_error(exc)}") from None
+        caller, caller_name, withheld = caller_fields(
+            parsed.caller, parsed.caller_name, parsed.withheld
+        )
         return [
             CallEvent(
                 source=self.name,
                 call_id=parsed.call_id,
                 kind=parsed.event,
-                caller=parsed.caller or None,
-                caller_name=parsed.caller_name or None,
+                caller=caller,
+                caller_name=caller_name,
                 endpoint=parsed.agent or None,
                 queue=parsed.queue or None,
+                withheld=withheld,
             )
         ]
 
