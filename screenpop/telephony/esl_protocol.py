@@ -10,7 +10,9 @@ UTF-8 bytes as `%C3%A9`); an event may carry its own `Content-Length` and body a
 decodes a partial frame, so a UTF-8 character split across two reads comes out whole. Frames it
 cannot make sense of (a header line without a colon, a bad or oversized `Content-Length`, a
 runaway header block) are dropped and counted in :attr:`EslParser.rejected`; the next good frame
-still parses. Commands go the other way through :func:`command`.
+still parses. Commands go the other way through :func:`command` (and back through
+:func:`parse_command`); :func:`encode_event` and :func:`encode_frame` write events and frames
+exactly as mod_event_socket does, for fakes, tests and `screenpop replay`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ API_RESPONSE = "api/response"
 EVENT_PLAIN = "text/event-plain"
 DISCONNECT_NOTICE = "text/disconnect-notice"
 RUDE_REJECTION = "text/rude-rejection"
+# What switch_url_encode escapes besides control bytes, space and non-ASCII (SWITCH_URL_UNSAFE).
+_URL_UNSAFE = frozenset(b'\r\n "#%&+:;<=>?@[\\]^`{|}')
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +234,77 @@ def command(line: str, headers: dict[str, str] | None = None) -> bytes:
         if "\n" in part or "\r" in part or not part.strip():
             raise ProtocolError("an ESL command line cannot be empty or contain a newline")
     return ("\n".join(parts) + "\n\n").encode("utf-8")
+
+
+def parse_command(block: bytes) -> tuple[str, dict[str, str]]:
+    """The command line and headers of one command block (what :func:`command` wrote).
+
+    Raises ProtocolError when the block is empty or a header line has no colon.
+    """
+    lines = [line.rstrip("\r") for line in block.decode("utf-8", errors="replace").split("\n")]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ProtocolError("empty ESL command")
+    headers = parse_header_block("\n".join(lines[1:]).encode("utf-8"), decode=False)
+    return lines[0], headers
+
+
+def url_encode(value: str) -> str:
+    """A header value as switch_url_encode writes it: `%XX` for space, control bytes, non-ASCII
+    (per UTF-8 byte) and `"#%&+:;<=>?@[\\]^`{|}`; `/`, `,`, `-`, `.` and the like stay."""
+    out = []
+    for byte in value.encode("utf-8", errors="replace"):
+        if byte < 33 or byte > 126 or byte in _URL_UNSAFE:
+            out.append(f"%{byte:02X}")
+        else:
+            out.append(chr(byte))
+    return "".join(out)
+
+
+def _check_key(key: str) -> None:
+    if not key or key != key.strip() or any(c in key for c in ":\r\n"):
+        raise ProtocolError(f"unusable ESL header name {key[:40]!r}")
+
+
+def encode_event(headers: Mapping[str, str], body: str = "") -> bytes:
+    """A `text/event-plain` body as switch_event_serialize writes it: `Key: url-encoded value`
+    lines in the order given, then the event's own `Content-Length` and body when it has one.
+
+    Raises ProtocolError for a header name the format cannot carry (empty, colon, newline).
+    """
+    lines = []
+    for key, value in headers.items():
+        _check_key(key)
+        lines.append(f"{key}: {url_encode(value)}\n")
+    raw = body.encode("utf-8")
+    if raw:
+        return ("".join(lines) + f"Content-Length: {len(raw)}\n\n").encode("utf-8") + raw
+    return ("".join(lines) + "\n").encode("utf-8")
+
+
+def encode_frame(headers: Mapping[str, str], body: bytes = b"") -> bytes:
+    """One outer frame: plain headers in the order given, then `Content-Length` (unless given)
+    when there is a body, a blank line, the body. That is the order of an api/response
+    (`Content-Type` first); :func:`event_frame` writes an event's.
+
+    Raises ProtocolError when a header would break the framing.
+    """
+    lines = []
+    for key, value in headers.items():
+        _check_key(key)
+        if "\n" in value or "\r" in value:
+            raise ProtocolError(f"ESL header {key} cannot contain a newline")
+        lines.append(f"{key}: {value.strip()}")
+    if body and "Content-Length" not in headers:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\n".join(lines) + "\n\n").encode("utf-8") + body
+
+
+def event_frame(headers: Mapping[str, str], body: str = "") -> bytes:
+    """The whole frame mod_event_socket sends for one event: `Content-Length` first, then
+    `Content-Type: text/event-plain`, then the :func:`encode_event` body."""
+    data = encode_event(headers, body)
+    return encode_frame({"Content-Length": str(len(data)), "Content-Type": EVENT_PLAIN}, data)
 
 
 def subscribe_command(events: list[str], custom: list[str]) -> str:

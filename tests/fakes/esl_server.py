@@ -23,7 +23,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import quote
+
+from screenpop.telephony.esl_protocol import (
+    encode_event,
+    encode_frame,
+    parse_command,
+)
+from screenpop.telephony.esl_protocol import (
+    event_frame as event_frame,  # tests build events with it
+)
 
 REJECTION = "Access Denied, go away.\n"
 DISCONNECT_TEXT = "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
@@ -32,29 +40,25 @@ MEMBER_COLUMNS = [
     "joined_epoch", "rejoined_epoch", "bridge_epoch", "abandoned_epoch", "base_score",
     "skill_score", "serving_agent", "serving_system", "state", "score",
 ]  # fmt: skip
-_SAFE = "-_.!~*'()"  # what FreeSWITCH's switch_url_encode leaves alone besides alphanumerics
+QUEUE_COLUMNS = [
+    "name", "strategy", "moh_sound", "time_base_score", "tier_rules_apply",
+    "tier_rule_wait_second", "tier_rule_wait_multiply_level", "tier_rule_no_agent_no_wait",
+    "discard_abandoned_after", "abandoned_resume_allowed", "max_wait_time",
+    "max_wait_time_with_no_agent", "max_wait_time_with_no_agent_time_reached", "record_template",
+    "calls_answered", "calls_abandoned", "ring_progressively_delay",
+    "skip_agents_with_external_calls", "agent_no_answer_status",
+]  # fmt: skip  # the 19 columns of FreeSWITCH 1.10's `callcenter_config queue list`
 
 
 def frame(headers: Mapping[str, str], body: bytes = b"") -> bytes:
-    """One outer frame: plain headers, Content-Length when there is a body, then the body."""
-    lines = [f"{k}: {v}" for k, v in headers.items()]
-    if body:
-        lines.insert(0, f"Content-Length: {len(body)}")
-    return ("\n".join(lines) + "\n\n").encode() + body
+    """One outer frame as FreeSWITCH writes a reply: `Content-Type` first, then
+    `Content-Length` when there is a body (api/response, disconnect-notice)."""
+    return encode_frame(headers, body)
 
 
 def event_body(headers: Mapping[str, str], body: str = "") -> bytes:
     """A text/event-plain body as switch_event_serialize writes it: URL-encoded values."""
-    text = "".join(f"{k}: {quote(v, safe=_SAFE)}\n" for k, v in headers.items())
-    raw = body.encode()
-    if raw:
-        return (text + f"Content-Length: {len(raw)}\n\n").encode() + raw
-    return (text + "\n").encode()
-
-
-def event_frame(headers: Mapping[str, str], body: str = "") -> bytes:
-    """The whole frame FreeSWITCH sends for one event."""
-    return frame({"Content-Type": "text/event-plain"}, event_body(headers, body))
+    return encode_event(headers, body)
 
 
 @dataclass
@@ -73,6 +77,7 @@ class FakeFreeSwitch:
         self.port = 0
         self.channels: dict[str, dict[str, str]] = {}  # uuid -> `show channels` row
         self.members: dict[str, list[dict[str, str]]] = {}  # queue -> member rows
+        self.queues: set[str] = set()  # queues listed even when nobody waits in them
         self.callcenter_loaded = True
         self.mute = False  # read but never answer or send anything: a half-open connection
         self.rude = False  # refuse connections as an inbound ACL does (text/rude-rejection)
@@ -123,9 +128,8 @@ class FakeFreeSwitch:
 
     async def disconnect_notice(self) -> None:
         """Send text/disconnect-notice to every client, then close, as FreeSWITCH does."""
-        notice = frame({"Content-Type": "text/disconnect-notice"}, DISCONNECT_TEXT.encode())
         for client in list(self._clients):
-            client.writer.write(notice)
+            client.writer.write(_disconnect_notice())
         await self.drop()
 
     async def drop(self) -> None:
@@ -175,7 +179,7 @@ class FakeFreeSwitch:
         authed = False
         while True:
             block = await client.reader.readuntil(b"\n\n")
-            line = block.decode().strip().splitlines()[0]
+            line, _headers = parse_command(block)
             self.commands.append(line)
             if self.mute:
                 continue
@@ -195,8 +199,10 @@ class FakeFreeSwitch:
             client.writer.write(_reply("+OK accepted"))
             return True
         if line.startswith("auth "):
+            # FreeSWITCH 1.10: the refusal, then a disconnect-notice, then it closes the socket
             self.failed_logins += 1
             client.writer.write(_reply("-ERR invalid"))
+            client.writer.write(_disconnect_notice())
         else:
             client.writer.write(_reply("-ERR command not found"))
         await client.writer.drain()
@@ -217,9 +223,7 @@ class FakeFreeSwitch:
             )  # fmt: skip
         elif line == "exit":
             client.writer.write(_reply("+OK bye"))
-            client.writer.write(
-                frame({"Content-Type": "text/disconnect-notice"}, DISCONNECT_TEXT.encode())
-            )
+            client.writer.write(_disconnect_notice())
             await client.writer.drain()
             return False
         else:
@@ -239,13 +243,17 @@ class FakeFreeSwitch:
         if command.startswith("callcenter_config queue list") and not self.callcenter_loaded:
             return "-ERR callcenter_config Command not found!\n"
         if command == "callcenter_config queue list":
-            names = sorted(set(self.members))
-            return (
-                "name|strategy|moh_sound\n" + "".join(f"{n}|ring-all|\n" for n in names) + "+OK\n"
-            )
+            lines = ["|".join(QUEUE_COLUMNS)]
+            for name in sorted(set(self.members) | set(self.queues)):
+                row = dict.fromkeys(QUEUE_COLUMNS, "0")
+                row.update(name=name, strategy="ring-all", record_template="")
+                lines.append("|".join(row[c] for c in QUEUE_COLUMNS))
+            return "\n".join(lines) + "\n+OK\n"
         if command.startswith("callcenter_config queue list members "):
             queue = command.rsplit(" ", 1)[1]
             rows = self.members.get(queue, [])
+            if not rows:
+                return "+OK\n"  # FreeSWITCH 1.10 prints no header line for an empty queue
             lines = ["|".join(MEMBER_COLUMNS)]
             lines += ["|".join(r[c] for c in MEMBER_COLUMNS) for r in rows]
             return "\n".join(lines) + "\n+OK\n"
@@ -254,6 +262,10 @@ class FakeFreeSwitch:
 
 def _reply(text: str) -> bytes:
     return frame({"Content-Type": "command/reply", "Reply-Text": text})
+
+
+def _disconnect_notice() -> bytes:
+    return frame({"Content-Type": "text/disconnect-notice"}, DISCONNECT_TEXT.encode())
 
 
 # -- events as FreeSWITCH 1.10 writes them (the headers that matter, plus realistic noise) --------
@@ -311,6 +323,12 @@ def channel_event(
     return h
 
 
+# What each callcenter::info action carries besides its CC-* headers, as FreeSWITCH 1.10.12 sends
+# it (tests/fixtures/esl): the member's channel data, the agent leg's, or none at all.
+_MEMBER_DATA = frozenset({"member-queue-start", "member-queue-resume", "member-queue-end"})
+_AGENT_DATA = frozenset({"bridge-agent-start", "bridge-agent-end"})
+
+
 def cc_event(
     action: str,
     member: str,
@@ -323,16 +341,31 @@ def cc_event(
     hangup_cause: str | None = None,
     **extra: str,
 ) -> dict[str, str]:
-    """A `CUSTOM callcenter::info` event for the member whose channel uuid is `member`."""
+    """A `CUSTOM callcenter::info` event for the member whose channel uuid is `member`.
+
+    As real FreeSWITCH writes them: `member-queue-*` carry the member (caller) channel's data,
+    so its privacy flags and, for `member-queue-end`, its `Answer-State`; `bridge-agent-start`
+    and `-end` carry the agent leg's data (its own privacy flags, never the caller's) and
+    `CC-Agent-UUID`; `agent-offering` and `bridge-agent-fail` carry no channel data and no
+    `CC-Agent-UUID` (`agent_uuid` is dropped for them). `extra` overrides anything.
+    """
     h = _common("CUSTOM")
+    h["Event-Subclass"] = "callcenter::info"
+    number, name = "+12125551234", "Jane Doe"
+    if action in _MEMBER_DATA:
+        h.update(_channel_data(member, "inbound", number, name, side="member"))
+    elif action in _AGENT_DATA:
+        leg = agent_uuid or f"agent-leg-{member}"
+        h.update(_channel_data(leg, "outbound", number, name, side="agent"))
+    else:
+        agent_uuid = None
     h.update({
-        "Event-Subclass": "callcenter::info",
         "CC-Queue": queue,
         "CC-Action": action,
         "CC-Member-UUID": f"row-{member}",
         "CC-Member-Session-UUID": member,
-        "CC-Member-CID-Number": "+12125551234",
-        "CC-Member-CID-Name": "Jane Doe",
+        "CC-Member-CID-Number": number,
+        "CC-Member-CID-Name": name,
     })  # fmt: skip
     optional = {
         "CC-Agent": agent,
@@ -344,6 +377,23 @@ def cc_event(
     h.update({k: v for k, v in optional.items() if v is not None})
     h.update(extra)
     return h
+
+
+def _channel_data(uuid: str, direction: str, number: str, name: str, side: str) -> dict[str, str]:
+    """The channel headers switch_channel_event_set_data adds (the ones that matter)."""
+    return {
+        "Channel-State": "CS_EXECUTE",
+        "Channel-Call-State": "ACTIVE",
+        "Unique-ID": uuid,
+        "Call-Direction": direction,
+        "Answer-State": "answered",
+        "Caller-Caller-ID-Number": number,
+        "Caller-Caller-ID-Name": name,
+        "Caller-Privacy-Hide-Name": "false",
+        "Caller-Privacy-Hide-Number": "false",
+        "variable_call_uuid": uuid,
+        "variable_cc_side": side,
+    }
 
 
 def bridge_event(a: str, b: str, **extra: str) -> dict[str, str]:
