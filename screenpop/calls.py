@@ -4,6 +4,13 @@ It is sans-I/O: :meth:`CallTracker.feed` takes an event and returns what must ha
 building the card, pop it on an agent's screen, tell an agent the call changed, log the call).
 Duplicate and out-of-order events are tolerated: a repeated ring pops once, an answer for an
 agent who never rang pops first, events after the end of a call are ignored.
+
+The caller is the one the agent's phone is shown when it rings. A dialplan may rewrite it after
+the call came in: a later event with another caller replaces it until the first pop, and the card
+is built again for the new number (a new :class:`Prefetch`); after a pop the card on the agents'
+screens stays the one they saw. A caller the PBX marks withheld (`CallEvent.withheld`) is withheld
+for good, even after a pop: the number is dropped (``anonymous``), and a later event carrying a
+number never brings it back.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from screenpop.events import AgentCallState, CallEvent, CallState, EventKind
 log = logging.getLogger(__name__)
 
 RECENTLY_CLOSED = 2048  # ended calls remembered so late duplicates are recognised
+WITHHELD_CALLER = "anonymous"  # what a withheld caller's number becomes (callerid: withheld)
+_FINAL_KINDS = frozenset({EventKind.ENDED, EventKind.ABANDONED})
 
 
 @dataclass(slots=True)
@@ -30,6 +39,7 @@ class Call:
     caller_name: str | None = None
     queue: str | None = None
     outbound: bool = False
+    withheld: bool = False  # the PBX marked the caller presentation-restricted: never shown
     state: CallState = CallState.QUEUED
     started_at: float = 0.0
     answered_at: float | None = None
@@ -45,9 +55,14 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Prefetch:
-    """First sight of the call: start building its card now."""
+    """First sight of the call, or its caller changed: (re)build its card now.
+
+    `shown` says agents already have the call's previous card on screen (a caller withheld after
+    the pop): they must get the new card at once.
+    """
 
     call: Call
+    shown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +124,9 @@ class CallTracker:
             call = self._open(event)
             effects.append(Prefetch(call))
         else:
-            self._learn(call, event)
+            rebuild = self._learn(call, event)
+            if rebuild is not None:
+                effects.append(rebuild)
         handler = _HANDLERS[event.kind]
         effects.extend(handler(self, call, event))
         if not call.active:
@@ -123,10 +140,25 @@ class CallTracker:
         return call
 
     @staticmethod
-    def _learn(call: Call, event: CallEvent) -> None:
-        call.caller = call.caller or event.caller
-        call.caller_name = call.caller_name or event.caller_name
+    def _learn(call: Call, event: CallEvent) -> Prefetch | None:
+        """Take what the event says about the call; a Prefetch when its card must be rebuilt."""
         call.queue = call.queue or event.queue
+        if call.withheld:
+            return None
+        if event.withheld:
+            call.withheld = True
+            changed = call.caller != WITHHELD_CALLER or call.caller_name is not None
+            call.caller, call.caller_name = WITHHELD_CALLER, None
+            return Prefetch(call, shown=bool(call.popped)) if changed else None
+        if event.kind in _FINAL_KINDS or (call.popped and call.caller is not None):
+            call.caller_name = call.caller_name or event.caller_name
+            return None
+        if event.caller and event.caller != call.caller:
+            changed = call.caller is not None
+            call.caller, call.caller_name = event.caller, event.caller_name
+            return Prefetch(call) if changed else None
+        call.caller_name = call.caller_name or event.caller_name
+        return None
 
     def _close(self, call: Call) -> None:
         self.calls.pop(call.call_id, None)

@@ -62,6 +62,7 @@ class PopService:
         self._tasks = tasks
         self._builds: dict[str, CardBuild] = {}
         self._callers: dict[str, CallerId] = {}
+        self._build_tasks: dict[str, asyncio.Task[Any]] = {}
         self._couriers: dict[str, Courier] = {}
 
     def swap(self, settings: Settings, directory: AgentDirectory, lookup: Lookup) -> None:
@@ -84,7 +85,7 @@ class PopService:
 
     def _apply(self, effect: Effect, event: CallEvent) -> None:
         if isinstance(effect, Prefetch):
-            self._prefetch(effect.call)
+            self._prefetch(effect.call, shown=effect.shown)
         elif isinstance(effect, Pop):
             state = self._pop_state(effect.call, effect.agent_id)
             self._courier(effect.call).put(
@@ -116,23 +117,44 @@ class PopService:
     async def _publish(self, agent_id: str, message: Message) -> None:
         self.hub.publish(agent_id, message)
 
-    def _prefetch(self, call: Call) -> None:
+    def _prefetch(self, call: Call, *, shown: bool = False) -> None:
+        """Start the call's card build; again when its caller changed (the old build stops)."""
         caller = normalize(call.caller, self.settings.phone.default_region)
+        previous = self._callers.get(call.call_id)
+        if previous is not None and _same_caller(previous, caller):
+            return
         self._callers[call.call_id] = caller
         lookup = self.lookup
         assert lookup is not None
         card = Card(
             call.call_id, {**caller.to_json(), "name": call.caller_name}, {}, lookup.priorities
         )
-        build = CardBuild(card, lambda updated: self._card_updated(call.call_id, updated))
+        build = CardBuild(card, lambda updated: self._build_updated(build, updated))
         self._builds[call.call_id] = build
+        old_task = self._build_tasks.pop(call.call_id, None)
+        if old_task is not None:
+            old_task.cancel()
         log.info(
-            "call %s: caller %s (%s), building card",
+            "call %s: caller %s (%s), %s card",
             call.call_id,
             mask(caller.e164 or caller.raw),
             caller.kind,
+            "building" if previous is None else "caller changed, rebuilding",
         )
-        self._tasks.spawn(self._build(build, caller), name=f"build {call.call_id}")
+        task = self._tasks.spawn(self._build(build, caller), name=f"build {call.call_id}")
+        self._build_tasks[call.call_id] = task
+        task.add_done_callback(lambda t: self._build_done(call.call_id, t))
+        if shown:  # a caller withheld after the pop: the number leaves the agents' screens now
+            build.first.add_done_callback(lambda f: self._build_updated(build, build.card))
+
+    def _build_done(self, call_id: str, task: asyncio.Task[Any]) -> None:
+        if self._build_tasks.get(call_id) is task:
+            del self._build_tasks[call_id]
+
+    def _build_updated(self, build: CardBuild, card: Card) -> None:
+        """A card build moved on; a build replaced by a newer one speaks to nobody."""
+        if self._builds.get(card.call_id) is build:
+            self._card_updated(card.call_id, card)
 
     async def _build(self, build: CardBuild, caller: CallerId) -> None:
         """Run the connectors and read the call log at the same time: the pop never waits on
@@ -310,6 +332,15 @@ class PopService:
             self._courier(call).put(
                 lambda c=call, s=state: self._deliver_pop(sub.agent_id, c, s, time.time())  # type: ignore[misc]
             )
+
+
+def _same_caller(a: CallerId, b: CallerId) -> bool:
+    """Two spellings of one caller (`201` twice, or `+31...` and `0...`) need no second lookup."""
+    if a.kind != b.kind:
+        return False
+    if a.e164 is not None or b.e164 is not None:
+        return a.e164 == b.e164 and a.extension == b.extension
+    return a.kind == "withheld" or a.raw == b.raw
 
 
 def epoch(ts: float | None) -> float | None:
