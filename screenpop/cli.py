@@ -1,4 +1,4 @@
-"""The `screenpop` command: run, demo, check, lookup, normalize."""
+"""The `screenpop` command: run, demo, check, lookup, normalize, capture, replay, watch."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from screenpop.settings import CONFIG_ENV, Settings, load_settings
 
 log = logging.getLogger("screenpop")
 
+DEFAULT_URL = "http://127.0.0.1:8080"
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
 
 
@@ -57,7 +58,51 @@ def build_parser() -> argparse.ArgumentParser:
     norm = sub.add_parser("normalize", help="show how a caller id is normalized")
     norm.add_argument("number")
     norm.add_argument("--region", default="US", help="default region (ISO code, default US)")
+    _add_recorder_commands(sub, config_help)
     return parser
+
+
+def _add_recorder_commands(sub: Any, config_help: str) -> None:
+    """`capture`, `replay` and `watch`: the flight recorder for a PBX hookup."""
+    capture = sub.add_parser(
+        "capture",
+        help="record a PBX link's raw stream to a file (for replay)",
+        description="Connect to one [[telephony]] source (AMI or ESL) as the daemon does, log in, "
+        "subscribe, and write every frame received and command sent, with timestamps, until "
+        "Ctrl-C / SIGTERM or --duration. The file holds callers' numbers; the login secret is "
+        "not written.",
+    )
+    capture.add_argument("--config", help=config_help)
+    capture.add_argument("--source", required=True, help="the [[telephony]] entry's name")
+    capture.add_argument("--out", required=True, help="the capture file to write")
+    capture.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+
+    replay = sub.add_parser(
+        "replay",
+        help="show the pops and call states a recorded PBX stream produces",
+        description="Run a recorded AMI or ESL stream (a `screenpop capture` file or another "
+        "known capture format) through the real parser, mapper and call tracker, and print per "
+        "agent the pops and call states, then each call's end. Without --config every endpoint "
+        "is its own agent.",
+    )
+    replay.add_argument("file", help="the capture file")
+    replay.add_argument("--config", help="map endpoints to agents with this config's [[agents]]")
+    replay.add_argument("--region", help="default region for caller ids (default: the config's "
+                        "phone.default_region, else US)")  # fmt: skip
+    replay.add_argument("--json", action="store_true", help="one JSON document: timeline, calls")
+
+    watch = sub.add_parser(
+        "watch",
+        help="print an agent's pops and call states as they arrive (no browser needed)",
+        description="Connect to the daemon's /ws as an agent (token from $SCREENPOP_TOKEN, else "
+        "asked for) and print each pop (caller, customer, sections' status) and call state. "
+        "Ctrl-C stops.",
+    )
+    watch.add_argument("--agent", required=True, help="the agent id whose token you hold")
+    watch.add_argument("--url", help="the daemon (default: the config's server.public_origin, "
+                       "else http://127.0.0.1:8080)")  # fmt: skip
+    watch.add_argument("--config", help="read server.public_origin from this config")
+    watch.add_argument("--board", action="store_true", help="also print board snapshots")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +126,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "demo":
         return _run(_demo_settings(args.config, args.port), None, demo=True)
+    if args.command in ("replay", "watch"):
+        return _recorder(args)
     path = _config_path(args.config)
     settings = load_settings(path)
     if args.command == "run":
@@ -89,7 +136,25 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "check":
         return asyncio.run(commands.check(settings, args.number))
+    if args.command == "capture":
+        from screenpop.capture import run_capture
+
+        duration = args.duration if args.duration is None or args.duration > 0 else None
+        return run_capture(settings, args.source, Path(args.out), duration)
     return asyncio.run(commands.lookup(settings, args.number, args.role))
+
+
+def _recorder(args: argparse.Namespace) -> int:
+    """`replay` and `watch`: a config is optional."""
+    settings = load_settings(Path(args.config)) if args.config else None
+    if args.command == "replay":
+        from screenpop.replay_format import replay_file
+
+        return replay_file(Path(args.file), settings, args.region, args.json)
+    from screenpop.watch import run_watch
+
+    origin = settings.server.public_origin if settings is not None else None
+    return run_watch(args.agent, args.url or origin or DEFAULT_URL, args.board)
 
 
 def _config_path(given: str | None) -> Path:
