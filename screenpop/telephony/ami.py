@@ -241,6 +241,17 @@ class AmiSource:
 
     def _event_handler(self, emit: Emit) -> Callable[[Message], None]:
         def on_event(msg: Message) -> None:
-            self.health.emit_all(emit, self.mapper.feed(msg))
+            try:
+                events = self.mapper.feed(msg)
+            except Exception:  # one bad event must not stop the reader
+                self.status.rejected += 1
+                log.exception(
+                    "telephony %s: failed to map %s event of call %s",
+                    self.name,
+                    msg.event,
+                    msg.get("Linkedid") or "?",
+                )
+                return
+            self.health.emit_all(emit, events)
 
         return on_event

@@ -13,7 +13,8 @@ raw output lines and `--END COMMAND--`; that output is kept in :attr:`Message.ou
 partial block, so a UTF-8 character split across two reads comes out whole (invalid UTF-8 is
 replaced, never fatal). A block it cannot make sense of (a line without a colon, no `Event` or
 `Response`, more than 64 KiB) is dropped and counted in :attr:`AmiParser.rejected`; the next good
-block still parses. Actions go the other way through :func:`encode_action`.
+block still parses. Actions go the other way through :func:`encode_action`; :func:`encode_message`
+writes any message (events, responses) the way Asterisk does, for fakes and capture converters.
 
 Values are kept as Asterisk sent them (`<unknown>` included). Caller names may carry C escapes
 (`\\"`, `\\\\`); :func:`unescape_c` decodes them where a caller wants the text.
@@ -212,8 +213,8 @@ def parse_block(block: bytes) -> Message:
             if line != _END_COMMAND:
                 output.append(line)
             continue
-        if not line:
-            continue
+        if not line.strip():
+            continue  # a line of blanks (a capture artefact) is not a header
         key, value = _split_header(line)
         pairs.append((key, value))
         follows = follows or (key.lower() == "response" and value.lower() == "follows")
@@ -243,11 +244,22 @@ def encode_action(
     Raises ProtocolError if a key or value would break the framing (CR, LF, or a bad key).
     """
     pairs = list(fields.items()) if isinstance(fields, Mapping) else list(fields)
-    lines = [("Action", action), ("ActionID", action_id), *pairs]
+    return encode_message([("Action", action), ("ActionID", action_id), *pairs])
+
+
+def encode_message(fields: Iterable[tuple[str, str]]) -> bytes:
+    """Serialize one message as Asterisk writes it: `Key: value` lines in order, CRLF, blank line.
+
+    The first key must be `Event`, `Response` or `Action`. Raises ProtocolError if a key or value
+    would break the framing (CR, LF, or a bad key), or if there is nothing to write.
+    """
+    pairs = list(fields)
+    if not pairs or pairs[0][0].lower() not in ("event", "response", "action"):
+        raise ProtocolError("an AMI message starts with Event, Response or Action")
     out: list[str] = []
-    for key, value in lines:
+    for key, value in pairs:
         if not key or not _HEADER.match(f"{key}:") or "\r" in value or "\n" in value:
-            raise ProtocolError(f"an AMI action field cannot carry a newline: {key!r}")
+            raise ProtocolError(f"an AMI field cannot carry a newline: {key!r}")
         out.append(f"{key}: {value}\r\n")
     return ("".join(out) + "\r\n").encode("utf-8")
 

@@ -3,12 +3,15 @@ got which pop and which call-state notification, in order."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 from screenpop.agents import AgentDirectory
 from screenpop.calls import CallTracker, Notify, Pop
 from screenpop.events import CallEvent
 from screenpop.settings import AgentSettings
+from screenpop.telephony.ami_calls import AmiCallMapper
+from screenpop.telephony.ami_protocol import AmiParser, Message
 
 AGENTS = {
     "alice": ["PJSIP/1001", "1001"],
@@ -46,3 +49,33 @@ class Desk:
     def log(self) -> dict[str, list[tuple[str, str]]]:
         """Only the agents that got anything."""
         return {agent: list(entries) for agent, entries in self.seen.items() if entries}
+
+
+CACOFONISK_AGENTS = {
+    "a1": ["SIP/150010001", "201"],
+    "a2": ["SIP/150010002", "202"],
+    "a3": ["SIP/150010003", "203"],
+}
+
+
+def replay(stream: bytes, agents: dict[str, list[str]], cuts: list[int] | None = None) -> Desk:
+    """Feed an AMI byte stream through the real parser, mapper and tracker; `cuts` are the offsets
+    where the reads end (one read when None)."""
+    desk = Desk(agents)
+    parser, mapper = AmiParser(), AmiCallMapper("pbx")
+    edges = [0, *sorted(set(cuts or [])), len(stream)]
+    for start, end in itertools.pairwise(edges):
+        for item in parser.feed(stream[start:end]):
+            if isinstance(item, Message):
+                for event in mapper.feed(item):
+                    desk(event)
+    return desk
+
+
+def popped(desk: Desk) -> list[str]:
+    """The agents that got a pop, in order of their first pop."""
+    order: list[str] = []
+    for pop in desk.pops:
+        if pop.agent_id not in order:
+            order.append(pop.agent_id)
+    return order

@@ -1,0 +1,131 @@
+"""Transfers and consultation calls for the AMI mapper. No I/O.
+
+Blind transfer (`BlindTransfer`, Asterisk 12+): TRANSFERRED to the `Extension`, and to the device
+the transferee then dials once it rings. If the transferer was the call's first channel (the
+caller transferred the agent to someone else), the transferee's channel becomes the caller's
+side of the call, so the call ends when the people still talking hang up.
+
+Attended transfer: an agent (or the caller) puts the call on hold and calls someone else: the
+*consultation call*. A phone's own transfer key makes it a separate call with a Linkedid of its
+own, from a device that is already up in another call; the person it rings is a colleague being
+asked, not a customer calling, so a consultation call is never reported (no pop "from 201").
+It is told apart at its first dial: its calling device is the device of a channel that answered
+another live call (`SIP/150010002-0000002e` while `SIP/150010002-0000002d` is up), or it is the
+first channel of another answered call with the same caller id (the caller consults).
+Real `AttendedTransfer` events with `DestType: Bridge` may carry no `Transferee*` or
+`TransferTarget*` fields at all; the target is then the device that answered the consultation
+call named by `SecondTransfererLinkedid` (the last answered leg that is no Local channel and not
+a transferer). TRANSFERRED(target) goes to the original call (`TransfereeLinkedid`, else
+`OrigTransfererLinkedid`); the consultation call is forgotten.
+
+Known limit: an agent on an outbound call through a trunk makes that trunk's device "up"; an
+inbound call arriving on the same trunk device from the same number would be taken for a
+consultation call. Different numbers are told apart.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from screenpop.events import CallEvent, EventKind
+from screenpop.telephony.ami_callstate import CallState, device_of, is_local
+from screenpop.telephony.ami_protocol import Message, known
+
+if TYPE_CHECKING:
+    from screenpop.telephony.ami_calls import AmiCallMapper
+
+
+def classify(mapper: AmiCallMapper, call: CallState, msg: Message) -> None:
+    """Decide, at a call's first dial from its caller channel, whether it is a consultation."""
+    call.checked = True
+    device = device_of(msg.get("Channel"))
+    number = known(msg.get("CallerIDNum")) or call.root_num
+    for other in mapper.calls.values():
+        if other is call or other.consult_of is not None or not other.answered:
+            continue
+        if _busy_device(other, device, number):
+            mapper.mark_consult(call, other)
+            return
+
+
+def _busy_device(other: CallState, device: str, number: str) -> bool:
+    """`device` is up in `other` as its agent, or as its caller with the same caller id."""
+    if any(device_of(channel) == device for channel in other.answered_legs.values()):
+        return True
+    same_root = bool(other.caller_chan) and device_of(other.caller_chan) == device
+    return same_root and bool(number) and number == other.root_num
+
+
+def _find(mapper: AmiCallMapper, msg: Message, keys: tuple[str, ...]) -> CallState | None:
+    for key in keys:
+        call = mapper.calls.get(msg.get(key))
+        if call is not None and call.consult_of is None:
+            return call
+    return None
+
+
+def blind(mapper: AmiCallMapper, msg: Message) -> list[CallEvent]:
+    """`BlindTransfer` -> TRANSFERRED(`Extension`); the next device that rings is the agent."""
+    if msg.get("Result").lower() != "success":
+        return []
+    call = _find(mapper, msg, ("TransfereeLinkedid", "TransfererLinkedid"))
+    if call is None:
+        return []
+    transferee = msg.get("TransfereeUniqueid")
+    if msg.get("TransfererUniqueid") == call.caller_uid and transferee:
+        mapper.move_caller_channel(call, transferee, msg.get("TransfereeChannel"))
+    call.transfer_pending = True
+    call.ringing.clear()
+    call.dialled.clear()
+    extension = msg.get("Extension")
+    return [mapper.event(call, EventKind.TRANSFERRED, extension)] if extension else []
+
+
+def attended(mapper: AmiCallMapper, msg: Message) -> list[CallEvent]:
+    """`AttendedTransfer` -> TRANSFERRED(target) on the original call."""
+    if msg.get("Result").lower() != "success":
+        return []
+    call = _find(mapper, msg, ("TransfereeLinkedid", "OrigTransfererLinkedid"))
+    consult = mapper.calls.get(msg.get("SecondTransfererLinkedid"))
+    if call is None:
+        call = _find(mapper, msg, ("SecondTransfererLinkedid",))
+    if call is None:
+        return []
+    target = known(msg.get("TransferTargetChannel"))
+    if target is None:
+        target = _consult_target(consult or call, msg)
+    if target is None:
+        target = known(msg.get("SecondTransfererConnectedLineNum"))
+    if consult is not None and consult is not call:
+        mapper.close(consult)
+    if target is None:
+        return []
+    _hand_over(mapper, call, msg)
+    call.answered, call.transfer_pending = True, False
+    call.ringing.clear()
+    call.dialled.clear()
+    return [mapper.event(call, EventKind.TRANSFERRED, target)]
+
+
+def _consult_target(consult: CallState, msg: Message) -> str | None:
+    """The device that answered the consultation call (no Local half, no transferer)."""
+    transferers = {msg.get("OrigTransfererChannel"), msg.get("SecondTransfererChannel")}
+    candidates = [c for c in consult.answered_legs.values() if c and c not in transferers]
+    real = [c for c in candidates if not is_local(c)]
+    if real:
+        return real[-1]
+    return candidates[-1] if candidates else None
+
+
+def _hand_over(mapper: AmiCallMapper, call: CallState, msg: Message) -> None:
+    """If the transferer was the caller's channel, the call's other party takes its place."""
+    if msg.get("OrigTransfererUniqueid") != call.caller_uid:
+        return
+    transferee = msg.get("TransfereeUniqueid")
+    if transferee:
+        mapper.move_caller_channel(call, transferee, msg.get("TransfereeChannel"))
+        return
+    legs = [(uid, ch) for uid, ch in call.answered_legs.items() if not is_local(ch)]
+    legs = legs or list(call.answered_legs.items())
+    if legs:
+        mapper.move_caller_channel(call, *legs[0])
