@@ -256,11 +256,12 @@ async def capture(
     out_path: Path,
     duration_s: float | None,
     stop: asyncio.Event,
-    err: TextIO = sys.stderr,
+    err: TextIO | None = None,
 ) -> int:
     """Record `source` into `out_path` until `stop` is set, `duration_s` passes or the PBX
     closes. 0 when recorded; 1 when the PBX is unreachable or refuses the login; 2 for a
-    source that cannot be captured."""
+    source that cannot be captured. Progress and errors go to `err` (default stderr)."""
+    err = err or sys.stderr
     try:
         entry = find_source(settings, source)
         dialogue, host, port, timeout_s = dialogue_for(entry)
