@@ -285,3 +285,161 @@ def test_resync_without_channel_list_ends_nothing() -> None:
     m.feed(cc_event("member-queue-start", CALLER))
     assert m.resync(None, {}) == []
     assert m.open_calls == [CALLER]
+
+
+def test_withheld_is_sticky_and_flagged_on_every_event() -> None:
+    m = EslCallMapper("fs1")
+    hidden = {"Caller-Privacy-Hide-Number": "true"}
+    shown = {"Caller-Privacy-Hide-Number": "false"}
+    out = m.feed(caller_create() | hidden)
+    out += m.feed(cc_event("member-queue-start", CALLER, **hidden))
+    out += m.feed(cc_event("agent-offering", CALLER, agent=AG1))
+    # bridge-agent-start carries the agent leg's data: its flags are false, the caller's are not
+    out += m.feed(cc_event("bridge-agent-start", CALLER, agent=AG1, agent_uuid="leg-a", **shown))
+    out += m.feed(cc_event("member-queue-end", CALLER, cause="Terminated", **GONE))
+    assert [e.kind for e in out] == [Q, R, A, END]
+    assert all(e.withheld and e.caller == "anonymous" for e in out)
+    assert all(e.caller_name is None for e in out)
+
+
+def test_withheld_learned_from_a_leg_rung_from_the_caller() -> None:
+    m = EslCallMapper("fs1")
+    m.feed(caller_create())
+    (ringing,) = m.feed(user_leg("CHANNEL_CREATE", "leg-1", "1001", variable_privacy="full"))
+    (answered,) = m.feed(user_leg("CHANNEL_ANSWER", "leg-1", "1001"))
+    assert (ringing.withheld, ringing.caller, ringing.caller_name) == (True, "anonymous", None)
+    assert answered.withheld and answered.caller == "anonymous"
+
+
+def _click_to_dial(agent_leg_uuid: str, carrier: dict[str, str]) -> list[dict[str, str]]:
+    """`bgapi originate {..screenpop_outbound=true}user/1001 <number> XML default`, then the
+    dialplan bridges the agent's answered leg out through a carrier gateway."""
+    agent = {"variable_screenpop_outbound": "true", "Other-Leg-Unique-ID": ""}
+
+    def leg(name: str) -> dict[str, str]:
+        return channel_event(name, agent_leg_uuid, direction="outbound", user="1001", **agent)
+
+    def far(name: str, **extra: str) -> dict[str, str]:
+        return channel_event(
+            name, "carrier-leg", direction="outbound", root=agent_leg_uuid,
+            dest="+12125551234", **carrier, **extra,
+        )  # fmt: skip
+
+    return [
+        leg("CHANNEL_CREATE"), leg("CHANNEL_PROGRESS"), leg("CHANNEL_ANSWER"),
+        far("CHANNEL_CREATE"), far("CHANNEL_PROGRESS"), far("CHANNEL_ANSWER"),
+        bridge_event(agent_leg_uuid, "carrier-leg", **{"Call-Direction": "outbound"}),
+        far("CHANNEL_HANGUP_COMPLETE", **{"Hangup-Cause": "NORMAL_CLEARING"}),
+        leg("CHANNEL_HANGUP_COMPLETE"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "carrier",
+    [
+        pytest.param({"Channel-Name": "sofia/external/+12125551234",
+                      "variable_sip_gateway_name": "carrier1"}, id="fs-1.10-gateway-leg"),
+        pytest.param({"Channel-Name": "sofia/gateway/carrier1/+12125551234"}, id="named-gateway"),
+    ],
+)  # fmt: skip
+def test_click_to_dial_ends_on_the_agents_leg(carrier: dict[str, str]) -> None:
+    from screenpop.agents import AgentDirectory
+    from screenpop.calls import CallTracker, Notify
+    from screenpop.settings import AgentSettings
+
+    m = EslCallMapper("fs1")
+    events = [e for h in _click_to_dial("orig-1", carrier) for e in m.feed(h)]
+    assert [(e.kind, e.endpoint) for e in events] == [
+        (R, "user/1001"), (A, "user/1001"), (END, "user/1001"),
+    ]  # fmt: skip
+    assert all(e.call_id == "orig-1" and e.outbound for e in events)
+    directory = AgentDirectory([AgentSettings(id="alice", extensions=["user/1001"], token="a")])
+    tracker = CallTracker(directory.match)
+    told = [f.state.value for e in events for f in tracker.feed(e) if isinstance(f, Notify)]
+    assert told == ["answered", "ended"]  # the agent's page hears that the call ended
+
+
+def test_gateway_leg_on_a_callers_call_still_rings_the_agent_behind_the_proxy() -> None:
+    # Agents registered through a SIP proxy (Kamailio) are reached through a gateway too.
+    m = EslCallMapper("fs1")
+    leg = channel_event(
+        "CHANNEL_CREATE", "leg-k", direction="outbound", root=CALLER,
+        **{"Channel-Name": "sofia/kamailio/1002", "variable_sip_gateway_name": "kamailio"},
+    )  # fmt: skip
+    assert run(m, caller_create(), leg) == [(R, "sofia/kamailio/1002")]
+
+
+def test_attended_transfer_is_reported_at_the_hand_over_not_at_the_consultation() -> None:
+    m = EslCallMapper("fs1")
+    answered = run(
+        m,
+        caller_create(),
+        user_leg("CHANNEL_CREATE", "leg-1", "1001"),
+        user_leg("CHANNEL_ANSWER", "leg-1", "1001"),
+        bridge_event(CALLER, "leg-1"),
+    )  # fmt: skip
+    # att_xfer on 1001's leg: the consultation leg inherits the caller's call_uuid, is originated
+    # by leg-1 and shows 1001's caller id
+    consult = {"Other-Leg-Unique-ID": "leg-1", "number": "1001", "caller_name": "Agent One"}
+    during = run(
+        m,
+        user_leg("CHANNEL_CREATE", "leg-2", "1002", **consult),
+        user_leg("CHANNEL_PROGRESS", "leg-2", "1002", **consult),
+        user_leg("CHANNEL_ANSWER", "leg-2", "1002", **consult),
+        bridge_event("leg-1", "leg-2"),  # 1001 talks to 1002 privately
+    )  # fmt: skip
+    handover = run(
+        m,
+        user_leg("CHANNEL_HANGUP_COMPLETE", "leg-1", "1001"),
+        bridge_event(CALLER, "leg-2"),  # 1001 hung up: the caller is bridged to 1002
+        hangup_caller(),
+    )  # fmt: skip
+    assert answered == [(R, "user/1001"), (A, "user/1001")]
+    assert during == []  # nobody pops for the consultation, the call stays with 1001
+    assert handover == [(XFER, "user/1002"), (END, "user/1002")]
+
+
+def test_consultation_that_ends_without_hand_over_leaves_the_call_with_the_first_agent() -> None:
+    m = EslCallMapper("fs1")
+    consult = {"Other-Leg-Unique-ID": "leg-1", "number": "1001"}
+    declined = {"Hangup-Cause": "NO_ANSWER", **consult}
+    got = run(
+        m,
+        caller_create(),
+        user_leg("CHANNEL_CREATE", "leg-1", "1001"),
+        user_leg("CHANNEL_ANSWER", "leg-1", "1001"),
+        user_leg("CHANNEL_CREATE", "leg-2", "1002", **consult),
+        user_leg("CHANNEL_HANGUP_COMPLETE", "leg-2", "1002", **declined),
+        hangup_caller(),
+    )  # fmt: skip
+    assert got == [(R, "user/1001"), (A, "user/1001"), (END, "user/1001")]
+
+
+def test_consultation_from_a_call_center_agent_leg_pops_nobody() -> None:
+    # mod_callcenter's agent leg is its own call_uuid; a consultation it originates inherits it
+    m = EslCallMapper("fs1")
+    run(
+        m,
+        caller_create(),
+        cc_event("member-queue-start", CALLER),
+        cc_event("bridge-agent-start", CALLER, agent=AG1, agent_uuid="leg-a"),
+    )  # fmt: skip
+    consult = channel_event(
+        "CHANNEL_CREATE", "leg-c", direction="outbound", user="1002", root="leg-a",
+        number="6001", caller_name="Agent One",
+    )  # fmt: skip
+    assert m.feed(consult) == []
+    assert run(m, bridge_event(CALLER, "leg-c")) == [(XFER, "user/1002")]
+
+
+def test_member_queue_end_before_the_callers_hangup_ends_the_call_once() -> None:
+    m = EslCallMapper("fs1")
+    hanging_up = {"Channel-State": "CS_EXECUTE", "Answer-State": "hangup"}
+    got = run(
+        m,
+        cc_event("member-queue-start", CALLER),
+        cc_event("bridge-agent-start", CALLER, agent=AG1, agent_uuid="leg-a"),
+        cc_event("member-queue-end", CALLER, cause="Terminated", agent=AG1, **hanging_up),
+        hangup_caller(),
+    )  # fmt: skip
+    assert got == [(Q, None), (A, AG1), (END, AG1)]

@@ -6,11 +6,14 @@ The call id is always the caller's own channel uuid, so both ways FreeSWITCH rep
   (the member's channel; `CC-Member-UUID`, the queue row id, is the fallback).
   `member-queue-start`/`-resume` -> QUEUED, `agent-offering` -> RINGING(`CC-Agent`),
   `bridge-agent-start` -> ANSWERED(`CC-Agent`), `bridge-agent-fail` -> MISSED(`CC-Agent`) unless
-  its cause is `ORIGINATOR_CANCEL` (ring-all losers and callers who hung up: the answer or the
-  abandon that follows says it better). `member-queue-end` with `CC-Cause: Cancel` (any
-  `CC-Cancel-Reason`) -> ABANDONED; with `CC-Cause: Terminated` -> ENDED once the member's channel
-  is gone. If it is still up, the agent transferred it: the call stays open, a new leg rung from
-  it is a transfer, and the member channel's CHANNEL_HANGUP_COMPLETE ends it.
+  its cause is `ORIGINATOR_CANCEL` / `LOSE_RACE` (callers who hung up and ring-all losers: the
+  abandon or the answer elsewhere says it better). `agent-offering` and `bridge-agent-fail`
+  carry no channel data; `bridge-agent-*` carry the agent leg's, so nothing about the caller is
+  learned from them. `member-queue-end` with `CC-Cause: Cancel` (any `CC-Cancel-Reason`) ->
+  ABANDONED; with `CC-Cause: Terminated` -> ENDED once the member's channel is gone (it may come
+  before or after the caller's CHANNEL_HANGUP_COMPLETE: its own channel data, `Answer-State:
+  hangup`, tells). If it is still up, the agent transferred it: the call stays open, a new leg
+  rung from it is a transfer, and the member channel's CHANNEL_HANGUP_COMPLETE ends it.
 * **Bridged straight to a user** (`bridge user/1001`), seen through plain channel events. A leg's
   call is its `variable_call_uuid`, else its `Other-Leg-Unique-ID`, else its own `Unique-ID` (a
   call we originated). Outbound legs ring agents: CHANNEL_CREATE / CHANNEL_PROGRESS -> RINGING,
@@ -18,11 +21,23 @@ The call id is always the caller's own channel uuid, so both ways FreeSWITCH rep
   CHANNEL_HANGUP_COMPLETE -> MISSED (not for `ORIGINATOR_CANCEL` / `LOSE_RACE`). A bridge of an
   answered call to a leg other than the one holding it (attended transfer) -> TRANSFERRED.
   The endpoint is `user/<variable_dialed_user>`, else the leg's `Channel-Name`.
+* **Carrier legs** ring nobody: legs named `sofia/gateway/...`, and on a call an agent placed
+  (click-to-dial: the call is the agent's own originated leg) any leg sent through a gateway
+  (`variable_sip_gateway_name`; FreeSWITCH names those `sofia/<profile>/<number>`). The agent's
+  leg keeps the call, so its hangup ends the call on the agent's page. On a caller's call a
+  gateway leg may be an agent's phone behind a SIP proxy, so there it rings like any leg.
+* **Consultation legs** (attended transfer, `att_xfer`): a leg rung on an answered call from a
+  leg other than the caller's channel (its originator is the agent's leg, whose `call_uuid` it
+  inherits, and it carries the agent's caller id). It pops nobody while the agent consults; the
+  caller's channel being bridged to it (the hand-over) -> TRANSFERRED to its endpoint. A
+  consultation that ends without a hand-over leaves the call with the first agent.
 
 The caller's channel hanging up ends any call: ENDED if answered, else ABANDONED. Legs that
 mod_callcenter originates to agents (`variable_cc_side: agent`) are left to the callcenter events,
 so a queued call never pops twice. A withheld caller (`Caller-Privacy-Hide-Number: true`, or
-`variable_privacy` of `yes`/`number`/`full`) is reported as caller `anonymous`.
+`variable_privacy` of `yes`/`number`/`full`, seen on the caller's channel, on a leg rung from it,
+or on the `member-queue-*` events that carry the member's channel data) makes the call withheld
+for good: every later event has `withheld=True`, caller `anonymous` and no name.
 """
 
 from __future__ import annotations
@@ -30,65 +45,28 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 
 from screenpop.events import CallEvent, EventKind
+from screenpop.telephony.esl_headers import (
+    WITHHELD,
+    Headers,
+    channel_gone,
+    endpoint_of,
+    named_trunk,
+    origin_of,
+    root_of,
+    via_gateway,
+    withheld,
+)
 from screenpop.telephony.esl_protocol import bridged_legs, channel_rows, parse_table
+from screenpop.telephony.esl_state import MAX_TRACKED
+from screenpop.telephony.esl_state import EslCall as _Call
+from screenpop.telephony.esl_state import Lru as _Lru
 
-WITHHELD = "anonymous"
-MAX_TRACKED = 4096  # calls and caller legs remembered at once; the oldest are forgotten first
+__all__ = ["MAX_TRACKED", "WITHHELD", "EslCallMapper"]
+
 CALLCENTER_SUBCLASS = "callcenter::info"
 QUIET_CAUSES = frozenset({"ORIGINATOR_CANCEL", "LOSE_RACE", "PICKED_OFF"})
-_TRUNKS = ("sofia/gateway/",)  # legs out to a carrier ring no agent
-_GONE_STATES = frozenset({"CS_HANGUP", "CS_REPORTING", "CS_DESTROY"})
-
-Headers = Mapping[str, str]
-
-
-@dataclass(slots=True)
-class _Call:
-    call_id: str
-    caller: str | None = None
-    caller_name: str | None = None
-    queue: str | None = None
-    outbound: bool = False
-    callcenter: bool = False  # mod_callcenter queued it at some point
-    in_queue: bool = False  # between member-queue-start and member-queue-end
-    answered: bool = False
-    holder: str | None = None  # uuid of the leg that holds the answered call, if known
-    legs: dict[str, str] = field(default_factory=dict)  # leg uuid -> endpoint it rang
-    answered_legs: set[str] = field(default_factory=set)
-
-
-def _withheld(h: Headers) -> bool:
-    if h.get("Caller-Privacy-Hide-Number", "").lower() == "true":
-        return True
-    return h.get("variable_privacy", "").lower() in ("yes", "true", "number", "full")
-
-
-def _name_hidden(h: Headers) -> bool:
-    if h.get("Caller-Privacy-Hide-Name", "").lower() == "true":
-        return True
-    return h.get("variable_privacy", "").lower() in ("yes", "true", "name", "full")
-
-
-def _caller(number: str | None, name: str | None, h: Headers) -> tuple[str | None, str | None]:
-    number = (number or "").strip() or None
-    name = (name or "").strip() or None
-    if _withheld(h):
-        number = WITHHELD
-    if _name_hidden(h):
-        name = None
-    return number, name
-
-
-class _Lru(OrderedDict[str, _Call]):
-    def remember(self, call: _Call) -> _Call:
-        self[call.call_id] = call
-        self.move_to_end(call.call_id)
-        while len(self) > MAX_TRACKED:
-            self.popitem(last=False)
-        return call
 
 
 class EslCallMapper:
@@ -167,9 +145,10 @@ class EslCallMapper:
             return []
         call = self._calls.get(call_id)
         if call is None:
-            seen = self._callers.pop(call_id, None)
-            number, name = _caller(h.get("CC-Member-CID-Number"), h.get("CC-Member-CID-Name"), {})
-            call = seen or _Call(call_id, number, name)
+            call = self._callers.pop(call_id, None) or _Call(call_id)
+            if call.caller is None and not call.withheld:
+                # no channel data to judge privacy by here (agent-offering, bridge-agent-*)
+                call.learn(h.get("CC-Member-CID-Number"), h.get("CC-Member-CID-Name"), {})
             self._calls.remember(call)
         call.callcenter = True
         call.queue = call.queue or h.get("CC-Queue") or None
@@ -179,7 +158,7 @@ class EslCallMapper:
         # This event carries the member channel's data, so its privacy flags are the caller's.
         number = h.get("CC-Member-CID-Number") or h.get("Caller-Caller-ID-Number")
         name = h.get("CC-Member-CID-Name") or h.get("Caller-Caller-ID-Name")
-        call.caller, call.caller_name = _caller(number, name, h)
+        call.learn(number, name, h)
         call.queue = h.get("CC-Queue") or call.queue
         call.in_queue = True
         return [self._event(call, EventKind.QUEUED)]
@@ -188,6 +167,7 @@ class EslCallMapper:
         return self._agent_event(call, EventKind.RINGING, h)
 
     def _cc_bridge_start(self, call: _Call, h: Headers) -> list[CallEvent]:
+        # The agent leg's channel data: its privacy flags say nothing about the caller.
         call.answered = True
         call.holder = h.get("CC-Agent-UUID") or call.holder
         return self._agent_event(call, EventKind.ANSWERED, h)
@@ -199,10 +179,10 @@ class EslCallMapper:
 
     def _cc_queue_end(self, call: _Call, h: Headers) -> list[CallEvent]:
         call.in_queue = False
-        if _withheld(h):  # member channel data again: trust its privacy flags
-            call.caller = WITHHELD
+        if withheld(h):  # member channel data again: trust its privacy flags
+            call.learn(None, None, h)
         terminated = h.get("CC-Cause") == "Terminated"
-        if terminated and not _channel_gone(h):
+        if terminated and not channel_gone(h):
             call.answered = True
             return []  # bridged, then transferred away: the caller is still on the line
         kind = EventKind.ENDED if call.answered or terminated else EventKind.ABANDONED
@@ -220,26 +200,53 @@ class EslCallMapper:
             return self._on_ringing_leg(h)
         uuid = h.get("Unique-ID", "")
         if uuid and uuid not in self._closed and uuid not in self._calls:
-            number, name = _caller(
-                h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h
-            )
-            self._callers.remember(_Call(uuid, number, name))
+            call = _Call(uuid)
+            call.learn(h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h)
+            self._callers.remember(call)
         return []
 
     def _on_ringing_leg(self, h: Headers) -> list[CallEvent]:
         if h.get("Call-Direction") != "outbound":
             return []
         leg, call = self._leg(h)
-        if call is None or leg in call.legs or h.get("Channel-Name", "").startswith(_TRUNKS):
+        if call is None or leg in call.legs or leg in call.consults or leg in call.carriers:
             return []
-        call.legs[leg] = _endpoint(h)
+        if not self._admit(call, leg, h):
+            return []
         return [self._event(call, EventKind.RINGING, call.legs[leg])]
 
     def _on_answer(self, h: Headers) -> list[CallEvent]:
         if h.get("Call-Direction") != "outbound":
             return []
         leg, call = self._leg(h)
-        return self._answer_leg(call, leg, _endpoint(h)) if call else []
+        if call is None or leg in call.consults or leg in call.carriers:
+            return []
+        if leg not in call.legs and not self._admit(call, leg, h):
+            return []
+        return self._answer_leg(call, leg, call.legs[leg])
+
+    def _admit(self, call: _Call, leg: str, h: Headers) -> bool:
+        """Note a leg new to `call`; True when it rings an agent, False for a carrier leg or a
+        consultation (kept aside until a hand-over)."""
+        if named_trunk(h) or (via_gateway(h) and call.placed()):
+            call.carriers.add(leg)  # the far end of the call, not an agent
+            return False
+        if self._consulting(call, h):
+            call.consults[leg] = endpoint_of(h)
+            return False
+        call.legs[leg] = endpoint_of(h)
+        return True
+
+    def _consulting(self, call: _Call, h: Headers) -> bool:
+        """A new leg on an answered call, rung from a leg other than the caller's channel (the
+        agent's leg, in an attended transfer), or failing that data, with another caller id."""
+        if not call.answered:
+            return False
+        origin = origin_of(h)
+        if origin:
+            return origin != call.call_id
+        number = h.get("Caller-Caller-ID-Number", "")
+        return bool(number) and not call.withheld and call.caller not in (None, number)
 
     def _on_bridge(self, h: Headers) -> list[CallEvent]:
         a = h.get("Bridge-A-Unique-ID") or h.get("Unique-ID", "")
@@ -252,15 +259,23 @@ class EslCallMapper:
 
     def _bridged(self, call: _Call, other: str, h: Headers) -> list[CallEvent]:
         """The caller's channel was bridged to `other`: an answer, or a transfer to it."""
-        endpoint = call.legs.get(other) or self._known_endpoint(other)
-        endpoint = endpoint or h.get("Other-Leg-Channel-Name") or ""
+        if other in call.carriers:
+            return []
+        if other in call.consults:  # the hand-over of an attended transfer
+            endpoint = call.consults.pop(other)
+            return self._transfer(call, other, endpoint)
+        known = call.legs.get(other) or self._known_endpoint(other)
+        endpoint = known or h.get("Other-Leg-Channel-Name") or ""
         if not call.answered or (other in call.legs and other not in call.answered_legs):
             return self._answer_leg(call, other, endpoint) if endpoint else []
         if other == call.holder or other in call.answered_legs or not endpoint:
             return []
-        call.legs[other] = endpoint
-        call.answered_legs.add(other)
-        call.holder = other
+        return self._transfer(call, other, endpoint)
+
+    def _transfer(self, call: _Call, leg: str, endpoint: str) -> list[CallEvent]:
+        call.legs[leg] = endpoint
+        call.answered_legs.add(leg)
+        call.holder = leg
         return [self._event(call, EventKind.TRANSFERRED, endpoint)]
 
     def _answer_leg(self, call: _Call, leg: str, endpoint: str) -> list[CallEvent]:
@@ -277,8 +292,13 @@ class EslCallMapper:
         self._callers.pop(uuid, None)
         if h.get("Call-Direction") != "outbound":
             return []
-        call = self._calls.get(_root_of(h))
-        if call is None or uuid not in call.legs or uuid in call.answered_legs:
+        call = self._calls.get(root_of(h)) or self._call_holding(root_of(h))
+        if call is None:
+            return []
+        call.carriers.discard(uuid)
+        if call.consults.pop(uuid, None) is not None:
+            return []  # a consultation that ended without a hand-over: nobody saw it
+        if uuid not in call.legs or uuid in call.answered_legs:
             return []
         endpoint = call.legs.pop(uuid)
         if h.get("Hangup-Cause", "") in QUIET_CAUSES:
@@ -292,24 +312,35 @@ class EslCallMapper:
         return [self._event(call, kind, call.legs.get(call.holder or ""))]
 
     def _leg(self, h: Headers) -> tuple[str, _Call | None]:
-        """The leg's uuid and its call (created on first sight); None for calls not ours."""
-        leg, root = h.get("Unique-ID", ""), _root_of(h)
+        """The leg's uuid and its call (created on first sight); None for calls not ours.
+
+        A leg whose `call_uuid` is an agent's leg holding a call (an agent mod_callcenter rang
+        consulting a colleague) belongs to that call.
+        """
+        leg, root = h.get("Unique-ID", ""), root_of(h)
         if not leg or root in self._closed:
             return leg, None
-        call = self._calls.get(root)
+        call = self._calls.get(root) or self._call_holding(root)
         if call is None:
-            seen = self._callers.pop(root, None)
-            number, name = _caller(
-                h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h
-            )
-            call = seen or _Call(root, number, name)
+            call = self._callers.pop(root, None) or _Call(root)
+            if call.caller is None or withheld(h):
+                call.learn(h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h)
             call.outbound = h.get("variable_screenpop_outbound", "") == "true"
             self._calls.remember(call)
         elif call.in_queue and not call.answered:
             return leg, None  # still queued: mod_callcenter decides who rings
-        elif _withheld(h):
-            call.caller = WITHHELD
+        elif withheld(h) and not self._consulting(call, h):
+            call.learn(None, None, h)  # a leg rung from the caller's channel carries its flags
         return leg, call
+
+    def _call_holding(self, leg: str) -> _Call | None:
+        """The open call whose answering leg is `leg` (not a call id itself), if any."""
+        if not leg or leg in self._calls:
+            return None
+        for call in self._calls.values():
+            if call.holder == leg:
+                return call
+        return None
 
     def _known_endpoint(self, leg: str) -> str | None:
         for call in self._calls.values():
@@ -336,10 +367,10 @@ class EslCallMapper:
                 continue
             if call_id in self._closed or (alive is not None and call_id not in alive):
                 continue
-            number, name = row.get("cid_number"), row.get("cid_name")
-            call = self._calls.get(call_id) or self._calls.remember(
-                _Call(call_id, number or None, name or None)
-            )
+            call = self._calls.get(call_id)
+            if call is None:
+                call = self._calls.remember(_Call(call_id))
+                call.learn(row.get("cid_number"), row.get("cid_name"), {})
             call.callcenter, call.queue = True, call.queue or queue
             call.in_queue = state != "Answered"
             out.append(self._event(call, EventKind.QUEUED))
@@ -364,37 +395,14 @@ class EslCallMapper:
             source=self.source,
             call_id=call.call_id,
             kind=kind,
-            caller=call.caller,
-            caller_name=call.caller_name,
+            caller=WITHHELD if call.withheld else call.caller,
+            caller_name=None if call.withheld else call.caller_name,
             endpoint=endpoint or None,
             queue=call.queue,
             outbound=call.outbound,
+            withheld=call.withheld,
             at=self._clock(),
         )
-
-
-def _channel_gone(h: Headers) -> bool:
-    """True when an event's channel data says that channel has hung up."""
-    if h.get("Channel-State", "") in _GONE_STATES:
-        return True
-    return h.get("Channel-Call-State") == "HANGUP" or h.get("Answer-State") == "hangup"
-
-
-def _root_of(h: Headers) -> str:
-    uuid = h.get("Unique-ID", "")
-    if h.get("Call-Direction") != "outbound":
-        return uuid
-    return h.get("variable_call_uuid") or h.get("Other-Leg-Unique-ID") or uuid
-
-
-def _endpoint(h: Headers) -> str:
-    user = h.get("variable_dialed_user", "")
-    if user:
-        return f"user/{user}"
-    channel = h.get("Channel-Name", "")
-    if channel:
-        return channel
-    return f"user/{h.get('Caller-Destination-Number', '')}"
 
 
 _CC_HANDLERS: dict[str, Callable[[EslCallMapper, _Call, Headers], list[CallEvent]]] = {
