@@ -5,6 +5,14 @@ or ``00``), SIP and tel URIs with parameters, Asterisk's ``<unknown>``, words su
 ``anonymous``, carrier sentinels, or plain garbage. :func:`normalize` never raises: anything it
 cannot read as a phone number comes back with ``kind`` ``unparseable`` and the raw text kept.
 
+What phonenumbers reads is read too: digits of any script (full-width, Arabic-Indic, Persian,
+Devanagari...), full-width punctuation and plus sign; vanity numbers, whose letters stand for
+the keypad digits (``1-800-FLOWERS``: at least three letters, after the first digit); the
+extension labels ``x``, ``ext``, ``extn``, ``extension``, ``anexo``, ``доб`` and ``#``; RFC 3966 tel URIs
+with ``;ext=`` and a global ``;phone-context=+1-212`` before a local number. A withheld word
+anywhere in the number (``+1 RESTRICTED``) makes the caller withheld, never a vanity number; an
+agent's extension is only ever ASCII digits.
+
 Only a ``number`` with an E.164 form is ever looked up or matched to a customer
 (:attr:`CallerId.lookupable`); withheld and unparseable callers never are.
 """
@@ -13,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -49,12 +58,25 @@ TWILIO_SENTINELS = frozenset({"+266696687", "+7378742833", "+86282452253", "+256
 
 _NAME_ADDR = re.compile(r"<([^<>]*)>\s*(?:;.*)?$")
 _SCHEMES = ("sips:", "sip:", "tel:")
-# Digits with the punctuation people and PBXs use, then optionally an extension.
+# The punctuation people, PBXs and phonenumbers put between digits (after NFKC folding).
+_PUNCTUATION = r" \u00a0().\-/\[\]\u2010-\u2015\u2212\u30fc\u00ad\u200b\u2060"
+# An extension: one of phonenumbers' labels, or `#`, then its digits.
+_EXTENSION_PART = (
+    r"(?:(?: ?(?:e?xtn?|extension|extensi[oó]n|anexo|доб|x)[.:]? ?|#)(?P<ext>[0-9]{1,10}))?$"
+)
+# Digits with that punctuation, then optionally an extension.
 _NUMBER_TEXT = re.compile(
-    r"^(?P<main>\+?[0-9 \u00a0().\-/]*[0-9][0-9 \u00a0().\-/]*?)"
-    r"(?:(?: ?(?:x|ext\.?|extension) ?|#)(?P<ext>[0-9]{1,10}))?$",
+    rf"^(?P<main>\+?[0-9{_PUNCTUATION}]*[0-9][0-9{_PUNCTUATION}]*?){_EXTENSION_PART}",
     re.IGNORECASE,
 )
+# A vanity number: a digit first, then digits, punctuation and keypad letters.
+_VANITY = re.compile(
+    rf"^(?P<main>\+?[{_PUNCTUATION}]*[0-9][0-9A-Za-z{_PUNCTUATION}]*?){_EXTENSION_PART}",
+    re.IGNORECASE,
+)
+_LETTERS = re.compile(r"[A-Za-z]")
+_WORDS = re.compile(r"[a-z]+")
+MIN_VANITY_LETTERS = 3  # as phonenumbers: fewer letters are not a vanity number
 _EXTENSION = re.compile(r"^[0-9]{2,6}$")
 _NON_DIGITS = re.compile(r"[^0-9]")
 _INTERNATIONAL_PREFIXES = ("011", "00")
@@ -116,10 +138,11 @@ def normalize(raw: str | None, default_region: str) -> CallerId:
     text = (raw or "")[:MAX_RAW]
     if raw is not None and len(raw) > MAX_RAW:
         return _other(text, "unparseable")
-    address, ext_param = _address(text)
+    native, ext_param = _address(text)
+    address = _fold(native)
     if _is_withheld(text, address):
         return _other(text, "withheld")
-    found = _NUMBER_TEXT.match(address) if len(address) <= MAX_NUMBER_TEXT else None
+    found = _reading(address)
     if found is None:
         return _other(text, "unparseable")
     main = found.group("main").strip()
@@ -127,7 +150,7 @@ def normalize(raw: str | None, default_region: str) -> CallerId:
     if not digits.strip("0"):
         return _other(text, "withheld")
     region = default_region.strip().upper()
-    if main == address and _EXTENSION.match(main) and not _short(digits, region):
+    if main == native and _EXTENSION.match(main) and not _short(digits, region):
         return CallerId(text, None, None, None, digits, False, False, "extension")
     number = _parse(main, region)
     if number is None:
@@ -137,7 +160,32 @@ def normalize(raw: str | None, default_region: str) -> CallerId:
         return _other(text, "withheld")
     if not _possible(number):
         return _other(text, "unparseable")
-    return _number(text, number, e164, found.group("ext") or ext_param)
+    return _number(text, number, e164, found.group("ext") or _fold(ext_param or "") or None)
+
+
+def _fold(text: str) -> str:
+    """Full-width forms folded (NFKC), digits of any script written as ASCII digits."""
+    folded = unicodedata.normalize("NFKC", text)
+    if folded.isascii():
+        return folded
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in folded)
+
+
+def _reading(address: str) -> re.Match[str] | None:
+    """The number and extension in `address`, a vanity number's letters dialled as digits."""
+    if len(address) > MAX_NUMBER_TEXT:
+        return None
+    found = _NUMBER_TEXT.match(address)
+    if found is not None:
+        return found
+    vanity = _VANITY.match(address)
+    if vanity is None:
+        return None
+    main = vanity.group("main")
+    if len(_LETTERS.findall(main)) < MIN_VANITY_LETTERS:
+        return None
+    dialled = phonenumbers.convert_alpha_characters_in_number(main)
+    return _NUMBER_TEXT.match(dialled + address[vanity.end("main") :])
 
 
 def says_withheld(raw: str | None) -> bool:
@@ -210,18 +258,24 @@ def _address(raw: str) -> tuple[str, str | None]:
     number, *params = user.split(";")
     if host.split(";")[0].strip().lower() == "anonymous.invalid":
         number = "anonymous"
+    number = number.strip().strip('"').strip()
     ext = None
     for param in params:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "ext" and value.strip().isdigit():
-            ext = value.strip()
-    return number.strip().strip('"').strip(), ext
+        key, _, value = (part.strip() for part in param.partition("="))
+        if key.lower() == "ext" and value.isdigit():
+            ext = value
+        elif key.lower() == "phone-context" and value.startswith("+") and number[:1] != "+":
+            number = value + number  # RFC 3966: a local number in a global context
+    return number, ext
 
 
 def _is_withheld(raw: str, address: str) -> bool:
-    """A withheld word, or nothing at all (a blank caller id or an empty `<>`)."""
+    """A withheld word (alone or among digits), or nothing at all (a blank id or `<>`)."""
     if address:
-        return address.lower() in WITHHELD_WORDS
+        lowered = address.lower()
+        return lowered in WITHHELD_WORDS or any(
+            word in WITHHELD_WORDS for word in _WORDS.findall(lowered)
+        )
     return raw.strip() in ("", "<>")
 
 

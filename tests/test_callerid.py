@@ -48,6 +48,50 @@ NUMBERS = [
     ("0049 30 12345678-99", "DE", "+49301234567899", None),
     ("+33 1 42 68 53 00", "US", "+33142685300", None),
     ("+1 (800) 555-0199", "US", "+18005550199", None),
+    # What phonenumbers reads, normalize reads too.
+    ("1-800-FLOWERS", "US", "+18003569377", None),  # a vanity number: keypad letters
+    ("1-800-GOT-JUNK", "US", "+18004685865", None),
+    ("+1 800 555 ABCD", "DE", "+18005552223", None),
+    ("1-800-FLOWERS x12", "US", "+18003569377", "12"),
+    ("\uff12\uff11\uff12\uff15\uff15\uff15\uff11\uff12\uff13\uff14", "US", NYC, None),  # full-width
+    (
+        "\uff0b\uff11 (\uff12\uff11\uff12) \uff15\uff15\uff15\uff0d\uff11\uff12\uff13\uff14",
+        "DE",
+        NYC,
+        None,
+    ),
+    (
+        "\u0662\u0661\u0662\u0665\u0665\u0665\u0661\u0662\u0663\u0664",
+        "US",
+        NYC,
+        None,
+    ),  # Arabic-Indic
+    (
+        "+\u06f1 \u06f2\u06f1\u06f2 \u06f5\u06f5\u06f5 \u06f1\u06f2\u06f3\u06f4",
+        "DE",
+        NYC,
+        None,
+    ),  # Persian
+    ("\u0968\u0967\u0968\u096b\u096b\u096b\u0967\u0968\u0969\u096a", "US", NYC, None),  # Devanagari
+    (
+        "\u0660\u0660\u0664\u0664\u0662\u0660\u0667\u0669\u0664\u0666\u0660\u0669\u0665\u0668",
+        "US",
+        LONDON,
+        None,
+    ),
+    ("tel:2125551234;phone-context=+1", "US", NYC, None),  # RFC 3966 local number, global context
+    ("tel:555-1234;phone-context=+1-212", "GB", NYC, None),
+    ("sip:5551234;phone-context=+1-212@carrier.example;user=phone", "US", NYC, None),
+    ("tel:+1-212-555-1234;ext=\u0665\u0665", "US", NYC, "55"),
+    ("tel:+1-212-555-1234;isub=1234;ext=7", "US", NYC, "7"),
+    ("212 555 1234 extn 5", "US", NYC, "5"),
+    ("212-555-1234 x. 5", "US", NYC, "5"),
+    ("212-555-1234 ext: 5", "US", NYC, "5"),
+    ("212 555 1234 anexo 5", "US", NYC, "5"),
+    ("212 555 1234 \u0434\u043e\u0431 5", "US", NYC, "5"),  # Russian `доб`
+    ("[212] 555-1234", "US", NYC, None),
+    ("212\u2013555\u20131234", "US", NYC, None),  # en dashes
+    ("212\u00a0555\u30001234", "US", NYC, None),  # no-break and ideographic spaces
 ]
 
 WITHHELD = [
@@ -74,12 +118,18 @@ WITHHELD = [
     "+2562533",
     "+8656696",
     "sip:+266696687@twilio.example",
+    # A vanity reading never turns a withheld word into a number.
+    "+1 RESTRICTED",
+    "1-800-PRIVATE",
+    "restricted1234",
+    "+1 212 555 1234 unknown",
+    "\uff21\uff2e\uff2f\uff2e\uff39\uff2d\uff2f\uff35\uff33",  # full-width ANONYMOUS
+    "sip:\uff32\uff45\uff53\uff54\uff52\uff49\uff43\uff54\uff45\uff44@carrier.example",
 ]
 
 UNPARSEABLE = [
     ("5551234", "US"),  # a local number without its area code
     ("abc", "US"),
-    ("1-800-FLOWERS", "US"),  # letters are garbage in a caller id
     ("+", "US"),
     ("++12125551234", "US"),
     ("+1", "US"),
@@ -98,9 +148,24 @@ UNPARSEABLE = [
     ('""', "US"),
     ("sip:@pbx.example", "US"),
     ("\u0661\u0662\u0663", "US"),
+    ("+1 800 MICROSOFT", "US"),  # phonenumbers reads 1800642767638: too long
+    ("2125551234A", "US"),  # one letter: no vanity number (phonenumbers needs three)
+    ("212555ABC", "US"),  # too short once dialled
+    ("x123", "US"),
+    ("FLOWERS 1-800", "US"),  # the letters come first: a word, not a number
+    ("\u0661\u0660\u0660\u0661", "US"),  # an agent's extension is ASCII digits only
+    ("\uff11\uff10\uff10\uff11", "US"),
+    ("tel:5551234;phone-context=example.com", "US"),  # a domain context says nothing more
+    ("1-800-FLOWERS\x00", "US"),
 ]
 
-EXTENSIONS = [("1001", "US"), ("42", "US"), ("204", "GB"), ("sip:1001@pbx.example", "US")]
+EXTENSIONS = [
+    ("1001", "US"),
+    ("42", "US"),
+    ("204", "GB"),
+    ("sip:1001@pbx.example", "US"),
+    ("tel:1001;phone-context=pbx.example.com", "US"),
+]
 
 
 @pytest.mark.parametrize(("raw", "region", "e164", "extension"), NUMBERS)
