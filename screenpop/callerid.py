@@ -8,10 +8,10 @@ cannot read as a phone number comes back with ``kind`` ``unparseable`` and the r
 What phonenumbers reads is read too: digits of any script (full-width, Arabic-Indic, Persian,
 Devanagari...), full-width punctuation and plus sign; vanity numbers, whose letters stand for
 the keypad digits (``1-800-FLOWERS``: at least three letters, after the first digit); the
-extension labels ``x``, ``ext``, ``extn``, ``extension``, ``anexo``, ``доб`` and ``#``; RFC 3966 tel URIs
-with ``;ext=`` and a global ``;phone-context=+1-212`` before a local number. A withheld word
-anywhere in the number (``+1 RESTRICTED``) makes the caller withheld, never a vanity number; an
-agent's extension is only ever ASCII digits.
+extension labels ``x``, ``ext``, ``extn``, ``extension``, ``anexo``, ``доб`` and ``#``; RFC 3966
+tel URIs with ``;ext=`` and a global ``;phone-context=+1-212`` before a local number. A
+withheld word anywhere in the number (``+1 RESTRICTED``) makes the caller withheld, never a
+vanity number; an agent's extension is only ever ASCII digits.
 
 Only a ``number`` with an E.164 form is ever looked up or matched to a customer
 (:attr:`CallerId.lookupable`); withheld and unparseable callers never are.
@@ -204,18 +204,20 @@ def mask(text: str | None) -> str:
     """A phone number made safe for logs: only its last digits (`+…1234`).
 
     Returned unchanged when the ``screenpop`` logger is enabled for DEBUG. Text without digits
-    (``anonymous``) is not a number and is returned as it is.
+    (``anonymous``) is not a number and is returned as it is. Digits of any script count (and
+    are shown as ASCII digits), as :func:`normalize` reads them.
     """
     if text is None:
         return ""
     if logging.getLogger("screenpop").isEnabledFor(logging.DEBUG):
         return text
-    digits = _NON_DIGITS.sub("", text)
+    folded = _fold(text)
+    digits = _NON_DIGITS.sub("", folded)
     if not digits:
         return text
     keep = 4 if len(digits) >= 8 else 3 if len(digits) >= 5 else 2
     keep = min(keep, len(digits) - 1) if len(digits) > 1 else 0
-    prefix = "+" if text.lstrip().startswith("+") else ""
+    prefix = "+" if folded.lstrip().startswith("+") else ""
     return f"{prefix}…{digits[len(digits) - keep :]}" if keep else f"{prefix}…"
 
 

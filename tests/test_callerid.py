@@ -304,6 +304,8 @@ def screenpop_logger() -> Iterator[logging.Logger]:
         ("7", "…"),
         ("anonymous", "anonymous"),
         (None, ""),
+        ("\u0662\u0661\u0662\u0665\u0665\u0665\u0661\u0662\u0663\u0664", "…1234"),
+        ("\uff0b\uff11\uff12\uff11\uff12\uff15\uff15\uff15\uff11\uff12\uff13\uff14", "+…1234"),
     ],
 )
 def test_mask_hides_all_but_the_last_digits(
