@@ -29,8 +29,10 @@ from screenpop.errors import ProtocolError
 from screenpop.events import CallEvent, CallState
 from screenpop.telephony import recording
 from screenpop.telephony.ami_calls import AmiCallMapper
+from screenpop.telephony.ami_formats import ami_stream_from
 from screenpop.telephony.ami_protocol import AmiParser, Banner, Message
 from screenpop.telephony.esl_calls import EslCallMapper
+from screenpop.telephony.esl_formats import esl_stream_from
 from screenpop.telephony.esl_protocol import (
     API_RESPONSE,
     EVENT_PLAIN,
@@ -89,10 +91,17 @@ def load_recording(content: bytes) -> Recording | None:
 def stream_from(content: bytes) -> tuple[Protocol, bytes] | None:
     """The protocol and the PBX's raw stream of a file that is not a block capture, or None.
 
-    The one place that knows the other formats: raw AMI or ESL streams.
+    The one place that knows the other formats (raw streams, cacofonisk JSON lists, Asterisk
+    `manager debug` console logs, FreeSWITCH event-plain bodies and modesl dumps): the format
+    modules of each protocol say what they can read.
     """
-    protocol = sniff(content)
-    return None if protocol is None else (protocol, content)
+    ami = ami_stream_from(content)
+    if ami is not None and sniff(ami) == "ami":
+        return "ami", ami
+    esl = esl_stream_from(content)
+    if esl is not None and sniff(esl) == "esl":
+        return "esl", esl
+    return None
 
 
 def sniff(stream: bytes) -> Protocol | None:
