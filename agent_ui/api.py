@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_ui.auth import request_agent, same_origin
-from agent_ui.keys import COUNTERS, DAEMON
+from agent_ui.keys import COUNTERS, DESK
 from agent_ui.messages import MAX_NOTE_CHARS
 from screenpop.agents import Agent
 from screenpop.errors import AuthError, ProtocolError, StoreError
@@ -37,13 +37,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """`GET /readyz`: 200 when sources, store and cache are all fine, else 503; the checks."""
-    readiness = await request.app[DAEMON].readiness()
+    readiness = await request.app[DESK].readiness()
     return web.json_response(readiness, status=200 if readiness.get("ready") else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
     """`GET /metrics`: Prometheus text format."""
-    body = request.app[DAEMON].metrics_text()
+    body = request.app[DESK].metrics_text()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -67,7 +67,7 @@ async def card(request: web.Request) -> web.Response:
     """`GET /api/cards/{number}`: one lookup for that number, filtered for the caller's role."""
     agent = api_agent(request)
     try:
-        found = await request.app[DAEMON].card_for_number(
+        found = await request.app[DESK].card_for_number(
             request.match_info["number"][:64], agent.role
         )
     except ValueError as exc:
@@ -86,16 +86,16 @@ class NoteBody(BaseModel):
 async def add_note(request: web.Request) -> web.Response:
     """`POST /api/calls/{call_id}/notes`: save a note on one of the caller's own calls."""
     agent = api_agent(request)
-    daemon = request.app[DAEMON]
+    desk = request.app[DESK]
     try:
         body = NoteBody.model_validate_json(await request.read())
     except ValidationError as exc:
         return invalid_body(exc)
-    if body.disposition not in daemon.settings.ui.dispositions:
+    if body.disposition not in desk.dispositions:
         return problem(400, f"unknown disposition {body.disposition!r}")
     call_id = request.match_info["call_id"]
     try:
-        note = await daemon.save_note(agent.id, call_id, body.disposition, body.text)
+        note = await desk.save_note(agent.id, call_id, body.disposition, body.text)
     except KeyError:
         return problem(404, "no such call for this agent")
     except StoreError:
@@ -107,8 +107,8 @@ async def add_note(request: web.Request) -> web.Response:
 async def webhook(request: web.Request) -> web.Response:
     """`POST /webhooks/{source_name}`: hand the request to that webhook source."""
     name = request.match_info["source_name"]
-    daemon = request.app[DAEMON]
-    source = daemon.webhook(name)
+    desk = request.app[DESK]
+    source = desk.webhook(name)
     if source is None:
         return problem(404, "no such webhook source")
     body = await request.read()
@@ -122,5 +122,5 @@ async def webhook(request: web.Request) -> web.Response:
         request.app[COUNTERS].webhook_rejected.labels(name, "malformed").inc()
         return problem(400, str(exc) or "malformed request")
     for event in events:
-        daemon.emit(event)
+        desk.emit(event)
     return web.json_response({"ok": True, "events": len(events)})

@@ -12,10 +12,10 @@ from aiohttp import web
 from agent_ui import api, desk_api, pages, ws
 from agent_ui.auth import SessionCodec
 from agent_ui.counters import UiCounters
-from agent_ui.keys import COUNTERS, DAEMON, SESSIONS, SOCKETS, TEMPLATES
+from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
 
 if TYPE_CHECKING:
-    from screenpop.daemon import Daemon
+    from agent_ui.desk import Desk
 
 HERE = Path(__file__).parent
 
@@ -62,14 +62,14 @@ async def _close_sockets(app: web.Application) -> None:
         await socket.close(code=ws.CLOSE_SHUTDOWN, message=b"server shutting down")
 
 
-def build_app(daemon: Daemon) -> web.Application:
-    """The web application for `daemon`: pages, `/ws`, the API, health and webhooks."""
+def build_app(desk: Desk) -> web.Application:
+    """The web application over `desk`: pages, `/ws`, the API, health and webhooks."""
     app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
-    server = daemon.settings.server
-    app[DAEMON] = daemon
+    server = desk.server
+    app[DESK] = desk
     app[SESSIONS] = SessionCodec(server.session_secret, server.session_ttl_s)
     app[SOCKETS] = set()
-    app[COUNTERS] = UiCounters.for_registry(daemon.metrics.registry)
+    app[COUNTERS] = UiCounters.for_registry(desk.metrics_registry)
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from agent_ui.keys import DAEMON, SESSIONS
+from agent_ui.keys import DESK, SESSIONS
 from screenpop.agents import Agent
 
 COOKIE = "screenpop_session"
@@ -67,7 +67,7 @@ class SessionCodec:
 
 
 def _secure(request: web.Request) -> bool:
-    return request.app[DAEMON].settings.server.public_origin.startswith("https:")
+    return request.app[DESK].server.public_origin.startswith("https:")
 
 
 def set_session(request: web.Request, response: web.StreamResponse, agent: Agent) -> None:
@@ -98,7 +98,7 @@ def session_agent(request: web.Request) -> Agent | None:
     if not value:
         return None
     agent_id = request.app[SESSIONS].verify(value)
-    return request.app[DAEMON].directory.get(agent_id) if agent_id else None
+    return request.app[DESK].agent(agent_id) if agent_id else None
 
 
 def bearer_agent(request: web.Request) -> Agent | None:
@@ -106,7 +106,7 @@ def bearer_agent(request: web.Request) -> Agent | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return request.app[DAEMON].directory.authenticate_token(token.strip())
+    return request.app[DESK].authenticate_token(token.strip())
 
 
 def request_agent(request: web.Request) -> Agent | None:
@@ -121,7 +121,7 @@ def same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    expected = request.app[DAEMON].settings.server.public_origin
+    expected = request.app[DESK].server.public_origin
     return _origin_key(origin) == _origin_key(expected)
 
 

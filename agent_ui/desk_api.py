@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_ui.api import api_agent, invalid_body, problem
-from agent_ui.keys import DAEMON
+from agent_ui.keys import DESK
 from screenpop.errors import ConfigError, ScreenpopError
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ async def dial(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return invalid_body(exc)
     try:
-        call_id = await request.app[DAEMON].dial(agent.id, body.number)
+        call_id = await request.app[DESK].dial(agent.id, body.number)
     except ValueError as exc:
         return problem(400, str(exc))
     except ScreenpopError as exc:
@@ -53,7 +53,7 @@ async def choose(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return invalid_body(exc)
     try:
-        await request.app[DAEMON].choose(agent.id, request.match_info["call_id"], body.customer_id)
+        await request.app[DESK].choose(agent.id, request.match_info["call_id"], body.customer_id)
     except KeyError as exc:
         return problem(404, str(exc.args[0]) if exc.args else "no such call for this agent")
     except ScreenpopError as exc:
@@ -64,11 +64,11 @@ async def choose(request: web.Request) -> web.Response:
 async def reload(request: web.Request) -> web.Response:
     """`POST /admin/reload`: re-read the config file (roles with `board = true` only)."""
     agent = api_agent(request)
-    daemon = request.app[DAEMON]
-    if not daemon.role(agent.role).board:
+    desk = request.app[DESK]
+    if not desk.watches_board(agent):
         return problem(403, "only a supervisor may reload the configuration")
     try:
-        summary = await daemon.reload()
+        summary = await desk.reload()
     except ConfigError as exc:
         log.error("reload by %s refused, the running config stays: %s", agent.id, exc)
         return problem(422, str(exc))

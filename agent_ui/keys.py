@@ -1,4 +1,4 @@
-"""Typed keys of the web application's shared state (``app[DAEMON]``...)."""
+"""Typed keys of the web application's shared state (``app[DESK]``...)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from aiohttp import web
 if TYPE_CHECKING:
     from agent_ui.auth import SessionCodec
     from agent_ui.counters import UiCounters
-    from screenpop.daemon import Daemon
+    from agent_ui.desk import Desk
 
-DAEMON: web.AppKey[Daemon] = web.AppKey("daemon")
+DESK: web.AppKey[Desk] = web.AppKey("desk")
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from agent_ui.auth import clear_session, session_agent, set_session
-from agent_ui.keys import COUNTERS, DAEMON, TEMPLATES
+from agent_ui.keys import COUNTERS, DESK, TEMPLATES
 from screenpop.agents import Agent
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 
 def home_of(request: web.Request, agent: Agent) -> str:
     """Where an agent lands after logging in: the board for roles that may watch it."""
-    return "/supervisor" if request.app[DAEMON].role(agent.role).board else "/agent"
+    return "/supervisor" if request.app[DESK].watches_board(agent) else "/agent"
 
 
 def origin_warning(request: web.Request) -> str | None:
@@ -36,7 +36,7 @@ def origin_warning(request: web.Request) -> str | None:
     The websocket only accepts the configured public origin; a page opened at `localhost` when the
     origin says `127.0.0.1` would otherwise just keep reconnecting without saying why.
     """
-    public = request.app[DAEMON].settings.server.public_origin
+    public = request.app[DESK].server.public_origin
     expected = urlsplit(public).netloc.lower()
     if not expected or request.host.lower() == expected:
         return None
@@ -59,7 +59,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     agent_id = str(form.get("agent_id", ""))[:MAX_FIELD_CHARS].strip()
     token = str(form.get("token", ""))[:MAX_FIELD_CHARS]
-    agent = request.app[DAEMON].directory.authenticate(agent_id, token) if agent_id else None
+    agent = request.app[DESK].authenticate(agent_id, token) if agent_id else None
     if agent is None:
         request.app[COUNTERS].login_failures.inc()
         log.info("failed login for agent id %r", agent_id[:64])
@@ -84,7 +84,7 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
     agent = session_agent(request)
     if agent is None:
         raise web.HTTPSeeOther("/")
-    board = request.app[DAEMON].role(agent.role).board
+    board = request.app[DESK].watches_board(agent)
     warning = origin_warning(request)
     return render(request, "agent.html", agent=agent, board=board, warning=warning)
 
@@ -94,6 +94,6 @@ async def supervisor_page(request: web.Request) -> web.StreamResponse:
     agent = session_agent(request)
     if agent is None:
         raise web.HTTPSeeOther("/")
-    if not request.app[DAEMON].role(agent.role).board:
+    if not request.app[DESK].watches_board(agent):
         return render(request, "forbidden.html", 403, agent=agent)
     return render(request, "supervisor.html", agent=agent, warning=origin_warning(request))

@@ -7,7 +7,7 @@ anything else gets an ``error`` message (with ``about``: the type of the message
 known) and is counted. The credentials are checked again before every message either way and at
 least every :data:`RECHECK_S`: a tab whose session expired, or whose agent was removed or changed
 by a reload, is closed with :data:`CLOSE_SESSION_ENDED`. Every way out unsubscribes and tells the
-daemon the tab is gone.
+desk the tab is gone.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from agent_ui.auth import COOKIE, request_agent, same_origin
-from agent_ui.keys import COUNTERS, DAEMON, SESSIONS, SOCKETS
+from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS
 from agent_ui.messages import (
     Ack,
     AnyClientMessage,
@@ -64,12 +64,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 def still_valid(request: web.Request, agent: Agent) -> Check:
     """A check that the credentials the tab opened with still name the same agent, unchanged."""
-    daemon, sessions = request.app[DAEMON], request.app[SESSIONS]
+    desk, sessions = request.app[DESK], request.app[SESSIONS]
     if "Authorization" in request.headers:
         token = request.headers["Authorization"].partition(" ")[2].strip()
-        return lambda: daemon.directory.authenticate(agent.id, token) == agent
+        return lambda: desk.authenticate(agent.id, token) == agent
     cookie = request.cookies.get(COOKIE, "")
-    return lambda: sessions.verify(cookie) == agent.id and daemon.directory.get(agent.id) == agent
+    return lambda: sessions.verify(cookie) == agent.id and desk.agent(agent.id) == agent
 
 
 class Tab:
@@ -78,7 +78,7 @@ class Tab:
     def __init__(
         self, app: web.Application, agent: Agent, ws: web.WebSocketResponse, valid: Check
     ) -> None:
-        self.daemon = app[DAEMON]
+        self.desk = app[DESK]
         self.counters = app[COUNTERS]
         self.sockets = app[SOCKETS]
         self.agent = agent
@@ -86,10 +86,10 @@ class Tab:
         self.valid = valid
 
     async def serve(self) -> None:
-        daemon = self.daemon
-        sub = daemon.hub.subscribe(self.agent.id)
-        hello = daemon.hello(self.agent)
-        daemon.connected(self.agent.id)
+        desk = self.desk
+        sub = desk.subscribe(self.agent.id)
+        hello = desk.hello(self.agent)
+        desk.connected(self.agent.id)
         self.sockets.add(self.ws)
         writer: asyncio.Task[None] | None = None
         log.info("agent %s: tab connected", self.agent.id)
@@ -104,8 +104,8 @@ class Tab:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await writer
-            daemon.hub.unsubscribe(sub)
-            daemon.disconnected(self.agent.id)
+            desk.unsubscribe(sub)
+            desk.disconnected(self.agent.id)
             self.sockets.discard(self.ws)
             log.info("agent %s: tab disconnected", self.agent.id)
 
@@ -121,7 +121,7 @@ class Tab:
             await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
             return
         if sub.closed and "slow" in sub.close_reason:
-            self.daemon.metrics.slow_clients.inc()
+            self.desk.slow_client()
             await self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: reconnect and resume")
         elif sub.closed:
             await self.ws.close(code=CLOSE_SHUTDOWN, message=b"server going away")
@@ -178,20 +178,20 @@ class Tab:
 
     async def _apply(self, sub: Subscription, message: AnyClientMessage) -> None:
         """Do what the message asks; errors propagate for :meth:`_handle` to report."""
-        agent_id, daemon = self.agent.id, self.daemon
+        agent_id, desk = self.agent.id, self.desk
         match message:
             case Resume(last_seq=last_seq):
-                daemon.resume(sub, last_seq)
+                desk.resume(sub, last_seq)
             case Ack(seq=seq):
-                daemon.ack(agent_id, seq)
+                desk.ack(agent_id, seq)
             case Note(call_id=call_id, disposition=disposition, text=note):
-                await daemon.save_note(agent_id, call_id, disposition, note)
+                await desk.save_note(agent_id, call_id, disposition, note)
             case Choose(call_id=call_id, customer_id=customer_id):
-                await daemon.choose(agent_id, call_id, customer_id)
+                await desk.choose(agent_id, call_id, customer_id)
             case Dial(number=number):
-                await daemon.dial(agent_id, number)
+                await desk.dial(agent_id, number)
             case Ready():
-                daemon.ready(agent_id)
+                desk.ready(agent_id)
 
     async def _reject(self, reason: str, about: str | None = None) -> None:
         """Refuse a malformed or not allowed message (counted in `/metrics`)."""

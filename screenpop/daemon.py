@@ -14,34 +14,33 @@ import dataclasses
 import datetime as dt
 import logging
 import signal
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from screenpop.agents import Agent, AgentDirectory
+from screenpop.agents import AgentDirectory
 from screenpop.board import Board
 from screenpop.board_feed import BoardFeed
 from screenpop.cache import Cache, Revalidator, open_cache
-from screenpop.callerid import CallerId, mask, normalize
+from screenpop.callerid import CallerId
 from screenpop.calls import CallTracker
 from screenpop.card import Card
 from screenpop.connector_set import ConnectorSet
+from screenpop.desk import DeskParts, DeskService
 from screenpop.errors import ConfigError, ScreenpopError
-from screenpop.events import CallEvent, EventKind
-from screenpop.hub import Hub, Message, Subscription
+from screenpop.events import CallEvent
+from screenpop.hub import Hub
 from screenpop.lookup import Lookup
 from screenpop.metrics import Metrics
 from screenpop.pops import PopService
+from screenpop.presence import Presence
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.tasks import TaskOwner
 from screenpop.telephony.base import (
-    Dialer,
     Source,
     SourceContext,
-    WebhookSource,
     find_source_kind,
 )
 
@@ -49,7 +48,12 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    """Everything the daemon runs. Use as ``async with Daemon(settings) as daemon:``."""
+    """Everything the daemon runs. Use as ``async with Daemon(settings) as daemon:``.
+
+    What the web layer may do goes through :attr:`desk` (built once everything is open).
+    """
+
+    desk: DeskService
 
     def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
         self.settings = settings
@@ -62,14 +66,17 @@ class Daemon:
         self.store: Store | None = None
         self._stack = AsyncExitStack()
         self._tasks = TaskOwner()
-        self._presence: dict[str, int] = {}
+        self.presence = Presence(
+            lambda agent_id: self.pops.directory.get(agent_id),
+            lambda agent: self.pops.role(agent.role).board,
+        )
         self._connectors = ConnectorSet([])
         self._revalidator: Revalidator | None = None
         self.board = Board(
             settings.board.service_level_s, settings.board.wrap_up_s, self._caller_info
         )
         self.board.set_agents((a.id, a.name) for a in self.directory.all() if a.extensions)
-        self.board_feed = BoardFeed(self.board, self.hub.publish, self._board_watchers)
+        self.board_feed = BoardFeed(self.board, self.hub.publish, self.presence.board_watchers)
         self.pops = PopService(
             settings,
             self.directory,
@@ -122,6 +129,20 @@ class Daemon:
         self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
         self.pops.lookup = self._make_lookup(self._connectors, cfg)
         self.sources = self._build_sources()
+        self.desk = DeskService(
+            DeskParts(
+                pops=self.pops,
+                hub=self.hub,
+                metrics=self.metrics,
+                board=self.board,
+                board_feed=self.board_feed,
+                presence=self.presence,
+                sources=self.sources,
+                readiness=self.readiness,
+                metrics_text=self.metrics_text,
+                reload=self.reload,
+            )
+        )
 
     def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
         assert self.cache is not None and self._revalidator is not None
@@ -188,7 +209,7 @@ class Daemon:
         context = SourceContext(
             base_dir=self.settings.base_dir,
             default_region=self.settings.phone.default_region,
-            online_agents=self.online_extensions,
+            online_agents=self.presence.online_extensions,
         )
         sources: dict[str, Source] = {}
         for entry in self.settings.telephony:
@@ -202,56 +223,7 @@ class Daemon:
             for name, source in self.sources.items():
                 tg.create_task(source.run(self.emit), name=f"source {name}")
 
-    # -- what the web app uses --------------------------------------------------------------
-
-    def hello(self, agent: Agent) -> Message:
-        return {
-            "type": "hello",
-            "agent": agent.id,
-            "name": agent.name,
-            "role": agent.role,
-            "seq": self.hub.log.last_seq(agent.id),
-            "dispositions": list(self.settings.ui.dispositions),
-            "board": self.role(agent.role).board,
-        }
-
-    def connected(self, agent_id: str) -> None:
-        self._presence[agent_id] = self._presence.get(agent_id, 0) + 1
-        self.metrics.websockets.inc()
-        self.board.presence(agent_id, True, time.time())
-        self.board_feed.changed()
-
-    def disconnected(self, agent_id: str) -> None:
-        left = self._presence.get(agent_id, 0) - 1
-        if left > 0:
-            self._presence[agent_id] = left
-        else:
-            self._presence.pop(agent_id, None)
-            self.board.presence(agent_id, False, time.time())
-            self.board_feed.changed()
-        self.metrics.websockets.dec()
-
-    def _board_watchers(self) -> list[tuple[str, str]]:
-        out = []
-        for agent_id in self._presence:
-            agent = self.directory.get(agent_id)
-            if agent is not None and self.role(agent.role).board:
-                out.append((agent_id, agent.role))
-        return out
-
-    def ready(self, agent_id: str) -> None:
-        """The agent closed the card of their last call: their wrap-up is over."""
-        self.board.ready(agent_id, time.time())
-        self.board_feed.changed()
-
-    def online_extensions(self) -> list[str]:
-        """The first extension of every agent with a page open (the simulator rings these)."""
-        out = []
-        for agent_id in self._presence:
-            agent = self.directory.get(agent_id)
-            if agent is not None and agent.extensions:
-                out.append(agent.extensions[0])
-        return out
+    # -- what the web app and the sources use ------------------------------------------------
 
     def emit(self, event: CallEvent) -> None:
         """Take one event from a source. Never blocks and never raises into the source."""
@@ -264,74 +236,9 @@ class Daemon:
     def _caller_info(self, call_id: str, role: str | None) -> dict[str, Any]:
         return self.pops.caller_info(call_id, role)
 
-    def resume(self, sub: Subscription, last_seq: int) -> None:
-        """Replay what a tab missed; past the buffer, pop every call still active for it again."""
-        if not self.hub.resume(sub, last_seq):
-            self.pops.redeliver(sub)
-        agent = self.directory.get(sub.agent_id)
-        if agent is not None and self.role(agent.role).board:
-            # after the replay, so the tab never sees a newer seq before the ones it missed
-            self.board_feed.send_to(sub.agent_id, agent.role)
-
-    async def save_note(
-        self, agent_id: str, call_id: str, disposition: str, text: str
-    ) -> dict[str, Any]:
-        """Save an agent's note on a call they were popped; every tab of theirs receives it.
-        KeyError when the call is not theirs or the disposition is unknown."""
-        return await self.pops.save_note(agent_id, call_id, disposition, text)
-
-    async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
-        """The agent picked one of the card's candidate customers (see PopService.choose)."""
-        await self.pops.choose(agent_id, call_id, customer_id)
-
     async def build_card(self, caller: CallerId, call_id: str) -> Card:
         """Build a card outside any call (API, CLI); waits for late answers too."""
         return await self.pops.build_card(caller, call_id)
-
-    def ack(self, agent_id: str, seq: int) -> None:
-        latency = self.hub.ack(agent_id, seq)
-        if latency is not None:
-            self.metrics.ring_to_render.observe(latency)
-
-    async def dial(self, agent_id: str, number: str) -> str:
-        """Click-to-dial: call `number` from the agent's first extension through the first
-        telephony source that can place calls; the outbound call pops its card at once.
-        ValueError for a number that cannot be dialled, ScreenpopError when no source can."""
-        agent = self.directory.get(agent_id)
-        if agent is None or not agent.extensions:
-            raise ValueError("this agent has no extension to call from")
-        target = normalize(number, self.settings.phone.default_region)
-        if not target.lookupable or target.e164 is None:
-            raise ValueError(f"not a phone number that can be dialled ({target.kind})")
-        found = self.dialer()
-        if found is None:
-            raise ScreenpopError("no telephony source here can place calls")
-        name, dialer = found
-        extension = agent.extensions[0]
-        call_id = await dialer.originate(extension, target.e164, agent_id)
-        event = CallEvent(name, call_id, EventKind.RINGING, target.e164, endpoint=extension)
-        self.emit(dataclasses.replace(event, outbound=True))
-        log.info("call %s: %s dials %s", call_id, agent_id, mask(target.e164))
-        return call_id
-
-    async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]:
-        """One fan-out for `number`, as the role may see it. ValueError for a non-number."""
-        caller = normalize(number, self.settings.phone.default_region)
-        if not caller.lookupable:
-            raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
-        card = await self.build_card(caller, call_id="")
-        return card.to_json(self.role(role_name))
-
-    def webhook(self, name: str) -> WebhookSource | None:
-        source = self.sources.get(name)
-        return source if isinstance(source, WebhookSource) else None
-
-    def dialer(self) -> tuple[str, Dialer] | None:
-        """The first telephony source that can place calls, with its name."""
-        for name, source in self.sources.items():
-            if isinstance(source, Dialer):
-                return name, source
-        return None
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, dict[str, Any]] = {}
@@ -382,7 +289,7 @@ class Daemon:
 
         from agent_ui.app import build_app
 
-        runner = web.AppRunner(build_app(self), handle_signals=False, shutdown_timeout=2.0)
+        runner = web.AppRunner(build_app(self.desk), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.server.host, self.settings.server.port)
         try:

@@ -294,7 +294,7 @@ async def test_a_realistic_card_for_the_readme_screenshot(
         daemon.emit(ring)
         daemon.emit(CallEvent("t", call_id, EventKind.ANSWERED, endpoint=endpoint, at=at + 20))
         await until(lambda c=call_id: daemon.tracker.get(c) is not None, "call")  # type: ignore[misc]
-        await daemon.save_note(agent, call_id, disposition, text)
+        await daemon.desk.save_note(agent, call_id, disposition, text)
         daemon.emit(CallEvent("t", call_id, EventKind.ENDED))
     page = await context.new_page()
     await log_in(page, base)

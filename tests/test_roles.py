@@ -103,7 +103,7 @@ class Clock:
 async def site(tmp_path: Path, clock: Clock | None = None) -> AsyncIterator[tuple[Daemon, str]]:
     """A daemon and its web app on loopback; sessions last 60 s on `clock` when given."""
     async with Daemon(parse_settings(settings_raw(tmp_path), "test")) as daemon:
-        app = build_app(daemon)
+        app = build_app(daemon.desk)
         if clock is not None:
             app[SESSIONS] = SessionCodec("s3", 60, clock)
         runner = web.AppRunner(app, handle_signals=False)

@@ -1,0 +1,87 @@
+"""What the web layer needs from the daemon, declared here and nowhere else: :class:`Desk`.
+
+The pages, the API and the websocket endpoint talk only to this protocol. The daemon hands the
+app an object that implements it (`screenpop.desk.DeskService`); agent_ui never imports a
+concrete daemon class, so either side can change behind the seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry
+
+from screenpop.agents import Agent
+from screenpop.events import CallEvent
+from screenpop.hub import Message, Subscription
+from screenpop.settings import ServerSettings
+from screenpop.telephony.base import WebhookSource
+
+
+class Desk(Protocol):
+    """The daemon as the web layer sees it. Read the settings through it on every request: a
+    reload replaces them."""
+
+    # -- who may do what ----------------------------------------------------------------------
+    @property
+    def server(self) -> ServerSettings: ...
+
+    @property
+    def dispositions(self) -> Sequence[str]: ...
+
+    def agent(self, agent_id: str) -> Agent | None: ...
+
+    def authenticate(self, agent_id: str, token: str) -> Agent | None: ...
+
+    def authenticate_token(self, token: str) -> Agent | None: ...
+
+    def watches_board(self, agent: Agent) -> bool:
+        """True when the agent's role may see the supervisor board (and reload the config)."""
+        ...
+
+    # -- an agent's tabs ------------------------------------------------------------------------
+    def subscribe(self, agent_id: str) -> Subscription: ...
+
+    def unsubscribe(self, sub: Subscription) -> None: ...
+
+    def hello(self, agent: Agent) -> Message: ...
+
+    def connected(self, agent_id: str) -> None: ...
+
+    def disconnected(self, agent_id: str) -> None: ...
+
+    def resume(self, sub: Subscription, last_seq: int) -> None: ...
+
+    def ack(self, agent_id: str, seq: int) -> None: ...
+
+    def ready(self, agent_id: str) -> None: ...
+
+    def slow_client(self) -> None:
+        """A tab could not keep up and was closed (counted)."""
+        ...
+
+    # -- what an agent does --------------------------------------------------------------------
+    async def save_note(
+        self, agent_id: str, call_id: str, disposition: str, text: str
+    ) -> dict[str, Any]: ...
+
+    async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None: ...
+
+    async def dial(self, agent_id: str, number: str) -> str: ...
+
+    async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]: ...
+
+    # -- operations -----------------------------------------------------------------------------
+    @property
+    def metrics_registry(self) -> CollectorRegistry: ...
+
+    async def readiness(self) -> dict[str, Any]: ...
+
+    def metrics_text(self) -> bytes: ...
+
+    async def reload(self) -> str: ...
+
+    def webhook(self, name: str) -> WebhookSource | None: ...
+
+    def emit(self, event: CallEvent) -> None: ...
