@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from screenpop.telephony.ami_protocol import encode_message
+
 Fields = list[tuple[str, str]]
 STATE_DESC = {"0": "Down", "4": "Ring", "5": "Ringing", "6": "Up"}
 
@@ -53,7 +55,8 @@ def snapshot(ch: Chan, prefix: str = "") -> Fields:
 
 
 def packet(fields: Fields) -> bytes:
-    return ("".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n").encode("utf-8")
+    """One message on the wire, written by the product's own encoder."""
+    return encode_message(fields)
 
 
 @dataclass
@@ -180,6 +183,24 @@ class Pbx:
             out += self._local_inner(call, leg, device, num, name)
         return out
 
+    def never_rings(self, call: Call, device: str, num: str, name: str, status: str) -> list[bytes]:
+        """A Dial() to a phone on DND, busy or forwarding: it ends `status` while still Down."""
+        leg = self._chan(device, call.caller.linkedid, num, name, "agents")
+        leg.connected_num, leg.connected_name = call.caller.num, call.caller.cid_name
+        dial = [*snapshot(call.caller), *snapshot(leg, "Dest")]
+        out = [self._event("Newchannel", "call,all", snapshot(leg))]
+        out.append(self._event("DialBegin", "call,all", [*dial, ("DialString", device)]))
+        out += self._hangup(leg, "17", "User busy")
+        out.append(self._event("DialEnd", "call,all", [*dial, ("DialStatus", status)]))
+        return out
+
+    def caller_id(self, call: Call, num: str, name: str, pres: str = "0") -> list[bytes]:
+        """The dialplan sets the caller's id (`Set(CALLERID(...))`, `CALLERPRES()`)."""
+        call.caller.num, call.caller.cid_name = num, name
+        text = "Presentation Prohibited, Passed Screen" if pres == "33" else "Presentation Allowed"
+        fields = [*snapshot(call.caller), ("CID-CallingPres", f"{pres} ({text})")]
+        return [self._event("NewCallerid", "call,all", fields)]
+
     def _local_inner(self, call: Call, leg: Chan, device: str, num: str, name: str) -> list[bytes]:
         """FreePBX: the `;2` half of the Local channel runs Dial(PJSIP/<ext>)."""
         half = Chan(
@@ -195,14 +216,19 @@ class Pbx:
         self.channels[half.uid] = half
         ext = device.split("/", 1)[1].split("@", 1)[0]
         phone = self._chan(f"PJSIP/{ext}", leg.linkedid, num, name, "from-internal")
-        phone.state = "5"
         call.inner[half.uid] = phone
-        dial = [*snapshot(half), *snapshot(phone, "Dest")]
-        return [
+        out = [
             self._event("Newchannel", "call,all", snapshot(half)),
             self._event("Newchannel", "call,all", snapshot(phone)),
-            self._event("DialBegin", "call,all", [*dial, ("DialString", ext)]),
+            self._event(
+                "DialBegin",
+                "call,all",
+                [*snapshot(half), *snapshot(phone, "Dest"), ("DialString", ext)],
+            ),
         ]
+        phone.state = "5"  # Down at the dial, then Ringing: as the captures show every device
+        out.append(self._event("Newstate", "call,all", snapshot(phone)))
+        return out
 
     def no_answer(self, call: Call, device: str) -> list[bytes]:
         leg = call.legs.pop(device)

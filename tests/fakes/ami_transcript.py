@@ -1,31 +1,29 @@
-"""Read the recorded AMI transcripts in `tests/fixtures/ami/` back into wire bytes.
-
-A transcript is a series of blocks headed `### t=+<s> mono=<m> wall=<time>` (the banner's header
-ends in `BANNER`), each holding one packet with CRLF turned into LF, then a blank line; a last
-`### connection closed ...` line has no packet.
-"""
+"""The recorded AMI transcripts in `tests/fixtures/ami/` as packets, read with the product's own
+capture reader (:mod:`screenpop.telephony.recording`), so there is one reader of that format."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from screenpop.telephony.recording import read_blocks, received
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ami"
 
 
 @dataclass(frozen=True)
 class Packet:
-    """One packet as Asterisk sent it: `wire` is the exact bytes, CRLF restored."""
+    """One packet as Asterisk sent it: `wire` is the exact bytes (CRLF)."""
 
     t: float
     banner: bool
-    lines: tuple[str, ...]
+    wire: bytes
 
     @property
-    def wire(self) -> bytes:
-        if self.banner:
-            return ("\r\n".join(self.lines) + "\r\n").encode("utf-8")
-        return ("\r\n".join(self.lines) + "\r\n\r\n").encode("utf-8")
+    def lines(self) -> tuple[str, ...]:
+        """The packet's lines, without line ends and the closing blank line."""
+        text = self.wire.decode("utf-8").removesuffix("\r\n").removesuffix("\r\n")
+        return tuple(text.split("\r\n"))
 
     def get(self, key: str) -> str | None:
         for line in self.lines:
@@ -36,31 +34,11 @@ class Packet:
 
 
 def load_transcript(name: str) -> list[Packet]:
-    """The packets of `tests/fixtures/ami/<name>`, in order."""
-    packets: list[Packet] = []
-    header: str | None = None
-    body: list[str] = []
-    for line in (FIXTURES / name).read_text(encoding="utf-8").split("\n"):
-        if line.startswith("### "):
-            _flush(packets, header, body)
-            header, body = line, []
-        elif header is not None:
-            body.append(line)
-    _flush(packets, header, body)
-    return packets
-
-
-def _flush(packets: list[Packet], header: str | None, body: list[str]) -> None:
-    if header is None or not header.startswith("### t=+"):
-        return
-    while body and body[-1] == "":
-        body.pop()
-    if not body:
-        return
-    t = float(header.split()[1].removeprefix("t=+"))
-    packets.append(Packet(t, header.rstrip().endswith("BANNER"), tuple(body)))
+    """The packets Asterisk sent in `tests/fixtures/ami/<name>`, in order."""
+    blocks = read_blocks((FIXTURES / name).read_bytes())
+    return [Packet(b.t, b.banner, b.data) for b in blocks if b.kind == "recv"]
 
 
 def transcript_bytes(name: str) -> bytes:
     """The whole server side of a transcript as one byte string."""
-    return b"".join(packet.wire for packet in load_transcript(name))
+    return received(read_blocks((FIXTURES / name).read_bytes()))
