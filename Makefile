@@ -30,6 +30,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check screenpop connectors agent_ui tests bench
 	$(BIN)/ruff format --check screenpop connectors agent_ui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
