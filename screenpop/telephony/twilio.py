@@ -106,10 +106,10 @@ def url_variants(url: str) -> list[str]:
     does, so ``https://host/x?`` is checked as ``https://host/x``. A URL whose port is not a
     number has no form: no signature matches it.
     """
-    parts = urlparse(url)
     try:
+        parts = urlparse(url)
         port = parts.port
-    except ValueError:
+    except ValueError:  # a port that is no number, a broken IPv6 host
         return []
     if port:
         without = parts._replace(netloc=parts.netloc.split(":")[0]).geturl()
@@ -139,16 +139,21 @@ def signature_matches(
 
 def body_sha256(url: str) -> str | None:
     """The `bodySHA256` query parameter Twilio adds to the URL of a JSON callback, or None."""
-    values = parse_qs(urlparse(url).query).get("bodySHA256")
+    values = parse_qs(_query(url)).get("bodySHA256")
     return values[0] if values else None
+
+
+def _query(url: str) -> str:
+    """The query string of `url` (between `?` and `#`), without parsing the rest."""
+    return url.partition("#")[0].partition("?")[2]
 
 
 def signed_url(request_url: str, public_url: str | None) -> str:
     """The URL Twilio signed: `public_url` (with the request's query if it has none) or as is."""
     if public_url is None:
         return request_url
-    query = urlsplit(request_url).query
-    if query and not urlsplit(public_url).query:
+    query = _query(request_url)
+    if query and not _query(public_url):
         return f"{public_url}?{query}"
     return public_url
 
@@ -266,6 +271,8 @@ def _task_attributes(raw: str | None) -> dict[str, Any]:
         attributes = json.loads(raw)
     except json.JSONDecodeError:
         raise ProtocolError("TaskAttributes is not valid JSON") from None
+    except RecursionError:
+        raise ProtocolError("TaskAttributes is nested too deeply") from None
     if not isinstance(attributes, dict):
         raise ProtocolError("TaskAttributes is not a JSON object")
     return attributes

@@ -228,6 +228,8 @@ def _decode_json(body: bytes) -> Any:
         raise ProtocolError("body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"body is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise ProtocolError("body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError("body must be a JSON object")
     return data
