@@ -34,12 +34,7 @@ from screenpop.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# Redis key layout, in one place. Every key is `<key_prefix><kind>:...`; the card sections use
-# `screenpop.lookup.section_key`, i.e. `<key_prefix>section:<connector>:<e164>`.
-DEFAULT_KEY_PREFIX = "screenpop:"
-SECTION_KEYS = "section:"
-CHOICE_KEYS = "choice:"  # `<key_prefix>choice:<e164>`: the customer an agent picked for a number
-
+# The key layout is in screenpop/keys.py; a cache only puts `[cache] key_prefix` in front.
 MEMORY_MAX_ENTRIES = 100_000
 REDIS_COOLOFF_S = 1.0  # after a failure, Redis is skipped (counted as a failure) this long
 

@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from screenpop.cache import CHOICE_KEYS, SECTION_KEYS, Cache, CacheHit, CacheState, Revalidator
+from screenpop.cache import Cache, CacheHit, CacheState, Revalidator
 from screenpop.card import Card, Section, Status
 from screenpop.connector import Connector, LookupQuery, LookupResult
 from screenpop.errors import ConnectorError
 from screenpop.guard import BUSY, UNAVAILABLE, BreakerState, ConnectorBusy, ConnectorGuard
+from screenpop.keys import choice_key, section_key
 from screenpop.metrics import Metrics
 from screenpop.settings import CacheSettings, ConnectorSettings
 
@@ -99,14 +100,6 @@ class Attempt:
     @property
     def called(self) -> bool:
         return self.outcome not in (Outcome.SKIPPED, Outcome.BUSY)
-
-
-def section_key(connector: str, e164: str) -> str:
-    return f"{SECTION_KEYS}{connector}:{e164}"
-
-
-def choice_key(e164: str) -> str:
-    return f"{CHOICE_KEYS}{e164}"
 
 
 CHOICE_TTL_S = 30 * 86400.0

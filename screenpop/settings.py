@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from screenpop.errors import ConfigError
+from screenpop.keys import DEFAULT_PREFIX
 
 ENV_PREFIX = "SCREENPOP__"
 DEFAULT_SESSION_SECRET = "change-me"
@@ -54,7 +55,7 @@ class CacheSettings(Strict):
     ttl_s: float = Field(default=300, ge=0)
     stale_s: float = Field(default=3600, ge=0)
     negative_ttl_s: float = Field(default=60, ge=0)
-    key_prefix: str = "screenpop:"
+    key_prefix: str = DEFAULT_PREFIX
     timeout_ms: int = Field(default=200, gt=0)  # a cache slower than this is skipped, not waited on
 
 

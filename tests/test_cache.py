@@ -26,7 +26,8 @@ from screenpop.cache import (
 from screenpop.card import Card, Status
 from screenpop.connector import LookupQuery, LookupResult
 from screenpop.errors import ConfigError, ScreenpopError
-from screenpop.lookup import CardBuild, ConnectorRuntime, Lookup, section_key
+from screenpop.keys import section_key
+from screenpop.lookup import CardBuild, ConnectorRuntime, Lookup
 from screenpop.settings import CacheSettings, ConnectorSettings
 
 TIMEOUT_S = 0.5
