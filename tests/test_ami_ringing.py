@@ -3,16 +3,19 @@ the ringing phone is shown, a withheld caller withheld for good (issue 9, findin
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from screenpop.events import EventKind
 from screenpop.telephony.ami_calls import AmiCallMapper
 from screenpop.telephony.ami_protocol import AmiParser, Message
-from tests.fakes.ami_desk import Desk
+from tests.fakes.ami_desk import AGENTS, Desk, popped, replay
 from tests.fakes.ami_scenarios import Pbx, packet, snapshot
 from tests.fakes.ami_transcript import transcript_bytes
 
 R, A, M = EventKind.RINGING, EventKind.ANSWERED, EventKind.MISSED
+AGENTS3 = ["agent3", "agent2", "agent1"]  # the order Asterisk rang them in
 
 
 def _run(steps: list[bytes]) -> Desk:
@@ -124,3 +127,14 @@ def test_missed_only_for_phones_that_rang() -> None:
     call, steps = pbx.direct("+15551230023", "Nobody", "PJSIP/1001", "1001", "Alice")
     steps += pbx.no_answer(call, "PJSIP/1001")
     assert [e.kind for e in _run(steps).events] == [R, M]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_real_asterisk_22_captures_cut_at_random_reads_pop_the_same(seed: int) -> None:
+    rng = random.Random(seed)
+    for name, agents in (("a_answered.txt", ["agent1"]), ("f_ringall_sales.txt", AGENTS3)):
+        stream = transcript_bytes(name)
+        whole = replay(stream, AGENTS)
+        cut = replay(stream, AGENTS, [rng.randrange(1, len(stream)) for _ in range(40)])
+        assert cut.log() == whole.log()
+        assert popped(whole) == agents
