@@ -31,6 +31,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from screenpop.errors import ConfigError
+from screenpop.health import HealthLatch
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class RedisCache:
         self._timeout = timeout_s
         self._cooloff = cooloff_s
         self._skip_until = 0.0
-        self._healthy = True
+        self._health = HealthLatch(log)
         self._where = _safe_location(url)
         self._client = aioredis.Redis.from_url(
             url,
@@ -244,15 +245,13 @@ class RedisCache:
     def _failed(self, exc: BaseException) -> None:
         self.errors += 1
         self._skip_until = time.monotonic() + self._cooloff
-        if self._healthy:
-            self._healthy = False
-            log.warning("cache at %s is down, serving without it: %s", self._where, _describe(exc))
+        self._health.down(
+            "cache at %s is down, serving without it: %s", self._where, _describe(exc)
+        )
 
     def _recovered(self) -> None:
         self._skip_until = 0.0
-        if not self._healthy:
-            self._healthy = True
-            log.info("cache at %s recovered", self._where)
+        self._health.up("cache at %s recovered", self._where)
 
 
 def _safe_location(url: str) -> str:

@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 from enum import IntEnum
 
 from screenpop.errors import ConnectorError
+from screenpop.health import HealthLatch
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class CircuitBreaker:
         self.cooloff_s = cooloff_s
         self._clock = clock
         self._state = BreakerState.CLOSED
+        self._health = HealthLatch(log)
         self._consecutive = 0
         self._opened_at = 0.0
         self.on_change: Callable[[str, BreakerState], None] | None = None
@@ -102,7 +104,7 @@ class CircuitBreaker:
         self._consecutive = 0
         if self._state is not BreakerState.CLOSED:
             self._move(BreakerState.CLOSED)
-            log.info("connector %s recovered", self.name)
+            self._health.up("connector %s recovered", self.name)
 
     def _failed(self, reason: str) -> None:
         self._consecutive += 1
@@ -111,7 +113,7 @@ class CircuitBreaker:
             log.debug("connector %s: probe failed (%s), still down", self.name, reason)
         elif self._state is BreakerState.CLOSED and self._consecutive >= self.failures:
             self._open()
-            log.warning(
+            self._health.down(
                 "connector %s went down: %s (%d failures in a row; skipped for %gs)",
                 self.name,
                 reason or "failure",
