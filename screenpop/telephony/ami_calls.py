@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from screenpop.events import CallEvent, EventKind
-from screenpop.telephony import ami_transfers
+from screenpop.telephony import ami_resync, ami_transfers
 from screenpop.telephony.ami_callstate import CallState, caller_of, restricted, shown_caller
 from screenpop.telephony.ami_protocol import Message, known
 
@@ -121,7 +121,9 @@ class AmiCallMapper:
         while len(self._consults) > MAX_TRACKED:
             self._consults.popitem(last=False)
 
-    def _call(self, call_id: str, msg: Message | None = None, prefix: str = "") -> CallState | None:
+    def get_call(
+        self, call_id: str, msg: Message | None = None, prefix: str = ""
+    ) -> CallState | None:
         """The live call, created (and told its caller) from `msg` if new; None once closed."""
         if not call_id or call_id in self._closed:
             return None
@@ -211,7 +213,7 @@ class AmiCallMapper:
         uid, linkedid = msg.get("Uniqueid"), msg.get("Linkedid")
         if not uid or uid != linkedid:
             return []
-        call = self._call(linkedid, msg)
+        call = self.get_call(linkedid, msg)
         if call is None:
             return []
         self.set_caller_channel(call, uid, msg.get("Channel"))
@@ -259,7 +261,7 @@ class AmiCallMapper:
         dest, dest_uid = msg.get("DestChannel"), msg.get("DestUniqueid")
         if not dest:
             return []
-        call = self._call(msg.get("Linkedid") or msg.get("DestLinkedid"), msg)
+        call = self.get_call(msg.get("Linkedid") or msg.get("DestLinkedid"), msg)
         if call is None:
             return []
         if call.caller_uid is None and msg.get("Uniqueid") == call.call_id:
@@ -298,7 +300,7 @@ class AmiCallMapper:
     # -- queues ---------------------------------------------------------------------------------
 
     def _on_queue_join(self, msg: Message) -> list[CallEvent]:
-        call = self._call(msg.get("Linkedid"), msg)
+        call = self.get_call(msg.get("Linkedid"), msg)
         if call is None:
             return []
         self.set_caller_channel(call, msg.get("Uniqueid"), msg.get("Channel"))
@@ -308,7 +310,7 @@ class AmiCallMapper:
         return [self.event(call, EventKind.QUEUED)]
 
     def _on_agent_called(self, msg: Message) -> list[CallEvent]:
-        call = self._call(msg.get("Linkedid"), msg)
+        call = self.get_call(msg.get("Linkedid"), msg)
         if call is None:
             return []
         call.queue, call.queued = msg.get("Queue") or call.queue, True
@@ -327,7 +329,7 @@ class AmiCallMapper:
         return [self.event(call, EventKind.MISSED, endpoint)]
 
     def _on_agent_connect(self, msg: Message) -> list[CallEvent]:
-        call = self._call(msg.get("Linkedid"), msg)
+        call = self.get_call(msg.get("Linkedid"), msg)
         if call is None:
             return []
         call.answered, call.transfer_pending = True, False
@@ -372,73 +374,17 @@ class AmiCallMapper:
     # -- resync after a reconnect ---------------------------------------------------------------
 
     def resync_channels(self, items: list[Message]) -> list[CallEvent]:
-        """Re-learn calls from a `CoreShowChannels` list (events missed while disconnected).
-
-        Calls we knew that have no channel left ended while we were away: ENDED. Agent legs
-        still ringing ring again (RINGING); an agent leg up in a bridge answered (ANSWERED);
-        agent legs we saw ringing that are gone stopped ringing (MISSED). The tracker drops the
-        duplicates, so a call still ringing the same agent pops nobody twice.
-        """
-        by_call: dict[str, list[Message]] = {}
-        for item in items:
-            if item.get("Linkedid"):
-                by_call.setdefault(item.get("Linkedid"), []).append(item)
-        events: list[CallEvent] = []
-        for call in list(self.calls.values()):
-            if call.call_id not in by_call:
-                self.close(call)
-                events.append(self.event(call, EventKind.ENDED))
-        for call_id, channels in by_call.items():
-            events.extend(self._resync_call(call_id, channels))
+        """Re-learn calls from a `CoreShowChannels` list (see :mod:`ami_resync`)."""
+        events = ami_resync.channels(self, items)
         return [e for e in events if not self._is_consult(e.call_id)]
 
-    def _resync_call(self, call_id: str, channels: list[Message]) -> list[CallEvent]:
-        root = next((c for c in channels if c.get("Uniqueid") == call_id), None)
-        legs = [c for c in channels if c is not root and not c.get("Channel").endswith(";2")]
-        if root is None and not legs:
-            return []
-        call = self._call(call_id, root) if root is not None else self._call(call_id)
-        if call is None:
-            return []
-        if call.caller is None and legs:
-            call.caller, call.caller_name = caller_of(legs[0], "ConnectedLine")
-        if root is not None:
-            self.set_caller_channel(call, call_id)
-        ringing = {c.get("Uniqueid"): c for c in legs if c.get("ChannelState") == STATE_RINGING}
-        up = [c for c in legs if c.get("ChannelState") == STATE_UP and known(c.get("BridgeId"))]
-        if call.answered:
-            return []
-        if up:
-            call.answered = True
-            call.ringing.clear()
-            return [self.event(call, EventKind.ANSWERED, up[0].get("Channel"))]
-        events = [
-            self.event(call, EventKind.MISSED, endpoint)
-            for uid, endpoint in call.ringing.items()
-            if uid not in ringing
-        ]
-        call.ringing = {uid: c.get("Channel") for uid, c in ringing.items()}
-        for uid in ringing:
-            call.dialled.pop(uid, None)
-        events += [self.event(call, EventKind.RINGING, ep) for ep in call.ringing.values()]
-        return events
-
     def resync_queues(self, entries: list[Message]) -> list[CallEvent]:
-        """Re-learn waiting callers from `QueueStatus` (`QueueEntry` items): QUEUED each.
+        """Re-learn waiting callers from `QueueStatus` (see :mod:`ami_resync`)."""
+        return ami_resync.queues(self, entries)
 
-        A `QueueEntry` names the caller's channel by `Uniqueid`, not by `Linkedid`; the call id
-        comes from the channels already known (live events or :meth:`resync_channels`).
-        """
-        events: list[CallEvent] = []
-        for entry in entries:
-            uid = entry.get("Uniqueid")
-            call = self._call(self._uid_to_call.get(uid, uid), entry)
-            if call is None or call.answered:
-                continue
-            self.set_caller_channel(call, uid)
-            call.queue, call.queued = entry.get("Queue") or call.queue, True
-            events.append(self.event(call, EventKind.QUEUED))
-        return events
+    def call_of_channel(self, uid: str) -> str:
+        """The call id whose caller channel is `uid` (`uid` itself when unknown)."""
+        return self._uid_to_call.get(uid, uid)
 
 
 _HANDLERS: dict[str, Callable[[AmiCallMapper, Message], list[CallEvent]]] = {
