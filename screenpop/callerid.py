@@ -158,7 +158,7 @@ def normalize(raw: str | None, default_region: str) -> CallerId:
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if e164 in TWILIO_SENTINELS:
         return _other(text, "withheld")
-    if not _possible(number):
+    if not _possible(number) or not _stable(number, e164, region):
         return _other(text, "unparseable")
     return _number(text, number, e164, found.group("ext") or _fold(ext_param or "") or None)
 
@@ -312,6 +312,16 @@ def _parse(address: str, region: str) -> PhoneNumber | None:
         ):
             return second
     return first
+
+
+def _stable(number: PhoneNumber, e164: str, region: str) -> bool:
+    """An invalid number whose E.164 form reads back as another number is garbage: zeros that
+    phonenumbers kept as a leading zero (``00000000001`` in GB) would match nobody, and change
+    at every reading."""
+    if phonenumbers.is_valid_number(number):
+        return True
+    again = _try_parse(e164, region)
+    return again is not None and phonenumbers.format_number(again, PhoneNumberFormat.E164) == e164
 
 
 def _possible(number: PhoneNumber) -> bool:

@@ -14,6 +14,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore new inputs on a developer's machine; in CI they replay a fixed set, so a
+# red build always means a change broke something (a new find is fixed and pinned as an @example).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
 
 REDIS_URL = os.environ.get("SCREENPOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get(
@@ -22,6 +28,7 @@ POSTGRES_URL = os.environ.get(
 CHROMIUM = os.environ.get("SCREENPOP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+settings.load_profile("ci" if IN_CI else "dev")
 
 
 def _loopback_only(url: str) -> tuple[str, int]:
