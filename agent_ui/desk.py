@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry
 
 from screenpop.agents import Agent
 from screenpop.events import CallEvent
-from screenpop.hub import Message, Subscription
+from screenpop.hub import Subscription
+from screenpop.messages import Hello
 from screenpop.settings import ServerSettings
 from screenpop.telephony.base import WebhookSource
 
@@ -45,7 +46,7 @@ class Desk(Protocol):
 
     def unsubscribe(self, sub: Subscription) -> None: ...
 
-    def hello(self, agent: Agent) -> Message: ...
+    def hello(self, agent: Agent) -> Hello: ...
 
     def connected(self, agent_id: str) -> None: ...
 

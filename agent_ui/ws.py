@@ -36,6 +36,7 @@ from agent_ui.messages import (
 from screenpop.agents import Agent
 from screenpop.errors import ScreenpopError, StoreError
 from screenpop.hub import Subscription
+from screenpop.messages import ErrorMessage
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Tab:
         writer: asyncio.Task[None] | None = None
         log.info("agent %s: tab connected", self.agent.id)
         try:
-            await self.ws.send_str(json.dumps(hello))
+            await self.ws.send_str(json.dumps(hello.to_json()))
             writer = asyncio.create_task(self._write(sub), name=f"ws writer {self.agent.id}")
             await self._read(sub)
         except ConnectionError:
@@ -200,7 +201,4 @@ class Tab:
 
     async def _reply_error(self, reason: str, about: str | None = None) -> None:
         if not self.ws.closed:
-            error = {"type": "error", "reason": reason}
-            if about is not None:
-                error["about"] = about
-            await self.ws.send_str(json.dumps(error))
+            await self.ws.send_str(json.dumps(ErrorMessage(reason, about).to_json()))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from screenpop.board import Board
-from screenpop.hub import Message
+from screenpop.messages import BoardMessage, ServerMessage
 
 MAX_RATE_HZ = 4.0
 
@@ -25,7 +25,7 @@ class BoardFeed:
     def __init__(
         self,
         board: Board,
-        publish: Callable[[str, Message], Any],
+        publish: Callable[[str, ServerMessage], Any],
         watchers: Callable[[], Iterable[tuple[str, str]]],
         max_rate_hz: float = MAX_RATE_HZ,
     ) -> None:
@@ -68,15 +68,15 @@ class BoardFeed:
         self._timer = None
         self._last = time.monotonic()
         now = time.time()
-        by_role: dict[str, Message] = {}
+        by_role: dict[str, BoardMessage] = {}
         for agent_id, role in self._watchers():
             if role not in by_role:
                 by_role[role] = self._message(role, now)
             self._publish(agent_id, by_role[role])
             self.published += 1
 
-    def _message(self, role: str, now: float) -> Message:
-        return {"type": "board", "board": self.board.snapshot(now, role)}
+    def _message(self, role: str, now: float) -> BoardMessage:
+        return BoardMessage(self.board.snapshot(now, role))
 
     def close(self) -> None:
         """Stop publishing: cancel the pending flush and every scheduled expiry."""

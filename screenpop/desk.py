@@ -21,7 +21,8 @@ from screenpop.board_feed import BoardFeed
 from screenpop.callerid import mask, normalize
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, EventKind
-from screenpop.hub import Hub, Message, Subscription
+from screenpop.hub import Hub, Subscription
+from screenpop.messages import Hello
 from screenpop.metrics import Metrics
 from screenpop.pops import PopService
 from screenpop.presence import Presence
@@ -81,16 +82,10 @@ class DeskService:
     def unsubscribe(self, sub: Subscription) -> None:
         self._p.hub.unsubscribe(sub)
 
-    def hello(self, agent: Agent) -> Message:
-        return {
-            "type": "hello",
-            "agent": agent.id,
-            "name": agent.name,
-            "role": agent.role,
-            "seq": self._p.hub.log.last_seq(agent.id),
-            "dispositions": list(self.dispositions),
-            "board": self.watches_board(agent),
-        }
+    def hello(self, agent: Agent) -> Hello:
+        seq = self._p.hub.log.last_seq(agent.id)
+        board = self.watches_board(agent)
+        return Hello(agent.id, agent.name, agent.role, seq, list(self.dispositions), board)
 
     def connected(self, agent_id: str) -> None:
         self._p.presence.opened(agent_id)

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from screenpop.messages import ServerMessage
+
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
@@ -142,9 +144,11 @@ class Hub:
         sub.requeue(missed)
         return True
 
-    def publish(self, agent_id: str, message: Message) -> Message:
-        """Number and deliver `message` to every tab of `agent_id`; never blocks."""
-        numbered = self.log.append(agent_id, message)
+    def publish(self, agent_id: str, message: ServerMessage | Message) -> Message:
+        """Number and deliver `message` to every tab of `agent_id`; never blocks. Returns the
+        wire form with its `seq`."""
+        wire = message if isinstance(message, dict) else message.to_json()
+        numbered = self.log.append(agent_id, wire)
         if numbered.get("type") == "pop":
             self._sent_at[(agent_id, numbered["seq"])] = time.monotonic()
             if len(self._sent_at) > 10_000:

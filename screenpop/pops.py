@@ -23,8 +23,16 @@ from screenpop.calls import Call, CallTracker, Changed, Effect, Notify, Pop, Pre
 from screenpop.card import Card, find_candidates
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, CallState
-from screenpop.hub import Hub, Message, Subscription
+from screenpop.hub import Hub, Subscription
 from screenpop.lookup import CardBuild, Lookup
+from screenpop.messages import (
+    CallMessage,
+    CardMessage,
+    Direction,
+    NoteMessage,
+    PopMessage,
+    ServerMessage,
+)
 from screenpop.metrics import Metrics
 from screenpop.settings import RoleSettings, Settings
 from screenpop.store import CallRecord, Store
@@ -92,12 +100,7 @@ class PopService:
                 lambda: self._deliver_pop(effect.agent_id, effect.call, state, event.at)
             )
         elif isinstance(effect, Notify):
-            message = {
-                "type": "call",
-                "call_id": effect.call.call_id,
-                "state": str(effect.state),
-                "agent": effect.call.agent,
-            }
+            message = CallMessage(effect.call.call_id, str(effect.state), effect.call.agent)
             self._courier(effect.call).put(lambda: self._publish(effect.agent_id, message))
         elif isinstance(effect, Changed):
             self._changed(effect.call)
@@ -114,7 +117,7 @@ class PopService:
             courier = self._couriers[call.call_id] = Courier(self._tasks, call.call_id)
         return courier
 
-    async def _publish(self, agent_id: str, message: Message) -> None:
+    async def _publish(self, agent_id: str, message: ServerMessage) -> None:
         self.hub.publish(agent_id, message)
 
     def _prefetch(self, call: Call, *, shown: bool = False) -> None:
@@ -187,7 +190,7 @@ class PopService:
         agents = list(dict.fromkeys(call.popped))
         courier = self._couriers.get(call_id)
         for agent_id in agents:
-            message = {"type": "card", "call_id": call_id, "card": self.card_json(card, agent_id)}
+            message = CardMessage(call_id, self.card_json(card, agent_id))
             if courier is not None:
                 courier.put(lambda a=agent_id, m=message: self._publish(a, m))  # type: ignore[misc]
             else:
@@ -206,14 +209,10 @@ class PopService:
             card = await asyncio.wait_for(asyncio.shield(build.first), timeout=guard + 1.0)
         except TimeoutError:
             card = build.card
-        message = {
-            "type": "pop",
-            "call_id": call.call_id,
-            "state": state,
-            "queue": call.queue,
-            "direction": "outbound" if call.outbound else "inbound",
-            "card": self.card_json(card, agent_id),
-        }
+        direction: Direction = "outbound" if call.outbound else "inbound"
+        message = PopMessage(
+            call.call_id, state, call.queue, direction, self.card_json(card, agent_id)
+        )
         self.hub.publish(agent_id, message)
         self.metrics.pops.inc()
         self.metrics.event_to_pop.observe(max(0.0, time.time() - at))
@@ -292,7 +291,7 @@ class PopService:
         caller = self._callers.get(call_id)
         e164 = caller.e164 if caller is not None and caller.lookupable else None
         note = await self.store.add_note(call_id, e164, agent_id, disposition, text)
-        message = {"type": "note", "call_id": call_id, "note": note}
+        message = NoteMessage(call_id, note)
         self.hub.publish(agent_id, message)
         return note
 
