@@ -150,7 +150,7 @@ class CallTracker:
             changed = call.caller != WITHHELD_CALLER or call.caller_name is not None
             call.caller, call.caller_name = WITHHELD_CALLER, None
             return Prefetch(call, shown=bool(call.popped)) if changed else None
-        if event.kind in _FINAL_KINDS or (call.popped and call.caller is not None):
+        if call.caller is not None and (call.popped or event.kind in _FINAL_KINDS):
             call.caller_name = call.caller_name or event.caller_name
             return None
         if event.caller and event.caller != call.caller:

@@ -101,3 +101,9 @@ def test_withheld_after_the_pop_still_drops_the_number() -> None:
     assert rebuilt == [(WITHHELD_CALLER, True)]
     call = tracker.get("c1")
     assert call is not None and call.caller_name is None
+
+
+def test_a_call_first_seen_at_its_end_keeps_its_caller() -> None:
+    tracker, _ = feed([ev(EventKind.ENDED, "201", name="Desk")])
+    call = tracker.get("c1")
+    assert call is not None and (call.caller, call.caller_name) == ("201", "Desk")
