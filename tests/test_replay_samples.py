@@ -87,8 +87,6 @@ class Flow:
     caller: str | None = None
 
 
-XFAIL_MAPPER = pytest.mark.xfail(strict=False, reason="mapper fix in progress")
-
 CACOFONISK = {
     "simple_ab_success_a_hangup": Flow(("a2",), "a2", "ended", "201"),
     "simple_ab_success_b_hangup": Flow(("a2",), "a2", "ended", "201"),
@@ -109,7 +107,6 @@ CACOFONISK = {
     "xfer_attended_xfer_abbcac_anon": Flow(("a1", "a3"), "a3", "ended", "withheld"),
     "xfer_misc_call_forwarding": Flow(("a2",), "a2", "ended", "+31260010001"),
 }
-CACOFONISK_XFAIL: set[str] = set()
 
 # Files whose outcome is "no call pops anybody" (login/listing fixtures, events of calls never
 # seen, pre-Asterisk-12 events without Linkedid, a refused login).
@@ -239,13 +236,7 @@ def test_esl_bad_password(capsys: pytest.CaptureFixture[str], config: Path) -> N
 # -- peer captures (../shared/samples/peer) ----------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=XFAIL_MAPPER) if n in CACOFONISK_XFAIL else n
-        for n in sorted(CACOFONISK)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(CACOFONISK))
 def test_cacofonisk_flow(capsys: pytest.CaptureFixture[str], config: Path, name: str) -> None:
     result = replay_json(capsys, peer_file(f"ami/cacofonisk/{name}.json"), config)
     check(result, CACOFONISK[name])
@@ -285,7 +276,6 @@ def test_modesl_dump_rings_1002(capsys: pytest.CaptureFixture[str], config: Path
     assert caller_shown(result, pops[0]["call_id"]) in ("02473001403", "+12473001403")
 
 
-@pytest.mark.xfail(strict=False, reason="esl_formats does not read the doc transcription yet")
 def test_mod_callcenter_doc_examples(capsys: pytest.CaptureFixture[str], config: Path) -> None:
     result = replay_json(capsys, peer_file("esl/mod_callcenter_doc_examples.txt"), config)
     pops = [e for e in result["timeline"] if e["type"] == "pop"]
@@ -324,8 +314,7 @@ def _all_captures() -> list[Path]:
 @pytest.mark.parametrize("path", _all_captures(), ids=lambda p: p.name)
 def test_cut_at_random_reads_the_replay_is_the_same(path: Path) -> None:
     rec = load_recording(path.read_bytes())
-    if rec is None:
-        pytest.skip(f"{path.name}: no format module reads it yet")
+    assert rec is not None, f"{path.name}: no format module reads it"
     stream = b"".join(chunk.data for chunk in rec.chunks)
     rng = random.Random(path.name)
     cuts = sorted(rng.sample(range(1, len(stream)), min(40, len(stream) - 1)))

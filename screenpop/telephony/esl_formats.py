@@ -8,6 +8,9 @@ would have read, ready for :class:`~screenpop.telephony.esl_protocol.EslParser`:
 * bare `text/event-plain` bodies (URL-encoded `Event-Name: ...` header blocks, as logged or
   pasted into tests): each framed with `Content-Length` / `Content-Type: text/event-plain` as
   mod_event_socket writes it;
+* decoded event blocks (`Header: value` lines as the documentation, `fs_cli` or a log print
+  them, values not URL-encoded; `#` lines are comments, trailing spaces are dropped): each block
+  with an `Event-Name` re-encoded as event-plain;
 * decoded event dumps (Node's `util.inspect` of a modesl event: `{ 'Event-Name': 'X', ... }`):
   the single-line entries re-encoded as event-plain (multi-line values such as SDP are skipped).
 
@@ -23,6 +26,7 @@ from screenpop.telephony.esl_protocol import event_frame
 from screenpop.telephony.recording import is_capture, read_blocks, received
 
 _FRAME_START = re.compile(rb"^(Content-Type|Content-Length):", re.IGNORECASE)
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 _HEADER_LINE = re.compile(r"^[A-Za-z0-9_][^:\s]*: ?.*$")
 _DUMP_ENTRY = re.compile(r"^\s*(?:'(?P<quoted>[^']+)'|(?P<bare>[A-Za-z0-9_$-]+)): '(?P<v>.*)',?$")
 _JS_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)")
@@ -43,20 +47,36 @@ def esl_stream_from(content: bytes) -> bytes | None:
 
 
 def _from_plain_bodies(text: bytes) -> bytes | None:
-    """Frame each URL-encoded header block that has an `Event-Name`."""
+    """Frame each header block that has an `Event-Name` (URL-encoded as is, decoded re-encoded)."""
     out: list[bytes] = []
     normalized = text.replace(b"\r\n", b"\n")
     for block in re.split(rb"\n[ \t]*\n", normalized):
-        lines = [line for line in block.decode("utf-8", "replace").split("\n") if line.strip()]
+        lines = [
+            line
+            for line in block.decode("utf-8", "replace").split("\n")
+            if line.strip() and not line.startswith("#")
+        ]
         if not lines:
             continue
         if not all(_HEADER_LINE.match(line) for line in lines):
             return None
         if not any(line.startswith("Event-Name:") for line in lines):
             continue
-        body = ("\n".join(lines) + "\n\n").encode("utf-8")
-        out.append(_plain_frame(body))
+        out += _block_frame(lines)
     return b"".join(out) or None
+
+
+def _block_frame(lines: list[str]) -> list[bytes]:
+    """One frame for one header block: a body with %XX escapes and no bare spaces in values is
+    already what FreeSWITCH writes; anything else is decoded text and is encoded first."""
+    values = [line.partition(":")[2].strip() for line in lines]
+    if any(_ENCODED.search(v) for v in values) or not any(" " in v for v in values):
+        return [_plain_frame(("\n".join(lines) + "\n\n").encode("utf-8"))]
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip()] = value.strip()
+    return _dump_frame(headers)
 
 
 def _plain_frame(body: bytes) -> bytes:
