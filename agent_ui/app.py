@@ -10,9 +10,9 @@ import jinja2
 from aiohttp import web
 
 from agent_ui import api, desk_api, pages, ws
-from agent_ui.auth import SessionCodec
 from agent_ui.counters import UiCounters
 from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
+from agent_ui.sessions import SessionCodec
 
 if TYPE_CHECKING:
     from agent_ui.desk import Desk

@@ -8,9 +8,9 @@ import jinja2
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from agent_ui.auth import SessionCodec
     from agent_ui.counters import UiCounters
     from agent_ui.desk import Desk
+    from agent_ui.sessions import SessionCodec
 
 DESK: web.AppKey[Desk] = web.AppKey("desk")
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)

@@ -19,8 +19,9 @@ import pytest
 from aiohttp import web
 
 from agent_ui.app import build_app
-from agent_ui.auth import COOKIE, SessionCodec
+from agent_ui.auth import COOKIE
 from agent_ui.keys import SESSIONS
+from agent_ui.sessions import SessionCodec
 from agent_ui.ws import CLOSE_SESSION_ENDED
 from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind

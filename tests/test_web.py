@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agent_ui.auth import SessionCodec
+from agent_ui.sessions import SessionCodec
 from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
