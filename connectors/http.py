@@ -49,7 +49,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from screenpop.callerid import mask
-from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
 from screenpop.errors import ConfigError, ConnectorError
 
 log = logging.getLogger(__name__)

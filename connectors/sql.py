@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from screenpop.callerid import mask
-from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
 from screenpop.errors import ConnectorError
 
 log = logging.getLogger(__name__)

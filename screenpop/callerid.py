@@ -29,7 +29,7 @@ from urllib.parse import unquote
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 
-from screenpop.connector import LookupQuery
+from screenpop.connectors.contract import LookupQuery
 
 CallerKind = Literal["number", "extension", "withheld", "unparseable"]
 

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from screenpop.callerid import normalize
-from screenpop.connector import LookupQuery
-from screenpop.connector_set import build_connector
+from screenpop.connectors.contract import LookupQuery
+from screenpop.connectors.registry import build_connector
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ScreenpopError
-from screenpop.lookup import ConnectorRuntime, call_connector
+from screenpop.lookup import call_connector
 from screenpop.settings import ConnectorSettings, Settings, SourceSettings
 from screenpop.telephony.base import SourceContext, find_source_kind
 

@@ -26,7 +26,7 @@ from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.callerid import CallerId
 from screenpop.calls import CallTracker
 from screenpop.card import Card
-from screenpop.connector_set import ConnectorSet
+from screenpop.connectors.registry import ConnectorSet
 from screenpop.desk import DeskParts, DeskService
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.events import CallEvent

@@ -10,8 +10,9 @@ trip, runs the connectors that missed (all at once, one TaskGroup), and exposes:
 Stale cache entries are served at once and refreshed in the background (single flight per key).
 A connector's failure becomes its section's status; it never cancels a sibling.
 
-Every call goes through the connector's guard rails (:mod:`screenpop.guard`): an open breaker
-skips it (``error: unavailable``, outcome ``skipped``), a saturated concurrency limit makes it
+Every call goes through the connector's guard rails (:mod:`screenpop.connectors.guard`): an
+open breaker skips it (``error: unavailable``, outcome ``skipped``), a saturated concurrency
+limit makes it
 wait for a slot until its deadline and then gives up (``error: busy``, outcome ``busy``). An
 answer that is not ``None``, a record or a list of records of JSON values is a connector bug,
 reported as ``error: internal error``.
@@ -25,47 +26,26 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from screenpop.cache import Cache, CacheHit, CacheState, Revalidator
 from screenpop.card import Card, Section, Status
-from screenpop.connector import Connector, LookupQuery, LookupResult
+from screenpop.connectors.contract import LookupQuery, LookupResult
+from screenpop.connectors.guard import (
+    BUSY,
+    UNAVAILABLE,
+    BreakerState,
+    ConnectorBusy,
+)
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConnectorError
-from screenpop.guard import BUSY, UNAVAILABLE, BreakerState, ConnectorBusy, ConnectorGuard
 from screenpop.keys import choice_key, section_key
 from screenpop.metrics import Metrics
-from screenpop.settings import CacheSettings, ConnectorSettings
+from screenpop.settings import CacheSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorRuntime:
-    """A started connector with the common settings and the guard rails the fan-out needs.
-
-    The guard (breaker, concurrency limit) is built from the settings and lives as long as the
-    runtime: a reload that keeps a runtime keeps its breaker state.
-    """
-
-    connector: Connector
-    settings: ConnectorSettings
-    guard: ConnectorGuard = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        s = self.settings
-        guard = ConnectorGuard(
-            s.name,
-            max_concurrency=s.max_concurrency,
-            breaker_failures=s.breaker_failures,
-            breaker_cooloff_s=s.breaker_cooloff_s,
-        )
-        object.__setattr__(self, "guard", guard)
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
 
 
 class Outcome(StrEnum):

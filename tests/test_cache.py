@@ -24,10 +24,11 @@ from screenpop.cache import (
     open_cache,
 )
 from screenpop.card import Card, Status
-from screenpop.connector import LookupQuery, LookupResult
+from screenpop.connectors.contract import LookupQuery, LookupResult
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.keys import section_key
-from screenpop.lookup import CardBuild, ConnectorRuntime, Lookup
+from screenpop.lookup import CardBuild, Lookup
 from screenpop.settings import CacheSettings, ConnectorSettings
 
 TIMEOUT_S = 0.5

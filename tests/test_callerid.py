@@ -10,7 +10,7 @@ import pytest
 
 from screenpop.callerid import CallerId, mask, normalize
 from screenpop.cli import main
-from screenpop.connector import LookupQuery
+from screenpop.connectors.contract import LookupQuery
 
 CONTRACT_KEYS = {"raw", "e164", "national", "region", "extension", "valid", "withheld", "kind"}
 NYC = "+12125551234"

@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 from screenpop_example import LoyaltyConnector
 
-from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
 from screenpop.errors import ConnectorError
 from screenpop.testing import check_connector_contract
 

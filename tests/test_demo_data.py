@@ -12,8 +12,8 @@ import phonenumbers
 import pytest
 
 from screenpop.callerid import normalize
-from screenpop.connector import Connector, LookupQuery
-from screenpop.connector_set import build_connector
+from screenpop.connectors.contract import Connector, LookupQuery
+from screenpop.connectors.registry import build_connector
 from screenpop.demo_data import (
     ACCOUNTING,
     CALLERS,

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from connectors.http import HttpSettings
 from connectors.sql import SqlSettings
-from screenpop.connector import find_kind
-from screenpop.connector_set import build_connector
+from screenpop.connectors.contract import find_kind
+from screenpop.connectors.registry import build_connector
 from screenpop.settings import (
     AgentSettings,
     BoardSettings,
@@ -26,12 +26,12 @@ from screenpop.settings import (
     UiSettings,
     load_settings,
 )
-from screenpop.telephony.ami import AmiOptions
+from screenpop.telephony.asterisk.source import AmiOptions
 from screenpop.telephony.base import SourceContext, find_source_kind
-from screenpop.telephony.esl import EslOptions
+from screenpop.telephony.freeswitch.source import EslOptions
 from screenpop.telephony.simulator import SimulatorOptions
-from screenpop.telephony.twilio import TwilioOptions
-from screenpop.telephony.webhook import JsonOptions
+from screenpop.telephony.webhooks.generic import JsonOptions
+from screenpop.telephony.webhooks.twilio import TwilioOptions
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 HEADER = re.compile(r"^\[\[?([A-Za-z0-9_.]+)\]\]?\s*(#.*)?$")

@@ -14,10 +14,11 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from screenpop.card import Status
-from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.guard import BreakerState, CircuitBreaker, ConcurrencyLimit, ConnectorBusy
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConnectorError
-from screenpop.guard import BreakerState, CircuitBreaker, ConcurrencyLimit, ConnectorBusy
-from screenpop.lookup import ConnectorRuntime, Outcome, call_connector
+from screenpop.lookup import Outcome, call_connector
 from screenpop.settings import ConnectorSettings
 
 QUERY = LookupQuery("+12125551234", "(212) 555-1234", "12125551234", "2125551234", "US")
@@ -213,7 +214,7 @@ async def test_probe_success_closes_and_probe_failure_reopens(
 ) -> None:
     clock = Clock()
     rt, connector = runtime(clock, breaker_failures=2, breaker_cooloff_s=30)
-    caplog.set_level(logging.INFO, logger="screenpop.guard")
+    caplog.set_level(logging.INFO, logger="screenpop.connectors.guard")
     connector.mode = "fail"
     for _ in range(6):  # two to open it, four skipped
         await call_connector(rt, QUERY)

@@ -16,9 +16,10 @@ import pytest
 
 from connectors.http import HttpConnector, HttpSettings
 from screenpop.card import Status
-from screenpop.connector import ConnectorContext, LookupQuery, find_kind
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, find_kind
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConfigError, ConnectorError
-from screenpop.lookup import ConnectorRuntime, Outcome, call_connector
+from screenpop.lookup import Outcome, call_connector
 from screenpop.settings import ConnectorSettings, validate_options
 from tests.fakes.backoffice_http import FakeBackOffice
 

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict
 
 from screenpop.cache import Cache, MemoryCache, Revalidator
 from screenpop.card import Card, Section, Status
-from screenpop.connector import LookupQuery, LookupResult
+from screenpop.connectors.contract import LookupQuery, LookupResult
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConnectorError
-from screenpop.lookup import CardBuild, ConnectorRuntime, Lookup
+from screenpop.lookup import CardBuild, Lookup
 from screenpop.metrics import Metrics
 from screenpop.settings import CacheSettings, ConnectorSettings
 

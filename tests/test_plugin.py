@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from screenpop.connector import ENTRY_POINT_GROUP, find_kind
+from screenpop.connectors.contract import ENTRY_POINT_GROUP, find_kind
 from screenpop.daemon import Daemon
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from connectors.sql import SqlConnector, SqlSettings
 from screenpop.callerid import normalize
-from screenpop.connector import ConnectorContext, LookupQuery, find_kind
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, find_kind
 from screenpop.errors import ConfigError, ConnectorError
 from screenpop.settings import validate_options
 from screenpop.testing import check_connector_contract

@@ -1,6 +1,6 @@
 """Back-office connectors for tests, loaded by import path (`kind = "tests.fakes.connectors:..."`).
 
-They follow the connector contract in screenpop/connector.py like any real connector; what they
+They follow the connector contract in screenpop/connectors/contract.py like any real connector; what they
 answer comes from their options, so each test says in its config what the back office knows.
 """
 
@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
 from screenpop.errors import ConnectorError
 
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
 
 KIND = "tests.fakes.web_connectors:StaticConnector"
 

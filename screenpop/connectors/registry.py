@@ -11,9 +11,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from screenpop.connector import Connector, ConnectorContext, find_kind
+from screenpop.connectors.contract import Connector, ConnectorContext, find_kind
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConfigError, ScreenpopError
-from screenpop.lookup import ConnectorRuntime
 from screenpop.settings import ConnectorSettings, validate_options
 
 log = logging.getLogger(__name__)

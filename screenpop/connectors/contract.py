@@ -1,0 +1,119 @@
+"""The connector contract and the registry that finds connector kinds.
+
+A connector answers one question: what does this back-office system know about this phone
+number? Built-in and third-party connectors alike register a class under the entry-point group
+``screenpop.connectors``; the config names the entry point with ``kind``.
+
+The contract, for connector authors:
+
+* ``Settings``: a pydantic model of the connector's own options (everything in its
+  ``[[connectors]]`` table besides the common keys ``name``, ``kind``, ``deadline_ms``,
+  ``late_ms``, ``priority``, ``ttl_s``, ``negative_ttl_s``). Unknown keys should be forbidden.
+* ``__init__(name, settings, context)``: cheap; open nothing yet.
+* ``async start()``: open pools and sessions. ``async aclose()``: close them; called once.
+* ``async lookup(query) -> Record | list[Record] | None``: ``None`` when nobody has the number,
+  one mapping for one match, a list for several. Raise :class:`ConnectorError` with a message safe
+  to show an agent for anything else; any other exception is reported as an internal error.
+  ``lookup`` is cancelled at its deadline and must not swallow ``CancelledError``.
+* ``async check()``: prove the connection works (raise :class:`ConnectorError` if not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, TypeAlias
+
+from pydantic import BaseModel
+
+from screenpop.errors import ConfigError
+
+ENTRY_POINT_GROUP = "screenpop.connectors"
+
+Record: TypeAlias = Mapping[str, Any]
+LookupResult: TypeAlias = Record | Sequence[Record] | None
+
+
+@dataclass(frozen=True, slots=True)
+class LookupQuery:
+    """What a connector receives: the caller's number in the forms back offices store."""
+
+    e164: str  # +12125551234
+    national: str  # (212) 555-1234
+    digits: str  # 12125551234 (e164 without the plus)
+    national_digits: str  # 2125551234
+    region: str | None = None
+
+    def params(self) -> dict[str, str]:
+        """The bind parameters and URL placeholders every connector understands."""
+        return {
+            "e164": self.e164,
+            "national": self.national,
+            "digits": self.digits,
+            "national_digits": self.national_digits,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What the daemon hands every connector: where relative paths resolve from."""
+
+    base_dir: Path = field(default_factory=Path.cwd)
+    # The connector's hard limit (its `late_ms`): past it the lookup is cancelled. A connector may
+    # pass it to its back office (a statement timeout) so slow work stops server-side too. The
+    # softer `deadline_ms` only decides when the card pops without it.
+    deadline_ms: int | None = None
+
+
+class Connector(Protocol):
+    """A back-office data source. See the module docstring for the full contract."""
+
+    Settings: ClassVar[type[BaseModel]]
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def lookup(self, query: LookupQuery) -> LookupResult: ...
+
+    async def check(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ConnectorFactory(Protocol):
+    Settings: type[BaseModel]
+
+    def __call__(self, name: str, settings: Any, context: ConnectorContext) -> Connector: ...
+
+
+def connector_kinds() -> dict[str, ConnectorFactory]:
+    """Every connector kind installed, built-in ones included, by entry-point name."""
+    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def find_kind(kind: str, where: str) -> ConnectorFactory:
+    """The connector class registered as `kind`, or a ConfigError that lists the known kinds.
+
+    `kind` may also be an import path, `package.module:ClassName`, for a connector that is not
+    packaged with an entry point (a site-local module on the daemon's path, a test fake).
+    """
+    if ":" in kind:
+        return _import_kind(kind, where)
+    matches = entry_points(group=ENTRY_POINT_GROUP, name=kind)
+    if not matches:
+        known = ", ".join(sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)))
+        raise ConfigError(f"{where}: unknown connector kind {kind!r} (installed: {known})")
+    factory: ConnectorFactory = next(iter(matches)).load()
+    return factory
+
+
+def _import_kind(kind: str, where: str) -> ConnectorFactory:
+    module_name, _, attr = kind.partition(":")
+    try:
+        factory: ConnectorFactory = getattr(import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"{where}: connector kind {kind!r} cannot be imported: {exc}") from None
+    return factory
