@@ -1,12 +1,8 @@
 """The call log and agent notes, through SQLAlchemy 2 (Core, async).
 
 SQLite via aiosqlite is the default (``sqlite+aiosqlite:///screenpop.db``); PostgreSQL via asyncpg
-(``postgresql+asyncpg://...``) for production. Three tables, created if missing by
-:meth:`Store.start` (names take an optional prefix):
-
-* ``calls``: one row per (source, call_id), upserted as the call moves on;
-* ``call_notes``: an agent's disposition and text about a call (and the caller's number);
-* ``caller_choices``: which customer an agent picked for a number that matched several.
+(``postgresql+asyncpg://...``) for production. The tables (:mod:`screenpop.store.schema`) are
+created if missing by :meth:`Store.start`.
 
 Every database failure (including an unreachable server and a slow one, bounded by ``timeout_s``)
 is raised as :class:`~screenpop.errors.StoreError`, whose message never contains the URL's password
@@ -18,124 +14,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Double,
-    Index,
-    Integer,
     MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     and_,
     case,
-    event,
     func,
     literal,
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from screenpop.errors import StoreError
+from screenpop.store.database import create_engine, password_of, upsert_insert
+from screenpop.store.schema import (
+    DISPOSITION_MAX_CHARS,
+    HISTORY_FIELDS,
+    CallRecord,
+    build_tables,
+    iso,
+)
 
 log = logging.getLogger(__name__)
 
 NOTE_MAX_CHARS = 4000  # a longer note is refused with StoreError, never silently cut
-DISPOSITION_MAX_CHARS = 64
 STORE_TIMEOUT_S = 5.0
-SUPPORTED_DIALECTS = ("sqlite", "postgresql")
-HISTORY_FIELDS = ("call_id", "agent", "state", "queue", "disposition", "text")  # and "at"
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One call as the log keeps it; times are epoch seconds."""
-
-    source: str
-    call_id: str
-    caller_raw: str
-    caller_e164: str | None  # None when withheld or not a number
-    caller_name: str | None
-    queue: str | None
-    agent_id: str | None
-    state: str
-    direction: str  # "inbound" or "outbound"
-    started_at: float | None
-    answered_at: float | None = None
-    ended_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Tables:
-    calls: Table
-    notes: Table
-    choices: Table
-
-
-def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
-    """The store's tables, named with `prefix` (indexes too, so several prefixes can coexist)."""
-    calls = Table(
-        f"{prefix}calls",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("source", String(64), nullable=False),
-        Column("call_id", String(128), nullable=False),
-        Column("caller_raw", String(256), nullable=False, default=""),
-        Column("caller_e164", String(32)),
-        Column("caller_name", String(256)),
-        Column("queue", String(128)),
-        Column("agent_id", String(128)),
-        Column("state", String(32), nullable=False),
-        Column("direction", String(16), nullable=False),
-        Column("started_at", Double, nullable=False),
-        Column("answered_at", Double),
-        Column("ended_at", Double),
-        UniqueConstraint("source", "call_id", name=f"{prefix}calls_source_call_id"),
-        Index(f"{prefix}calls_caller_started", "caller_e164", "started_at"),
-        Index(f"{prefix}calls_started", "started_at"),
-    )
-    notes = Table(
-        f"{prefix}call_notes",
-        metadata,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("call_id", String(128), nullable=False),
-        Column("caller_e164", String(32)),
-        Column("agent_id", String(128), nullable=False),
-        Column("disposition", String(DISPOSITION_MAX_CHARS), nullable=False),
-        Column("text", Text, nullable=False),
-        Column("at", Double, nullable=False),
-        Index(f"{prefix}call_notes_call", "call_id"),
-        Index(f"{prefix}call_notes_caller_at", "caller_e164", "at"),
-    )
-    choices = Table(
-        f"{prefix}caller_choices",
-        metadata,
-        Column("caller_e164", String(32), primary_key=True),
-        Column("customer_id", String(128), nullable=False),
-        Column("agent_id", String(128)),
-        Column("at", Double, nullable=False),
-    )
-    return Tables(calls, notes, choices)
-
-
-def iso(ts: float) -> str:
-    """Epoch seconds as ISO-8601 UTC to the second: ``2026-11-20T10:02:00Z``."""
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -145,7 +54,7 @@ class Store:
         self, url: str, *, table_prefix: str = "", timeout_s: float = STORE_TIMEOUT_S
     ) -> None:
         self._url = url
-        self._password = _password(url)
+        self._password = password_of(url)
         self._timeout = timeout_s
         self._metadata = MetaData()
         self.tables = build_tables(self._metadata, table_prefix)
@@ -156,7 +65,7 @@ class Store:
     async def start(self) -> None:
         """Open the engine and create the tables that are missing."""
         async with self._guard("start"):
-            engine = self._engine = _create_engine(self._url)
+            engine = self._engine = create_engine(self._url)
             async with engine.begin() as conn:
                 await conn.run_sync(self._metadata.create_all)
 
@@ -187,7 +96,7 @@ class Store:
 
     def _upsert_call(self, conn: AsyncConnection, values: Mapping[str, Any]) -> Any:
         c = self.tables.calls.c
-        ins = _insert(conn, self.tables.calls).values(**values)
+        ins = upsert_insert(conn, self.tables.calls).values(**values)
         new = ins.excluded
         outdated = and_(c.ended_at.is_not(None), new.ended_at.is_(None))  # arrived out of order
 
@@ -303,7 +212,7 @@ class Store:
         values = {"caller_e164": e164, "customer_id": customer_id, "agent_id": agent_id}
         table = self.tables.choices
         async with self._connect("save choice", write=True) as conn:
-            ins = _insert(conn, table).values(**values, at=time.time())
+            ins = upsert_insert(conn, table).values(**values, at=time.time())
             changes = {"customer_id": ins.excluded.customer_id}
             changes |= {"agent_id": ins.excluded.agent_id, "at": ins.excluded.at}
             await conn.execute(
@@ -347,47 +256,6 @@ class Store:
         if self._password:
             message = message.replace(self._password, "***")
         return message
-
-
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    """An INSERT that supports ON CONFLICT on this connection's dialect."""
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
-
-
-def _create_engine(url: str) -> AsyncEngine:
-    try:
-        parsed = make_url(url)
-    except ValueError as exc:  # e.g. a port that is not a number
-        raise StoreError(f"store: invalid database URL ({type(exc).__name__})") from None
-    backend = parsed.get_backend_name()
-    if backend not in SUPPORTED_DIALECTS:
-        raise StoreError(f"store: unsupported database {backend!r} (use sqlite or postgresql)")
-    options: dict[str, Any] = {"hide_parameters": True}
-    if backend == "sqlite":
-        if parsed.database in (None, "", ":memory:"):
-            options["poolclass"] = StaticPool  # one shared connection, or each sees no tables
-        elif not Path(parsed.database).resolve().parent.is_dir():
-            raise StoreError(f"store: the folder of {parsed.database} does not exist")
-        engine = create_async_engine(url, **options)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    options["pool_pre_ping"] = True  # survive a database restart
-    return create_async_engine(url, **options)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
-def _password(url: str) -> str | None:
-    try:
-        return make_url(url).password
-    except (SQLAlchemyError, ValueError):
-        found = re.search(r"://[^/@:]*:([^/]*)@", url)
-        return found.group(1) if found else None
 
 
 def _first_time(rec: CallRecord) -> float:
