@@ -165,7 +165,7 @@ def _config_path(given: str | None) -> Path:
 
 
 def _demo_settings(config: str, port: int | None) -> Settings:
-    from screenpop.demo_data import build_demo_databases
+    from screenpop_demo import build_demo_databases
 
     path = Path(config)
     build_demo_databases(path.resolve().parent)

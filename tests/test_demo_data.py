@@ -14,7 +14,7 @@ import pytest
 from screenpop.callerid import normalize
 from screenpop.connectors.contract import Connector, LookupQuery
 from screenpop.connectors.registry import build_connector
-from screenpop.demo_data import (
+from screenpop_demo import (
     ACCOUNTING,
     CALLERS,
     CREDIT,
