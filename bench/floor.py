@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 from websockets.asyncio.client import connect
 
 from bench.stats import Figure, summarize
-from screenpop.telephony.ami_protocol import AmiParser, Message
+from screenpop.telephony.asterisk.protocol import AmiParser, Message
 from tests.fakes.ami_transcript import load_transcript
 
 GROUP = "floor"

@@ -29,10 +29,9 @@ from screenpop.capture_framing import AmiFramer, EslFramer, Framer
 from screenpop.errors import ScreenpopError
 from screenpop.settings import Settings, SourceSettings, validate_options
 from screenpop.telephony import recording
-from screenpop.telephony.ami import AmiOptions
-from screenpop.telephony.ami_protocol import AmiParser, Message, encode_action
-from screenpop.telephony.esl import CHANNEL_EVENTS, CUSTOM_EVENTS, EslOptions
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.asterisk.protocol import AmiParser, Message, encode_action
+from screenpop.telephony.asterisk.source import AmiOptions
+from screenpop.telephony.freeswitch.protocol import (
     API_RESPONSE,
     AUTH_REQUEST,
     COMMAND_REPLY,
@@ -42,6 +41,7 @@ from screenpop.telephony.esl_protocol import (
     parse_queue_names,
     subscribe_command,
 )
+from screenpop.telephony.freeswitch.source import CHANNEL_EVENTS, CUSTOM_EVENTS, EslOptions
 from screenpop.telephony.link import describe, open_stream
 
 REDACTED = "<redacted>"
@@ -119,8 +119,9 @@ class Tap:
 
 
 class AmiDialogue:
-    """The AMI session as :class:`~screenpop.telephony.ami.AmiSource` runs it: banner, Login,
-    `CoreShowChannels` and `QueueStatus`, then a `Ping` every `ping_interval_s`; `Logoff`."""
+    """The AMI session as :class:`~screenpop.telephony.asterisk.source.AmiSource` runs it:
+    banner, Login, `CoreShowChannels` and `QueueStatus`, then a `Ping` every `ping_interval_s`;
+    `Logoff`."""
 
     def __init__(self, options: AmiOptions) -> None:
         self.options = options
@@ -166,8 +167,9 @@ class AmiDialogue:
 
 
 class EslDialogue:
-    """The ESL session as :class:`~screenpop.telephony.esl.EslSource` runs it: `auth`, the
-    subscription, the resync commands, then `api status` every `ping_interval_s`; `exit`."""
+    """The ESL session as :class:`~screenpop.telephony.freeswitch.source.EslSource` runs it:
+    `auth`, the subscription, the resync commands, then `api status` every `ping_interval_s`;
+    `exit`."""
 
     def __init__(self, options: EslOptions) -> None:
         self.options = options

@@ -1,6 +1,7 @@
 """Cutting a PBX's raw byte stream into its frames, byte for byte, for `screenpop capture`.
 
-The parsers (:mod:`screenpop.telephony.ami_protocol`, :mod:`screenpop.telephony.esl_protocol`)
+The parsers (:mod:`screenpop.telephony.asterisk.protocol`,
+:mod:`screenpop.telephony.freeswitch.protocol`)
 decode frames; a capture must keep the exact bytes of each one, so these framers only find where
 a frame ends and hand back the bytes up to there, untouched (leading blank lines included).
 Sans-I/O: feed what was read, get the frames now complete; :meth:`rest` is what is left when
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from screenpop.telephony.ami_protocol import BANNER_PREFIX, END_COMMAND
+from screenpop.telephony.asterisk.protocol import BANNER_PREFIX, END_COMMAND
 
 _AMI_END = re.compile(rb"\r?\n\r?\n")
 _FOLLOWS = re.compile(rb"^[\r\n]*Response:[ \t]*Follows\r?\n", re.IGNORECASE)

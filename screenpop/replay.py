@@ -8,7 +8,7 @@ back office. Nothing here does I/O: :func:`load_recording` reads bytes, :func:`r
 
 The stream goes through exactly what a live source uses: :class:`AmiParser` and
 :class:`AmiCallMapper` (event lists answering `CoreShowChannels` / `QueueStatus` go to the
-mapper's resync, as :class:`~screenpop.telephony.ami_connection.AmiConnection` routes them), or
+mapper's resync, as :class:`~screenpop.telephony.asterisk.connection.AmiConnection` routes them), or
 :class:`EslParser` and :class:`EslCallMapper` (the `api/response` bodies of the resync commands
 go to its resync), then :class:`~screenpop.calls.CallTracker`. Block captures carry timestamps:
 each frame is fed at its block's `t`, which is also the events' time.
@@ -28,12 +28,12 @@ from screenpop.calls import Call, CallTracker, Effect, Notify, Pop
 from screenpop.errors import ProtocolError
 from screenpop.events import CallEvent, CallState
 from screenpop.telephony import recording
-from screenpop.telephony.ami_calls import AmiCallMapper
-from screenpop.telephony.ami_formats import ami_stream_from
-from screenpop.telephony.ami_protocol import AmiParser, Banner, Message
-from screenpop.telephony.esl_calls import EslCallMapper
-from screenpop.telephony.esl_formats import esl_stream_from
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.asterisk.formats import ami_stream_from
+from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.protocol import AmiParser, Banner, Message
+from screenpop.telephony.freeswitch.formats import esl_stream_from
+from screenpop.telephony.freeswitch.mapper import EslCallMapper
+from screenpop.telephony.freeswitch.protocol import (
     API_RESPONSE,
     EVENT_PLAIN,
     EslParser,

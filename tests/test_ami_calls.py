@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from screenpop.events import CallEvent, EventKind
-from screenpop.telephony.ami_calls import AmiCallMapper
-from screenpop.telephony.ami_protocol import AmiParser, Message
+from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.protocol import AmiParser, Message
 from tests.fakes.ami_desk import Desk
 from tests.fakes.ami_scenarios import Pbx, packet, snapshot
 from tests.fakes.ami_transcript import transcript_bytes

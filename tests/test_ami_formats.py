@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from screenpop.telephony.ami_formats import ami_messages, ami_stream_from
+from screenpop.telephony.asterisk.formats import ami_messages, ami_stream_from
 from screenpop.telephony.recording import format_block
 from tests.fakes.ami_transcript import FIXTURES, transcript_bytes
 

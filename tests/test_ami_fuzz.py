@@ -7,8 +7,8 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from screenpop.telephony.ami_calls import AmiCallMapper
-from screenpop.telephony.ami_protocol import (
+from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.protocol import (
     AmiParser,
     Message,
     encode_action,

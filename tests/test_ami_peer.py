@@ -12,9 +12,9 @@ import pytest
 
 from screenpop.calls import Call
 from screenpop.events import EventKind
-from screenpop.telephony.ami_calls import AmiCallMapper
-from screenpop.telephony.ami_formats import ami_messages, ami_stream_from
-from screenpop.telephony.ami_protocol import AmiParser, Banner, Message
+from screenpop.telephony.asterisk.formats import ami_messages, ami_stream_from
+from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.protocol import AmiParser, Banner, Message
 from tests.fakes.ami_desk import CACOFONISK_AGENTS, Desk, popped, replay
 from tests.peer import peer_file
 

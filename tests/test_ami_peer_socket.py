@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from screenpop.events import CallEvent
-from screenpop.telephony.ami import AmiSource
-from screenpop.telephony.ami_formats import ami_stream_from
-from screenpop.telephony.ami_protocol import Message
+from screenpop.telephony.asterisk.formats import ami_stream_from
+from screenpop.telephony.asterisk.protocol import Message
+from screenpop.telephony.asterisk.source import AmiSource
 from screenpop.telephony.base import SourceContext
 from tests.fakes.ami_desk import CACOFONISK_AGENTS, Desk
 from tests.fakes.ami_scenarios import Pbx

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.ami_protocol import (
+from screenpop.telephony.asterisk.protocol import (
     AmiParser,
     Banner,
     Message,

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from screenpop.events import EventKind
-from screenpop.telephony.ami_calls import AmiCallMapper
-from screenpop.telephony.ami_protocol import AmiParser, Message
+from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.protocol import AmiParser, Message
 from tests.fakes.ami_desk import AGENTS, Desk, popped, replay
 from tests.fakes.ami_scenarios import Pbx, packet, snapshot
 from tests.fakes.ami_transcript import transcript_bytes

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from screenpop.errors import ConfigError, ProtocolError
-from screenpop.telephony.ami import AmiSource
+from screenpop.telephony.asterisk.source import AmiSource
 from screenpop.telephony.base import Dialer, Source, SourceContext
 from tests.fakes.ami_desk import Desk
 from tests.fakes.ami_scenarios import packet
@@ -305,7 +305,7 @@ async def test_bad_secret_says_login_failed_and_retries(caplog: pytest.LogCaptur
     port = await server.start()
     source = AmiSource("pbx1", _options(port, secret="wrong"), CONTEXT)
     desk = Desk()
-    caplog.set_level(logging.WARNING, logger="screenpop.telephony.ami")
+    caplog.set_level(logging.WARNING, logger="screenpop.telephony.asterisk.source")
     task = asyncio.create_task(source.run(desk))
     try:
         await until(lambda: server.failed_logins >= 3)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 
 from screenpop.events import CallEvent, EventKind
-from screenpop.telephony.esl_calls import EslCallMapper
+from screenpop.telephony.freeswitch.mapper import EslCallMapper
 from tests.fakes.esl_server import MEMBER_COLUMNS, bridge_event, cc_event, channel_event
 
 Q, R, A, ANS, MISS, END, ABAND, XFER = (

@@ -21,10 +21,9 @@ from screenpop.calls import CallTracker, Notify, Pop
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import AgentSettings
 from screenpop.telephony.base import SourceContext
-from screenpop.telephony.esl import EslSource
-from screenpop.telephony.esl_calls import EslCallMapper
-from screenpop.telephony.esl_formats import esl_stream_from
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.freeswitch.formats import esl_stream_from
+from screenpop.telephony.freeswitch.mapper import EslCallMapper
+from screenpop.telephony.freeswitch.protocol import (
     API_RESPONSE,
     EVENT_PLAIN,
     EslParser,
@@ -34,6 +33,7 @@ from screenpop.telephony.esl_protocol import (
     parse_event,
     parse_table,
 )
+from screenpop.telephony.freeswitch.source import EslSource
 from screenpop.telephony.recording import read_blocks
 from tests.fakes.esl_replay import ReplayFreeSwitch
 from tests.harness import until

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.esl_formats import esl_stream_from
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.freeswitch.formats import esl_stream_from
+from screenpop.telephony.freeswitch.protocol import (
     EVENT_PLAIN,
     EslParser,
     Event,

@@ -15,9 +15,9 @@ from screenpop.agents import AgentDirectory
 from screenpop.calls import CallTracker, Pop
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import AgentSettings
-from screenpop.telephony.esl_calls import EslCallMapper
-from screenpop.telephony.esl_formats import esl_stream_from
-from screenpop.telephony.esl_protocol import EslParser, Event, event_frame, parse_event
+from screenpop.telephony.freeswitch.formats import esl_stream_from
+from screenpop.telephony.freeswitch.mapper import EslCallMapper
+from screenpop.telephony.freeswitch.protocol import EslParser, Event, event_frame, parse_event
 from tests.peer import peer_file
 
 CGRATES = [

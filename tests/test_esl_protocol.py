@@ -7,7 +7,7 @@ import json
 import pytest
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.freeswitch.protocol import (
     EslParser,
     Frame,
     channel_rows,

@@ -22,7 +22,7 @@ from screenpop.errors import ConfigError
 from screenpop.events import CallEvent
 from screenpop.settings import AgentSettings
 from screenpop.telephony.base import Dialer, SourceContext, find_source_kind
-from screenpop.telephony.esl import EslSource
+from screenpop.telephony.freeswitch.source import EslSource
 from tests.fakes.esl_server import (
     FakeFreeSwitch,
     bridge_event,
@@ -327,7 +327,7 @@ async def test_bad_password_retries_with_backoff_and_logs_once(
     fs: FakeFreeSwitch, caplog: pytest.LogCaptureFixture
 ) -> None:
     desk, source = Desk(), make_source(fs, password="wrong")
-    caplog.set_level(logging.WARNING, logger="screenpop.telephony.esl")
+    caplog.set_level(logging.WARNING, logger="screenpop.telephony.freeswitch.source")
     async with running(source, desk):
         await until(lambda: fs.failed_logins >= 3, "three failed logins")
         assert not source.status.logged_in

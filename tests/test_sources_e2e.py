@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from screenpop import commands
-from screenpop.telephony.twilio import twilio_signature
-from screenpop.telephony.webhook import sign_json
+from screenpop.telephony.webhooks.generic import sign_json
+from screenpop.telephony.webhooks.twilio import twilio_signature
 from tests.fakes.ami_scenarios import Pbx
 from tests.fakes.ami_server import FakeAsterisk
 from tests.fakes.esl_server import FakeFreeSwitch, cc_event, channel_event, event_frame

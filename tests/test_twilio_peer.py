@@ -23,8 +23,8 @@ from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import AgentCallState, CallEvent, CallState
 from screenpop.settings import AgentSettings
 from screenpop.telephony.base import SourceContext, WebhookSource
-from screenpop.telephony.twilio import signature_matches, twilio_signature
-from screenpop.telephony.webhook import MissingSignature, make_webhook_source
+from screenpop.telephony.webhooks.generic import MissingSignature, make_webhook_source
+from screenpop.telephony.webhooks.twilio import signature_matches, twilio_signature
 from tests.harness import agent_tab, make_settings, running
 from tests.peer import PEER, peer_file
 

@@ -15,7 +15,7 @@ from agent_ui.sessions import SessionCodec
 from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
-from screenpop.telephony.webhook import sign_json
+from screenpop.telephony.webhooks.generic import sign_json
 from tests.fakes.web_connectors import JANE, web_settings_raw
 
 ORIGIN = "http://pops.example.test"

@@ -13,8 +13,8 @@ import pytest
 from screenpop.errors import AuthError, ConfigError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.base import SourceContext, WebhookSource, find_source_kind
-from screenpop.telephony.twilio import twilio_signature, url_variants
-from screenpop.telephony.webhook import MissingSignature, make_webhook_source, sign_json
+from screenpop.telephony.webhooks.generic import MissingSignature, make_webhook_source, sign_json
+from screenpop.telephony.webhooks.twilio import twilio_signature, url_variants
 
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: ())
 

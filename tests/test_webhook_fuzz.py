@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent
 from screenpop.telephony.base import SourceContext, WebhookSource
-from screenpop.telephony.twilio import twilio_signature
-from screenpop.telephony.webhook import make_webhook_source, sign_json
+from screenpop.telephony.webhooks.generic import make_webhook_source, sign_json
+from screenpop.telephony.webhooks.twilio import twilio_signature
 
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: ())
 URL = "https://pops.example.com/webhooks/hook"

@@ -81,9 +81,9 @@ class Dialer(Protocol):
 
 
 _BUILT_IN = {
-    "ami": "screenpop.telephony.ami:AmiSource",
-    "esl": "screenpop.telephony.esl:EslSource",
-    "webhook": "screenpop.telephony.webhook:make_webhook_source",
+    "ami": "screenpop.telephony.asterisk.source:AmiSource",
+    "esl": "screenpop.telephony.freeswitch.source:EslSource",
+    "webhook": "screenpop.telephony.webhooks.generic:make_webhook_source",
     "simulator": "screenpop.telephony.simulator:SimulatorSource",
 }
 

@@ -10,8 +10,8 @@ from screenpop.agents import AgentDirectory
 from screenpop.calls import CallTracker, Notify, Pop
 from screenpop.events import CallEvent
 from screenpop.settings import AgentSettings
-from screenpop.telephony.ami_calls import AmiCallMapper
-from screenpop.telephony.ami_protocol import AmiParser, Message
+from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.protocol import AmiParser, Message
 
 AGENTS = {
     "alice": ["PJSIP/1001", "1001"],

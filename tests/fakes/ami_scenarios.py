@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from screenpop.telephony.ami_protocol import encode_message
+from screenpop.telephony.asterisk.protocol import encode_message
 
 Fields = list[tuple[str, str]]
 STATE_DESC = {"0": "Down", "4": "Ring", "5": "Ringing", "6": "Up"}

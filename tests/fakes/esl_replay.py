@@ -13,7 +13,7 @@ import asyncio
 import random
 from types import TracebackType
 
-from screenpop.telephony.esl_protocol import encode_frame, parse_command
+from screenpop.telephony.freeswitch.protocol import encode_frame, parse_command
 from screenpop.telephony.recording import Block
 
 

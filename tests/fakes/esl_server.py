@@ -24,12 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.freeswitch.protocol import (
     encode_event,
     encode_frame,
     parse_command,
 )
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.freeswitch.protocol import (
     event_frame as event_frame,  # tests build events with it
 )
 

@@ -1,7 +1,7 @@
 """What one FreeSWITCH event's headers say about its channel, free of I/O and of call memory.
 
-Used by :mod:`screenpop.telephony.esl_calls`. Every function reads the URL-decoded headers of a
-single event (channel data as `switch_channel_event_set_data` adds it).
+Used by :mod:`screenpop.telephony.freeswitch.mapper`. Every function reads the URL-decoded
+headers of a single event (channel data as `switch_channel_event_set_data` adds it).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ emits them. `handle` is pure (no I/O, no awaiting), so it is tested request by r
 Two flavors:
 
 * ``flavor = "twilio"``: Twilio voice status callbacks and TaskRouter event callbacks, signed with
-  ``X-Twilio-Signature`` (see :mod:`screenpop.telephony.twilio`).
+  ``X-Twilio-Signature`` (see :mod:`screenpop.telephony.webhooks.twilio`).
 * ``flavor = "json"``: the generic body below, for PBXs screenpop does not speak natively, signed
   with ``X-Screenpop-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed by `secret`>``::
 
@@ -250,7 +250,7 @@ def make_webhook_source(
     if flavor == "json":
         return JsonWebhookSource(name, validate_options(JsonOptions, options, where))
     if flavor == "twilio":
-        from screenpop.telephony.twilio import TwilioOptions, TwilioSource
+        from screenpop.telephony.webhooks.twilio import TwilioOptions, TwilioSource
 
         return TwilioSource(name, validate_options(TwilioOptions, options, where))
     raise ConfigError(f"{where}: unknown webhook flavor {flavor!r} (known: json, twilio)")

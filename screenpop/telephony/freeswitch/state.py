@@ -1,11 +1,11 @@
-"""The per-call memory of the FreeSWITCH mapper (:mod:`screenpop.telephony.esl_calls`)."""
+"""The per-call memory of the FreeSWITCH mapper (:mod:`screenpop.telephony.freeswitch.mapper`)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from screenpop.telephony.esl_headers import WITHHELD, Headers, caller_of, withheld
+from screenpop.telephony.freeswitch.headers import WITHHELD, Headers, caller_of, withheld
 
 MAX_TRACKED = 4096  # calls and caller legs remembered at once; the oldest are forgotten first
 

@@ -1,7 +1,7 @@
 """FreeSWITCH event data as people have it, turned back into what mod_event_socket sends.
 
 :func:`esl_stream_from` sniffs one file's content and returns the byte stream an ESL client
-would have read, ready for :class:`~screenpop.telephony.esl_protocol.EslParser`:
+would have read, ready for :class:`~screenpop.telephony.freeswitch.protocol.EslParser`:
 
 * a capture in the block format (:mod:`screenpop.telephony.recording`): the `recv` blocks;
 * a raw ESL stream (`Content-Type: ...` / `Content-Length: ...` frames): as it is;
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.esl_protocol import event_frame
+from screenpop.telephony.freeswitch.protocol import event_frame
 from screenpop.telephony.recording import is_capture, read_blocks, received
 
 _FRAME_START = re.compile(rb"^(Content-Type|Content-Length):", re.IGNORECASE)

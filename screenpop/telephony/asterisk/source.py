@@ -1,9 +1,9 @@
 """Asterisk (and FreePBX) as a telephony source: the manager interface (`kind = "ami"`).
 
 :class:`AmiSource` connects to the manager port, reads the banner, logs in with `Username` and
-`Secret`, and hands each event to the sans-I/O mapper (:mod:`screenpop.telephony.ami_calls`);
-framing lives in :mod:`screenpop.telephony.ami_protocol`, the session in
-:mod:`screenpop.telephony.ami_connection`. The reader never waits on anything but the socket.
+`Secret`, and hands each event to the sans-I/O mapper (:mod:`screenpop.telephony.asterisk.mapper`);
+framing lives in :mod:`screenpop.telephony.asterisk.protocol`, the session in
+:mod:`screenpop.telephony.asterisk.connection`. The reader never waits on anything but the socket.
 
 After every (re)connect it resyncs: `CoreShowChannels` re-learns calls ringing or answered (and
 ends the ones that finished while it was away), `QueueStatus` re-learns callers waiting in queues.
@@ -26,9 +26,9 @@ from pydantic import Field
 
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.settings import Strict, validate_options
-from screenpop.telephony.ami_calls import AmiCallMapper
-from screenpop.telephony.ami_connection import AmiConnection
-from screenpop.telephony.ami_protocol import Message
+from screenpop.telephony.asterisk.connection import AmiConnection
+from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.protocol import Message
 from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
 from screenpop.telephony.link import LinkHealth, describe, open_stream, reconnect_forever

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.ami_protocol import AmiParser, Banner, Message, encode_action
+from screenpop.telephony.asterisk.protocol import AmiParser, Banner, Message, encode_action
 from screenpop.telephony.link import pump
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.ami_protocol import AmiParser, Message, encode_message
+from screenpop.telephony.asterisk.protocol import AmiParser, Message, encode_message
 from screenpop.telephony.recording import is_capture, read_blocks, received
 
 CONSOLE_MARKER = b"<-- Examining AMI event: -->"

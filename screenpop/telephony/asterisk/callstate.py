@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from screenpop.telephony.ami_protocol import Message, known, unescape_c
+from screenpop.telephony.asterisk.protocol import Message, known, unescape_c
 
 PRES_KEYS = ("CID-CallingPres", "CallingPres")
 _PRES_CODE = re.compile(r"^\s*(\d+)")

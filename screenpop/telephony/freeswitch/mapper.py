@@ -47,7 +47,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 
 from screenpop.events import CallEvent, EventKind
-from screenpop.telephony.esl_headers import (
+from screenpop.telephony.freeswitch.headers import (
     WITHHELD,
     Headers,
     channel_gone,
@@ -58,10 +58,10 @@ from screenpop.telephony.esl_headers import (
     via_gateway,
     withheld,
 )
-from screenpop.telephony.esl_protocol import bridged_legs, channel_rows, parse_table
-from screenpop.telephony.esl_state import MAX_TRACKED
-from screenpop.telephony.esl_state import EslCall as _Call
-from screenpop.telephony.esl_state import Lru as _Lru
+from screenpop.telephony.freeswitch.protocol import bridged_legs, channel_rows, parse_table
+from screenpop.telephony.freeswitch.state import MAX_TRACKED
+from screenpop.telephony.freeswitch.state import EslCall as _Call
+from screenpop.telephony.freeswitch.state import Lru as _Lru
 
 __all__ = ["MAX_TRACKED", "WITHHELD", "EslCallMapper"]
 

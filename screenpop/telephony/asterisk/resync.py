@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from screenpop.events import CallEvent, EventKind
-from screenpop.telephony.ami_callstate import caller_of
-from screenpop.telephony.ami_protocol import Message, known
+from screenpop.telephony.asterisk.callstate import caller_of
+from screenpop.telephony.asterisk.protocol import Message, known
 
 if TYPE_CHECKING:
-    from screenpop.telephony.ami_calls import AmiCallMapper
+    from screenpop.telephony.asterisk.mapper import AmiCallMapper
 
 STATE_RINGING = "5"
 STATE_UP = "6"

@@ -27,7 +27,7 @@ Every call:
   The caller is the number the ringing phone is shown (:mod:`ami_callstate` says which field);
   a caller channel whose `CID-CallingPres`/`CallingPres` is restricted makes the whole call
   withheld: `caller="anonymous"`, no name, `withheld=True` on every event, for good.
-Transfers and consultation calls: see :mod:`screenpop.telephony.ami_transfers`.
+Transfers and consultation calls: see :mod:`screenpop.telephony.asterisk.transfers`.
 Calls we originate (click-to-dial) are announced with :meth:`AmiCallMapper.expect_originate`:
 their first channel rings the agent (RINGING, outbound) and answers (ANSWERED).
 
@@ -42,9 +42,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from screenpop.events import CallEvent, EventKind
-from screenpop.telephony import ami_resync, ami_transfers
-from screenpop.telephony.ami_callstate import CallState, caller_of, restricted, shown_caller
-from screenpop.telephony.ami_protocol import Message, known
+from screenpop.telephony.asterisk import resync, transfers
+from screenpop.telephony.asterisk.callstate import CallState, caller_of, restricted, shown_caller
+from screenpop.telephony.asterisk.protocol import Message, known
 
 MAX_TRACKED = 4096  # calls remembered at once; the oldest are forgotten first
 MISSED_STATUSES = frozenset({"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL"})
@@ -267,7 +267,7 @@ class AmiCallMapper:
         if call.caller_uid is None and msg.get("Uniqueid") == call.call_id:
             self.set_caller_channel(call, msg.get("Uniqueid"), msg.get("Channel"))
         if not call.checked and msg.get("Uniqueid") == call.caller_uid:
-            ami_transfers.classify(self, call, msg)
+            transfers.classify(self, call, msg)
         return self._dialled(call, msg, dest_uid or dest, dest)
 
     def _on_dial_state(self, msg: Message) -> list[CallEvent]:
@@ -366,21 +366,21 @@ class AmiCallMapper:
     # -- transfers ------------------------------------------------------------------------------
 
     def _on_blind_transfer(self, msg: Message) -> list[CallEvent]:
-        return ami_transfers.blind(self, msg)
+        return transfers.blind(self, msg)
 
     def _on_attended_transfer(self, msg: Message) -> list[CallEvent]:
-        return ami_transfers.attended(self, msg)
+        return transfers.attended(self, msg)
 
     # -- resync after a reconnect ---------------------------------------------------------------
 
     def resync_channels(self, items: list[Message]) -> list[CallEvent]:
-        """Re-learn calls from a `CoreShowChannels` list (see :mod:`ami_resync`)."""
-        events = ami_resync.channels(self, items)
+        """Re-learn calls from a `CoreShowChannels` list (see :mod:`.resync`)."""
+        events = resync.channels(self, items)
         return [e for e in events if not self._is_consult(e.call_id)]
 
     def resync_queues(self, entries: list[Message]) -> list[CallEvent]:
-        """Re-learn waiting callers from `QueueStatus` (see :mod:`ami_resync`)."""
-        return ami_resync.queues(self, entries)
+        """Re-learn waiting callers from `QueueStatus` (see :mod:`.resync`)."""
+        return resync.queues(self, entries)
 
     def call_of_channel(self, uid: str) -> str:
         """The call id whose caller channel is `uid` (`uid` itself when unknown)."""

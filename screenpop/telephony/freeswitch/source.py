@@ -2,8 +2,8 @@
 
 :class:`EslSource` connects to mod_event_socket, answers `auth/request` with the password,
 subscribes to the channel events and mod_callcenter's `CUSTOM callcenter::info`, and hands each
-event to the sans-I/O mapper (:mod:`screenpop.telephony.esl_calls`); framing lives in
-:mod:`screenpop.telephony.esl_protocol`. The reader never waits on anything but the socket.
+event to the sans-I/O mapper (:mod:`screenpop.telephony.freeswitch.mapper`); framing lives in
+:mod:`screenpop.telephony.freeswitch.protocol`. The reader never waits on anything but the socket.
 
 After every (re)connect it resyncs: `api show channels as json` re-learns calls ringing or
 answered on user legs, `api callcenter_config queue list members <queue>` re-learns queued ones.
@@ -28,8 +28,8 @@ from screenpop.errors import AuthError, ProtocolError
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
-from screenpop.telephony.esl_calls import EslCallMapper
-from screenpop.telephony.esl_protocol import (
+from screenpop.telephony.freeswitch.mapper import EslCallMapper
+from screenpop.telephony.freeswitch.protocol import (
     API_RESPONSE,
     AUTH_REQUEST,
     COMMAND_REPLY,

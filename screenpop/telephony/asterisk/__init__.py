@@ -1,0 +1,1 @@
+"""Asterisk (and FreePBX) over the manager interface (AMI): `[[telephony]] kind = "ami"`."""

@@ -1,0 +1,1 @@
+"""Webhook sources (`[[telephony]] kind = "webhook"`): the generic JSON one and Twilio."""
