@@ -38,9 +38,9 @@ from screenpop.telephony.freeswitch.protocol import (
     EslParser,
     Frame,
     command,
-    parse_queue_names,
     subscribe_command,
 )
+from screenpop.telephony.freeswitch.resync import parse_queue_names
 from screenpop.telephony.freeswitch.source import CHANNEL_EVENTS, CUSTOM_EVENTS, EslOptions
 from screenpop.telephony.link import describe, open_stream
 

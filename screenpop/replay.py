@@ -37,10 +37,9 @@ from screenpop.telephony.freeswitch.protocol import (
     API_RESPONSE,
     EVENT_PLAIN,
     EslParser,
-    channel_rows,
     parse_event,
-    parse_table,
 )
+from screenpop.telephony.freeswitch.resync import channel_rows, parse_table
 
 log = logging.getLogger(__name__)
 

@@ -28,11 +28,10 @@ from screenpop.telephony.freeswitch.protocol import (
     EVENT_PLAIN,
     EslParser,
     Frame,
-    channel_rows,
     parse_command,
     parse_event,
-    parse_table,
 )
+from screenpop.telephony.freeswitch.resync import channel_rows, parse_table
 from screenpop.telephony.freeswitch.source import EslSource
 from screenpop.telephony.recording import read_blocks
 from tests.fakes.esl_replay import ReplayFreeSwitch

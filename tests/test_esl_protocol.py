@@ -10,13 +10,11 @@ from screenpop.errors import ProtocolError
 from screenpop.telephony.freeswitch.protocol import (
     EslParser,
     Frame,
-    channel_rows,
     command,
     parse_event,
-    parse_queue_names,
-    parse_table,
     subscribe_command,
 )
+from screenpop.telephony.freeswitch.resync import channel_rows, parse_queue_names, parse_table
 from tests.fakes.esl_server import DISCONNECT_TEXT, event_frame, frame
 
 NAME = "Zoë Ångström-Nuñez"  # multi-byte UTF-8 characters

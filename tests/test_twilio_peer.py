@@ -23,7 +23,8 @@ from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import AgentCallState, CallEvent, CallState
 from screenpop.settings import AgentSettings
 from screenpop.telephony.base import SourceContext, WebhookSource
-from screenpop.telephony.webhooks.generic import MissingSignature, make_webhook_source
+from screenpop.telephony.webhooks.base import MissingSignature
+from screenpop.telephony.webhooks.flavors import make_webhook_source
 from screenpop.telephony.webhooks.twilio import signature_matches, twilio_signature
 from tests.harness import agent_tab, make_settings, running
 from tests.peer import PEER, peer_file

@@ -13,7 +13,9 @@ import pytest
 from screenpop.errors import AuthError, ConfigError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.base import SourceContext, WebhookSource, find_source_kind
-from screenpop.telephony.webhooks.generic import MissingSignature, make_webhook_source, sign_json
+from screenpop.telephony.webhooks.base import MissingSignature
+from screenpop.telephony.webhooks.flavors import make_webhook_source
+from screenpop.telephony.webhooks.generic import sign_json
 from screenpop.telephony.webhooks.twilio import twilio_signature, url_variants
 
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: ())

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent
 from screenpop.telephony.base import SourceContext, WebhookSource
-from screenpop.telephony.webhooks.generic import make_webhook_source, sign_json
+from screenpop.telephony.webhooks.flavors import make_webhook_source
+from screenpop.telephony.webhooks.generic import sign_json
 from screenpop.telephony.webhooks.twilio import twilio_signature
 
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: ())

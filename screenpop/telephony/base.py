@@ -83,7 +83,7 @@ class Dialer(Protocol):
 _BUILT_IN = {
     "ami": "screenpop.telephony.asterisk.source:AmiSource",
     "esl": "screenpop.telephony.freeswitch.source:EslSource",
-    "webhook": "screenpop.telephony.webhooks.generic:make_webhook_source",
+    "webhook": "screenpop.telephony.webhooks.flavors:make_webhook_source",
     "simulator": "screenpop.telephony.simulator:SimulatorSource",
 }
 

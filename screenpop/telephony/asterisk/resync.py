@@ -1,21 +1,17 @@
-"""Re-learning calls after a (re)connect to the manager, for the AMI mapper. No I/O."""
+"""Re-learning calls after a (re)connect to the manager, for the AMI table. No I/O."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from screenpop.events import CallEvent, EventKind
+from screenpop.telephony.asterisk.calls import CallTable
 from screenpop.telephony.asterisk.callstate import caller_of
 from screenpop.telephony.asterisk.protocol import Message, known
-
-if TYPE_CHECKING:
-    from screenpop.telephony.asterisk.mapper import AmiCallMapper
 
 STATE_RINGING = "5"
 STATE_UP = "6"
 
 
-def channels(mapper: AmiCallMapper, items: list[Message]) -> list[CallEvent]:
+def channels(table: CallTable, items: list[Message]) -> list[CallEvent]:
     """Re-learn calls from a `CoreShowChannels` list (events missed while disconnected).
 
     Calls we knew that have no channel left ended while we were away: ENDED. Agent legs
@@ -28,27 +24,27 @@ def channels(mapper: AmiCallMapper, items: list[Message]) -> list[CallEvent]:
         if item.get("Linkedid"):
             by_call.setdefault(item.get("Linkedid"), []).append(item)
     events: list[CallEvent] = []
-    for call in list(mapper.calls.values()):
+    for call in list(table.calls.values()):
         if call.call_id not in by_call:
-            mapper.close(call)
-            events.append(mapper.event(call, EventKind.ENDED))
+            table.close(call)
+            events.append(table.event(call, EventKind.ENDED))
     for call_id, channels in by_call.items():
-        events.extend(_resync_call(mapper, call_id, channels))
+        events.extend(_resync_call(table, call_id, channels))
     return events
 
 
-def _resync_call(mapper: AmiCallMapper, call_id: str, channels: list[Message]) -> list[CallEvent]:
+def _resync_call(table: CallTable, call_id: str, channels: list[Message]) -> list[CallEvent]:
     root = next((c for c in channels if c.get("Uniqueid") == call_id), None)
     legs = [c for c in channels if c is not root and not c.get("Channel").endswith(";2")]
     if root is None and not legs:
         return []
-    call = mapper.get_call(call_id, root) if root is not None else mapper.get_call(call_id)
+    call = table.get_call(call_id, root) if root is not None else table.get_call(call_id)
     if call is None:
         return []
     if call.caller is None and legs:
         call.caller, call.caller_name = caller_of(legs[0], "ConnectedLine")
     if root is not None:
-        mapper.set_caller_channel(call, call_id)
+        table.set_caller_channel(call, call_id)
     ringing = {c.get("Uniqueid"): c for c in legs if c.get("ChannelState") == STATE_RINGING}
     up = [c for c in legs if c.get("ChannelState") == STATE_UP and known(c.get("BridgeId"))]
     if call.answered:
@@ -56,20 +52,20 @@ def _resync_call(mapper: AmiCallMapper, call_id: str, channels: list[Message]) -
     if up:
         call.answered = True
         call.ringing.clear()
-        return [mapper.event(call, EventKind.ANSWERED, up[0].get("Channel"))]
+        return [table.event(call, EventKind.ANSWERED, up[0].get("Channel"))]
     events = [
-        mapper.event(call, EventKind.MISSED, endpoint)
+        table.event(call, EventKind.MISSED, endpoint)
         for uid, endpoint in call.ringing.items()
         if uid not in ringing
     ]
     call.ringing = {uid: c.get("Channel") for uid, c in ringing.items()}
     for uid in ringing:
         call.dialled.pop(uid, None)
-    events += [mapper.event(call, EventKind.RINGING, ep) for ep in call.ringing.values()]
+    events += [table.event(call, EventKind.RINGING, ep) for ep in call.ringing.values()]
     return events
 
 
-def queues(mapper: AmiCallMapper, entries: list[Message]) -> list[CallEvent]:
+def queues(table: CallTable, entries: list[Message]) -> list[CallEvent]:
     """Re-learn waiting callers from `QueueStatus` (`QueueEntry` items): QUEUED each.
 
     A `QueueEntry` names the caller's channel by `Uniqueid`, not by `Linkedid`; the call id
@@ -78,10 +74,10 @@ def queues(mapper: AmiCallMapper, entries: list[Message]) -> list[CallEvent]:
     events: list[CallEvent] = []
     for entry in entries:
         uid = entry.get("Uniqueid")
-        call = mapper.get_call(mapper.call_of_channel(uid), entry)
+        call = table.get_call(table.call_of_channel(uid), entry)
         if call is None or call.answered:
             continue
-        mapper.set_caller_channel(call, uid)
+        table.set_caller_channel(call, uid)
         call.queue, call.queued = entry.get("Queue") or call.queue, True
-        events.append(mapper.event(call, EventKind.QUEUED))
+        events.append(table.event(call, EventKind.QUEUED))
     return events

@@ -1,4 +1,4 @@
-"""Transfers and consultation calls for the AMI mapper. No I/O.
+"""Transfers and consultation calls for the AMI table. No I/O.
 
 Blind transfer (`BlindTransfer`, Asterisk 12+): TRANSFERRED to the `Extension`, and to the device
 the transferee then dials once it rings. If the transferer was the call's first channel (the
@@ -25,26 +25,22 @@ consultation call. Different numbers are told apart.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from screenpop.events import CallEvent, EventKind
+from screenpop.telephony.asterisk.calls import CallTable
 from screenpop.telephony.asterisk.callstate import CallState, device_of, is_local
 from screenpop.telephony.asterisk.protocol import Message, known
 
-if TYPE_CHECKING:
-    from screenpop.telephony.asterisk.mapper import AmiCallMapper
 
-
-def classify(mapper: AmiCallMapper, call: CallState, msg: Message) -> None:
+def classify(table: CallTable, call: CallState, msg: Message) -> None:
     """Decide, at a call's first dial from its caller channel, whether it is a consultation."""
     call.checked = True
     device = device_of(msg.get("Channel"))
     number = known(msg.get("CallerIDNum")) or call.root_num
-    for other in mapper.calls.values():
+    for other in table.calls.values():
         if other is call or other.consult_of is not None or not other.answered:
             continue
         if _busy_device(other, device, number):
-            mapper.mark_consult(call, other)
+            table.mark_consult(call, other)
             return
 
 
@@ -56,39 +52,39 @@ def _busy_device(other: CallState, device: str, number: str) -> bool:
     return same_root and bool(number) and number == other.root_num
 
 
-def _find(mapper: AmiCallMapper, msg: Message, keys: tuple[str, ...]) -> CallState | None:
+def _find(table: CallTable, msg: Message, keys: tuple[str, ...]) -> CallState | None:
     for key in keys:
-        call = mapper.calls.get(msg.get(key))
+        call = table.calls.get(msg.get(key))
         if call is not None and call.consult_of is None:
             return call
     return None
 
 
-def blind(mapper: AmiCallMapper, msg: Message) -> list[CallEvent]:
+def blind(table: CallTable, msg: Message) -> list[CallEvent]:
     """`BlindTransfer` -> TRANSFERRED(`Extension`); the next device that rings is the agent."""
     if msg.get("Result").lower() != "success":
         return []
-    call = _find(mapper, msg, ("TransfereeLinkedid", "TransfererLinkedid"))
+    call = _find(table, msg, ("TransfereeLinkedid", "TransfererLinkedid"))
     if call is None:
         return []
     transferee = msg.get("TransfereeUniqueid")
     if msg.get("TransfererUniqueid") == call.caller_uid and transferee:
-        mapper.move_caller_channel(call, transferee, msg.get("TransfereeChannel"))
+        table.move_caller_channel(call, transferee, msg.get("TransfereeChannel"))
     call.transfer_pending = True
     call.ringing.clear()
     call.dialled.clear()
     extension = msg.get("Extension")
-    return [mapper.event(call, EventKind.TRANSFERRED, extension)] if extension else []
+    return [table.event(call, EventKind.TRANSFERRED, extension)] if extension else []
 
 
-def attended(mapper: AmiCallMapper, msg: Message) -> list[CallEvent]:
+def attended(table: CallTable, msg: Message) -> list[CallEvent]:
     """`AttendedTransfer` -> TRANSFERRED(target) on the original call."""
     if msg.get("Result").lower() != "success":
         return []
-    call = _find(mapper, msg, ("TransfereeLinkedid", "OrigTransfererLinkedid"))
-    consult = mapper.calls.get(msg.get("SecondTransfererLinkedid"))
+    call = _find(table, msg, ("TransfereeLinkedid", "OrigTransfererLinkedid"))
+    consult = table.calls.get(msg.get("SecondTransfererLinkedid"))
     if call is None:
-        call = _find(mapper, msg, ("SecondTransfererLinkedid",))
+        call = _find(table, msg, ("SecondTransfererLinkedid",))
     if call is None:
         return []
     target = known(msg.get("TransferTargetChannel"))
@@ -97,14 +93,14 @@ def attended(mapper: AmiCallMapper, msg: Message) -> list[CallEvent]:
     if target is None:
         target = known(msg.get("SecondTransfererConnectedLineNum"))
     if consult is not None and consult is not call:
-        mapper.close(consult)
+        table.close(consult)
     if target is None:
         return []
-    _hand_over(mapper, call, msg)
+    _hand_over(table, call, msg)
     call.answered, call.transfer_pending = True, False
     call.ringing.clear()
     call.dialled.clear()
-    return [mapper.event(call, EventKind.TRANSFERRED, target)]
+    return [table.event(call, EventKind.TRANSFERRED, target)]
 
 
 def _consult_target(consult: CallState, msg: Message) -> str | None:
@@ -117,15 +113,15 @@ def _consult_target(consult: CallState, msg: Message) -> str | None:
     return candidates[-1] if candidates else None
 
 
-def _hand_over(mapper: AmiCallMapper, call: CallState, msg: Message) -> None:
+def _hand_over(table: CallTable, call: CallState, msg: Message) -> None:
     """If the transferer was the caller's channel, the call's other party takes its place."""
     if msg.get("OrigTransfererUniqueid") != call.caller_uid:
         return
     transferee = msg.get("TransfereeUniqueid")
     if transferee:
-        mapper.move_caller_channel(call, transferee, msg.get("TransfereeChannel"))
+        table.move_caller_channel(call, transferee, msg.get("TransfereeChannel"))
         return
     legs = [(uid, ch) for uid, ch in call.answered_legs.items() if not is_local(ch)]
     legs = legs or list(call.answered_legs.items())
     if legs:
-        mapper.move_caller_channel(call, *legs[0])
+        table.move_caller_channel(call, *legs[0])

@@ -43,7 +43,6 @@ for good: every later event has `withheld=True`, caller `anonymous` and no name.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 
 from screenpop.events import CallEvent, EventKind
@@ -58,10 +57,9 @@ from screenpop.telephony.freeswitch.headers import (
     via_gateway,
     withheld,
 )
-from screenpop.telephony.freeswitch.protocol import bridged_legs, channel_rows, parse_table
-from screenpop.telephony.freeswitch.state import MAX_TRACKED
+from screenpop.telephony.freeswitch.resync import bridged_legs, channel_rows, queue_members
+from screenpop.telephony.freeswitch.state import MAX_TRACKED, CallTable
 from screenpop.telephony.freeswitch.state import EslCall as _Call
-from screenpop.telephony.freeswitch.state import Lru as _Lru
 
 __all__ = ["MAX_TRACKED", "WITHHELD", "EslCallMapper"]
 
@@ -78,15 +76,12 @@ class EslCallMapper:
 
     def __init__(self, source: str, clock: Callable[[], float] = time.time) -> None:
         self.source = source
-        self._clock = clock
-        self._calls = _Lru()  # open calls by the caller's channel uuid
-        self._callers = _Lru()  # inbound legs seen (CHANNEL_CREATE), not yet a call
-        self._closed: OrderedDict[str, None] = OrderedDict()
+        self.table = CallTable(source, clock)
 
     @property
     def open_calls(self) -> list[str]:
         """Ids of the calls the mapper believes are in progress."""
-        return list(self._calls)
+        return list(self.table.calls)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -100,8 +95,8 @@ class EslCallMapper:
         handler = _CHANNEL_HANDLERS.get(name)
         if handler is None:
             return []
-        if name == "CHANNEL_HANGUP_COMPLETE" and h.get("Unique-ID", "") in self._calls:
-            return self._caller_gone(self._calls[h["Unique-ID"]])
+        if name == "CHANNEL_HANGUP_COMPLETE" and h.get("Unique-ID", "") in self.table.calls:
+            return self._caller_gone(self.table.calls[h["Unique-ID"]])
         if h.get("variable_cc_side") == "agent":
             return []  # mod_callcenter's own agent legs: the callcenter events tell it
         return handler(self, h)
@@ -128,11 +123,11 @@ class EslCallMapper:
         if rows is not None:
             alive = set(rows)
             suspects = self.open_calls if known_before is None else known_before
-            for call_id in [c for c in suspects if c in self._calls and c not in alive]:
-                out += self._caller_gone(self._calls[call_id])
+            for call_id in [c for c in suspects if c in self.table.calls and c not in alive]:
+                out += self._caller_gone(self.table.calls[call_id])
             out += self._resync_channels(rows)
         for queue, body in members.items():
-            out += self._resync_members(queue, body, None if rows is None else set(rows))
+            out += queue_members(self.table, queue, body, None if rows is None else set(rows))
         return out
 
     # -- mod_callcenter -------------------------------------------------------------------------
@@ -141,15 +136,15 @@ class EslCallMapper:
         action = h.get("CC-Action", "")
         handler = _CC_HANDLERS.get(action)
         call_id = h.get("CC-Member-Session-UUID") or h.get("CC-Member-UUID") or ""
-        if handler is None or not call_id or call_id in self._closed:
+        if handler is None or not call_id or call_id in self.table.closed:
             return []
-        call = self._calls.get(call_id)
+        call = self.table.calls.get(call_id)
         if call is None:
-            call = self._callers.pop(call_id, None) or _Call(call_id)
+            call = self.table.callers.pop(call_id, None) or _Call(call_id)
             if call.caller is None and not call.withheld:
                 # no channel data to judge privacy by here (agent-offering, bridge-agent-*)
                 call.learn(h.get("CC-Member-CID-Number"), h.get("CC-Member-CID-Name"), {})
-            self._calls.remember(call)
+            self.table.calls.remember(call)
         call.callcenter = True
         call.queue = call.queue or h.get("CC-Queue") or None
         return handler(self, call, h)
@@ -161,7 +156,7 @@ class EslCallMapper:
         call.learn(number, name, h)
         call.queue = h.get("CC-Queue") or call.queue
         call.in_queue = True
-        return [self._event(call, EventKind.QUEUED)]
+        return [self.table.event(call, EventKind.QUEUED)]
 
     def _cc_offering(self, call: _Call, h: Headers) -> list[CallEvent]:
         return self._agent_event(call, EventKind.RINGING, h)
@@ -186,12 +181,12 @@ class EslCallMapper:
             call.answered = True
             return []  # bridged, then transferred away: the caller is still on the line
         kind = EventKind.ENDED if call.answered or terminated else EventKind.ABANDONED
-        self._close(call.call_id)
-        return [self._event(call, kind, h.get("CC-Agent") or None)]
+        self.table.close(call.call_id)
+        return [self.table.event(call, kind, h.get("CC-Agent") or None)]
 
     def _agent_event(self, call: _Call, kind: EventKind, h: Headers) -> list[CallEvent]:
         agent = h.get("CC-Agent", "")
-        return [self._event(call, kind, agent)] if agent else []
+        return [self.table.event(call, kind, agent)] if agent else []
 
     # -- plain channel events -------------------------------------------------------------------
 
@@ -199,10 +194,10 @@ class EslCallMapper:
         if h.get("Call-Direction") == "outbound":
             return self._on_ringing_leg(h)
         uuid = h.get("Unique-ID", "")
-        if uuid and uuid not in self._closed and uuid not in self._calls:
+        if uuid and uuid not in self.table.closed and uuid not in self.table.calls:
             call = _Call(uuid)
             call.learn(h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h)
-            self._callers.remember(call)
+            self.table.callers.remember(call)
         return []
 
     def _on_ringing_leg(self, h: Headers) -> list[CallEvent]:
@@ -213,7 +208,7 @@ class EslCallMapper:
             return []
         if not self._admit(call, leg, h):
             return []
-        return [self._event(call, EventKind.RINGING, call.legs[leg])]
+        return [self.table.event(call, EventKind.RINGING, call.legs[leg])]
 
     def _on_answer(self, h: Headers) -> list[CallEvent]:
         if h.get("Call-Direction") != "outbound":
@@ -252,7 +247,7 @@ class EslCallMapper:
         a = h.get("Bridge-A-Unique-ID") or h.get("Unique-ID", "")
         b = h.get("Bridge-B-Unique-ID") or h.get("Other-Leg-Unique-ID", "")
         for root, other in ((a, b), (b, a)):
-            call = self._calls.get(root)
+            call = self.table.calls.get(root)
             if call is not None and other and (call.answered or not call.in_queue):
                 return self._bridged(call, other, h)
         return self._on_answer(h)
@@ -264,7 +259,7 @@ class EslCallMapper:
         if other in call.consults:  # the hand-over of an attended transfer
             endpoint = call.consults.pop(other)
             return self._transfer(call, other, endpoint)
-        known = call.legs.get(other) or self._known_endpoint(other)
+        known = call.legs.get(other) or self.table.known_endpoint(other)
         endpoint = known or h.get("Other-Leg-Channel-Name") or ""
         if not call.answered or (other in call.legs and other not in call.answered_legs):
             return self._answer_leg(call, other, endpoint) if endpoint else []
@@ -276,7 +271,7 @@ class EslCallMapper:
         call.legs[leg] = endpoint
         call.answered_legs.add(leg)
         call.holder = leg
-        return [self._event(call, EventKind.TRANSFERRED, endpoint)]
+        return [self.table.event(call, EventKind.TRANSFERRED, endpoint)]
 
     def _answer_leg(self, call: _Call, leg: str, endpoint: str) -> list[CallEvent]:
         if leg in call.answered_legs:
@@ -285,14 +280,14 @@ class EslCallMapper:
         call.answered_legs.add(leg)
         call.answered = True
         call.holder = leg
-        return [self._event(call, EventKind.ANSWERED, endpoint)]
+        return [self.table.event(call, EventKind.ANSWERED, endpoint)]
 
     def _on_hangup(self, h: Headers) -> list[CallEvent]:
         uuid = h.get("Unique-ID", "")
-        self._callers.pop(uuid, None)
+        self.table.callers.pop(uuid, None)
         if h.get("Call-Direction") != "outbound":
             return []
-        call = self._calls.get(root_of(h)) or self._call_holding(root_of(h))
+        call = self.table.calls.get(root_of(h)) or self.table.holding(root_of(h))
         if call is None:
             return []
         call.carriers.discard(uuid)
@@ -303,13 +298,13 @@ class EslCallMapper:
         endpoint = call.legs.pop(uuid)
         if h.get("Hangup-Cause", "") in QUIET_CAUSES:
             return []
-        return [self._event(call, EventKind.MISSED, endpoint)]
+        return [self.table.event(call, EventKind.MISSED, endpoint)]
 
     def _caller_gone(self, call: _Call) -> list[CallEvent]:
         """The caller's channel hung up (or vanished while we were away): the call is over."""
-        self._close(call.call_id)
+        self.table.close(call.call_id)
         kind = EventKind.ENDED if call.answered else EventKind.ABANDONED
-        return [self._event(call, kind, call.legs.get(call.holder or ""))]
+        return [self.table.event(call, kind, call.legs.get(call.holder or ""))]
 
     def _leg(self, h: Headers) -> tuple[str, _Call | None]:
         """The leg's uuid and its call (created on first sight); None for calls not ours.
@@ -318,35 +313,20 @@ class EslCallMapper:
         consulting a colleague) belongs to that call.
         """
         leg, root = h.get("Unique-ID", ""), root_of(h)
-        if not leg or root in self._closed:
+        if not leg or root in self.table.closed:
             return leg, None
-        call = self._calls.get(root) or self._call_holding(root)
+        call = self.table.calls.get(root) or self.table.holding(root)
         if call is None:
-            call = self._callers.pop(root, None) or _Call(root)
+            call = self.table.callers.pop(root, None) or _Call(root)
             if call.caller is None or withheld(h):
                 call.learn(h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h)
             call.outbound = h.get("variable_screenpop_outbound", "") == "true"
-            self._calls.remember(call)
+            self.table.calls.remember(call)
         elif call.in_queue and not call.answered:
             return leg, None  # still queued: mod_callcenter decides who rings
         elif withheld(h) and not self._consulting(call, h):
             call.learn(None, None, h)  # a leg rung from the caller's channel carries its flags
         return leg, call
-
-    def _call_holding(self, leg: str) -> _Call | None:
-        """The open call whose answering leg is `leg` (not a call id itself), if any."""
-        if not leg or leg in self._calls:
-            return None
-        for call in self._calls.values():
-            if call.holder == leg:
-                return call
-        return None
-
-    def _known_endpoint(self, leg: str) -> str | None:
-        for call in self._calls.values():
-            if leg in call.legs:
-                return call.legs[leg]
-        return None
 
     # -- resync ---------------------------------------------------------------------------------
 
@@ -357,52 +337,6 @@ class EslCallMapper:
             if answered:
                 out += self._on_answer(headers)
         return out
-
-    def _resync_members(self, queue: str, body: str, alive: set[str] | None) -> list[CallEvent]:
-        out: list[CallEvent] = []
-        for row in parse_table(body):
-            call_id = row.get("session_uuid") or ""
-            state = row.get("state", "")
-            if not call_id or state not in ("Waiting", "Trying", "Answered"):
-                continue
-            if call_id in self._closed or (alive is not None and call_id not in alive):
-                continue
-            call = self._calls.get(call_id)
-            if call is None:
-                call = self._calls.remember(_Call(call_id))
-                call.learn(row.get("cid_number"), row.get("cid_name"), {})
-            call.callcenter, call.queue = True, call.queue or queue
-            call.in_queue = state != "Answered"
-            out.append(self._event(call, EventKind.QUEUED))
-            agent = row.get("serving_agent", "")
-            if agent and agent != "ring-all" and state == "Trying":
-                out.append(self._event(call, EventKind.RINGING, agent))
-            elif agent and state == "Answered":
-                call.answered = True
-                out.append(self._event(call, EventKind.ANSWERED, agent))
-        return out
-
-    # -- helpers --------------------------------------------------------------------------------
-
-    def _close(self, call_id: str) -> None:
-        self._calls.pop(call_id, None)
-        self._closed[call_id] = None
-        while len(self._closed) > MAX_TRACKED:
-            self._closed.popitem(last=False)
-
-    def _event(self, call: _Call, kind: EventKind, endpoint: str | None = None) -> CallEvent:
-        return CallEvent(
-            source=self.source,
-            call_id=call.call_id,
-            kind=kind,
-            caller=WITHHELD if call.withheld else call.caller,
-            caller_name=None if call.withheld else call.caller_name,
-            endpoint=endpoint or None,
-            queue=call.queue,
-            outbound=call.outbound,
-            withheld=call.withheld,
-            at=self._clock(),
-        )
 
 
 _CC_HANDLERS: dict[str, Callable[[EslCallMapper, _Call, Headers], list[CallEvent]]] = {

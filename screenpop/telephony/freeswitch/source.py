@@ -41,9 +41,9 @@ from screenpop.telephony.freeswitch.protocol import (
     Frame,
     command,
     parse_event,
-    parse_queue_names,
     subscribe_command,
 )
+from screenpop.telephony.freeswitch.resync import parse_queue_names
 from screenpop.telephony.link import (
     LinkHealth,
     describe,

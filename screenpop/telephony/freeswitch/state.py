@@ -1,10 +1,16 @@
-"""The per-call memory of the FreeSWITCH mapper (:mod:`screenpop.telephony.freeswitch.mapper`)."""
+"""The per-call memory of the FreeSWITCH mapper (:mod:`screenpop.telephony.freeswitch.mapper`).
+
+No I/O; the mapper and the resync (:mod:`.resync`) share one :class:`CallTable`.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.freeswitch.headers import WITHHELD, Headers, caller_of, withheld
 
 MAX_TRACKED = 4096  # calls and caller legs remembered at once; the oldest are forgotten first
@@ -57,3 +63,53 @@ class Lru(OrderedDict[str, EslCall]):
         while len(self) > MAX_TRACKED:
             self.popitem(last=False)
         return call
+
+
+class CallTable:
+    """Every call the mapper knows, for one source: open calls by the caller's channel uuid,
+    inbound legs seen but not yet a call, and ids of calls ended for good (bounded)."""
+
+    def __init__(self, source: str, clock: Callable[[], float] = time.time) -> None:
+        self.source = source
+        self._clock = clock
+        self.calls = Lru()  # open calls by the caller's channel uuid
+        self.callers = Lru()  # inbound legs seen (CHANNEL_CREATE), not yet a call
+        self.closed: OrderedDict[str, None] = OrderedDict()
+
+    def close(self, call_id: str) -> None:
+        """Forget a call for good: later events of its legs map to nothing."""
+        self.calls.pop(call_id, None)
+        self.closed[call_id] = None
+        while len(self.closed) > MAX_TRACKED:
+            self.closed.popitem(last=False)
+
+    def event(self, call: EslCall, kind: EventKind, endpoint: str | None = None) -> CallEvent:
+        """A CallEvent of `call` as the mapper knows it now."""
+        return CallEvent(
+            source=self.source,
+            call_id=call.call_id,
+            kind=kind,
+            caller=WITHHELD if call.withheld else call.caller,
+            caller_name=None if call.withheld else call.caller_name,
+            endpoint=endpoint or None,
+            queue=call.queue,
+            outbound=call.outbound,
+            withheld=call.withheld,
+            at=self._clock(),
+        )
+
+    def holding(self, leg: str) -> EslCall | None:
+        """The open call whose answering leg is `leg` (not a call id itself), if any."""
+        if not leg or leg in self.calls:
+            return None
+        for call in self.calls.values():
+            if call.holder == leg:
+                return call
+        return None
+
+    def known_endpoint(self, leg: str) -> str | None:
+        """The endpoint `leg` rang, in whichever open call rang it."""
+        for call in self.calls.values():
+            if leg in call.legs:
+                return call.legs[leg]
+        return None

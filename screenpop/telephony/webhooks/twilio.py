@@ -55,7 +55,7 @@ from pydantic import Field, field_validator
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import Strict
-from screenpop.telephony.webhooks.generic import (
+from screenpop.telephony.webhooks.base import (
     MissingSignature,
     WebhookSourceBase,
     caller_fields,
