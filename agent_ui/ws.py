@@ -34,9 +34,9 @@ from agent_ui.messages import (
     parse_client_message,
 )
 from screenpop.agents import Agent
+from screenpop.delivery.hub import Subscription
+from screenpop.delivery.messages import ErrorMessage
 from screenpop.errors import ScreenpopError, StoreError
-from screenpop.hub import Subscription
-from screenpop.messages import ErrorMessage
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,8 @@ class Tab:
     async def serve(self) -> None:
         desk = self.desk
         sub = desk.subscribe(self.agent.id)
-        hello = desk.hello(self.agent)
-        desk.connected(self.agent.id)
+        hello = await desk.hello(self.agent)
+        await desk.connected(self.agent.id)
         self.sockets.add(self.ws)
         writer: asyncio.Task[None] | None = None
         log.info("agent %s: tab connected", self.agent.id)
@@ -106,7 +106,7 @@ class Tab:
                 with contextlib.suppress(asyncio.CancelledError):
                     await writer
             desk.unsubscribe(sub)
-            desk.disconnected(self.agent.id)
+            await desk.disconnected(self.agent.id)
             self.sockets.discard(self.ws)
             log.info("agent %s: tab disconnected", self.agent.id)
 
@@ -182,7 +182,7 @@ class Tab:
         agent_id, desk = self.agent.id, self.desk
         match message:
             case Resume(last_seq=last_seq):
-                desk.resume(sub, last_seq)
+                await desk.resume(sub, last_seq)
             case Ack(seq=seq):
                 desk.ack(agent_id, seq)
             case Note(call_id=call_id, disposition=disposition, text=note):
@@ -192,7 +192,7 @@ class Tab:
             case Dial(number=number):
                 await desk.dial(agent_id, number)
             case Ready():
-                desk.ready(agent_id)
+                await desk.ready(agent_id)
 
     async def _reject(self, reason: str, about: str | None = None) -> None:
         """Refuse a malformed or not allowed message (counted in `/metrics`)."""

@@ -1,7 +1,8 @@
 """The call tracker: one state machine per conversation, fed CallEvents, returning effects.
 
-It is sans-I/O: :meth:`CallTracker.feed` takes an event and returns what must happen (start
-building the card, pop it on an agent's screen, tell an agent the call changed, log the call).
+It is sans-I/O: :meth:`CallReducer.advance` takes one call's aggregate and an event and returns
+what must happen (start building the card, pop it on an agent's screen, tell an agent the call
+changed, log the call); :class:`CallTracker` is the reducer over its own in-memory table.
 Duplicate and out-of-order events are tolerated: a repeated ring pops once, an answer for an
 agent who never rang pops first, events after the end of a call are ignored.
 
@@ -92,13 +93,41 @@ class Changed:
 Effect = Prefetch | Pop | Notify | Changed
 
 
-class CallTracker:
-    """Keeps one :class:`Call` per call id and turns events into effects."""
+class CallTable:
+    """Calls by id, in memory: the active ones and the latest ended ones (so that late duplicates
+    are recognised). The in-process `CallStore` keeps its calls here; :class:`CallTracker` too."""
+
+    def __init__(self, keep_closed: int = RECENTLY_CLOSED) -> None:
+        self.active: dict[str, Call] = {}
+        self._closed: OrderedDict[str, Call] = OrderedDict()
+        self._keep_closed = keep_closed
+
+    def get(self, call_id: str) -> Call | None:
+        """The call, active or recently ended; None if never seen (or long forgotten)."""
+        return self.active.get(call_id) or self._closed.get(call_id)
+
+    def put(self, call: Call) -> None:
+        """Keep the call's latest state; an ended call moves to the recently closed."""
+        if call.active:
+            self.active[call.call_id] = call
+            return
+        self.active.pop(call.call_id, None)
+        self._closed[call.call_id] = call
+        while len(self._closed) > self._keep_closed:
+            self._closed.popitem(last=False)
+
+    def active_for(self, agent_id: str) -> list[Call]:
+        """Calls ringing for or held by the agent, oldest first."""
+        return [c for c in self.active.values() if agent_id in c.ringing or c.agent == agent_id]
+
+
+class CallReducer:
+    """The call state machine: one event applied to one call's aggregate, effects out. It does
+    no I/O and keeps no call state of its own (only counters), so the aggregate may come from
+    any `CallStore`."""
 
     def __init__(self, match_agent: Callable[[str | None], str | None]) -> None:
         self._match = match_agent
-        self.calls: dict[str, Call] = {}
-        self._closed: OrderedDict[str, Call] = OrderedDict()
         self.ignored = 0  # late, duplicate or unmatched events
         self.unknown_endpoints = 0
 
@@ -106,20 +135,14 @@ class CallTracker:
         """Swap the agent matcher (config reload); calls in progress are kept."""
         self._match = match_agent
 
-    def active_for(self, agent_id: str) -> list[Call]:
-        """Calls ringing for or held by the agent, oldest first."""
-        return [c for c in self.calls.values() if agent_id in c.ringing or c.agent == agent_id]
-
-    def get(self, call_id: str) -> Call | None:
-        return self.calls.get(call_id) or self._closed.get(call_id)
-
-    def feed(self, event: CallEvent) -> list[Effect]:
-        """Apply one event; returns the effects in the order they must happen."""
-        if event.call_id in self._closed:
+    def advance(self, call: Call | None, event: CallEvent) -> tuple[Call | None, list[Effect]]:
+        """Apply `event` to its call as stored (None: never seen). Returns the call to store
+        (None when the event changed nothing: it came after the call ended) and the effects in
+        the order they must happen. Only `call` is changed, in place."""
+        if call is not None and not call.active:
             self.ignored += 1
-            return []
+            return None, []
         effects: list[Effect] = []
-        call = self.calls.get(event.call_id)
         if call is None:
             call = self._open(event)
             effects.append(Prefetch(call))
@@ -129,14 +152,11 @@ class CallTracker:
                 effects.append(rebuild)
         handler = _HANDLERS[event.kind]
         effects.extend(handler(self, call, event))
-        if not call.active:
-            self._close(call)
-        return effects
+        return call, effects
 
     def _open(self, event: CallEvent) -> Call:
         call = Call(event.call_id, event.source, started_at=event.at, outbound=event.outbound)
         self._learn(call, event)
-        self.calls[call.call_id] = call
         return call
 
     @staticmethod
@@ -159,12 +179,6 @@ class CallTracker:
             return Prefetch(call) if changed else None
         call.caller_name = call.caller_name or event.caller_name
         return None
-
-    def _close(self, call: Call) -> None:
-        self.calls.pop(call.call_id, None)
-        self._closed[call.call_id] = call
-        while len(self._closed) > RECENTLY_CLOSED:
-            self._closed.popitem(last=False)
 
     def _agent(self, event: CallEvent) -> str | None:
         agent = self._match(event.endpoint)
@@ -268,12 +282,43 @@ class CallTracker:
         return effects
 
 
-_HANDLERS: dict[EventKind, Callable[[CallTracker, Call, CallEvent], list[Effect]]] = {
-    EventKind.QUEUED: CallTracker._on_queued,
-    EventKind.RINGING: CallTracker._on_ringing,
-    EventKind.MISSED: CallTracker._on_missed,
-    EventKind.ANSWERED: CallTracker._on_answered,
-    EventKind.TRANSFERRED: CallTracker._on_transferred,
-    EventKind.ENDED: CallTracker._on_ended,
-    EventKind.ABANDONED: CallTracker._on_abandoned,
+_HANDLERS: dict[EventKind, Callable[[CallReducer, Call, CallEvent], list[Effect]]] = {
+    EventKind.QUEUED: CallReducer._on_queued,
+    EventKind.RINGING: CallReducer._on_ringing,
+    EventKind.MISSED: CallReducer._on_missed,
+    EventKind.ANSWERED: CallReducer._on_answered,
+    EventKind.TRANSFERRED: CallReducer._on_transferred,
+    EventKind.ENDED: CallReducer._on_ended,
+    EventKind.ABANDONED: CallReducer._on_abandoned,
 }
+
+
+class CallTracker(CallReducer):
+    """The reducer over its own in-memory :class:`CallTable`: feed events, read calls. For
+    sans-I/O use (replays, mappers' tests); the daemon's pipeline pairs a reducer with a
+    `CallStore` instead."""
+
+    def __init__(
+        self, match_agent: Callable[[str | None], str | None], table: CallTable | None = None
+    ) -> None:
+        super().__init__(match_agent)
+        self.table = table if table is not None else CallTable()
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        """The active calls by id."""
+        return self.table.active
+
+    def get(self, call_id: str) -> Call | None:
+        return self.table.get(call_id)
+
+    def active_for(self, agent_id: str) -> list[Call]:
+        """Calls ringing for or held by the agent, oldest first."""
+        return self.table.active_for(agent_id)
+
+    def feed(self, event: CallEvent) -> list[Effect]:
+        """Apply one event; returns the effects in the order they must happen."""
+        call, effects = self.advance(self.table.get(event.call_id), event)
+        if call is not None:
+            self.table.put(call)
+        return effects

@@ -111,7 +111,7 @@ async def lookup(settings: Settings, number: str, role: str | None) -> int:
         return 2
     async with Daemon(settings) as daemon:
         start = time.perf_counter()
-        card = await daemon.build_card(caller, call_id="")
+        card = await daemon.actions.build_card(caller, call_id="")
         total = (time.perf_counter() - start) * 1000
     out = card.to_json(settings.roles[role] if role else None)
     print(json.dumps(out, indent=2, ensure_ascii=False))

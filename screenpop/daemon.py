@@ -1,9 +1,11 @@
-"""The composition root: builds every part from the settings and wires them together.
+"""The composition root: builds every part from the settings, wires them together, and opens
+and closes every resource in one place (one `AsyncExitStack`).
 
 Event path (all on one event loop, nothing on it blocks): a source calls :meth:`Daemon.emit` ->
-the call tracker returns effects -> a card build starts at first sight of the caller -> each
-agent's pop, call-state and card messages go through that call's :class:`Courier`, which keeps
-them in order and waits (bounded by the connectors' deadlines) for the card before a pop.
+the pipeline's intake applies the event to its call (the `CallStore` and the pure reducer) ->
+the effects start a card build at first sight of the caller and queue each agent's pop,
+call-state and card messages on that call's courier, which keeps them in order and waits
+(bounded by the connectors' deadlines) for the card before a pop (:mod:`screenpop.pipeline`).
 """
 
 from __future__ import annotations
@@ -12,152 +14,172 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 from screenpop.agents import AgentDirectory
-from screenpop.board import Board
-from screenpop.board_feed import BoardFeed
+from screenpop.board.feed import BoardFeed
+from screenpop.board.model import Board
+from screenpop.board.state import BoardState, MemoryBoardState
 from screenpop.cache import Cache, Revalidator, open_cache
-from screenpop.callerid import CallerId
-from screenpop.calls import CallTracker
-from screenpop.card import Card
+from screenpop.call_store import MemoryCallStore
+from screenpop.calls import CallTable
 from screenpop.connectors.registry import ConnectorSet
+from screenpop.delivery.hub import Hub
+from screenpop.delivery.log import MemoryDeliveryLog
 from screenpop.desk import DeskParts, DeskService
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.events import CallEvent
-from screenpop.hub import Hub
 from screenpop.lookup import Lookup
 from screenpop.metrics import Metrics
-from screenpop.pops import PopService
+from screenpop.pipeline.actions import AgentActions
+from screenpop.pipeline.builds import caller_info
+from screenpop.pipeline.intake import EventIntake
+from screenpop.pipeline.live import LiveConfig
+from screenpop.pipeline.runtime import CallRuntimes
+from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.tasks import TaskOwner
-from screenpop.telephony.base import (
-    Source,
-    SourceContext,
-    find_source_kind,
-)
+from screenpop.telephony.base import Source, SourceContext, find_source_kind
 
 log = logging.getLogger(__name__)
 
 
 class Daemon:
-    """Everything the daemon runs. Use as ``async with Daemon(settings) as daemon:``.
+    """Everything the daemon runs. Use as ``async with Daemon(settings) as daemon:``; the parts
+    below exist inside the block. What the web layer may do goes through :attr:`desk`."""
 
-    What the web layer may do goes through :attr:`desk` (built once everything is open).
-    """
-
+    live: LiveConfig  # settings, agents and lookup: what a reload swaps
+    metrics: Metrics
+    hub: Hub
+    calls: MemoryCallStore
+    board: Board
+    store: Store
+    actions: AgentActions
+    sources: dict[str, Source]
     desk: DeskService
+    _cache: Cache
+    _revalidator: Revalidator
+    _board_state: BoardState
+    _board_feed: BoardFeed
+    _intake: EventIntake
 
     def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
-        self.settings = settings
+        self._initial = settings
         self.config_path = config_path  # re-read on SIGHUP and POST /admin/reload
-        self.directory = AgentDirectory(settings.agents)
-        self.metrics = Metrics()
-        self.hub = Hub(settings.server.replay_buffer, settings.server.outbound_queue)
-        self.sources: dict[str, Source] = {}
-        self.cache: Cache | None = None
-        self.store: Store | None = None
         self._stack = AsyncExitStack()
         self._tasks = TaskOwner()
-        self.presence = Presence(
-            lambda agent_id: self.pops.directory.get(agent_id),
-            lambda agent: self.pops.role(agent.role).board,
-        )
         self._connectors = ConnectorSet([])
-        self._revalidator: Revalidator | None = None
-        self.board = Board(
-            settings.board.service_level_s, settings.board.wrap_up_s, self._caller_info
-        )
-        self.board.set_agents((a.id, a.name) for a in self.directory.all() if a.extensions)
-        self.board_feed = BoardFeed(self.board, self.hub.publish, self.presence.board_watchers)
-        self.pops = PopService(
-            settings,
-            self.directory,
-            self.hub,
-            self.metrics,
-            self.board,
-            self.board_feed,
-            self._tasks,
-        )
         self.web_port: int | None = None
 
     @property
-    def lookup(self) -> Lookup | None:
-        """The current fan-out (replaced on reload)."""
-        return self.pops.lookup
+    def settings(self) -> Settings:
+        return self.live.settings
 
     @property
-    def tracker(self) -> CallTracker:
-        return self.pops.tracker
+    def lookup(self) -> Lookup:
+        """The current fan-out (replaced on reload)."""
+        return self.live.lookup
+
+    @property
+    def tracker(self) -> CallTable:
+        """The calls as this process holds them (read only)."""
+        return self.calls.table
+
+    def role(self, name: str) -> RoleSettings:
+        """A role's settings; an unknown role sees no section at all."""
+        return self.live.role(name)
 
     # -- life cycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Daemon:
         try:
-            await self._open()
+            await self._open(self._initial, self._stack)
         except BaseException:
             await self._stack.aclose()
             raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.board_feed.close()
-        self.hub.close_all()
-        await self._tasks.aclose()
-        await self._connectors.aclose()
         await self._stack.aclose()
 
-    async def _open(self) -> None:
-        cfg = self.settings
-        cache = open_cache(cfg.cache.url, cfg.cache.key_prefix, cfg.cache.timeout_ms / 1000)
-        self._stack.push_async_callback(cache.aclose)
-        self.cache = cache
-        revalidator = self._revalidator = Revalidator()
-        self._stack.push_async_callback(revalidator.aclose)
-        store = Store(resolve_url(cfg.store.url, cfg.base_dir))
-        await store.start()
-        self._stack.push_async_callback(store.aclose)
-        self.store = self.pops.store = store
-        await self._rebuild_board(store)
+    async def _open(self, cfg: Settings, stack: AsyncExitStack) -> None:
+        """Open every resource, each with its close pushed at once (closed in reverse)."""
+        self._cache = open_cache(cfg.cache.url, cfg.cache.key_prefix, cfg.cache.timeout_ms / 1000)
+        stack.push_async_callback(self._cache.aclose)
+        self._revalidator = Revalidator()
+        stack.push_async_callback(self._revalidator.aclose)
+        self.store = Store(resolve_url(cfg.store.url, cfg.base_dir))
+        await self.store.start()
+        stack.push_async_callback(self.store.aclose)
         self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
-        self.pops.lookup = self._make_lookup(self._connectors, cfg)
-        self.sources = self._build_sources()
+        stack.push_async_callback(self._close_connectors)
+        stack.push_async_callback(self._tasks.aclose)
+        self.metrics = Metrics()
+        self.live = LiveConfig(
+            cfg, AgentDirectory(cfg.agents), self._make_lookup(self._connectors, cfg)
+        )
+        self.hub = Hub(MemoryDeliveryLog(cfg.server.replay_buffer), cfg.server.outbound_queue)
+        stack.callback(self.hub.close_all)
+        presence = Presence(
+            lambda agent_id: self.live.directory.get(agent_id),
+            lambda agent: self.live.role(agent.role).board,
+        )
+        runtimes = CallRuntimes(self._tasks)
+        await self._open_board(cfg, runtimes, presence)
+        stack.callback(self._board_feed.close)
+        self.calls = MemoryCallStore()
+        pipeline = assemble(
+            PipelineParts(
+                self.live, self.calls, runtimes, self.hub, self._board_state, self._board_feed,
+                self.store, self.metrics, self._tasks,
+            )
+        )  # fmt: skip
+        await stack.enter_async_context(pipeline.call_log)
+        self._intake = await stack.enter_async_context(pipeline.intake)
+        self.actions = pipeline.actions
+        self.sources = self._build_sources(cfg, presence)
         self.desk = DeskService(
             DeskParts(
-                pops=self.pops,
-                hub=self.hub,
-                metrics=self.metrics,
-                board=self.board,
-                board_feed=self.board_feed,
-                presence=self.presence,
-                sources=self.sources,
-                readiness=self.readiness,
-                metrics_text=self.metrics_text,
-                reload=self.reload,
+                self.live, self.actions, self.emit, self.hub, self.metrics, self._board_state,
+                self._board_feed, presence, self.sources, self._cache, self.store, self.reload,
             )
-        )
+        )  # fmt: skip
 
-    def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
-        assert self.cache is not None and self._revalidator is not None
-        return Lookup(
-            connectors.runtimes, self.cache, cfg.cache, self._revalidator, metrics=self.metrics
-        )
-
-    async def _rebuild_board(self, store: Store) -> None:
+    async def _open_board(self, cfg: Settings, runtimes: CallRuntimes, presence: Presence) -> None:
+        """The board, refilled with today's figures from the call log, and its feed."""
+        info = functools.partial(caller_info, self.live, runtimes)
+        self.board = Board(cfg.board.service_level_s, cfg.board.wrap_up_s, info)
+        self._board_state = MemoryBoardState(self.board)
+        await self._configure_board(cfg)
         midnight = dt.datetime.combine(dt.date.today(), dt.time()).timestamp()
         try:
-            records = await store.calls_since(midnight)
+            records = await self.store.calls_since(midnight)
         except ScreenpopError as exc:
             log.warning("board: today's calls could not be read from the call log: %s", exc)
-            return
-        self.board.rebuild(dataclasses.asdict(r) for r in records)
+        else:
+            await self._board_state.rebuild(dataclasses.asdict(r) for r in records)
+        self._board_feed = BoardFeed(
+            self._board_state, self.hub.publish, presence.board_watchers, self._tasks
+        )
+
+    async def _configure_board(self, cfg: Settings) -> None:
+        agents = [(a.id, a.name) for a in self.live.directory.all() if a.extensions]
+        await self._board_state.configure(cfg.board.service_level_s, cfg.board.wrap_up_s, agents)
+
+    def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
+        return Lookup(
+            connectors.runtimes, self._cache, cfg.cache, self._revalidator, metrics=self.metrics
+        )
+
+    async def _close_connectors(self) -> None:
+        await self._connectors.aclose()
 
     async def reload(self, path: Path | None = None) -> str:
         """Re-read the config and swap connectors, agents and roles in place.
@@ -173,13 +195,10 @@ class Daemon:
         connectors = await ConnectorSet.start(new.connectors, new.base_dir)
         notes = self._restart_only_changes(new)
         old_connectors, old = self._connectors, self.settings
-        self.settings, self._connectors = new, connectors
-        self.directory = AgentDirectory(new.agents)
-        self.pops.swap(new, self.directory, self._make_lookup(connectors, new))
-        self.board.service_level_s = new.board.service_level_s
-        self.board.wrap_up_s = new.board.wrap_up_s
-        self.board.set_agents((a.id, a.name) for a in self.directory.all() if a.extensions)
-        self.board_feed.changed()
+        self._connectors = connectors
+        self.live.swap(new, AgentDirectory(new.agents), self._make_lookup(connectors, new))
+        await self._configure_board(new)
+        self._board_feed.changed()
         grace = max((c.late_ms for c in old.connectors), default=0) / 1000 + 1.0
         self._tasks.spawn(self._close_later(old_connectors, grace), name="close old connectors")
         summary = (
@@ -205,59 +224,32 @@ class Daemon:
         finally:
             await connectors.aclose()  # also when the daemon stops within the grace
 
-    def _build_sources(self) -> dict[str, Source]:
+    def _build_sources(self, cfg: Settings, presence: Presence) -> dict[str, Source]:
         context = SourceContext(
-            base_dir=self.settings.base_dir,
-            default_region=self.settings.phone.default_region,
-            online_agents=self.presence.online_extensions,
+            base_dir=cfg.base_dir,
+            default_region=cfg.phone.default_region,
+            online_agents=presence.online_extensions,
         )
         sources: dict[str, Source] = {}
-        for entry in self.settings.telephony:
+        for entry in cfg.telephony:
             factory = find_source_kind(entry.kind, f"telephony.{entry.name}")
             sources[entry.name] = factory(entry.name, entry.options(), context)
         return sources
+
+    # -- what the sources and the tests drive ----------------------------------------------
+
+    def emit(self, event: CallEvent) -> None:
+        """Take one event from a source. Never blocks and never raises into the source."""
+        self._intake.emit(event)
+
+    def metrics_text(self) -> bytes:
+        return self.desk.metrics_text()
 
     async def run_sources(self) -> None:
         """Run every telephony source until cancelled."""
         async with asyncio.TaskGroup() as tg:
             for name, source in self.sources.items():
                 tg.create_task(source.run(self.emit), name=f"source {name}")
-
-    # -- what the web app and the sources use ------------------------------------------------
-
-    def emit(self, event: CallEvent) -> None:
-        """Take one event from a source. Never blocks and never raises into the source."""
-        self.pops.emit(event)
-
-    def role(self, name: str) -> RoleSettings:
-        """A role's settings; an unknown role sees no section at all."""
-        return self.pops.role(name)
-
-    def _caller_info(self, call_id: str, role: str | None) -> dict[str, Any]:
-        return self.pops.caller_info(call_id, role)
-
-    async def build_card(self, caller: CallerId, call_id: str) -> Card:
-        """Build a card outside any call (API, CLI); waits for late answers too."""
-        return await self.pops.build_card(caller, call_id)
-
-    async def readiness(self) -> dict[str, Any]:
-        checks: dict[str, dict[str, Any]] = {}
-        for name, source in self.sources.items():
-            status = source.status
-            self.metrics.source_up.labels(name).set(1 if status.connected else 0)
-            self.metrics.source_rejected.labels(name).set(status.rejected)
-            checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
-        checks["cache"] = await _check(self.cache.ping() if self.cache is not None else None)
-        checks["store"] = await _check(self.store.ping() if self.store is not None else None)
-        return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
-
-    def metrics_text(self) -> bytes:
-        for name, source in self.sources.items():
-            self.metrics.source_up.labels(name).set(1 if source.status.connected else 0)
-            self.metrics.source_rejected.labels(name).set(source.status.rejected)
-        if self.cache is not None:
-            self.metrics.cache_errors.set(getattr(self.cache, "errors", 0))
-        return self.metrics.render()
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -300,17 +292,6 @@ class Daemon:
             yield self.web_port
         finally:
             await runner.cleanup()
-
-
-async def _check(probe: Awaitable[None] | None) -> dict[str, Any]:
-    if probe is None:
-        return {"ok": False, "detail": "not started"}
-    try:
-        async with asyncio.timeout(2):
-            await probe
-    except (ScreenpopError, TimeoutError, OSError) as exc:
-        return {"ok": False, "detail": str(exc) or type(exc).__name__}
-    return {"ok": True, "detail": "ok"}
 
 
 def resolve_url(url: str, base_dir: Path) -> str:

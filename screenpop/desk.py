@@ -1,12 +1,13 @@
 """What agents and the web layer can do: the facade behind agent_ui's `Desk` protocol.
 
 It is built by the daemon once the cache, the store and the sources exist, and holds nothing of
-its own but what it is given. Settings, agents and roles are read through the pop service on
+its own but what it is given. Settings, agents and roles are read through the live config on
 every call, so a reload is seen at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -16,17 +17,20 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from screenpop.agents import Agent
-from screenpop.board import Board
-from screenpop.board_feed import BoardFeed
+from screenpop.board.feed import BoardFeed
+from screenpop.board.state import BoardState
+from screenpop.cache import Cache
 from screenpop.callerid import mask, normalize
+from screenpop.delivery.hub import Hub, Subscription
+from screenpop.delivery.messages import Hello
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, EventKind
-from screenpop.hub import Hub, Subscription
-from screenpop.messages import Hello
 from screenpop.metrics import Metrics
-from screenpop.pops import PopService
+from screenpop.pipeline.actions import AgentActions
+from screenpop.pipeline.live import LiveConfig
 from screenpop.presence import Presence
 from screenpop.settings import ServerSettings
+from screenpop.store import Store
 from screenpop.telephony.base import Dialer, Source, WebhookSource
 
 log = logging.getLogger(__name__)
@@ -36,15 +40,17 @@ log = logging.getLogger(__name__)
 class DeskParts:
     """What the desk is made of; the daemon fills it in once everything is open."""
 
-    pops: PopService
+    live: LiveConfig
+    actions: AgentActions
+    emit: Callable[[CallEvent], None]
     hub: Hub
     metrics: Metrics
-    board: Board
+    board: BoardState
     board_feed: BoardFeed
     presence: Presence
     sources: Mapping[str, Source]
-    readiness: Callable[[], Awaitable[dict[str, Any]]]
-    metrics_text: Callable[[], bytes]
+    cache: Cache
+    store: Store
     reload: Callable[[], Awaitable[str]]
 
 
@@ -57,23 +63,23 @@ class DeskService:
     # -- who may do what ----------------------------------------------------------------------
     @property
     def server(self) -> ServerSettings:
-        return self._p.pops.settings.server
+        return self._p.live.settings.server
 
     @property
     def dispositions(self) -> Sequence[str]:
-        return self._p.pops.settings.ui.dispositions
+        return self._p.live.settings.ui.dispositions
 
     def agent(self, agent_id: str) -> Agent | None:
-        return self._p.pops.directory.get(agent_id)
+        return self._p.live.directory.get(agent_id)
 
     def authenticate(self, agent_id: str, token: str) -> Agent | None:
-        return self._p.pops.directory.authenticate(agent_id, token)
+        return self._p.live.directory.authenticate(agent_id, token)
 
     def authenticate_token(self, token: str) -> Agent | None:
-        return self._p.pops.directory.authenticate_token(token)
+        return self._p.live.directory.authenticate_token(token)
 
     def watches_board(self, agent: Agent) -> bool:
-        return self._p.pops.role(agent.role).board
+        return self._p.live.role(agent.role).board
 
     # -- an agent's tabs ------------------------------------------------------------------------
     def subscribe(self, agent_id: str) -> Subscription:
@@ -82,40 +88,40 @@ class DeskService:
     def unsubscribe(self, sub: Subscription) -> None:
         self._p.hub.unsubscribe(sub)
 
-    def hello(self, agent: Agent) -> Hello:
-        seq = self._p.hub.log.last_seq(agent.id)
+    async def hello(self, agent: Agent) -> Hello:
+        seq = await self._p.hub.log.last_seq(agent.id)
         board = self.watches_board(agent)
         return Hello(agent.id, agent.name, agent.role, seq, list(self.dispositions), board)
 
-    def connected(self, agent_id: str) -> None:
+    async def connected(self, agent_id: str) -> None:
         self._p.presence.opened(agent_id)
         self._p.metrics.websockets.inc()
-        self._p.board.presence(agent_id, True, time.time())
+        await self._p.board.presence(agent_id, True, time.time())
         self._p.board_feed.changed()
 
-    def disconnected(self, agent_id: str) -> None:
+    async def disconnected(self, agent_id: str) -> None:
         if self._p.presence.closed(agent_id):
-            self._p.board.presence(agent_id, False, time.time())
+            await self._p.board.presence(agent_id, False, time.time())
             self._p.board_feed.changed()
         self._p.metrics.websockets.dec()
 
-    def resume(self, sub: Subscription, last_seq: int) -> None:
+    async def resume(self, sub: Subscription, last_seq: int) -> None:
         """Replay what a tab missed; past the buffer, pop every call still active for it again."""
-        if not self._p.hub.resume(sub, last_seq):
-            self._p.pops.redeliver(sub)
+        if not await self._p.hub.resume(sub, last_seq):
+            await self._p.actions.redeliver(sub.agent_id)
         agent = self.agent(sub.agent_id)
         if agent is not None and self.watches_board(agent):
             # after the replay, so the tab never sees a newer seq before the ones it missed
-            self._p.board_feed.send_to(sub.agent_id, agent.role)
+            await self._p.board_feed.send_to(sub.agent_id, agent.role)
 
     def ack(self, agent_id: str, seq: int) -> None:
         latency = self._p.hub.ack(agent_id, seq)
         if latency is not None:
             self._p.metrics.ring_to_render.observe(latency)
 
-    def ready(self, agent_id: str) -> None:
+    async def ready(self, agent_id: str) -> None:
         """The agent closed the card of their last call: their wrap-up is over."""
-        self._p.board.ready(agent_id, time.time())
+        await self._p.board.ready(agent_id, time.time())
         self._p.board_feed.changed()
 
     def slow_client(self) -> None:
@@ -127,11 +133,11 @@ class DeskService:
     ) -> dict[str, Any]:
         """Save an agent's note on a call they were popped; every tab of theirs receives it.
         KeyError when the call is not theirs or the disposition is unknown."""
-        return await self._p.pops.save_note(agent_id, call_id, disposition, text)
+        return await self._p.actions.save_note(agent_id, call_id, disposition, text)
 
     async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
-        """The agent picked one of the card's candidate customers (see PopService.choose)."""
-        await self._p.pops.choose(agent_id, call_id, customer_id)
+        """The agent picked one of the card's candidate customers (see AgentActions.choose)."""
+        await self._p.actions.choose(agent_id, call_id, customer_id)
 
     async def dial(self, agent_id: str, number: str) -> str:
         """Click-to-dial: call `number` from the agent's first extension through the first
@@ -140,7 +146,7 @@ class DeskService:
         agent = self.agent(agent_id)
         if agent is None or not agent.extensions:
             raise ValueError("this agent has no extension to call from")
-        target = normalize(number, self._p.pops.settings.phone.default_region)
+        target = normalize(number, self._p.live.settings.phone.default_region)
         if not target.lookupable or target.e164 is None:
             raise ValueError(f"not a phone number that can be dialled ({target.kind})")
         found = self.dialer()
@@ -163,12 +169,12 @@ class DeskService:
 
     async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]:
         """One fan-out for `number`, as the role may see it. ValueError for a non-number."""
-        pops = self._p.pops
-        caller = normalize(number, pops.settings.phone.default_region)
+        live = self._p.live
+        caller = normalize(number, live.settings.phone.default_region)
         if not caller.lookupable:
             raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
-        card = await pops.build_card(caller, call_id="")
-        return card.to_json(pops.role(role_name))
+        card = await self._p.actions.build_card(caller, call_id="")
+        return card.to_json(live.role(role_name))
 
     # -- operations -----------------------------------------------------------------------------
     @property
@@ -176,10 +182,26 @@ class DeskService:
         return self._p.metrics.registry
 
     async def readiness(self) -> dict[str, Any]:
-        return await self._p.readiness()
+        """Every telephony source logged in, the cache and the store reachable."""
+        checks: dict[str, dict[str, Any]] = {}
+        self._source_metrics()
+        for name, source in self._p.sources.items():
+            status = source.status
+            checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
+        checks["cache"] = await _check(self._p.cache.ping())
+        checks["store"] = await _check(self._p.store.ping())
+        return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
 
     def metrics_text(self) -> bytes:
-        return self._p.metrics_text()
+        """The Prometheus exposition, sources and cache figures read now."""
+        self._source_metrics()
+        self._p.metrics.cache_errors.set(getattr(self._p.cache, "errors", 0))
+        return self._p.metrics.render()
+
+    def _source_metrics(self) -> None:
+        for name, source in self._p.sources.items():
+            self._p.metrics.source_up.labels(name).set(1 if source.status.connected else 0)
+            self._p.metrics.source_rejected.labels(name).set(source.status.rejected)
 
     async def reload(self) -> str:
         return await self._p.reload()
@@ -190,4 +212,13 @@ class DeskService:
 
     def emit(self, event: CallEvent) -> None:
         """Take one event from a source. Never blocks and never raises into the source."""
-        self._p.pops.emit(event)
+        self._p.emit(event)
+
+
+async def _check(probe: Awaitable[None]) -> dict[str, Any]:
+    try:
+        async with asyncio.timeout(2):
+            await probe
+    except (ScreenpopError, TimeoutError, OSError) as exc:
+        return {"ok": False, "detail": str(exc) or type(exc).__name__}
+    return {"ok": True, "detail": "ok"}

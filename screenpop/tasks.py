@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -43,24 +43,3 @@ class TaskOwner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class Courier:
-    """Delivers one call's messages in order; a pop waits for the call's first card."""
-
-    def __init__(self, owner: TaskOwner, call_id: str) -> None:
-        self._jobs: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
-        self.task = owner.spawn(self._run(), name=f"courier {call_id}")
-
-    def put(self, job: Callable[[], Awaitable[None]]) -> None:
-        self._jobs.put_nowait(job)
-
-    def finish(self) -> None:
-        self._jobs.put_nowait(None)
-
-    async def _run(self) -> None:
-        while (job := await self._jobs.get()) is not None:
-            try:
-                await job()
-            except Exception:
-                log.exception("delivery failed")

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from typing import Any
 
-from screenpop.board import Board
+from screenpop.board.model import Board
 from screenpop.calls import CallTracker, Changed
 from screenpop.events import CallEvent, EventKind
 

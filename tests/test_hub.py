@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from screenpop.hub import Hub, Subscription
+from screenpop.delivery.hub import Hub, Subscription
+from screenpop.delivery.log import MemoryDeliveryLog
 
 
 async def drain(sub: Subscription) -> list[int]:
@@ -17,46 +18,46 @@ async def drain(sub: Subscription) -> list[int]:
 
 
 async def test_seq_increases_per_agent_and_every_tab_gets_the_same_stream() -> None:
-    hub = Hub()
+    hub = Hub(MemoryDeliveryLog())
     tab1, tab2 = hub.subscribe("alice"), hub.subscribe("alice")
     other = hub.subscribe("bob")
     for n in range(3):
-        hub.publish("alice", {"type": "pop", "n": n})
+        await hub.publish("alice", {"type": "pop", "n": n})
     assert await drain(tab1) == [1, 2, 3]
     assert await drain(tab2) == [1, 2, 3]
     assert await drain(other) == []
-    assert hub.publish("bob", {"type": "pop"})["seq"] == 1
+    assert (await hub.publish("bob", {"type": "pop"}))["seq"] == 1
 
 
 async def test_resume_replays_missed_without_duplicates() -> None:
-    hub = Hub()
+    hub = Hub(MemoryDeliveryLog())
     tab = hub.subscribe("alice")
-    hub.publish("alice", {"type": "pop"})
+    await hub.publish("alice", {"type": "pop"})
     assert await drain(tab) == [1]
     hub.unsubscribe(tab)
-    hub.publish("alice", {"type": "call"})  # missed while disconnected
-    hub.publish("alice", {"type": "card"})
+    await hub.publish("alice", {"type": "call"})  # missed while disconnected
+    await hub.publish("alice", {"type": "card"})
     again = hub.subscribe("alice")
-    hub.publish("alice", {"type": "call"})  # arrives after reconnect, before resume
-    assert hub.resume(again, last_seq=1)
+    await hub.publish("alice", {"type": "call"})  # arrives after reconnect, before resume
+    assert await hub.resume(again, last_seq=1)
     assert await drain(again) == [2, 3, 4]
 
 
 async def test_resume_past_the_buffer_says_so() -> None:
-    hub = Hub(buffer_size=2)
+    hub = Hub(MemoryDeliveryLog(buffer_size=2))
     for _ in range(5):
-        hub.publish("alice", {"type": "pop"})
+        await hub.publish("alice", {"type": "pop"})
     tab = hub.subscribe("alice")
-    assert not hub.resume(tab, last_seq=1)
-    assert hub.resume(tab, last_seq=3)
+    assert not await hub.resume(tab, last_seq=1)
+    assert await hub.resume(tab, last_seq=3)
     assert await drain(tab) == [4, 5]
 
 
 async def test_a_slow_tab_is_closed_and_others_keep_receiving() -> None:
-    hub = Hub(outbox_limit=3)
+    hub = Hub(MemoryDeliveryLog(), outbox_limit=3)
     slow, fast = hub.subscribe("alice"), hub.subscribe("alice")
     for _ in range(5):
-        hub.publish("alice", {"type": "pop"})
+        await hub.publish("alice", {"type": "pop"})
         await drain(fast)
     assert slow.closed and "too slow" in slow.close_reason
     assert await slow.next() is None
@@ -65,20 +66,20 @@ async def test_a_slow_tab_is_closed_and_others_keep_receiving() -> None:
 
 
 async def test_next_waits_for_a_message() -> None:
-    hub = Hub()
+    hub = Hub(MemoryDeliveryLog())
     tab = hub.subscribe("alice")
     waiter = asyncio.ensure_future(tab.next())
     await asyncio.sleep(0)
     assert not waiter.done()
-    hub.publish("alice", {"type": "pop"})
+    await hub.publish("alice", {"type": "pop"})
     message = await asyncio.wait_for(waiter, 1)
     assert message is not None and message["seq"] == 1
 
 
 async def test_ack_measures_pop_to_render_once() -> None:
-    hub = Hub()
+    hub = Hub(MemoryDeliveryLog())
     hub.subscribe("alice")
-    seq = hub.publish("alice", {"type": "pop"})["seq"]
+    seq = (await hub.publish("alice", {"type": "pop"}))["seq"]
     latency = hub.ack("alice", seq)
     assert latency is not None and latency >= 0
     assert hub.ack("alice", seq) is None

@@ -73,6 +73,6 @@ async def test_withheld_after_the_pop_replaces_the_card_and_the_number_is_never_
         assert "555" not in str(card)
         daemon.emit(event(EventKind.ENDED, "+12125551234"))
         assert (await alice.recv_type("call"))["state"] == "ended"
-        store = daemon.pops.store
+        store = daemon.store
         assert store is not None
         assert await store.history("+12125551234", 10) == []

@@ -109,7 +109,7 @@ async def test_resume_after_a_dropped_websocket_misses_and_repeats_nothing(tmp_p
         daemon.emit(event("c5", EventKind.ENDED))
         daemon.emit(ring("c6", "1001", caller="+12125550000"))
         for _ in range(50):
-            if daemon.hub.log.last_seq("alice") >= 4:
+            if await daemon.hub.log.last_seq("alice") >= 4:
                 break
             await asyncio.sleep(0.05)
         async with agent_tab(port, "ta") as again:

@@ -14,9 +14,9 @@ import pytest
 
 from screenpop.connectors.contract import ENTRY_POINT_GROUP, find_kind
 from screenpop.daemon import Daemon
+from screenpop.delivery.hub import Message, Subscription
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind
-from screenpop.hub import Message, Subscription
 from screenpop.settings import Settings, parse_settings, validate_options
 
 JANE = "+12125551234"

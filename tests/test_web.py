@@ -291,7 +291,7 @@ async def test_a_tab_that_cannot_keep_up_is_closed_with_4000(
         await receive(ws)
         limit = daemon.settings.server.outbound_queue
         for i in range(limit + 5):  # in one go: the writer gets no chance to drain
-            daemon.hub.publish("alice", {"type": "card", "call_id": f"x{i}", "card": {}})
+            await daemon.hub.publish("alice", {"type": "card", "call_id": f"x{i}", "card": {}})
         async with asyncio.timeout(10):
             while (message := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
                 pass

@@ -9,38 +9,45 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from screenpop.board import Board
-from screenpop.messages import BoardMessage, ServerMessage
+from screenpop.board.state import BoardState
+from screenpop.delivery.messages import BoardMessage, ServerMessage
+from screenpop.tasks import TaskOwner
 
 MAX_RATE_HZ = 4.0
+
+Publish = Callable[[str, ServerMessage], Awaitable[Any]]
 
 
 class BoardFeed:
     """Publishes `board` messages: `publish(agent_id, message)` sends one to an agent's tabs,
-    `watchers()` lists the (agent id, role) of online agents allowed to watch the board."""
+    `watchers()` lists the (agent id, role) of online agents allowed to watch the board. Flushes
+    run as tasks of `tasks`; call :meth:`close` before that owner closes."""
 
     def __init__(
         self,
-        board: Board,
-        publish: Callable[[str, ServerMessage], Any],
+        board: BoardState,
+        publish: Publish,
         watchers: Callable[[], Iterable[tuple[str, str]]],
+        tasks: TaskOwner,
         max_rate_hz: float = MAX_RATE_HZ,
     ) -> None:
         self.board = board
         self._publish = publish
         self._watchers = watchers  # (agent id, role) of online agents allowed to watch
+        self._tasks = tasks
         self._interval = 1.0 / max_rate_hz
         self._last = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._later: set[asyncio.TimerHandle] = set()
+        self._closed = False
         self.published = 0
 
     def changed(self) -> None:
         """Something on the board changed: publish soon, coalescing with other changes."""
-        if self._timer is not None:
+        if self._timer is not None or self._closed:
             return
         delay = max(0.0, self._last + self._interval - time.monotonic())
         self._timer = asyncio.get_running_loop().call_later(delay, self._flush)
@@ -55,31 +62,34 @@ class BoardFeed:
         handle = asyncio.get_running_loop().call_later(delay_s, fire)
         self._later.add(handle)
 
-    def card_changed(self, call_id: str) -> None:
+    async def card_changed(self, call_id: str) -> None:
         """A caller's card filled in: the board shows its summary, if the call is on it."""
-        if call_id in self.board.calls:
+        if await self.board.shows_call(call_id):
             self.changed()
 
-    def send_to(self, agent_id: str, role: str) -> None:
+    async def send_to(self, agent_id: str, role: str) -> None:
         """A watcher just connected: give it the board at once."""
-        self._publish(agent_id, self._message(role, time.time()))
+        await self._publish(agent_id, await self._message(role, time.time()))
 
     def _flush(self) -> None:
         self._timer = None
         self._last = time.monotonic()
-        now = time.time()
+        self._tasks.spawn(self._publish_all(time.time()), name="board flush")
+
+    async def _publish_all(self, now: float) -> None:
         by_role: dict[str, BoardMessage] = {}
-        for agent_id, role in self._watchers():
+        for agent_id, role in list(self._watchers()):
             if role not in by_role:
-                by_role[role] = self._message(role, now)
-            self._publish(agent_id, by_role[role])
+                by_role[role] = await self._message(role, now)
+            await self._publish(agent_id, by_role[role])
             self.published += 1
 
-    def _message(self, role: str, now: float) -> BoardMessage:
-        return BoardMessage(self.board.snapshot(now, role))
+    async def _message(self, role: str, now: float) -> BoardMessage:
+        return BoardMessage(await self.board.snapshot(now, role))
 
     def close(self) -> None:
         """Stop publishing: cancel the pending flush and every scheduled expiry."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -5,8 +5,9 @@ of the agent gets the same stream. A bounded buffer of recent messages lets a re
 `resume` without gaps or duplicates. A tab whose outbox overflows is closed (it reconnects and
 resumes) rather than slowing anybody else down: :meth:`Hub.publish` never awaits.
 
-The hub is in-process today; :class:`DeliveryLog` is the seam where a Redis-backed log goes when
-agents may land on any node.
+Numbering and replay go through the injected :class:`~screenpop.delivery.log.DeliveryLog`, the
+seam where a Redis-backed log goes when agents may land on any node. The tabs themselves are
+always local to the node that holds their websocket.
 """
 
 from __future__ import annotations
@@ -17,46 +18,13 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-from screenpop.messages import ServerMessage
+from screenpop.delivery.log import DeliveryLog, Message
+from screenpop.delivery.messages import ServerMessage
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
-
-
-class DeliveryLog:
-    """Per-agent sequence numbers and the bounded replay buffer."""
-
-    def __init__(self, buffer_size: int) -> None:
-        self._buffer_size = buffer_size
-        self._seq: dict[str, int] = {}
-        self._buffers: dict[str, deque[Message]] = {}
-
-    def append(self, agent_id: str, message: Message) -> Message:
-        """Number `message` for `agent_id`, keep it for replay; returns the numbered copy."""
-        seq = self._seq.get(agent_id, 0) + 1
-        self._seq[agent_id] = seq
-        numbered = {**message, "seq": seq}
-        buf = self._buffers.get(agent_id)
-        if buf is None:
-            buf = self._buffers[agent_id] = deque(maxlen=self._buffer_size)
-        buf.append(numbered)
-        return numbered
-
-    def last_seq(self, agent_id: str) -> int:
-        return self._seq.get(agent_id, 0)
-
-    def since(self, agent_id: str, last_seq: int) -> list[Message] | None:
-        """Messages after `last_seq`, or None when some of them already left the buffer."""
-        current = self._seq.get(agent_id, 0)
-        if last_seq >= current:
-            return []
-        buf = self._buffers.get(agent_id, deque())
-        if not buf or buf[0]["seq"] > last_seq + 1:
-            return None
-        return [m for m in buf if m["seq"] > last_seq]
+__all__ = ["Hub", "Message", "Subscription"]
 
 
 @dataclass(eq=False)
@@ -113,17 +81,18 @@ class Subscription:
 class Hub:
     """Routes numbered messages to every subscription of an agent."""
 
-    def __init__(self, buffer_size: int = 512, outbox_limit: int = 256) -> None:
-        self.log = DeliveryLog(buffer_size)
+    def __init__(self, log: DeliveryLog, outbox_limit: int = 256) -> None:
+        self.log = log
         self._outbox_limit = outbox_limit
         self._subs: dict[str, set[Subscription]] = {}
         self._sent_at: dict[tuple[str, int], float] = {}
         self.slow_closed = 0
 
-    def subscribe(self, agent_id: str, last_seq: int | None = None) -> Subscription:
-        """Open a tab's subscription, starting after the agent's current seq."""
+    def subscribe(self, agent_id: str, last_seq: int = 0) -> Subscription:
+        """Open a tab's subscription: it gets every message published from now on (and, after
+        :meth:`resume`, the ones it missed after `last_seq`)."""
         sub = Subscription(agent_id, self._outbox_limit)
-        sub.delivered = self.log.last_seq(agent_id) if last_seq is None else last_seq
+        sub.delivered = last_seq
         self._subs.setdefault(agent_id, set()).add(sub)
         return sub
 
@@ -135,20 +104,21 @@ class Hub:
             if not subs:
                 del self._subs[sub.agent_id]
 
-    def resume(self, sub: Subscription, last_seq: int) -> bool:
+    async def resume(self, sub: Subscription, last_seq: int) -> bool:
         """Replay what the tab missed after `last_seq`; False when the buffer no longer has it."""
-        missed = self.log.since(sub.agent_id, last_seq)
+        missed = await self.log.since(sub.agent_id, last_seq)
         if missed is None:
             return False
         sub.delivered = min(sub.delivered, last_seq)
         sub.requeue(missed)
         return True
 
-    def publish(self, agent_id: str, message: ServerMessage | Message) -> Message:
-        """Number and deliver `message` to every tab of `agent_id`; never blocks. Returns the
-        wire form with its `seq`."""
+    async def publish(self, agent_id: str, message: ServerMessage | Message) -> Message:
+        """Number and deliver `message` to every tab of `agent_id`; returns the wire form with
+        its `seq`. It waits only for the log (never for a tab): the agent's messages are numbered
+        in the order this is called."""
         wire = message if isinstance(message, dict) else message.to_json()
-        numbered = self.log.append(agent_id, wire)
+        numbered = await self.log.append(agent_id, wire)
         if numbered.get("type") == "pop":
             self._sent_at[(agent_id, numbered["seq"])] = time.monotonic()
             if len(self._sent_at) > 10_000:

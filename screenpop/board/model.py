@@ -1,8 +1,9 @@
 """The supervisor's queue board: live calls per queue, agents and their states, today's figures.
 
-Sans-I/O like the call tracker: the daemon feeds it every call change (:meth:`Board.on_call`),
-agents' presence and wrap-up, and asks for a :meth:`Board.snapshot` when it publishes a `board`
-message. Times are epoch seconds passed in, so the board can be tested without a clock.
+Sans-I/O like the call tracker; the in-memory `BoardState` wraps it. The pipeline feeds it every
+call change (:meth:`Board.on_call`), agents' presence and wrap-up, and the feed asks for a
+:meth:`Board.snapshot` when it publishes a `board` message. Times are epoch seconds passed in,
+so the board can be tested without a clock.
 
 "Today" is the local calendar day. Figures per queue: calls answered and abandoned, average speed
 of answer (mean wait of answered calls) and service level, the share of answered calls answered

@@ -1,0 +1,3 @@
+"""The supervisor's queue board: its state (the sans-I/O :mod:`~screenpop.board.model` behind
+the `BoardState` seam of :mod:`~screenpop.board.state`) and the coalescing feed
+(:mod:`~screenpop.board.feed`) that publishes it."""

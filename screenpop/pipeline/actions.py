@@ -1,0 +1,93 @@
+"""What an agent does to a call, and cards outside any call: notes, picking a candidate
+customer, being popped again after a resume past the replay buffer, a card for a number."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from screenpop.call_store import CallStore
+from screenpop.callerid import CallerId
+from screenpop.card import Card, find_candidates
+from screenpop.delivery.hub import Hub
+from screenpop.delivery.messages import NoteMessage
+from screenpop.lookup import CardBuild
+from screenpop.pipeline.builds import CardBuilds
+from screenpop.pipeline.deliveries import Deliveries
+from screenpop.pipeline.live import LiveConfig
+from screenpop.pipeline.runtime import CallRuntimes
+from screenpop.store import Store
+
+
+class AgentActions:
+    """Agents' actions on calls; each checks that the call is the agent's (KeyError if not)."""
+
+    def __init__(
+        self,
+        live: LiveConfig,
+        calls: CallStore,
+        runtimes: CallRuntimes,
+        builds: CardBuilds,
+        deliveries: Deliveries,
+        store: Store,
+        hub: Hub,
+    ) -> None:
+        self._live = live
+        self._calls = calls
+        self._runtimes = runtimes
+        self._builds = builds
+        self._deliveries = deliveries
+        self._store = store
+        self._hub = hub
+
+    async def save_note(
+        self, agent_id: str, call_id: str, disposition: str, text: str
+    ) -> dict[str, Any]:
+        """Save an agent's note on a call they were popped; every tab of theirs receives it.
+        KeyError when the call is not theirs or the disposition is unknown."""
+        call = await self._calls.load(call_id)
+        if call is None or agent_id not in call.popped:
+            raise KeyError(f"no call {call_id} for this agent")
+        if disposition not in self._live.settings.ui.dispositions:
+            raise KeyError(f"unknown disposition {disposition!r}")
+        caller = self._caller(call_id)
+        e164 = caller.e164 if caller is not None and caller.lookupable else None
+        note = await self._store.add_note(call_id, e164, agent_id, disposition, text)
+        await self._hub.publish(agent_id, NoteMessage(call_id, note))
+        return note
+
+    async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
+        """The agent picked one of the card's candidate customers. Every tab of every agent the
+        call popped for gets the updated card; the choice is remembered for the number, so the
+        next call from it pops straight to that customer. KeyError if not theirs or not offered."""
+        call = await self._calls.load(call_id)
+        runtime = self._runtimes.get(call_id)
+        build = runtime.build if runtime is not None else None
+        if call is None or build is None or agent_id not in call.popped:
+            raise KeyError(f"no call {call_id} for this agent")
+        card = build.card
+        offered = {c["customer_id"] for c in find_candidates(card.sections, card.priorities)}
+        if customer_id not in offered:
+            raise KeyError(f"customer {customer_id!r} is not a candidate on this card")
+        build.card = dataclasses.replace(build.card, chosen=customer_id)
+        self._deliveries.card_updated(call_id, build.card)
+        caller = self._caller(call_id)
+        if caller is not None and caller.e164 is not None:
+            await self._live.lookup.remember_choice(caller.e164, customer_id)
+            await self._store.remember_choice(caller.e164, customer_id, agent_id)
+
+    async def redeliver(self, agent_id: str) -> None:
+        """Pop every call still active for the agent again (their missed messages are gone)."""
+        self._deliveries.redeliver(agent_id, await self._calls.active_for(agent_id))
+
+    async def build_card(self, caller: CallerId, call_id: str) -> Card:
+        """Build a card outside any call (API, CLI); waits for late answers too."""
+        lookup = self._live.lookup
+        card = Card(call_id, {**caller.to_json(), "name": None}, {}, lookup.priorities)
+        build = CardBuild(card, lambda updated: None)
+        await self._builds.run(build, caller)
+        return build.card
+
+    def _caller(self, call_id: str) -> CallerId | None:
+        runtime = self._runtimes.get(call_id)
+        return runtime.caller if runtime is not None else None

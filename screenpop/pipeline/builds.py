@@ -1,0 +1,129 @@
+"""The card-build lifecycle: a build starts at first sight of a call's caller, starts again when
+the caller changes (the old one stops and speaks to nobody), passes late updates on, and is
+forgotten a grace after the call ended (:class:`~screenpop.pipeline.runtime.CallRuntimes`).
+
+A build runs the connectors and reads the call log at the same time: the pop never waits on SQL;
+what the log knows reaches the card as soon as it is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from screenpop.callerid import CallerId, mask, normalize
+from screenpop.calls import Call
+from screenpop.card import Card
+from screenpop.errors import ScreenpopError
+from screenpop.lookup import CardBuild
+from screenpop.pipeline.live import LiveConfig
+from screenpop.pipeline.runtime import CallRuntime, CallRuntimes
+from screenpop.store import Store
+from screenpop.tasks import TaskOwner
+
+log = logging.getLogger(__name__)
+
+CardUpdated = Callable[[str, Card], None]
+
+
+class CardBuilds:
+    """Starts, replaces and runs the card builds of calls; `on_card(call_id, card)` hears every
+    update of a call's current build after its first card."""
+
+    def __init__(
+        self,
+        live: LiveConfig,
+        runtimes: CallRuntimes,
+        store: Store,
+        tasks: TaskOwner,
+        on_card: CardUpdated,
+    ) -> None:
+        self._live = live
+        self._runtimes = runtimes
+        self._store = store
+        self._tasks = tasks
+        self._on_card = on_card
+
+    def start(self, call: Call, *, shown: bool = False) -> None:
+        """Start the call's card build; again when its caller changed (the old build stops).
+        With `shown`, agents already have the previous card: they get the new one at once."""
+        runtime = self._runtimes.seen(call)
+        caller = normalize(call.caller, self._live.settings.phone.default_region)
+        previous = runtime.caller
+        if previous is not None and _same_caller(previous, caller):
+            return
+        runtime.caller = caller
+        lookup = self._live.lookup
+        card = Card(
+            call.call_id, {**caller.to_json(), "name": call.caller_name}, {}, lookup.priorities
+        )
+        build = CardBuild(card, lambda updated: self._updated(runtime, build, updated))
+        runtime.build = build
+        if runtime.build_task is not None:
+            runtime.build_task.cancel()
+        log.info(
+            "call %s: caller %s (%s), %s card",
+            call.call_id,
+            mask(caller.e164 or caller.raw),
+            caller.kind,
+            "building" if previous is None else "caller changed, rebuilding",
+        )
+        task = self._tasks.spawn(self.run(build, caller), name=f"build {call.call_id}")
+        runtime.build_task = task
+        task.add_done_callback(lambda t: _build_done(runtime, t))
+        if shown:  # a caller withheld after the pop: the number leaves the agents' screens now
+            build.first.add_done_callback(lambda f: self._updated(runtime, build, build.card))
+
+    def _updated(self, runtime: CallRuntime, build: CardBuild, card: Card) -> None:
+        """A card build moved on; a build replaced by a newer one speaks to nobody."""
+        if runtime.build is build and self._runtimes.get(card.call_id) is runtime:
+            self._on_card(card.call_id, card)
+
+    async def run(self, build: CardBuild, caller: CallerId) -> None:
+        """Fill `build`: the connectors and the call log at once."""
+        async with asyncio.TaskGroup() as tg:
+            if caller.lookupable and caller.e164 is not None:
+                tg.create_task(self._recall(build, caller.e164))
+            tg.create_task(build.run(self._live.lookup, caller.query()))
+
+    async def _recall(self, build: CardBuild, e164: str) -> None:
+        history_size = self._live.settings.store.history_size
+        try:
+            history = await self._store.history(e164, history_size + 1)
+            chosen = await self._store.chosen_customer(e164)
+        except ScreenpopError as exc:
+            log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
+            return
+        call_id = build.card.call_id  # this call may already be in the log: not its own past
+        history = [h for h in history if h.get("call_id") != call_id][:history_size]
+        if history or chosen is not None:
+            build.amend(history, chosen)
+
+
+def caller_info(
+    live: LiveConfig, runtimes: CallRuntimes, call_id: str, role: str | None
+) -> dict[str, Any]:
+    """How the board shows a caller: the number and the role-filtered card summary."""
+    runtime = runtimes.get(call_id)
+    if runtime is None or runtime.build is None:
+        return {"caller": None, "caller_name": None, "summary": {}}
+    card = runtime.build.card.to_json(live.role(role) if role else None)
+    caller = card["caller"]
+    shown = "number withheld" if caller.get("kind") != "number" else caller.get("national")
+    return {"caller": shown, "caller_name": caller.get("name"), "summary": card["summary"]}
+
+
+def _build_done(runtime: CallRuntime, task: asyncio.Task[Any]) -> None:
+    if runtime.build_task is task:
+        runtime.build_task = None
+
+
+def _same_caller(a: CallerId, b: CallerId) -> bool:
+    """Two spellings of one caller (`201` twice, or `+31...` and `0...`) need no second lookup."""
+    if a.kind != b.kind:
+        return False
+    if a.e164 is not None or b.e164 is not None:
+        return a.e164 == b.e164 and a.extension == b.extension
+    return a.kind == "withheld" or a.raw == b.raw

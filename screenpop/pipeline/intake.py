@@ -1,0 +1,88 @@
+"""Call events in: :meth:`EventIntake.emit` takes a source's event without blocking or raising;
+one task applies the events in the order they came (load the call from the `CallStore`, advance
+it with the pure reducer, save it, interpret the effects), so one call's events are never
+applied out of order, whatever the store's latency."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+from screenpop.call_store import CallStore
+from screenpop.calls import CallReducer
+from screenpop.events import CallEvent
+from screenpop.metrics import Metrics
+from screenpop.pipeline.effects import EffectInterpreter
+from screenpop.pipeline.runtime import CallRuntimes
+
+log = logging.getLogger(__name__)
+
+
+class EventIntake:
+    """Queues events and applies them in order. Use as ``async with``: on exit the events
+    already taken are applied (for at most `drain_s` seconds), then it stops."""
+
+    def __init__(
+        self,
+        reducer: CallReducer,
+        calls: CallStore,
+        runtimes: CallRuntimes,
+        effects: EffectInterpreter,
+        metrics: Metrics,
+        drain_s: float = 2.0,
+    ) -> None:
+        self._reducer = reducer
+        self._calls = calls
+        self._runtimes = runtimes
+        self._effects = effects
+        self._metrics = metrics
+        self._drain_s = drain_s
+        self._queue: asyncio.Queue[CallEvent | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> EventIntake:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="event intake")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._queue.put_nowait(None)
+        done, _ = await asyncio.wait([task], timeout=self._drain_s)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def emit(self, event: CallEvent) -> None:
+        """Take one event from a source. Never blocks and never raises into the source."""
+        self._metrics.events.labels(event.source, str(event.kind)).inc()
+        if self._task is None:
+            log.warning("call %s: event %s after shutdown, dropped", event.call_id, event.kind)
+            return
+        self._queue.put_nowait(event)
+
+    async def _run(self) -> None:
+        while (event := await self._queue.get()) is not None:
+            try:
+                await self._apply(event)
+            except Exception:
+                log.exception("call %s: event %s could not be applied", event.call_id, event.kind)
+
+    async def _apply(self, event: CallEvent) -> None:
+        call, effects = self._reducer.advance(await self._calls.load(event.call_id), event)
+        if not effects:
+            self._metrics.events_ignored.inc()
+        if call is None:
+            return
+        await self._calls.save(call)
+        self._runtimes.seen(call)
+        await self._effects.apply(effects, event)
