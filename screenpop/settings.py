@@ -14,11 +14,13 @@ the source's or connector's own settings model when the daemon builds it
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -44,6 +46,50 @@ class ServerSettings(Strict):
     session_ttl_s: int = Field(default=12 * 3600, gt=0)
     outbound_queue: int = Field(default=256, gt=0)  # messages buffered per websocket before closing
     replay_buffer: int = Field(default=512, gt=0)  # messages kept per agent for `resume`
+    login_max_failures: int = Field(default=10, gt=0)  # failed logins before 429, see auth
+    login_window_s: float = Field(default=300, gt=0)  # ... counted over this many seconds
+    trusted_proxies: list[str] = []  # peers (IPs or networks) whose X-Forwarded-For is believed
+
+    @field_validator("session_secret")
+    @classmethod
+    def _secret_not_blank(cls, secret: str) -> str:
+        if not secret.strip():
+            raise ValueError("server.session_secret is empty: " + _SECRET_HOWTO)
+        return secret
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return entries
+
+    def serves_loopback_http_only(self) -> bool:
+        """True when both the bound `host` and a plain-http `public_origin` are this machine."""
+        origin = urlsplit(self.public_origin)
+        return origin.scheme == "http" and _loopback(origin.hostname) and _loopback(self.host)
+
+
+_SECRET_HOWTO = (
+    "set SCREENPOP__SERVER__SESSION_SECRET (or session_secret in [server]) to a long random "
+    "value, e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+)
+
+
+def _loopback(host: str | None) -> bool:
+    """True for `localhost` and loopback addresses (`127.0.0.0/8`, `::1`)."""
+    if not host:
+        return False
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class PhoneSettings(Strict):
@@ -106,6 +152,13 @@ class AgentSettings(Strict):
     def _one_token(self) -> AgentSettings:
         if self.token is None and self.token_sha256 is None:
             raise ValueError("an agent needs `token` or `token_sha256`")
+        for key in ("token", "token_sha256"):
+            value = getattr(self, key)
+            if value is not None and not value.strip():
+                raise ValueError(
+                    f"agent {self.id!r} has an empty `{key}`, which would log anyone in as "
+                    "them: give the agent a long random token"
+                )
         return self
 
 
@@ -167,14 +220,45 @@ class Settings(Strict):
         return self
 
     @model_validator(mode="after")
+    def _roles_name_known_sections(self) -> Settings:
+        _check_role_sections(self.roles, {c.name for c in self.connectors})
+        return self
+
+    @model_validator(mode="after")
     def _secret_changed_off_loopback(self) -> Settings:
-        loopback = self.server.host in ("127.0.0.1", "::1", "localhost")
-        if not loopback and self.server.session_secret == DEFAULT_SESSION_SECRET:
+        server = self.server
+        if (
+            server.session_secret == DEFAULT_SESSION_SECRET
+            and not server.serves_loopback_http_only()
+        ):
             raise ValueError(
-                "server.session_secret is the default: set SCREENPOP__SERVER__SESSION_SECRET "
-                "before serving beyond this machine"
+                "server.session_secret is the default, which anyone can sign cookies with; it "
+                "only serves a plain-http loopback public_origin on a loopback host (here "
+                f"host={server.host!r}, public_origin={server.public_origin!r}): " + _SECRET_HOWTO
             )
         return self
+
+
+def _check_role_sections(roles: Mapping[str, RoleSettings], sections: set[str]) -> None:
+    """A role's `sections` and the first part of its `hide` paths must name a connector.
+
+    A misspelt section would otherwise be silently ignored, and the field it meant to hide shown.
+    """
+    known = ", ".join(sorted(sections)) or "none configured"
+    for role_name, role in roles.items():
+        for section in role.sections or []:
+            if section not in sections:
+                raise ValueError(
+                    f"role {role_name!r}: sections names {section!r}, which is not a connector "
+                    f"(connectors: {known})"
+                )
+        for path in role.hide:
+            section, _, field = path.partition(".")
+            if section not in sections or not field.strip("."):
+                raise ValueError(
+                    f"role {role_name!r}: hide path {path!r} must be `section.field` with the "
+                    f"section a connector (connectors: {known})"
+                )
 
 
 def _no_shared_tokens(agents: list[AgentSettings]) -> None:
