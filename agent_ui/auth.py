@@ -2,14 +2,19 @@
 
 The cookie (see :mod:`agent_ui.sessions`) is HttpOnly and SameSite=Lax, so other sites can
 neither read it nor send it with a POST. Non-browser clients send ``Authorization: Bearer
-<token>`` on every request instead.
+<token>`` on every request instead. Failed logins and wrong bearer tokens are throttled per
+client address and agent id (:mod:`agent_ui.throttle` has the rule): a refused request gets 429
+with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+
 from aiohttp import web
 
-from agent_ui.keys import DESK, SESSIONS
+from agent_ui.keys import COUNTERS, DESK, SESSIONS
 from screenpop.agents import Agent
 
 COOKIE = "screenpop_session"
@@ -51,11 +56,70 @@ def session_agent(request: web.Request) -> Agent | None:
 
 
 def bearer_agent(request: web.Request) -> Agent | None:
-    """The agent whose token is in `Authorization: Bearer <token>`, else None."""
+    """The agent whose token is in `Authorization: Bearer <token>`, else None.
+
+    Raises 429 (JSON body, ``Retry-After``) when the client's address has sent too many wrong
+    tokens lately; a wrong token counts towards that.
+    """
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return request.app[DESK].authenticate_token(token.strip())
+    wait = login_wait(request, None)
+    if wait is not None:
+        request.app[COUNTERS].login_throttled.labels("bearer").inc()
+        raise web.HTTPTooManyRequests(
+            text=json.dumps({"error": f"too many wrong tokens: retry in {wait} s"}),
+            content_type="application/json",
+            headers={"Retry-After": str(wait)},
+        )
+    agent = request.app[DESK].authenticate_token(token.strip())
+    if agent is None:
+        request.app[COUNTERS].token_failures.inc()
+        login_failed(request, None)
+    return agent
+
+
+def login_wait(request: web.Request, agent_id: str | None) -> int | None:
+    """Seconds this client must wait before trying credentials (for `agent_id`), else None."""
+    server = request.app[DESK].server
+    throttle = request.app[SESSIONS].throttle
+    address = client_address(request)
+    return throttle.retry_after(address, agent_id, server.login_max_failures, server.login_window_s)
+
+
+def login_failed(request: web.Request, agent_id: str | None) -> None:
+    """Count a wrong token from this client (on `agent_id` when the attempt named one)."""
+    limit = request.app[DESK].server.login_max_failures
+    request.app[SESSIONS].throttle.failed(client_address(request), agent_id, limit)
+
+
+def login_succeeded(request: web.Request, agent_id: str) -> None:
+    """Forget this client's failures on `agent_id`."""
+    request.app[SESSIONS].throttle.succeeded(client_address(request), agent_id)
+
+
+def client_address(request: web.Request) -> str:
+    """The client's IP: the peer's, or behind a `[server] trusted_proxies` peer the last
+    `X-Forwarded-For` hop that is not itself a trusted proxy. Never the header otherwise: any
+    client can write one."""
+    peer = request.remote or ""
+    trusted = request.app[DESK].server.trusted_proxies
+    if not trusted or not _among(peer, trusted):
+        return peer
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _among(hop, trusted):
+            return hop[:64]
+    return peer
+
+
+def _among(address: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net.strip(), strict=False) for net in networks)
 
 
 def request_agent(request: web.Request) -> Agent | None:
@@ -72,6 +136,14 @@ def same_origin(request: web.Request) -> bool:
         return True
     expected = request.app[DESK].server.public_origin
     return _origin_key(origin) == _origin_key(expected)
+
+
+def cross_site(request: web.Request) -> bool:
+    """True when a browser says another site sent this request: a foreign `Origin`, or a
+    `Sec-Fetch-Site` other than same-origin / none (typed or bookmarked). Clients sending
+    neither header are not browsers and are not cross-site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    return not same_origin(request) or fetch_site not in ("", "same-origin", "none")
 
 
 def _origin_key(origin: str) -> str:

@@ -21,6 +21,18 @@ class UiCounters:
         self.login_failures = Counter(
             "screenpop_login_failures_total", "Failed logins on the login page", registry=registry
         )
+        self.token_failures = Counter(
+            "screenpop_token_failures_total",
+            "Requests refused for a wrong bearer token",
+            registry=registry,
+        )
+        self.login_throttled = Counter(
+            "screenpop_login_throttled_total",
+            "Logins (via=form) and bearer-token requests (via=bearer) refused with 429 after "
+            "too many failures",
+            ["via"],
+            registry=registry,
+        )
         self.webhook_rejected = Counter(
             "screenpop_webhook_rejected_total",
             "Webhook requests rejected",

@@ -1,4 +1,9 @@
-"""The HTML pages: login, logout, the agent desktop and the supervisor board."""
+"""The HTML pages: login, logout, the agent desktop and the supervisor board.
+
+Logging in and out are POSTs to `/` (logout: the pages' form sends a `logout` field); both are
+refused with 403 when a browser says another site sent them (:func:`agent_ui.auth.cross_site`).
+Failed logins are throttled (:mod:`agent_ui.throttle`): 429 with `Retry-After`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from agent_ui.auth import clear_session, session_agent, set_session
+from agent_ui.auth import (
+    clear_session,
+    cross_site,
+    login_failed,
+    login_succeeded,
+    login_wait,
+    session_agent,
+    set_session,
+)
 from agent_ui.keys import COUNTERS, DESK, TEMPLATES
 from screenpop.agents import Agent
 
@@ -51,21 +64,38 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     agent = session_agent(request)
     if agent is not None:
         raise web.HTTPSeeOther(home_of(request, agent))
-    return render(request, "login.html", agent_id="", error=None)
+    return render(request, "login.html", agent_id="", error=None, warning=origin_warning(request))
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """`POST /`: check agent id and token; set the session cookie or show the form again."""
+    """`POST /`: check agent id and token; set the session cookie or show the form again.
+
+    With a `logout` field it is the pages' logout form instead (see :func:`logout`).
+    """
+    if cross_site(request):
+        error = "Refused: this form was sent from another site. " + (origin_warning(request) or "")
+        return render(request, "login.html", 403, agent_id="", error=error.strip())
     form = await request.post()
+    if "logout" in form:
+        return _logged_out(request)
     agent_id = str(form.get("agent_id", ""))[:MAX_FIELD_CHARS].strip()
     token = str(form.get("token", ""))[:MAX_FIELD_CHARS]
+    wait = login_wait(request, agent_id or None)
+    if wait is not None:
+        request.app[COUNTERS].login_throttled.labels("form").inc()
+        error = f"Too many failed logins: try again in {wait} seconds."
+        response = render(request, "login.html", 429, agent_id=agent_id, error=error)
+        response.headers["Retry-After"] = str(wait)
+        return response
     agent = request.app[DESK].authenticate(agent_id, token) if agent_id else None
     if agent is None:
         request.app[COUNTERS].login_failures.inc()
+        login_failed(request, agent_id or None)
         log.info("failed login for agent id %r", agent_id[:64])
         return render(
             request, "login.html", 401, agent_id=agent_id, error="Wrong agent id or token."
         )
+    login_succeeded(request, agent.id)
     log.info("agent %s logged in", agent.id)
     response = web.HTTPSeeOther(home_of(request, agent))
     set_session(request, response, agent)
@@ -73,7 +103,17 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    """`GET /logout`: forget the session and go back to the login form."""
+    """`GET /logout` (and a POST routed here): forget the session, back to the login form.
+
+    The pages log out with a form POST to `/`; a GET is still honoured for scripts, but never
+    when a browser says another site sent it (a link on a foreign page answers 403).
+    """
+    if cross_site(request):
+        raise web.HTTPForbidden(text="refused: logout was asked by another site")
+    return _logged_out(request)
+
+
+def _logged_out(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/")
     clear_session(request, response)
     raise response

@@ -14,15 +14,27 @@ import hmac
 import time
 from collections.abc import Callable
 
+from agent_ui.throttle import LoginThrottle
+
 
 class SessionCodec:
-    """Signs and verifies session cookie values; `clock` is injectable for tests."""
+    """Signs and verifies session cookie values; `clock` is injectable for tests.
 
-    def __init__(self, secret: str, ttl_s: int, clock: Callable[[], float] = time.time) -> None:
+    It also holds the :class:`LoginThrottle` of the attempts to open a session (`throttle`).
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        ttl_s: int,
+        clock: Callable[[], float] = time.time,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
         self._key = hashlib.sha256(b"screenpop-session:" + secret.encode()).digest()
         self.ttl_s = ttl_s
         self._clock = clock
         self._not_before: dict[str, int] = {}  # agent id -> sessions issued before are void
+        self.throttle = throttle or LoginThrottle()
 
     def _sign(self, payload: bytes) -> str:
         return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
