@@ -2,6 +2,7 @@
 // candidate choice, wrap-up, keyboard shortcuts and screen-reader announcements.
 
 import { CallCard } from "./card.js";
+import { setText } from "./dom.js";
 import { installShortcuts } from "./keys.js";
 import { Link } from "./link.js";
 
@@ -59,7 +60,7 @@ const link = new Link({
     }
   },
   onStatus: (text, ok) => {
-    linkStatus.textContent = text;
+    setText(linkStatus, text);
     linkStatus.classList.toggle("ok", ok);
   },
   onError: (reason, about) => failed(reason, about),
@@ -79,7 +80,7 @@ function failed(reason, about) {
 }
 
 function setDialStatus(text, kind = "") {
-  dialStatus.textContent = text;
+  setText(dialStatus, text);
   dialStatus.className = `dial-status ${kind}`.trim();
 }
 
@@ -149,8 +150,8 @@ function cardFor(callId, create) {
 }
 
 function announce(text) {
-  announcer.textContent = "";
-  setTimeout(() => (announcer.textContent = text), 50);
+  setText(announcer, "");
+  setTimeout(() => setText(announcer, text), 50);
 }
 
 function updateTitle() {

@@ -1,7 +1,7 @@
 // One call on the agent's screen: caller, customer, candidates, sections, history, call state,
 // notes; after the call, wrap-up until the agent closes the card.
 
-import { formatScalar, h, humanize, replaceChildren } from "./dom.js";
+import { formatScalar, h, humanize, replaceChildren, setText } from "./dom.js";
 import { dialButton, renderCandidates, renderHistory, renderSections } from "./panels.js";
 
 const FINAL_STATES = new Set(["ended", "abandoned", "missed", "answered_elsewhere"]);
@@ -142,7 +142,7 @@ export class CallCard {
   }
 
   save() {
-    this.noteStatus.textContent = "saving…";
+    setText(this.noteStatus, "saving…");
     this.noteStatus.className = "note-status";
     this.ctx.saveNote(this, this.dispositionEl.value, this.textEl.value);
   }
@@ -152,13 +152,13 @@ export class CallCard {
   }
 
   noteFailed(reason) {
-    this.noteStatus.textContent = reason;
+    setText(this.noteStatus, reason);
     this.noteStatus.className = "note-status failed";
   }
 
   /** A note the daemon saved (from this tab or another one of the agent's). */
   addNote(note) {
-    this.noteStatus.textContent = "saved";
+    setText(this.noteStatus, "saved");
     this.noteStatus.className = "note-status ok";
     if (this.textEl.value === note.text) this.textEl.value = "";
     this.notesEl.prepend(
@@ -182,7 +182,7 @@ export class CallCard {
   /** Ask the daemon to take candidate `customerId` as the caller; the `card` reply shows it. */
   choose(customerId) {
     this.pendingChoice = customerId;
-    this.choiceStatus.textContent = "saving the choice…";
+    setText(this.choiceStatus, "saving the choice…");
     this.choiceStatus.className = "choice-status";
     this.ctx.choose(this, customerId);
     this.render();
@@ -190,7 +190,7 @@ export class CallCard {
 
   chooseFailed(reason) {
     this.pendingChoice = null;
-    this.choiceStatus.textContent = reason;
+    setText(this.choiceStatus, reason);
     this.choiceStatus.className = "choice-status failed";
     this.render();
   }
@@ -206,9 +206,9 @@ export class CallCard {
     if (state === "ringing" && this.direction === "outbound") text = "Calling";
     if (state === "answered_elsewhere" && agent) text = `Answered by ${agent}`;
     if (state === "transferred" && agent) text = `Transferred to ${agent}`;
-    this.stateEl.textContent = text;
+    setText(this.stateEl, text);
     this.wrapEl.hidden = !this.wrapUp;
-    this.wrapEl.textContent = this.wrapUp ? "Wrap-up" : "";
+    setText(this.wrapEl, this.wrapUp ? "Wrap-up" : "");
     this.element.className = `call state-${state}${this.finished ? " finished" : ""}`;
     this.element.dataset.direction = this.direction;
     this.element.toggleAttribute("data-wrap-up", this.wrapUp);
@@ -216,9 +216,9 @@ export class CallCard {
 
   setPop(message) {
     this.direction = message.direction === "outbound" ? "outbound" : "inbound";
-    this.directionEl.textContent = this.direction === "outbound" ? "Outbound" : "Inbound";
+    setText(this.directionEl, this.direction === "outbound" ? "Outbound" : "Inbound");
     this.element.dataset.direction = this.direction;
-    this.queueEl.textContent = message.queue ? `queue ${message.queue}` : "";
+    setText(this.queueEl, message.queue ? `queue ${message.queue}` : "");
     this.setCard(message.card);
     this.setState(message.state);
   }
@@ -227,7 +227,7 @@ export class CallCard {
   setCard(card) {
     if (this.pendingChoice !== null && card.chosen === this.pendingChoice) {
       this.pendingChoice = null;
-      this.choiceStatus.textContent = "";
+      setText(this.choiceStatus, "");
     }
     this.card = card;
     this.render();
@@ -236,14 +236,14 @@ export class CallCard {
   render() {
     const card = this.card;
     if (!card) return;
-    this.nameEl.textContent = callerName(card);
+    setText(this.nameEl, callerName(card));
     const shown = numberText(card.caller);
     const number = callable(card.caller);
     replaceChildren(this.numberEl, number ? dialButton(number, shown, this.ctx.dial) : shown);
     const valid = card.caller?.valid !== false || card.caller?.kind !== "number";
     this.numberEl.classList.toggle("unverified", !valid);
     const cid = card.summary?.customer_id;
-    this.customerEl.textContent = cid ? `customer ${cid}` : "";
+    setText(this.customerEl, cid ? `customer ${cid}` : "");
     const active = document.activeElement;
     const hadFocus = this.bodyEl.contains(active);
     const refocus = hadFocus ? active.dataset?.customerId : undefined;

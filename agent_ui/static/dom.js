@@ -1,5 +1,27 @@
 // Small DOM helpers. Every piece of text goes in as a text node: nothing here parses HTML, so
-// names and connector data (untrusted) can never become markup or script.
+// names and connector data (untrusted) can never become markup or script. Every piece of text
+// also goes through `safeText` (via `h`, `append` or `setText`): nothing else on the pages writes
+// text, so a caller name cannot reorder what is shown around it or hide characters.
+
+// Bidi embeddings/overrides (U+202A-202E), isolates (U+2066-2069), the LRM/RLM/ALM marks, C0
+// controls but tab and newline, DEL and C1 controls.
+const UNSAFE_CHARS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+
+/**
+ * `value` as text that is safe to show: bidi controls and control characters removed (tab and
+ * newline kept for multi-line text such as notes). Use it, through `h`/`append`/`setText`, for
+ * anything that comes from a caller, a PBX or a connector.
+ */
+export function safeText(value) {
+  return String(value).replace(UNSAFE_CHARS, "");
+}
+
+/** Set `node`'s text to `value`, made safe; a no-op when it already shows exactly that. */
+export function setText(node, value) {
+  const text = safeText(value);
+  if (node.textContent !== text) node.textContent = text;
+  return node;
+}
 
 /**
  * Create an element. `attrs`: `class`, `text` (textContent), `on<event>` handlers, anything else
@@ -10,10 +32,10 @@ export function h(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = String(value);
+    else if (key === "text") node.textContent = safeText(value);
     else if (key.startsWith("on") && typeof value === "function") {
       node.addEventListener(key.slice(2), value);
-    } else node.setAttribute(key, value === true ? "" : String(value));
+    } else node.setAttribute(key, value === true ? "" : safeText(value));
   }
   append(node, children);
   return node;
@@ -23,7 +45,7 @@ export function h(tag, attrs = {}, ...children) {
 export function append(node, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : document.createTextNode(safeText(child)));
   }
   return node;
 }

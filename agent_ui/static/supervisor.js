@@ -1,7 +1,7 @@
 // The queue board: renders each `board` snapshot and keeps every wait and time-in-state growing
 // between snapshots from the server's clock. Every name and number goes in as text (dom.js).
 
-import { h, replaceChildren } from "./dom.js";
+import { h, replaceChildren, setText } from "./dom.js";
 import { Link } from "./link.js";
 
 const $ = (id) => document.getElementById(id);
@@ -62,7 +62,7 @@ function timer(tag, cls, since, warnAfter = null) {
 function refreshTimer(node, now) {
   const seconds = now - Number(node.dataset.since);
   const text = formatDuration(seconds);
-  if (node.textContent !== text) node.textContent = text;
+  setText(node, text);
   const warn = Number(node.dataset.warn);
   if (warn > 0) {
     node.classList.toggle("warn", seconds > warn && seconds <= 2 * warn);
@@ -73,7 +73,7 @@ function refreshTimer(node, now) {
 function tick() {
   const now = serverNow();
   for (const node of document.querySelectorAll(".timer[data-since]")) refreshTimer(node, now);
-  els.clock.textContent = new Date(now * 1000).toLocaleTimeString();
+  setText(els.clock, new Date(now * 1000).toLocaleTimeString());
 }
 
 /** How to show a caller: the best name, then the number and the other summary fields. */
@@ -198,7 +198,7 @@ function render(board) {
   replaceChildren(els.agents, agents.map(agentRow));
   renderTotals(queues);
   renderAgentCounts(agents);
-  els.updated.textContent = `Updated ${new Date(board.at * 1000).toLocaleTimeString()}`;
+  setText(els.updated, `Updated ${new Date(board.at * 1000).toLocaleTimeString()}`);
 }
 
 function renderPending() {
@@ -214,19 +214,19 @@ function receive(board) {
 }
 
 function linkStatus(text, ok) {
-  els.linkStatus.textContent = text;
+  setText(els.linkStatus, text);
   els.linkStatus.classList.toggle("ok", ok);
   everConnected ||= ok;
   const lost = !ok && (everConnected || !text.startsWith("connecting"));
   els.banner.hidden = !lost;
-  els.bannerDetail.textContent = lost ? `(${text})` : "";
+  setText(els.bannerDetail, lost ? `(${text})` : "");
   els.board.classList.toggle("stale", lost);
 }
 
 function setupTheme() {
   const apply = (theme) => {
     document.body.classList.toggle("theme-light", theme === "light");
-    els.theme.textContent = theme === "light" ? "Dark theme" : "Light theme";
+    setText(els.theme, theme === "light" ? "Dark theme" : "Light theme");
   };
   apply(localStorage.getItem(THEME_KEY) ?? "dark");
   els.theme.addEventListener("click", () => {
