@@ -27,14 +27,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from screenpop.errors import ProtocolError
+from screenpop.telephony.framing import AMI_BLANK_LINES, BlockBuffer
 
 MAX_MESSAGE_BYTES = 64 * 1024  # a block longer than this is garbage, not a message
 BANNER_PREFIX = b"Asterisk Call Manager/"
 END_COMMAND = b"--END COMMAND--"
 UNKNOWN = "<unknown>"
 
-_BLANK_LINE = re.compile(rb"\n\r?\n")
-_FOLLOWS = re.compile(rb"^Response:[ \t]*Follows\r?\n", re.IGNORECASE)
+_FOLLOWS = re.compile(rb"Response:[ \t]*Follows\r?\n", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,7 @@ class AmiParser:
     """Bytes in, messages out. Feed every read to :meth:`feed`; keep one parser per connection."""
 
     def __init__(self, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
-        self._buffer = bytearray()
+        self._blocks = BlockBuffer(AMI_BLANK_LINES)
         self._max = max_message_bytes
         self._want_banner = True
         self._skipping = False  # inside an oversized block: drop bytes up to its end
@@ -107,11 +107,11 @@ class AmiParser:
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        return len(self._blocks)
 
     def feed(self, data: bytes) -> list[Item]:
         """Add received bytes; return every banner and message now complete, in order."""
-        self._buffer += data
+        self._blocks.add(data)
         items: list[Item] = []
         if self._want_banner:
             banner = self._banner()
@@ -127,35 +127,36 @@ class AmiParser:
 
     def _banner(self) -> Banner | bool | None:
         """The banner once its line is complete; False when the stream has none; None: wait."""
-        if not BANNER_PREFIX.startswith(bytes(self._buffer[: len(BANNER_PREFIX)])):
+        buffer = self._blocks.data
+        if not BANNER_PREFIX.startswith(bytes(buffer[: len(BANNER_PREFIX)])):
             self._want_banner = False
             return False
-        end = self._buffer.find(b"\n")
+        end = buffer.find(b"\n")
         if end == -1:
-            if len(self._buffer) > self._max:
+            if len(buffer) > self._max:
                 self._want_banner = False
                 self._reject("banner line too long")
             return None
-        line = self._buffer[:end].decode("utf-8", errors="replace").rstrip("\r")
-        del self._buffer[: end + 1]
+        line = self._blocks.take(end + 1).decode("utf-8", errors="replace").rstrip("\r\n")
         self._want_banner = False
         return Banner(line, line.split("/", 1)[1].strip())
 
     def _next_message(self) -> Message | None:
         while True:
-            if self._skipping and not self._skip_oversized():
-                return None
-            self._strip_leading_newlines()
-            span = self._block_span()
+            if self._skipping:
+                if not self._blocks.skip_past_blank_line():
+                    return None
+                self._skipping = False
+            self._blocks.drop_leading()
+            span = block_span(self._blocks)
             if span is None:
-                if len(self._buffer) > self._max:
+                if len(self._blocks) > self._max:
                     self._reject(f"message larger than {self._max} bytes")
                     self._skipping = True
                     continue
                 return None
             end, after = span
-            block = bytes(self._buffer[:end])
-            del self._buffer[:after]
+            block = self._blocks.take(after)[:end]
             if len(block) > self._max:
                 self._reject(f"message larger than {self._max} bytes")
                 continue
@@ -164,40 +165,20 @@ class AmiParser:
             except ProtocolError as exc:
                 self._reject(str(exc))
 
-    def _block_span(self) -> tuple[int, int] | None:
-        """(end of the block's text, start of what follows) or None while incomplete."""
-        start = 0
-        if _FOLLOWS.match(self._buffer):
-            marker = self._buffer.find(END_COMMAND)
-            if marker == -1:
-                return None
-            start = marker
-        match = _BLANK_LINE.search(self._buffer, start)
-        if match is None:
-            return None
-        return match.start(), match.end()
-
-    def _skip_oversized(self) -> bool:
-        """Drop bytes up to the end of a runaway block; True once past it."""
-        match = _BLANK_LINE.search(self._buffer)
-        if match is None:
-            keep = 2 if self._buffer.endswith(b"\n\r") else 1 if self._buffer.endswith(b"\n") else 0
-            del self._buffer[: len(self._buffer) - keep]
-            return False
-        del self._buffer[: match.end()]
-        self._skipping = False
-        return True
-
-    def _strip_leading_newlines(self) -> None:
-        n = 0
-        while n < len(self._buffer) and self._buffer[n] in (0x0A, 0x0D):
-            n += 1
-        if n:
-            del self._buffer[:n]
-
     def _reject(self, reason: str) -> None:
         self.rejected += 1
         self.last_error = reason
+
+
+def block_span(blocks: BlockBuffer, start: int = 0) -> tuple[int, int] | None:
+    """Where the AMI message at `start` ends: (end of its text, start of what follows), or None
+    while incomplete. `Response: Follows` command output runs to `--END COMMAND--` first."""
+    if _FOLLOWS.match(blocks.data, start):
+        marker = blocks.data.find(END_COMMAND, start)
+        if marker == -1:
+            return None
+        start = marker
+    return blocks.block_end(start)
 
 
 def parse_block(block: bytes) -> Message:

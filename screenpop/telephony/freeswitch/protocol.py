@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from screenpop.errors import ProtocolError
+from screenpop.telephony.framing import ESL_BLANK_LINES, BlockBuffer, find_blank_line
 
 MAX_HEADER_BYTES = 64 * 1024  # a header block longer than this is garbage, not a frame
 MAX_BODY_BYTES = 16 * 1024 * 1024  # mod_event_socket's own MAX_CONTENT_LENGTH
@@ -82,7 +83,7 @@ class EslParser:
     def __init__(
         self, max_header_bytes: int = MAX_HEADER_BYTES, max_body_bytes: int = MAX_BODY_BYTES
     ) -> None:
-        self._buffer = bytearray()
+        self._blocks = BlockBuffer(ESL_BLANK_LINES, between=b"\r\n\x00")
         self._max_header = max_header_bytes
         self._max_body = max_body_bytes
         self._skipping = False  # inside an oversized header block: drop bytes until its end
@@ -91,11 +92,11 @@ class EslParser:
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        return len(self._blocks)
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add received bytes; return every frame now complete, in order."""
-        self._buffer += data
+        self._blocks.add(data)
         frames: list[Frame] = []
         while True:
             frame = self._next_frame()
@@ -104,51 +105,35 @@ class EslParser:
             frames.append(frame)
 
     def _next_frame(self) -> Frame | None:
+        blocks = self._blocks
         while True:
-            if self._skipping and not self._skip_oversized():
-                return None
-            self._strip_leading_newlines()
-            end = _header_end(self._buffer)
+            if self._skipping:
+                if not blocks.skip_past_blank_line():
+                    return None
+                self._skipping = False
+            blocks.drop_leading()
+            end = blocks.block_end()
             if end is None:
-                if len(self._buffer) > self._max_header:
+                if len(blocks) > self._max_header:
                     self._reject(f"header block larger than {self._max_header} bytes")
                     self._skipping = True
                     continue
                 return None
             head_end, body_start = end
             try:
-                headers = parse_header_block(bytes(self._buffer[:head_end]), decode=False)
+                headers = parse_header_block(bytes(blocks.data[:head_end]), decode=False)
                 length = self._content_length(headers)
             except ProtocolError as exc:
-                del self._buffer[:body_start]
+                blocks.take(body_start)
                 self._reject(str(exc))
                 continue
-            if len(self._buffer) < body_start + length:
+            if len(blocks) < body_start + length:
                 return None
-            body = bytes(self._buffer[body_start : body_start + length])
-            del self._buffer[: body_start + length]
+            body = blocks.take(body_start + length)[body_start:]
             if "Content-Type" not in headers:
                 self._reject("frame without Content-Type")
                 continue
             return Frame(headers, body)
-
-    def _skip_oversized(self) -> bool:
-        """Drop bytes up to the end of a runaway header block; True once past it."""
-        end = _header_end(self._buffer)
-        if end is None:
-            keep = 1 if self._buffer.endswith(b"\n") else 0  # the blank line may straddle reads
-            del self._buffer[: len(self._buffer) - keep]
-            return False
-        del self._buffer[: end[1]]
-        self._skipping = False
-        return True
-
-    def _strip_leading_newlines(self) -> None:
-        n = 0
-        while n < len(self._buffer) and self._buffer[n] in (0x0A, 0x0D, 0x00):
-            n += 1
-        if n:
-            del self._buffer[:n]
 
     def _content_length(self, headers: dict[str, str]) -> int:
         raw = headers.get("Content-Length")
@@ -164,17 +149,6 @@ class EslParser:
     def _reject(self, reason: str) -> None:
         self.rejected += 1
         self.last_error = reason
-
-
-def _header_end(buffer: bytes | bytearray) -> tuple[int, int] | None:
-    """(end of the header lines, start of the body) or None while the block is incomplete."""
-    lf = buffer.find(b"\n\n")
-    crlf = buffer.find(b"\r\n\r\n")
-    if crlf != -1 and (lf == -1 or crlf < lf):
-        return crlf, crlf + 4
-    if lf != -1:
-        return lf, lf + 2
-    return None
 
 
 def parse_header_block(block: bytes, *, decode: bool) -> dict[str, str]:
@@ -204,7 +178,7 @@ def parse_event(frame: Frame) -> Event:
     `%20` and a literal `+` as `%2B`, and a bare `+` (as in `+12125551234`) stays a plus.
     """
     data = frame.body
-    end = _header_end(data)
+    end = find_blank_line(data, ESL_BLANK_LINES)
     if end is None:
         head, rest = data, b""
     else:
