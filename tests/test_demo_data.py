@@ -14,6 +14,8 @@ import pytest
 from screenpop.callerid import normalize
 from screenpop.connectors.contract import Connector, LookupQuery
 from screenpop.connectors.registry import build_connector
+from screenpop.settings import load_settings
+from screenpop.telephony.simulator import load_pool
 from screenpop_demo import (
     ACCOUNTING,
     CALLERS,
@@ -22,8 +24,6 @@ from screenpop_demo import (
     SALES,
     build_demo_databases,
 )
-from screenpop.settings import load_settings
-from screenpop.telephony.simulator import load_pool
 
 DEMO_TOML = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
 DATABASES = (ACCOUNTING, SALES, CREDIT)

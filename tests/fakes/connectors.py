@@ -1,7 +1,8 @@
 """Back-office connectors for tests, loaded by import path (`kind = "tests.fakes.connectors:..."`).
 
-They follow the connector contract in screenpop/connectors/contract.py like any real connector; what they
-answer comes from their options, so each test says in its config what the back office knows.
+They follow the connector contract (screenpop/connectors/contract.py) like any real connector;
+what they answer comes from their options, so each test says in its config what the back office
+knows.
 """
 
 from __future__ import annotations
