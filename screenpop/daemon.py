@@ -110,17 +110,10 @@ class Daemon:
         await self._stack.aclose()
 
     async def _open(self, cfg: Settings, stack: AsyncExitStack) -> None:
-        """Open every resource, each with its close pushed at once (closed in reverse)."""
-        self._cache = open_cache(cfg.cache.url, cfg.cache.key_prefix, cfg.cache.timeout_ms / 1000)
-        stack.push_async_callback(self._cache.aclose)
-        self._revalidator = Revalidator()
-        stack.push_async_callback(self._revalidator.aclose)
-        self.store = Store(resolve_url(cfg.store.url, cfg.base_dir))
-        await self.store.start()
-        stack.push_async_callback(self.store.aclose)
-        self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
-        stack.push_async_callback(self._close_connectors)
-        stack.push_async_callback(self._tasks.aclose)
+        """Open every resource and build every part; each close is pushed on `stack` as soon as
+        its resource is open, so they close in reverse: the intake applies what it took, the
+        call log writes what it queued, then tabs, tasks, connectors, store and cache close."""
+        await self._open_resources(cfg, stack)
         self.metrics = Metrics()
         self.live = LiveConfig(
             cfg, AgentDirectory(cfg.agents), self._make_lookup(self._connectors, cfg)
@@ -134,23 +127,60 @@ class Daemon:
         runtimes = CallRuntimes(self._tasks)
         await self._open_board(cfg, runtimes, presence)
         stack.callback(self._board_feed.close)
+        await self._open_pipeline(runtimes, stack)
+        self.sources = self._build_sources(cfg, presence)
+        self.desk = self._build_desk(presence)
+
+    async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
+        """The cache, the store, the connectors and the background tasks' owner."""
+        self._cache = open_cache(cfg.cache.url, cfg.cache.key_prefix, cfg.cache.timeout_ms / 1000)
+        stack.push_async_callback(self._cache.aclose)
+        self._revalidator = Revalidator()
+        stack.push_async_callback(self._revalidator.aclose)
+        self.store = Store(resolve_url(cfg.store.url, cfg.base_dir))
+        await self.store.start()
+        stack.push_async_callback(self.store.aclose)
+        self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
+        stack.push_async_callback(self._close_connectors)
+        stack.push_async_callback(self._tasks.aclose)
+
+    async def _open_pipeline(self, runtimes: CallRuntimes, stack: AsyncExitStack) -> None:
+        """The call store and the pipeline, its writer and its intake running."""
         self.calls = MemoryCallStore()
         pipeline = assemble(
             PipelineParts(
-                self.live, self.calls, runtimes, self.hub, self._board_state, self._board_feed,
-                self.store, self.metrics, self._tasks,
+                live=self.live,
+                calls=self.calls,
+                runtimes=runtimes,
+                hub=self.hub,
+                board=self._board_state,
+                board_feed=self._board_feed,
+                store=self.store,
+                metrics=self.metrics,
+                tasks=self._tasks,
             )
-        )  # fmt: skip
+        )
         await stack.enter_async_context(pipeline.call_log)
         self._intake = await stack.enter_async_context(pipeline.intake)
         self.actions = pipeline.actions
-        self.sources = self._build_sources(cfg, presence)
-        self.desk = DeskService(
+
+    def _build_desk(self, presence: Presence) -> DeskService:
+        return DeskService(
             DeskParts(
-                self.live, self.actions, self.emit, self.hub, self.metrics, self._board_state,
-                self._board_feed, presence, self.sources, self._cache, self.store, self.reload,
+                live=self.live,
+                actions=self.actions,
+                emit=self.emit,
+                hub=self.hub,
+                metrics=self.metrics,
+                board=self._board_state,
+                board_feed=self._board_feed,
+                presence=presence,
+                sources=self.sources,
+                cache=self._cache,
+                store=self.store,
+                reload=self.reload,
             )
-        )  # fmt: skip
+        )
 
     async def _open_board(self, cfg: Settings, runtimes: CallRuntimes, presence: Presence) -> None:
         """The board, refilled with today's figures from the call log, and its feed."""
