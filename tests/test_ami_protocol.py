@@ -7,14 +7,8 @@ import random
 import pytest
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.asterisk.protocol import (
-    AmiParser,
-    Banner,
-    Message,
-    encode_action,
-    known,
-    unescape_c,
-)
+from screenpop.telephony.asterisk.callstate import known, unescape_c
+from screenpop.telephony.asterisk.protocol import AmiParser, Banner, Message, encode_action
 from tests.fakes.ami_transcript import load_transcript, transcript_bytes
 
 TRANSCRIPTS = ["a_answered.txt", "f_ringall_sales.txt"]

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from screenpop.telephony.asterisk.protocol import Message, known, unescape_c
+from screenpop.telephony.asterisk.protocol import Message
 
+UNKNOWN = "<unknown>"
 PRES_KEYS = ("CID-CallingPres", "CallingPres")
 _PRES_CODE = re.compile(r"^\s*(\d+)")
 _PRES_WORDS = ("prohibited", "restricted", "unavailable")
@@ -86,3 +87,35 @@ def device_of(channel: str) -> str:
 
 def is_local(channel: str) -> bool:
     return channel.lower().startswith("local/")
+
+
+_C_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "?": "?",
+}
+_C_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def unescape_c(value: str) -> str:
+    """Decode the C escapes Asterisk puts in caller names (`\\"` -> `"`, `\\\\` -> `\\`).
+
+    An unknown escape keeps its backslash; a lone trailing backslash stays as it is.
+    """
+    if "\\" not in value:
+        return value
+    return _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(0)), value)
+
+
+def known(value: str) -> str | None:
+    """The value, or None when Asterisk says it has none (empty or `<unknown>`)."""
+    value = value.strip()
+    return None if not value or value == UNKNOWN else value

@@ -1,21 +1,29 @@
-"""One Asterisk manager TCP session: the read task, and actions matched to replies by ActionID.
+"""One Asterisk manager TCP session: the read task, and the futures of the actions in flight.
 
 The read task only parses and dispatches: events go to a callback that must not block (the
-mapper and `emit`), responses and event-list items go to the action that asked for them. Asterisk
-drops a manager session whose writes stall, so nothing here ever waits on anything but the socket.
+mapper and `emit`), responses and event-list items go to the action that asked for them (the
+sans-I/O :class:`~screenpop.telephony.asterisk.protocol.ActionReplies` pairs them by ActionID).
+Asterisk drops a manager session whose writes stall, so nothing here ever waits on anything
+but the socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from screenpop.errors import ProtocolError
-from screenpop.telephony.asterisk.protocol import AmiParser, Banner, Message, encode_action
+from screenpop.telephony.asterisk.protocol import (
+    ActionReplies,
+    AmiParser,
+    Answer,
+    Banner,
+    Message,
+    encode_action,
+)
 from screenpop.telephony.link import pump
 
 log = logging.getLogger(__name__)
@@ -24,10 +32,10 @@ OnItems = Callable[[list[Message]], None]
 
 
 @dataclass(slots=True)
-class _Pending:
+class _Waiting:
+    """The futures of one action in flight: its response, and its list's items if it has one."""
+
     response: asyncio.Future[Message]
-    listing: bool = False
-    items: list[Message] = field(default_factory=list)
     done: asyncio.Future[list[Message]] | None = None
     on_complete: OnItems | None = None
 
@@ -45,8 +53,8 @@ class AmiConnection:
         self._reader, self._writer = reader, writer
         self._on_event, self._on_reject = on_event, on_reject
         self._parser = AmiParser()
-        self._pending: dict[str, _Pending] = {}
-        self._ids = itertools.count(1)
+        self._replies = ActionReplies()
+        self._waiting: dict[str, _Waiting] = {}
         loop = asyncio.get_running_loop()
         self.banner: asyncio.Future[Banner | None] = loop.create_future()
         self.closed = asyncio.Event()
@@ -72,44 +80,39 @@ class AmiConnection:
             return True
         if not self.banner.done():
             self.banner.set_result(None)  # a stream that did not greet like Asterisk
-        if item.response:
-            self._on_response(item)
-            return True
-        pending = self._pending.get(item.action_id) if item.action_id else None
-        if pending is not None and pending.listing:
-            self._on_list_item(item.action_id, pending, item)
+        answer = self._replies.receive(item)
+        if answer is not None:
+            self._on_answer(item, answer)
         elif item.event == "Shutdown":
             self.close_reason = "Asterisk is shutting down"
         else:
             self._on_event(item)
         return True
 
-    def _on_response(self, msg: Message) -> None:
+    def _on_answer(self, msg: Message, answer: Answer) -> None:
         if msg.response.lower() == "goodbye":
             self.close_reason = "logged off"
-        pending = self._pending.get(msg.action_id)
-        if pending is None or pending.response.done():
+        waiting = self._waiting.get(answer.action_id)
+        if waiting is None:
             return
-        pending.response.set_result(msg)
-        if not pending.listing or msg.event_list != "start":
-            self._pending.pop(msg.action_id, None)
-
-    def _on_list_item(self, action_id: str, pending: _Pending, msg: Message) -> None:
-        if msg.event_list != "complete":
-            pending.items.append(msg)
-            return
-        self._pending.pop(action_id, None)
-        if pending.on_complete is not None:
-            pending.on_complete(pending.items)  # inline: in stream order with live events
-        if pending.done is not None and not pending.done.done():
-            pending.done.set_result(pending.items)
+        if answer.response is not None and not waiting.response.done():
+            waiting.response.set_result(answer.response)
+        if answer.items is not None:
+            items = list(answer.items)
+            if waiting.on_complete is not None:
+                waiting.on_complete(items)  # inline: in stream order with live events
+            if waiting.done is not None and not waiting.done.done():
+                waiting.done.set_result(items)
+        if answer.final:
+            self._waiting.pop(answer.action_id, None)
 
     def _shut(self) -> None:
-        for pending in self._pending.values():
-            for future in (pending.response, pending.done):
+        for waiting in self._waiting.values():
+            for future in (waiting.response, waiting.done):
                 if future is not None and not future.done():
                     future.set_exception(ConnectionError(self.close_reason))
-        self._pending.clear()
+        self._waiting.clear()
+        self._replies.clear()
         if not self.banner.done():
             self.banner.set_result(None)
         self.closed.set()
@@ -117,27 +120,32 @@ class AmiConnection:
 
     # -- actions --------------------------------------------------------------------------------
 
-    def _send(self, action: str, fields: Iterable[tuple[str, str]], pending: _Pending) -> str:
+    def _send(
+        self, action: str, fields: Iterable[tuple[str, str]], waiting: _Waiting, listing: bool
+    ) -> str:
         if self.closed.is_set():
             raise ConnectionError(self.close_reason)
-        action_id = f"{action.lower()}-{next(self._ids)}"
-        wire = encode_action(action, action_id, fields)
-        self._pending[action_id] = pending
+        action_id, wire = self._replies.ask(action, fields, listing=listing)
+        self._waiting[action_id] = waiting
         self._writer.write(wire)
         return action_id
+
+    def _done_with(self, action_id: str) -> None:
+        self._waiting.pop(action_id, None)
+        self._replies.forget(action_id)
 
     async def request(
         self, action: str, fields: Iterable[tuple[str, str]], wait_s: float
     ) -> Message:
         """Send one action; its response. Raises TimeoutError, OSError (ConnectionError)."""
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        action_id = self._send(action, fields, _Pending(future))
+        action_id = self._send(action, fields, _Waiting(future), listing=False)
         try:
             async with asyncio.timeout(wait_s):
                 await self._writer.drain()
                 return await future
         finally:
-            self._pending.pop(action_id, None)
+            self._done_with(action_id)
 
     async def request_list(
         self,
@@ -152,19 +160,18 @@ class AmiConnection:
         follows it is dispatched. Raises ProtocolError when Asterisk answers `Error`.
         """
         loop = asyncio.get_running_loop()
-        pending = _Pending(loop.create_future(), True, done=loop.create_future())
-        pending.on_complete = on_complete
-        action_id = self._send(action, fields, pending)
+        done: asyncio.Future[list[Message]] = loop.create_future()
+        waiting = _Waiting(loop.create_future(), done, on_complete)
+        action_id = self._send(action, fields, waiting, listing=True)
         try:
             async with asyncio.timeout(wait_s):
                 await self._writer.drain()
-                response = await pending.response
+                response = await waiting.response
                 if response.response.lower() != "success":
                     raise ProtocolError(f"{action} refused: {response.get('Message')}")
-                assert pending.done is not None
-                return await pending.done
+                return await done
         finally:
-            self._pending.pop(action_id, None)
+            self._done_with(action_id)
 
     def send_logoff(self) -> None:
         """Say goodbye without waiting for the answer (used while closing)."""

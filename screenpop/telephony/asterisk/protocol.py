@@ -16,12 +16,15 @@ replaced, never fatal). A block it cannot make sense of (a line without a colon,
 block still parses. Actions go the other way through :func:`encode_action`; :func:`encode_message`
 writes any message (events, responses) the way Asterisk does, for fakes and capture converters.
 
-Values are kept as Asterisk sent them (`<unknown>` included). Caller names may carry C escapes
-(`\\"`, `\\\\`); :func:`unescape_c` decodes them where a caller wants the text.
+Values are kept as Asterisk sent them (`<unknown>` included); :mod:`.callstate` reads them.
+
+:class:`ActionReplies` pairs what Asterisk answers with the action that asked, by `ActionID`:
+a response, or for an action answered by an event list, the response and then the list's items.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +35,6 @@ from screenpop.telephony.framing import AMI_BLANK_LINES, BlockBuffer
 MAX_MESSAGE_BYTES = 64 * 1024  # a block longer than this is garbage, not a message
 BANNER_PREFIX = b"Asterisk Call Manager/"
 END_COMMAND = b"--END COMMAND--"
-UNKNOWN = "<unknown>"
 
 _FOLLOWS = re.compile(rb"Response:[ \t]*Follows\r?\n", re.IGNORECASE)
 
@@ -245,33 +247,98 @@ def encode_message(fields: Iterable[tuple[str, str]]) -> bytes:
     return ("".join(out) + "\r\n").encode("utf-8")
 
 
-_C_ESCAPES = {
-    "n": "\n",
-    "t": "\t",
-    "r": "\r",
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "v": "\v",
-    "\\": "\\",
-    '"': '"',
-    "'": "'",
-    "?": "?",
-}
-_C_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one message read means for an action we sent.
 
-
-def unescape_c(value: str) -> str:
-    """Decode the C escapes Asterisk puts in caller names (`\\"` -> `"`, `\\\\` -> `\\`).
-
-    An unknown escape keeps its backslash; a lone trailing backslash stays as it is.
+    `response` is set when the message is the action's response; `items` when it ended the
+    action's event list (the final `EventList: Complete` event excluded). `final`: nothing
+    more will come for this action.
     """
-    if "\\" not in value:
-        return value
-    return _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(0)), value)
+
+    action_id: str
+    response: Message | None = None
+    items: tuple[Message, ...] | None = None
+    final: bool = True
 
 
-def known(value: str) -> str | None:
-    """The value, or None when Asterisk says it has none (empty or `<unknown>`)."""
-    value = value.strip()
-    return None if not value or value == UNKNOWN else value
+@dataclass(slots=True)
+class _Asked:
+    listing: bool
+    deadline: float
+    answered: bool = False
+    items: list[Message] = field(default_factory=list)
+
+
+class ActionReplies:
+    """Pairs Asterisk's answers with the actions that asked, by `ActionID`. No I/O, no clock.
+
+    Call :meth:`ask` for each action and write the bytes it returns; hand every message read to
+    :meth:`receive`. Tell it the time with :meth:`expire` (or :meth:`forget` an action whose
+    caller stopped waiting); :meth:`clear` when the connection closes.
+    """
+
+    def __init__(self) -> None:
+        self._asked: dict[str, _Asked] = {}
+        self._ids = itertools.count(1)
+
+    def ask(
+        self,
+        action: str,
+        fields: Iterable[tuple[str, str]] = (),
+        *,
+        listing: bool = False,
+        deadline: float = float("inf"),
+    ) -> tuple[str, bytes]:
+        """A fresh ActionID for `action` and the bytes to send. `listing`: Asterisk answers it
+        with an event list. Raises ProtocolError if a field would break the framing."""
+        action_id = f"{action.lower()}-{next(self._ids)}"
+        wire = encode_action(action, action_id, fields)
+        self._asked[action_id] = _Asked(listing, deadline)
+        return action_id, wire
+
+    def receive(self, msg: Message) -> Answer | None:
+        """What `msg` answers, or None when it is no answer (an event for the mapper).
+
+        A response is always an answer, even to an action no longer waited for.
+        """
+        asked = self._asked.get(msg.action_id) if msg.action_id else None
+        if msg.response:
+            return self._on_response(msg, asked)
+        if asked is None or not asked.listing:
+            return None
+        if msg.event_list != "complete":
+            asked.items.append(msg)
+            return Answer(msg.action_id, final=False)
+        del self._asked[msg.action_id]
+        return Answer(msg.action_id, items=tuple(asked.items))
+
+    def _on_response(self, msg: Message, asked: _Asked | None) -> Answer:
+        if asked is None or asked.answered:
+            return Answer(msg.action_id, final=True)
+        asked.answered = True
+        listing = asked.listing and msg.event_list == "start"
+        if not listing:
+            del self._asked[msg.action_id]
+        return Answer(msg.action_id, response=msg, final=not listing)
+
+    def pending(self) -> list[str]:
+        """ActionIDs still waiting for an answer, oldest first."""
+        return list(self._asked)
+
+    def expire(self, now: float) -> list[str]:
+        """Forget the actions whose deadline is past; their ActionIDs."""
+        late = [aid for aid, asked in self._asked.items() if asked.deadline <= now]
+        for action_id in late:
+            del self._asked[action_id]
+        return late
+
+    def forget(self, action_id: str) -> None:
+        """Stop waiting for `action_id` (its caller gave up); a late answer is dropped."""
+        self._asked.pop(action_id, None)
+
+    def clear(self) -> list[str]:
+        """Forget every pending action (the connection closed); their ActionIDs."""
+        gone = list(self._asked)
+        self._asked.clear()
+        return gone

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.asterisk.calls import CallTable
-from screenpop.telephony.asterisk.callstate import caller_of
-from screenpop.telephony.asterisk.protocol import Message, known
+from screenpop.telephony.asterisk.callstate import caller_of, known
+from screenpop.telephony.asterisk.protocol import Message
 
 STATE_RINGING = "5"
 STATE_UP = "6"

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.asterisk.calls import CallTable
-from screenpop.telephony.asterisk.callstate import CallState, device_of, is_local
-from screenpop.telephony.asterisk.protocol import Message, known
+from screenpop.telephony.asterisk.callstate import CallState, device_of, is_local, known
+from screenpop.telephony.asterisk.protocol import Message
 
 
 def classify(table: CallTable, call: CallState, msg: Message) -> None:

@@ -17,6 +17,8 @@ exactly as mod_event_socket does, for fakes, tests and `screenpop replay`.
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -286,3 +288,81 @@ def subscribe_command(events: list[str], custom: list[str]) -> str:
     if custom:
         words += ["CUSTOM", *custom]
     return " ".join(words)
+
+
+@dataclass(slots=True)
+class _Command:
+    ticket: int
+    deadline: float
+    waited: bool = True  # False once its caller gave up: its reply is still its own
+
+
+class CommandReplies:
+    """Pairs FreeSWITCH's replies with the commands that asked. No I/O, no clock.
+
+    `command/reply` and `api/response` frames come back in the order the commands went out, so
+    a command whose caller gave up keeps its place: its late reply is dropped, not handed to the
+    next one. A `bgapi` command's result comes later as a `BACKGROUND_JOB` event carrying the
+    `Job-UUID` of its command/reply: :meth:`watch_job`, then :meth:`job_done` on each event.
+    """
+
+    def __init__(self) -> None:
+        self._queue: deque[_Command] = deque()
+        self._tickets = itertools.count(1)
+        self._jobs: set[str] = set()
+
+    def ask(
+        self, line: str, headers: dict[str, str] | None = None, *, deadline: float = float("inf")
+    ) -> tuple[int, bytes]:
+        """A ticket for the command and the bytes to send. Raises ProtocolError (see
+        :func:`command`)."""
+        wire = command(line, headers)
+        ticket = next(self._tickets)
+        self._queue.append(_Command(ticket, deadline))
+        return ticket, wire
+
+    def receive(self, frame: Frame) -> tuple[int, Frame] | None:
+        """(ticket, reply) when `frame` answers a command still waited for; None otherwise (not
+        a reply, a reply nobody asked for, or a late one)."""
+        if frame.content_type not in (COMMAND_REPLY, API_RESPONSE) or not self._queue:
+            return None
+        asked = self._queue.popleft()
+        return (asked.ticket, frame) if asked.waited else None
+
+    def expire(self, now: float) -> list[int]:
+        """Give up on the commands whose deadline is past; their tickets."""
+        late = [c for c in self._queue if c.waited and c.deadline <= now]
+        for asked in late:
+            asked.waited = False
+        return [c.ticket for c in late]
+
+    def forget(self, ticket: int) -> None:
+        """Its caller stopped waiting: the reply, when it comes, is dropped."""
+        for asked in self._queue:
+            if asked.ticket == ticket:
+                asked.waited = False
+
+    def clear(self) -> list[int]:
+        """Forget every command (the connection closed); the tickets still waited for."""
+        gone = [c.ticket for c in self._queue if c.waited]
+        self._queue.clear()
+        self._jobs.clear()
+        return gone
+
+    def watch_job(self, reply: Frame) -> str | None:
+        """The `Job-UUID` a bgapi command/reply gave (now watched), or None if it gave none."""
+        job = reply.headers.get("Job-UUID") or ""
+        if not job and reply.reply_text.startswith("+OK Job-UUID:"):
+            job = reply.reply_text.removeprefix("+OK Job-UUID:")
+        job = job.strip()
+        if job:
+            self._jobs.add(job)
+        return job or None
+
+    def job_done(self, event: Event) -> tuple[str, str] | None:
+        """(Job-UUID, result) when `event` is the `BACKGROUND_JOB` of a watched job."""
+        job = event.get("Job-UUID")
+        if event.name != "BACKGROUND_JOB" or job not in self._jobs:
+            return None
+        self._jobs.discard(job)
+        return job, event.body

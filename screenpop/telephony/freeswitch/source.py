@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,10 +35,10 @@ from screenpop.telephony.freeswitch.protocol import (
     DISCONNECT_NOTICE,
     EVENT_PLAIN,
     RUDE_REJECTION,
+    CommandReplies,
     EslParser,
     Event,
     Frame,
-    command,
     parse_event,
     subscribe_command,
 )
@@ -85,7 +84,8 @@ class EslOptions(Strict):
 
 
 class _Connection:
-    """One TCP session: a read task feeding the parser, replies matched to requests in order."""
+    """One TCP session: a read task feeding the parser; the sans-I/O
+    :class:`~screenpop.telephony.freeswitch.protocol.CommandReplies` pairs replies with requests."""
 
     def __init__(
         self,
@@ -97,7 +97,8 @@ class _Connection:
         self._reader, self._writer = reader, writer
         self._on_event, self._on_reject = on_event, on_reject
         self._parser = EslParser()
-        self._pending: deque[asyncio.Future[Frame]] = deque()
+        self._replies = CommandReplies()
+        self._waiting: dict[int, asyncio.Future[Frame]] = {}
         self.auth_requested = asyncio.Event()
         self.closed = asyncio.Event()
         self.close_reason = "connection closed"
@@ -122,10 +123,10 @@ class _Connection:
             else:
                 self._on_event(event)
         elif kind in (COMMAND_REPLY, API_RESPONSE):
-            if self._pending:
-                future = self._pending.popleft()
-                if not future.done():  # a request that timed out still owns its late reply
-                    future.set_result(frame)
+            answered = self._replies.receive(frame)
+            future = self._waiting.pop(answered[0], None) if answered else None
+            if future is not None and not future.done():
+                future.set_result(frame)
         elif kind == AUTH_REQUEST:
             self.auth_requested.set()
         elif kind == DISCONNECT_NOTICE:
@@ -140,10 +141,11 @@ class _Connection:
         return True
 
     def _shut(self) -> None:
-        for future in self._pending:
+        for future in self._waiting.values():
             if not future.done():
                 future.set_exception(ConnectionError(self.close_reason))
-        self._pending.clear()
+        self._waiting.clear()
+        self._replies.clear()
         self.closed.set()
         self.auth_requested.set()  # wake a login waiting for a banner that will never come
         self._writer.close()
@@ -152,12 +154,17 @@ class _Connection:
         """Send one command; its command/reply or api/response. Raises TimeoutError, OSError."""
         if self.closed.is_set():
             raise ConnectionError(self.close_reason)
+        ticket, wire = self._replies.ask(line)
         future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
-        self._pending.append(future)
-        self._writer.write(command(line))
-        async with asyncio.timeout(wait_s):
-            await self._writer.drain()
-            return await future
+        self._waiting[ticket] = future
+        self._writer.write(wire)
+        try:
+            async with asyncio.timeout(wait_s):
+                await self._writer.drain()
+                return await future
+        finally:  # a request that timed out still owns its late reply: it is dropped then
+            self._waiting.pop(ticket, None)
+            self._replies.forget(ticket)
 
     async def close(self) -> None:
         self._task.cancel()
