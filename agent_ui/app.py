@@ -86,7 +86,7 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/", pages.login_form)
     r.add_post("/", pages.login)
-    r.add_get("/logout", pages.logout)
+    r.add_post("/logout", pages.logout)
     r.add_get("/agent", pages.agent_page)
     r.add_get("/supervisor", pages.supervisor_page)
     r.add_get("/ws", ws.websocket)

@@ -1,7 +1,8 @@
 """The HTML pages: login, logout, the agent desktop and the supervisor board.
 
-Logging in and out are POSTs to `/` (logout: the pages' form sends a `logout` field); both are
-refused with 403 when a browser says another site sent them (:func:`agent_ui.auth.cross_site`).
+Logging in is a POST to `/`, logging out a POST to `/logout` (a link or an image on another site
+cannot log an agent out); both are refused with 403 when a browser says another site sent them
+(:func:`agent_ui.auth.cross_site`).
 Failed logins are throttled (:mod:`agent_ui.throttle`): 429 with `Retry-After`.
 """
 
@@ -68,16 +69,11 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """`POST /`: check agent id and token; set the session cookie or show the form again.
-
-    With a `logout` field it is the pages' logout form instead (see :func:`logout`).
-    """
+    """`POST /`: check agent id and token; set the session cookie or show the form again."""
     if cross_site(request):
         error = "Refused: this form was sent from another site. " + (origin_warning(request) or "")
         return render(request, "login.html", 403, agent_id="", error=error.strip())
     form = await request.post()
-    if "logout" in form:
-        return _logged_out(request)
     agent_id = str(form.get("agent_id", ""))[:MAX_FIELD_CHARS].strip()
     token = str(form.get("token", ""))[:MAX_FIELD_CHARS]
     wait = login_wait(request, agent_id or None)
@@ -103,17 +99,10 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    """`GET /logout` (and a POST routed here): forget the session, back to the login form.
-
-    The pages log out with a form POST to `/`; a GET is still honoured for scripts, but never
-    when a browser says another site sent it (a link on a foreign page answers 403).
-    """
+    """`POST /logout`: forget the session (every cookie of the agent), back to the login form.
+    Refused (403) when a browser says another site sent it."""
     if cross_site(request):
         raise web.HTTPForbidden(text="refused: logout was asked by another site")
-    return _logged_out(request)
-
-
-def _logged_out(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/")
     clear_session(request, response)
     raise response

@@ -276,7 +276,7 @@ async def test_logout_forgets_the_session(tmp_path: Path) -> None:
     async with site(tmp_path) as (_, base), cookie_session() as http:
         assert await log_in(http, base, "alice", "alice-t") == 303
         assert any(c.key == COOKIE for c in http.cookie_jar)
-        status, _ = await api(http, "GET", f"{base}/logout")
+        status, _ = await api(http, "POST", f"{base}/logout")
         assert status == 303
         assert not any(c.key == COOKIE and c.value for c in http.cookie_jar)
         async with http.get(f"{base}/agent", allow_redirects=False) as resp:

@@ -21,7 +21,6 @@ FOREIGN = [
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is not this server
 ]
-LOGOUT = {"logout": "1"}
 
 
 @pytest.fixture
@@ -34,9 +33,12 @@ async def client(tmp_path: Path) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def post(
-    http: aiohttp.ClientSession, form: dict[str, str], headers: dict[str, str] | None = None
+    http: aiohttp.ClientSession,
+    form: dict[str, str],
+    headers: dict[str, str] | None = None,
+    path: str = "/",
 ) -> int:
-    async with http.post("/", data=form, headers=headers, allow_redirects=False) as response:
+    async with http.post(path, data=form, headers=headers, allow_redirects=False) as response:
         await response.read()
         return response.status
 
@@ -65,9 +67,14 @@ async def test_a_logout_sent_by_another_site_is_refused(
     client: aiohttp.ClientSession, headers: dict[str, str]
 ) -> None:
     assert await post(client, ALICE) == 303
-    assert await post(client, LOGOUT, headers) == 403
-    async with client.get("/logout", headers=headers, allow_redirects=False) as response:
-        assert response.status == 403  # a link or image on a foreign page
+    assert await post(client, {}, headers, path="/logout") == 403
+    assert await logged_in(client)
+
+
+async def test_a_link_or_an_image_cannot_log_an_agent_out(client: aiohttp.ClientSession) -> None:
+    assert await post(client, ALICE) == 303
+    async with client.get("/logout", allow_redirects=False) as response:
+        assert response.status == 405  # logout is a POST only
     assert await logged_in(client)
 
 
@@ -78,9 +85,10 @@ async def test_the_pages_log_out_with_a_same_origin_form_post(
     for page in ("/supervisor", "/agent"):
         async with client.get(page) as response:
             html = await response.text()
-        assert '<form class="logout" method="post" action="/">' in html
-        assert 'name="logout"' in html and 'href="/logout"' not in html
-    assert await post(client, LOGOUT, {"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}) == 303
+        assert '<form class="logout" method="post" action="/logout">' in html
+        assert 'href="/logout"' not in html
+    same_origin = {"Origin": ORIGIN, "Sec-Fetch-Site": "same-origin"}
+    assert await post(client, {}, same_origin, path="/logout") == 303
     assert not await logged_in(client)
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await client.ws_connect("/ws")

@@ -135,7 +135,7 @@ async def test_supervisors_land_on_the_board_and_agents_may_not_see_it(
 
 async def test_logout_clears_the_session(client: aiohttp.ClientSession) -> None:
     await login(client, "alice", "alice-t")
-    async with client.get("/logout", allow_redirects=False) as response:
+    async with client.post("/logout", allow_redirects=False) as response:
         assert response.status == 303 and response.headers["Location"] == "/"
     async with client.get("/agent", allow_redirects=False) as page:
         assert page.status == 303
@@ -170,7 +170,7 @@ async def test_logout_voids_a_copied_cookie_on_the_server(
 ) -> None:
     await login(client, "alice", "alice-t")
     copied = {c.key: c.value for c in client.cookie_jar}["screenpop_session"]
-    async with client.get("/logout", allow_redirects=False):
+    async with client.post("/logout", allow_redirects=False):
         pass
     async with (
         aiohttp.ClientSession(served[1]) as thief,
