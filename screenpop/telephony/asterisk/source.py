@@ -15,7 +15,6 @@ once per change and retries with exponential backoff; nothing but cancellation l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import uuid
@@ -25,13 +24,13 @@ from typing import Any
 from pydantic import Field
 
 from screenpop.errors import AuthError, ProtocolError
+from screenpop.events import CallEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.asterisk.connection import AmiConnection
 from screenpop.telephony.asterisk.mapper import AmiCallMapper
 from screenpop.telephony.asterisk.protocol import Message
-from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
-from screenpop.telephony.link import LinkHealth, describe, open_stream, reconnect_forever
+from screenpop.telephony.link import Emitter, PbxLink, describe
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +71,16 @@ class AmiSource:
         self.name = name
         self.options = validate_options(AmiOptions, options, f"telephony.{name}")
         self.context = context
-        self.health = LinkHealth(name, "AMI message")
-        self.status = self.health.status
         self.mapper = AmiCallMapper(name)
-        self._conn: AmiConnection | None = None  # the live, logged-in session (for originate)
-        self._reply_timeout = max(self.options.ping_timeout_s, self.options.connect_timeout_s)
+        self._hooks = _AmiHooks(self.options, self.mapper)
+        self.link = PbxLink(name, self.options, self._hooks, "AMI message")
+        self.status = self.link.status
 
     # -- Source protocol ------------------------------------------------------------------------
 
     async def run(self, emit: Emit) -> None:
         """Connect, log in, resync and read until cancelled; reconnect with backoff."""
-        backoff = Backoff(self.options.backoff_min_s, self.options.backoff_max_s)
-        await reconnect_forever(self.health, lambda: self._session(emit), backoff, _describe)
+        await self.link.run(emit)
 
     async def check(self) -> SourceStatus:
         """Connect, log in and try the resync action once, then log off; the outcome, never an
@@ -91,10 +88,10 @@ class AmiSource:
         an endless reconnect loop at run time."""
         status = SourceStatus(detail="connecting")
         try:
-            conn = await self._open(lambda _msg: None)
+            conn = await self.link.open(lambda _msg: None)
             status.set(connected=True, logged_in=False, detail="logging in")
             try:
-                version = await self._login(conn)
+                version = await self._hooks.manager_version(conn)
                 await conn.request_list("CoreShowChannels", [], self.options.resync_timeout_s)
                 status.set(connected=True, logged_in=True, detail=f"logged in ({version})")
             finally:
@@ -136,7 +133,9 @@ class AmiSource:
         ]
         self.mapper.expect_originate(call_id, number, agent_id)
         try:
-            reply = await self._send_once("Originate", fields)
+            reply = await self.link.send_once(
+                lambda conn: conn.request("Originate", fields, self.link.reply_timeout)
+            )
         except (OSError, TimeoutError) as exc:
             self.mapper.forget_originate(call_id)
             raise ProtocolError(f"Asterisk {self.name} unreachable: {_describe(exc)}") from exc
@@ -146,29 +145,32 @@ class AmiSource:
         log.info("telephony %s: originate from %s for agent %s", self.name, device, agent_id)
         return call_id
 
-    # -- one session ----------------------------------------------------------------------------
 
-    async def _session(self, emit: Emit) -> str:
-        """One connection from connect to close; returns why it closed, raises on failure."""
-        conn = await self._open(self._event_handler(emit))
-        self.status.set(connected=True, logged_in=False, detail="logging in")
-        try:
-            version = await self._login(conn)
-            self._conn = conn
-            self.health.up(f"logged in to {self.options.host}:{self.options.port} (AMI {version})")
-            await self._resync(conn, emit)
-            return await self._keepalive(conn)
-        finally:
-            self._conn = None
-            conn.send_logoff()
-            await conn.close()
+class _AmiHooks:
+    """The AMI side of the link: banner and Login, the resync lists, Ping, Logoff."""
 
-    async def _open(self, on_event: Callable[[Message], None]) -> AmiConnection:
-        opts = self.options
-        reader, writer = await open_stream(opts.host, opts.port, opts.connect_timeout_s)
-        return AmiConnection(reader, writer, on_event, self.health.count_rejects)
+    keepalive = "Ping"
+    login_step = "logging in"
 
-    async def _login(self, conn: AmiConnection) -> str:
+    def __init__(self, options: AmiOptions, mapper: AmiCallMapper) -> None:
+        self.options = options
+        self.mapper = mapper
+        self._reply_timeout = max(options.ping_timeout_s, options.connect_timeout_s)
+
+    def connect(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_item: Callable[[Message], None],
+        on_reject: Callable[[int, str], None],
+    ) -> AmiConnection:
+        return AmiConnection(reader, writer, on_item, on_reject)
+
+    async def login(self, conn: AmiConnection) -> str:
+        version = await self.manager_version(conn)
+        return f"logged in to {self.options.host}:{self.options.port} (AMI {version})"
+
+    async def manager_version(self, conn: AmiConnection) -> str:
         """Wait for the banner, send Login; the manager version. Raises AuthError on Error."""
         try:
             async with asyncio.timeout(self.options.connect_timeout_s):
@@ -190,68 +192,39 @@ class AmiSource:
             raise AuthError(f"login failed: {message} (check the user and secret in manager.conf)")
         return banner.version
 
-    async def _resync(self, conn: AmiConnection, emit: Emit) -> None:
+    async def subscribe(self, conn: AmiConnection) -> None:
+        """Nothing to do: the Login's `Events` mask subscribed."""
+
+    async def resync(self, conn: AmiConnection, emit: Emitter) -> None:
         """Re-learn calls ringing, answered or queued (events missed while away)."""
 
         def channels_done(items: list[Message]) -> None:
-            rows = [i for i in items if i.event == "CoreShowChannel"]
-            self.health.emit_all(emit, self.mapper.resync_channels(rows))
+            emit(self.mapper.resync_channels([i for i in items if i.event == "CoreShowChannel"]))
 
         def queues_done(items: list[Message]) -> None:
-            rows = [i for i in items if i.event == "QueueEntry"]
-            self.health.emit_all(emit, self.mapper.resync_queues(rows))
+            emit(self.mapper.resync_queues([i for i in items if i.event == "QueueEntry"]))
 
         wait = self.options.resync_timeout_s
         await conn.request_list("CoreShowChannels", [], wait, channels_done)
         try:
             await conn.request_list("QueueStatus", [], wait, queues_done)
         except ProtocolError as exc:  # app_queue not loaded: nobody to re-learn
-            log.debug("telephony %s: %s", self.name, exc)
+            log.debug("telephony %s: %s", self.mapper.source, exc)
 
-    async def _keepalive(self, conn: AmiConnection) -> str:
-        opts = self.options
-        while True:
-            try:
-                async with asyncio.timeout(opts.ping_interval_s):
-                    await conn.closed.wait()
-                return conn.close_reason
-            except TimeoutError:
-                pass
-            try:
-                await conn.request("Ping", [], opts.ping_timeout_s)
-            except TimeoutError:
-                raise TimeoutError(
-                    f"no reply to Ping within {opts.ping_timeout_s}s (half-open connection)"
-                ) from None
+    async def ping(self, conn: AmiConnection, wait_s: float) -> None:
+        await conn.request("Ping", [], wait_s)
 
-    async def _send_once(self, action: str, fields: list[tuple[str, str]]) -> Message:
-        conn = self._conn
-        if conn is not None and not conn.closed.is_set():
-            return await conn.request(action, fields, self._reply_timeout)
-        conn = await self._open(lambda _msg: None)
-        try:
-            await self._login(conn)
-            return await conn.request(action, fields, self._reply_timeout)
-        finally:
-            conn.send_logoff()
-            with contextlib.suppress(OSError):
-                await conn.close()
+    def map(self, item: Message) -> list[CallEvent]:
+        return self.mapper.feed(item)
 
-    # -- events and status ----------------------------------------------------------------------
+    def describe(self, item: Message) -> str:
+        return f"{item.event} event of call {item.get('Linkedid') or '?'}"
 
-    def _event_handler(self, emit: Emit) -> Callable[[Message], None]:
-        def on_event(msg: Message) -> None:
-            try:
-                events = self.mapper.feed(msg)
-            except Exception:  # one bad event must not stop the reader
-                self.status.rejected += 1
-                log.exception(
-                    "telephony %s: failed to map %s event of call %s",
-                    self.name,
-                    msg.event,
-                    msg.get("Linkedid") or "?",
-                )
-                return
-            self.health.emit_all(emit, events)
+    def explain(self, exc: BaseException) -> str:
+        return _describe(exc)
 
-        return on_event
+    def closing(self, conn: AmiConnection) -> None:
+        conn.send_logoff()
+
+    async def goodbye(self, conn: AmiConnection) -> None:
+        """Logoff goes out in :meth:`closing`."""
