@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class TaskOwner:
@@ -43,3 +47,62 @@ class TaskOwner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class OrderedWorker(Generic[T]):
+    """One task that handles queued items one at a time, in the order they were put.
+
+    Use as ``async with``: entering starts the task; leaving handles what is already queued
+    (for at most `drain_s` seconds), then stops. `handle` must not raise for an item it could
+    not handle; if it does anyway, the failure is logged with `describe(item)` and the next
+    item goes on.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        handle: Callable[[T], Awaitable[None]],
+        describe: Callable[[T], str],
+        drain_s: float = 2.0,
+    ) -> None:
+        self._name = name
+        self._handle = handle
+        self._describe = describe
+        self._drain_s = drain_s
+        self._queue: asyncio.Queue[T | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def put(self, item: T) -> None:
+        """Queue `item`; never blocks."""
+        self._queue.put_nowait(item)
+
+    async def __aenter__(self) -> OrderedWorker[T]:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._queue.put_nowait(None)
+        done, _ = await asyncio.wait([task], timeout=self._drain_s)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            try:
+                await self._handle(item)
+            except Exception:
+                log.exception("%s: %s failed", self._name, self._describe(item))

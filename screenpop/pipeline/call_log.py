@@ -3,8 +3,6 @@ so the pop path only ever queues a record and never awaits the store."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from types import TracebackType
 
@@ -12,6 +10,7 @@ from screenpop.calls import Call
 from screenpop.errors import ScreenpopError
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.store import CallRecord, Store
+from screenpop.tasks import OrderedWorker
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +22,12 @@ class CallLogWriter:
     def __init__(self, store: Store, runtimes: CallRuntimes, drain_s: float = 2.0) -> None:
         self._store = store
         self._runtimes = runtimes
-        self._drain_s = drain_s
-        self._queue: asyncio.Queue[CallRecord | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._worker = OrderedWorker(
+            "call log writer", self._write, lambda r: f"call {r.call_id}", drain_s
+        )
 
     async def __aenter__(self) -> CallLogWriter:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="call log writer")
+        await self._worker.__aenter__()
         return self
 
     async def __aexit__(
@@ -37,19 +36,11 @@ class CallLogWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._queue.put_nowait(None)
-        done, _ = await asyncio.wait([task], timeout=self._drain_s)
-        if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._worker.__aexit__(exc_type, exc, tb)
 
     def write(self, call: Call) -> None:
         """Log the call as it is now (a newer record of a call replaces an older one)."""
-        self._queue.put_nowait(self.record(call))
+        self._worker.put(self.record(call))
 
     def record(self, call: Call) -> CallRecord:
         """The call's row: what the tracker knows, with the caller as the card build read it."""
@@ -70,11 +61,8 @@ class CallLogWriter:
             ended_at=call.ended_at,
         )
 
-    async def _run(self) -> None:
-        while (record := await self._queue.get()) is not None:
-            try:
-                await self._store.record_call(record)
-            except ScreenpopError as exc:
-                log.warning("call %s: not logged: %s", record.call_id, exc)
-            except Exception:
-                log.exception("call %s: not logged", record.call_id)
+    async def _write(self, record: CallRecord) -> None:
+        try:
+            await self._store.record_call(record)
+        except ScreenpopError as exc:
+            log.warning("call %s: not logged: %s", record.call_id, exc)

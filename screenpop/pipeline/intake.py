@@ -5,8 +5,6 @@ applied out of order, whatever the store's latency."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from types import TracebackType
 
@@ -16,6 +14,7 @@ from screenpop.events import CallEvent
 from screenpop.metrics import Metrics
 from screenpop.pipeline.effects import EffectInterpreter
 from screenpop.pipeline.runtime import CallRuntimes
+from screenpop.tasks import OrderedWorker
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +37,15 @@ class EventIntake:
         self._runtimes = runtimes
         self._effects = effects
         self._metrics = metrics
-        self._drain_s = drain_s
-        self._queue: asyncio.Queue[CallEvent | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._worker = OrderedWorker(
+            "event intake",
+            self._apply,
+            lambda e: f"call {e.call_id}: event {e.kind}",
+            drain_s,
+        )
 
     async def __aenter__(self) -> EventIntake:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="event intake")
+        await self._worker.__aenter__()
         return self
 
     async def __aexit__(
@@ -52,30 +54,15 @@ class EventIntake:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._queue.put_nowait(None)
-        done, _ = await asyncio.wait([task], timeout=self._drain_s)
-        if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._worker.__aexit__(exc_type, exc, tb)
 
     def emit(self, event: CallEvent) -> None:
         """Take one event from a source. Never blocks and never raises into the source."""
         self._metrics.events.labels(event.source, str(event.kind)).inc()
-        if self._task is None:
+        if not self._worker.running:
             log.warning("call %s: event %s after shutdown, dropped", event.call_id, event.kind)
             return
-        self._queue.put_nowait(event)
-
-    async def _run(self) -> None:
-        while (event := await self._queue.get()) is not None:
-            try:
-                await self._apply(event)
-            except Exception:
-                log.exception("call %s: event %s could not be applied", event.call_id, event.kind)
+        self._worker.put(event)
 
     async def _apply(self, event: CallEvent) -> None:
         call, effects = self._reducer.advance(await self._calls.load(event.call_id), event)
