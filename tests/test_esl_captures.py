@@ -10,15 +10,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from screenpop.agents import AgentDirectory
-from screenpop.calls import CallTracker, Notify, Pop
-from screenpop.events import CallEvent, EventKind
+from screenpop.events import EventKind
 from screenpop.settings import AgentSettings
 from screenpop.telephony.base import SourceContext
 from screenpop.telephony.freeswitch.formats import esl_stream_from
@@ -34,6 +31,7 @@ from screenpop.telephony.freeswitch.protocol import (
 from screenpop.telephony.freeswitch.resync import channel_rows, parse_table
 from screenpop.telephony.freeswitch.source import EslSource
 from screenpop.telephony.recording import read_blocks
+from tests.fakes.esl_desk import Desk
 from tests.fakes.esl_replay import ReplayFreeSwitch
 from tests.harness import until
 
@@ -49,25 +47,6 @@ def capture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-class Desk:
-    """The tracker and what each agent was shown, in order."""
-
-    def __init__(self) -> None:
-        self.tracker = CallTracker(AgentDirectory(AGENTS).match)
-        self.events: list[CallEvent] = []
-        self.seen: dict[str, list[str]] = defaultdict(list)
-        self.pops: list[Pop] = []
-
-    def emit(self, event: CallEvent) -> None:
-        self.events.append(event)
-        for effect in self.tracker.feed(event):
-            if isinstance(effect, Pop):
-                self.pops.append(effect)
-                self.seen[effect.agent_id].append("pop")
-            elif isinstance(effect, Notify):
-                self.seen[effect.agent_id].append(effect.state.value)
-
-
 def cuts(stream: bytes, seed: int) -> list[bytes]:
     """`stream` in pieces cut at random places (1 to 2000 bytes)."""
     rng = random.Random(seed)
@@ -80,7 +59,7 @@ def cuts(stream: bytes, seed: int) -> list[bytes]:
 
 
 def replay(pieces: list[bytes]) -> tuple[list[Frame], Desk]:
-    parser, mapper, desk = EslParser(), EslCallMapper("fs1"), Desk()
+    parser, mapper, desk = EslParser(), EslCallMapper("fs1"), Desk(AGENTS)
     frames: list[Frame] = []
     for piece in pieces:
         for frame in parser.feed(piece):
@@ -156,7 +135,7 @@ def test_r_resync_real_replies_parse_and_the_ringing_call_is_relearned() -> None
     assert members["sales@default"] == "+OK\n" and parse_table(members["sales@default"]) == []
     channels = replies["api show channels as json"].body.decode()
     assert channel_rows(channels) is not None and len(channel_rows(channels) or {}) == 2
-    desk = Desk()
+    desk = Desk(AGENTS)
     for event in EslCallMapper("fs1").resync(channels, members):
         desk.emit(event)
     assert dict(desk.seen) == {"agent1": ["pop"]}
@@ -201,7 +180,7 @@ async def source_on(
 
 @pytest.mark.parametrize("seed", [0, 1])
 async def test_a_answered_end_to_end(seed: int) -> None:
-    desk = Desk()
+    desk = Desk(AGENTS)
     fs = ReplayFreeSwitch(read_blocks(capture("a_answered.txt")), seed)
     async with fs, source_on(fs, desk):
         await until(lambda: desk.seen["agent1"][-1:] == ["ended"], "agent1's call ended")
@@ -215,7 +194,7 @@ async def test_a_answered_end_to_end(seed: int) -> None:
 
 
 async def test_f_ringall_end_to_end() -> None:
-    desk = Desk()
+    desk = Desk(AGENTS)
     fs = ReplayFreeSwitch(read_blocks(capture("f_ringall_sales.txt")), 3)
     async with fs, source_on(fs, desk):
         await until(lambda: desk.seen["agent2"][-1:] == ["ended"], "agent2's call ended")
@@ -230,7 +209,7 @@ async def test_z_auth_bad_password_end_to_end_logs_login_failed_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="screenpop.telephony")
-    desk = Desk()
+    desk = Desk(AGENTS)
     fs = ReplayFreeSwitch(read_blocks(capture("z_auth_badpassword.txt")))
     async with fs, source_on(fs, desk, password="wrong-password") as source:
         await until(lambda: fs.connections >= 3, "retried twice")

@@ -9,20 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from screenpop.agents import AgentDirectory
-from screenpop.calls import CallTracker, Notify, Pop
 from screenpop.errors import ConfigError
-from screenpop.events import CallEvent
 from screenpop.settings import AgentSettings
 from screenpop.telephony.base import Dialer, SourceContext, find_source_kind
 from screenpop.telephony.freeswitch.source import EslSource
+from tests.fakes.esl_desk import Desk
 from tests.fakes.esl_server import (
     FakeFreeSwitch,
     bridge_event,
@@ -42,30 +39,6 @@ ALICE, BOB = "1001@default", "1002@default"
 GONE = {"Channel-State": "CS_HANGUP", "Answer-State": "hangup"}
 STILL_UP = {"Channel-State": "CS_EXECUTE", "Answer-State": "answered"}
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: ())
-
-
-class Desk:
-    """What the daemon does with emitted events, minus delivery: the tracker and its effects."""
-
-    def __init__(self) -> None:
-        self.directory = AgentDirectory(AGENTS)
-        self.tracker = CallTracker(self.directory.match)
-        self.events: list[CallEvent] = []
-        self.seen: dict[str, list[str]] = defaultdict(list)  # agent -> "pop" / call states
-        self.pops: list[Pop] = []
-
-    def emit(self, event: CallEvent) -> None:
-        self.events.append(event)
-        for effect in self.tracker.feed(event):
-            if isinstance(effect, Pop):
-                self.pops.append(effect)
-                self.seen[effect.agent_id].append("pop")
-            elif isinstance(effect, Notify):
-                self.seen[effect.agent_id].append(effect.state.value)
-
-    def over(self, call_id: str) -> bool:
-        call = self.tracker.get(call_id)
-        return call is not None and not call.active
 
 
 @pytest.fixture
@@ -100,7 +73,7 @@ async def running(source: EslSource, desk: Desk) -> AsyncIterator[None]:
 @pytest.fixture
 async def live(fs: FakeFreeSwitch) -> AsyncIterator[Desk]:
     """A source logged in and subscribed to `fs`, feeding a fresh desk."""
-    desk = Desk()
+    desk = Desk(AGENTS)
     async with running(make_source(fs), desk):
         await fs.wait_subscribed()
         yield desk
@@ -291,7 +264,7 @@ def _caller_row(uuid: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("how", ["disconnect-notice", "dropped"])
 async def test_connection_lost_mid_call_then_resync(fs: FakeFreeSwitch, how: str) -> None:
-    desk, source = Desk(), make_source(fs)
+    desk, source = Desk(AGENTS), make_source(fs)
     other = "3f1c2a9e-0000-4000-8000-000000000002"
     async with running(source, desk):
         await fs.wait_subscribed()
@@ -326,7 +299,7 @@ async def test_connection_lost_mid_call_then_resync(fs: FakeFreeSwitch, how: str
 async def test_bad_password_retries_with_backoff_and_logs_once(
     fs: FakeFreeSwitch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    desk, source = Desk(), make_source(fs, password="wrong")
+    desk, source = Desk(AGENTS), make_source(fs, password="wrong")
     caplog.set_level(logging.WARNING, logger="screenpop.telephony.freeswitch.source")
     async with running(source, desk):
         await until(lambda: fs.failed_logins >= 3, "three failed logins")
@@ -339,7 +312,7 @@ async def test_bad_password_retries_with_backoff_and_logs_once(
 
 
 async def test_half_open_connection_is_noticed(fs: FakeFreeSwitch) -> None:
-    desk, source = Desk(), make_source(fs, ping_interval_s=0.1, ping_timeout_s=0.2)
+    desk, source = Desk(AGENTS), make_source(fs, ping_interval_s=0.1, ping_timeout_s=0.2)
     async with running(source, desk):
         await until(lambda: source.status.logged_in, "logged in")
         fs.mute = True  # the server keeps the socket open but never answers again
@@ -353,7 +326,7 @@ async def test_half_open_connection_is_noticed(fs: FakeFreeSwitch) -> None:
 async def test_malformed_frame_is_counted_and_the_next_event_still_pops(
     fs: FakeFreeSwitch,
 ) -> None:
-    desk, source = Desk(), make_source(fs)
+    desk, source = Desk(AGENTS), make_source(fs)
     async with running(source, desk):
         await fs.wait_subscribed()
         await fs.send_raw(b"Content-Type: text/event-plain\nContent-Length: 3x\n\n")
@@ -395,7 +368,7 @@ async def test_check_reports_a_refused_connection() -> None:
 
 
 async def test_originate_click_to_dial(fs: FakeFreeSwitch) -> None:
-    desk, source = Desk(), make_source(fs)
+    desk, source = Desk(AGENTS), make_source(fs)
     async with running(source, desk):
         await fs.wait_subscribed()
         job = await source.originate("user/1001", "+12125551234", "alice")
