@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_ui.auth import request_agent, same_origin
 from agent_ui.keys import COUNTERS, DESK
-from agent_ui.messages import MAX_NOTE_CHARS
 from screenpop.agents import Agent
+from screenpop.delivery.inbound import MAX_NOTE_CHARS
 from screenpop.errors import AuthError, ProtocolError, StoreError
 
 log = logging.getLogger(__name__)

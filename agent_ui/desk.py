@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from screenpop.agents import Agent
 from screenpop.delivery.hub import Subscription
-from screenpop.delivery.messages import Hello
+from screenpop.delivery.outbound import Hello
 from screenpop.events import CallEvent
 from screenpop.settings import ServerSettings
 from screenpop.telephony.base import WebhookSource

@@ -22,7 +22,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from agent_ui.auth import COOKIE, request_agent, same_origin
 from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS
-from agent_ui.messages import (
+from screenpop.agents import Agent
+from screenpop.delivery.hub import Subscription
+from screenpop.delivery.inbound import (
     Ack,
     AnyClientMessage,
     BadMessage,
@@ -33,9 +35,7 @@ from agent_ui.messages import (
     Resume,
     parse_client_message,
 )
-from screenpop.agents import Agent
-from screenpop.delivery.hub import Subscription
-from screenpop.delivery.messages import ErrorMessage
+from screenpop.delivery.outbound import ErrorMessage
 from screenpop.errors import ScreenpopError, StoreError
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from screenpop.board.state import BoardState
 from screenpop.cache import Cache
 from screenpop.callerid import mask, normalize
 from screenpop.delivery.hub import Hub, Subscription
-from screenpop.delivery.messages import Hello
+from screenpop.delivery.outbound import Hello
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, EventKind
 from screenpop.metrics import Metrics

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from screenpop.board.state import BoardState
-from screenpop.delivery.messages import BoardMessage, ServerMessage
+from screenpop.delivery.outbound import BoardMessage, ServerMessage
 from screenpop.tasks import TaskOwner
 
 MAX_RATE_HZ = 4.0

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from screenpop.delivery.log import DeliveryLog, Message
-from screenpop.delivery.messages import ServerMessage
+from screenpop.delivery.outbound import ServerMessage
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from screenpop.call_store import CallStore
 from screenpop.callerid import CallerId
 from screenpop.card import Card, find_candidates
 from screenpop.delivery.hub import Hub
-from screenpop.delivery.messages import NoteMessage
+from screenpop.delivery.outbound import NoteMessage
 from screenpop.lookup import CardBuild
 from screenpop.pipeline.builds import CardBuilds
 from screenpop.pipeline.deliveries import Deliveries

@@ -12,7 +12,7 @@ from screenpop.board.feed import BoardFeed
 from screenpop.calls import Call
 from screenpop.card import Card
 from screenpop.delivery.hub import Hub
-from screenpop.delivery.messages import CallMessage, CardMessage, Direction, PopMessage
+from screenpop.delivery.outbound import CallMessage, CardMessage, Direction, PopMessage
 from screenpop.events import AgentCallState, CallState
 from screenpop.metrics import Metrics
 from screenpop.pipeline.live import LiveConfig

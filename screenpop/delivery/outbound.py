@@ -1,4 +1,5 @@
-"""What the daemon sends an agent's tabs over the websocket, as typed values.
+"""What the daemon sends an agent's tabs over the websocket, as typed values (what tabs send
+back is in :mod:`screenpop.delivery.inbound`).
 
 Each message is a frozen dataclass; :meth:`to_json` gives the wire form (README, "Websocket").
 The hub adds `seq` when it numbers a message for an agent; `error` replies are not numbered

@@ -1,4 +1,5 @@
-"""Messages browsers send over `/ws`, validated at the trust boundary."""
+"""Messages browsers send over `/ws`, validated at the trust boundary (pydantic); what the daemon
+sends them is in :mod:`screenpop.delivery.outbound`."""
 
 from __future__ import annotations
 
