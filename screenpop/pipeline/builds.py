@@ -82,11 +82,13 @@ class CardBuilds:
             self._on_card(card.call_id, card)
 
     async def run(self, build: CardBuild, caller: CallerId) -> None:
-        """Fill `build`: the connectors and the call log at once."""
+        """Fill `build`: the connectors and the call log at once. The connectors (and the cache)
+        start first: the history read's SQL is prepared on this loop, and a cache hit must not
+        wait behind it."""
         async with asyncio.TaskGroup() as tg:
+            tg.create_task(build.run(self._live.lookup, caller.query()))
             if caller.lookupable and caller.e164 is not None:
                 tg.create_task(self._recall(build, caller.e164))
-            tg.create_task(build.run(self._live.lookup, caller.query()))
 
     async def _recall(self, build: CardBuild, e164: str) -> None:
         history_size = self._live.settings.store.history_size

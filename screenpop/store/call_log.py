@@ -20,8 +20,11 @@ from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     MetaData,
+    String,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -59,6 +62,11 @@ class Store:
         self._metadata = MetaData()
         self.tables = build_tables(self._metadata, table_prefix)
         self._engine: AsyncEngine | None = None
+        # Built once: a card's history is read on every call, and building the statement costs
+        # more than running it (this runs on the event loop beside the pops).
+        self._history_statement = self._history_query()
+        c = self.tables.choices.c
+        self._choice_statement = select(c.customer_id).where(c.caller_e164 == bindparam("e164"))
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -137,15 +145,9 @@ class Store:
         """
         if limit <= 0:
             return []
-        logged_query, orphans_query = self._history_queries(e164, limit)
-        # One statement, so both halves see the same snapshot: with two, a call logged in
-        # between would hide its notes from both (SQLite runs each SELECT on its own).
-        both = union_all(
-            select(logged_query.subquery(), literal(False).label("orphan")),
-            select(orphans_query.subquery(), literal(True).label("orphan")),
-        )
+        params = {"e164": e164, "history_limit": limit}
         async with self._connect("read history") as conn:
-            rows = (await conn.execute(both)).all()
+            rows = (await conn.execute(self._history_statement, params)).all()
         entries = [
             (row.note_at if row.orphan else row.started_at, row.note_at or 0.0, _history_entry(row))
             for row in rows
@@ -153,8 +155,13 @@ class Store:
         entries.sort(key=lambda e: (e[0], e[1]), reverse=True)  # stable: keeps id order on ties
         return [entry for _, _, entry in entries[:limit]]
 
-    def _history_queries(self, e164: str, limit: int) -> tuple[Any, Any]:
-        """The caller's logged calls with their notes; their notes on calls not in the log."""
+    def _history_query(self) -> Any:
+        """The caller's logged calls with their notes, and their notes on calls not in the log,
+        for the parameters `e164` and `history_limit`. One statement, so both halves see the same
+        snapshot: with two, a call logged in between would hide its notes from both (SQLite runs
+        each SELECT on its own)."""
+        e164 = bindparam("e164", type_=String)
+        limit = bindparam("history_limit", type_=Integer)
         calls, notes = self.tables.calls, self.tables.notes
         noted = (notes.c.disposition, notes.c.text, notes.c.at.label("note_at"))
         logged = (
@@ -172,7 +179,10 @@ class Store:
             .where(notes.c.caller_e164 == e164, calls.c.id.is_(None))
             .order_by(notes.c.at.desc(), notes.c.id.desc())
         )
-        return logged.limit(limit), orphans.limit(limit)
+        return union_all(
+            select(logged.limit(limit).subquery(), literal(False).label("orphan")),
+            select(orphans.limit(limit).subquery(), literal(True).label("orphan")),
+        )
 
     async def add_note(
         self, call_id: str, e164: str | None, agent_id: str, disposition: str, text: str
@@ -221,9 +231,8 @@ class Store:
 
     async def chosen_customer(self, e164: str) -> str | None:
         """The customer an agent picked for `e164`, or None."""
-        c = self.tables.choices.c
         async with self._connect("read choice") as conn:
-            found = await conn.scalar(select(c.customer_id).where(c.caller_e164 == e164))
+            found = await conn.scalar(self._choice_statement, {"e164": e164})
         return None if found is None else str(found)
 
     # -- plumbing ---------------------------------------------------------------------------
