@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 import jinja2
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from agent_ui import api, desk_api, pages, ws
 from agent_ui.counters import UiCounters
 from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
 from agent_ui.sessions import SessionCodec
+from screenpop.callerid import mask
 
 if TYPE_CHECKING:
     from agent_ui.desk import Desk
@@ -54,6 +59,50 @@ def _harden(response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+
+
+# Probes and scrapers hit these every few seconds; their lines would bury the rest.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+QUIET_PREFIXES = ("/static/",)
+_CARD_PATH = re.compile(r"^(/api/cards/)([^/?#]+)")
+_PLUS_NUMBER = re.compile(r"(?:\+|%2[Bb])[0-9%().-]*[0-9]")
+
+
+def masked_path(raw_path: str) -> str:
+    """`raw_path` (with its query) with phone numbers masked as in the other logs: the card
+    API's number, and any `+`-prefixed (or `%2B`) number elsewhere."""
+    path = _CARD_PATH.sub(lambda m: m.group(1) + mask(unquote(m.group(2))), raw_path)
+    return _PLUS_NUMBER.sub(lambda m: mask(unquote(m.group(0))), path)
+
+
+class AccessLog(AbstractAccessLogger):
+    """aiohttp's access log without callers' numbers and without probe noise.
+
+    One INFO line per request: client address, method, masked path, status, bytes, time, user
+    agent. Health, readiness, metrics and static files are not logged. Give it to
+    ``web.AppRunner(..., access_log_class=AccessLog)``.
+    """
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        path = request.path
+        if path in QUIET_PATHS or path.startswith(QUIET_PREFIXES):
+            return
+        self.logger.info(
+            '%s "%s %s HTTP/%d.%d" %d %d %.1fms "%s"',
+            request.remote or "-",
+            request.method,
+            masked_path(request.raw_path),
+            request.version.major,
+            request.version.minor,
+            response.status,
+            response.body_length,
+            time * 1000,
+            request.headers.get("User-Agent", "-"),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -309,9 +309,14 @@ class Daemon:
         """Serve the web app on the configured host and port; yields the bound port."""
         from aiohttp import web
 
-        from agent_ui.app import build_app
+        from agent_ui.app import AccessLog, build_app
 
-        runner = web.AppRunner(build_app(self.desk), handle_signals=False, shutdown_timeout=2.0)
+        runner = web.AppRunner(
+            build_app(self.desk),
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            access_log_class=AccessLog,
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.settings.server.host, self.settings.server.port)
         try:
