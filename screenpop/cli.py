@@ -9,18 +9,21 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from screenpop import __version__
 from screenpop.callerid import normalize
 from screenpop.errors import ConfigError, ScreenpopError
-from screenpop.settings import CONFIG_ENV, Settings, load_settings
+from screenpop.logs import FORMATS, LogFormat, check_level, configure_logging
+from screenpop.settings import CONFIG_ENV, LoggingSettings, Settings, load_settings
 
 log = logging.getLogger("screenpop")
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+LEVEL_ENV = "SCREENPOP_LOG_LEVEL"
+FORMAT_ENV = "SCREENPOP_LOG_FORMAT"
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
 
 
@@ -31,11 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "agent's browser before pickup.",
     )
     parser.add_argument("--version", action="version", version=f"screenpop {__version__}")
-    parser.add_argument(
-        "--log-level",
-        default=os.environ.get("SCREENPOP_LOG_LEVEL", "INFO"),
-        help="DEBUG, INFO, WARNING (default INFO; phone numbers are unmasked only at DEBUG)",
-    )
+    _add_log_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config_help = f"config file (default ${CONFIG_ENV})"
 
@@ -59,7 +58,53 @@ def build_parser() -> argparse.ArgumentParser:
     norm.add_argument("number")
     norm.add_argument("--region", default="US", help="default region (ISO code, default US)")
     _add_recorder_commands(sub, config_help)
+    for command in sub.choices.values():  # also after the command: `screenpop check --log-level`
+        _add_log_options(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_log_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--log-level",
+        type=_level,
+        default=default,
+        help=f"DEBUG, INFO, WARNING, ERROR (default ${LEVEL_ENV}, else the config's [logging] "
+        "level, else INFO; phone numbers are unmasked only at DEBUG)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=default,
+        help=f"text, or json: one object per line (default ${FORMAT_ENV}, else the config's "
+        "[logging] format, else text)",
+    )
+
+
+def _level(text: str) -> str:
+    try:
+        return check_level(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def log_options(
+    args: argparse.Namespace, settings: Settings | None, environ: Mapping[str, str]
+) -> tuple[str, LogFormat]:
+    """The level and format to log with: the command line, then `$SCREENPOP_LOG_LEVEL` /
+    `$SCREENPOP_LOG_FORMAT`, then the config's `[logging]`, then INFO and text."""
+    configured = settings.logging if settings is not None else LoggingSettings()
+    level = args.log_level or environ.get(LEVEL_ENV) or configured.level
+    fmt = args.log_format or environ.get(FORMAT_ENV) or configured.format
+    if fmt not in FORMATS:
+        raise ConfigError(f"${FORMAT_ENV}={fmt!r}: the log format is text or json")
+    try:
+        return check_level(level), cast(LogFormat, fmt)
+    except ValueError as exc:
+        raise ConfigError(f"${LEVEL_ENV}: {exc}") from None
+
+
+def _configure(args: argparse.Namespace, settings: Settings | None) -> None:
+    configure_logging(*log_options(args, settings, os.environ))
 
 
 def _add_recorder_commands(sub: Any, config_help: str) -> None:
@@ -107,11 +152,8 @@ def _add_recorder_commands(sub: Any, config_help: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
+        _configure(args, None)
         return int(_dispatch(args))
     except ConfigError as exc:
         print(f"screenpop: {exc}", file=sys.stderr)
@@ -125,11 +167,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(json.dumps(normalize(args.number, args.region.upper()).to_json(), indent=2))
         return 0
     if args.command == "demo":
-        return _run(_demo_settings(args.config, args.port), None, demo=True)
+        demo = _demo_settings(args.config, args.port)
+        _configure(args, demo)
+        return _run(demo, Path(args.config), demo=True)
     if args.command in ("replay", "watch"):
         return _recorder(args)
     path = _config_path(args.config)
     settings = load_settings(path)
+    _configure(args, settings)
     if args.command == "run":
         return _run(settings, path, demo=False)
     from screenpop import commands
@@ -147,6 +192,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _recorder(args: argparse.Namespace) -> int:
     """`replay` and `watch`: a config is optional."""
     settings = load_settings(Path(args.config)) if args.config else None
+    _configure(args, settings)
     if args.command == "replay":
         from screenpop.replay_format import replay_file
 
@@ -180,14 +226,26 @@ def _run(settings: Settings, path: Path | None, demo: bool) -> int:
     from screenpop.daemon import Daemon
 
     async def serve() -> None:
-        async with Daemon(settings, path) as daemon:
-            await daemon.serve(lambda port: _announce(settings, port, demo))
+        async with Daemon(settings, None if demo else path) as daemon:
+            await daemon.serve(lambda port: _announce(settings, path, port, demo))
 
     return _run_until_signal(serve())
 
 
-def _announce(settings: Settings, port: int, demo: bool) -> None:
+def startup_line(settings: Settings, path: Path | None, base: str) -> str:
+    """What was started, for the log: version, config file, address, sources, connectors, agents."""
+    sources = ", ".join(f"{s.name} ({s.kind})" for s in settings.telephony) or "none"
+    connectors = ", ".join(c.name for c in settings.connectors) or "none"
+    config = str(path.resolve()) if path is not None else "(none)"
+    return (
+        f"screenpop {__version__} started: config {config}; listening on {base}; "
+        f"sources: {sources}; connectors: {connectors}; {len(settings.agents)} agents"
+    )
+
+
+def _announce(settings: Settings, path: Path | None, port: int, demo: bool) -> None:
     base = f"http://{settings.server.host}:{port}"
+    log.info("%s", startup_line(settings, path, base))
     print(f"screenpop listening on {base}", flush=True)
     print(f"  agent page:      {base}/agent", flush=True)
     print(f"  supervisor page: {base}/supervisor", flush=True)

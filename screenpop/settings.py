@@ -19,13 +19,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
+from screenpop.logs import check_level
 
 ENV_PREFIX = "SCREENPOP__"
 DEFAULT_SESSION_SECRET = "change-me"
@@ -105,9 +106,34 @@ class CacheSettings(Strict):
     timeout_ms: int = Field(default=200, gt=0)  # a cache slower than this is skipped, not waited on
 
 
+STATE_ENV = "STATE_DIRECTORY"  # set by systemd's StateDirectory=
+
+
+def default_store_url(environ: Mapping[str, str] | None = None) -> str:
+    """The call log when the config names none: ``screenpop.db`` in systemd's
+    ``$STATE_DIRECTORY`` (its first folder), else in the working directory; never beside the
+    config file (which may be in read-only /etc). An absolute URL, so nothing re-resolves it."""
+    environ = os.environ if environ is None else environ
+    state = environ.get(STATE_ENV, "").split(":")[0].strip()
+    folder = Path(state) if state else Path.cwd()
+    return "sqlite+aiosqlite:///" + str((folder / "screenpop.db").absolute())
+
+
 class StoreSettings(Strict):
-    url: str = "sqlite+aiosqlite:///screenpop.db"
+    url: str = Field(default_factory=default_store_url)
     history_size: int = Field(default=5, ge=0)
+
+
+class LoggingSettings(Strict):
+    """`[logging]`: the command line's ``--log-level`` / ``--log-format`` win over these."""
+
+    level: str = "INFO"
+    format: Literal["text", "json"] = "text"
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        return check_level(level)
 
 
 class SourceSettings(BaseModel):
@@ -184,6 +210,7 @@ class Settings(Strict):
     store: StoreSettings = StoreSettings()
     ui: UiSettings = UiSettings()
     board: BoardSettings = BoardSettings()
+    logging: LoggingSettings = LoggingSettings()
     telephony: list[SourceSettings] = []
     connectors: list[ConnectorSettings] = []
     agents: list[AgentSettings] = []
@@ -283,8 +310,12 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
         raise ConfigError(f"{path}: no such config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    apply_env_overrides(raw, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    apply_env_overrides(raw, environ)
     raw["base_dir"] = path.resolve().parent
+    store = raw.setdefault("store", {})
+    if isinstance(store, dict):
+        store.setdefault("url", default_store_url(environ))
     return parse_settings(raw, str(path))
 
 
