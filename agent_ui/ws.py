@@ -46,6 +46,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 CLOSE_TOO_SLOW = 4000  # the tab fell behind; it should reconnect and resume
 CLOSE_SESSION_ENDED = 4001  # expired session, or the agent was removed or changed: log in again
 CLOSE_SHUTDOWN = int(WSCloseCode.GOING_AWAY)
+CLOSE_GRACE_S = 2.0  # a closed tab's peer has this long to take the close frame, then is cut off
 
 Check = Callable[[], bool]
 
@@ -59,7 +60,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPUnauthorized(text="log in or send Authorization: Bearer <token>")
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
-    await Tab(request.app, agent, ws, still_valid(request, agent)).serve()
+    await Tab(request.app, agent, ws, still_valid(request, agent), request.transport).serve()
     return ws
 
 
@@ -77,7 +78,12 @@ class Tab:
     """One open websocket of one agent, from hello to close."""
 
     def __init__(
-        self, app: web.Application, agent: Agent, ws: web.WebSocketResponse, valid: Check
+        self,
+        app: web.Application,
+        agent: Agent,
+        ws: web.WebSocketResponse,
+        valid: Check,
+        transport: asyncio.Transport | None = None,
     ) -> None:
         self.desk = app[DESK]
         self.counters = app[COUNTERS]
@@ -85,6 +91,7 @@ class Tab:
         self.agent = agent
         self.ws = ws
         self.valid = valid
+        self.transport = transport  # cut when a closed tab's peer does not take the close frame
 
     async def serve(self) -> None:
         desk = self.desk
@@ -93,10 +100,14 @@ class Tab:
         await desk.connected(self.agent.id)
         self.sockets.add(self.ws)
         writer: asyncio.Task[None] | None = None
+        closer: asyncio.Task[None] | None = None
         log.info("agent %s: tab connected", self.agent.id)
         try:
             await self.ws.send_str(json.dumps(hello.to_json()))
             writer = asyncio.create_task(self._write(sub), name=f"ws writer {self.agent.id}")
+            closer = asyncio.create_task(
+                self._close_when_dropped(sub), name=f"ws closer {self.agent.id}"
+            )
             await self._read(sub)
         except ConnectionError:
             log.debug("agent %s: tab went away", self.agent.id)
@@ -106,26 +117,51 @@ class Tab:
                 with contextlib.suppress(asyncio.CancelledError):
                     await writer
             desk.unsubscribe(sub)
+            if closer is not None:
+                await asyncio.gather(closer, return_exceptions=True)  # at most CLOSE_GRACE_S
             await desk.disconnected(self.agent.id)
             self.sockets.discard(self.ws)
             log.info("agent %s: tab disconnected", self.agent.id)
 
     async def _write(self, sub: Subscription) -> None:
-        """Send the subscription's messages in order; close the socket when the hub drops it."""
+        """Send the subscription's messages in order, until it or the credentials end."""
         try:
             await self._send_all(sub)
         except ConnectionError:
             log.debug("agent %s: tab went away while sending", self.agent.id)
-            return
         except Exception:
             log.exception("agent %s: a message could not be sent; closing the tab", self.agent.id)
             await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
-            return
-        if sub.closed and "slow" in sub.close_reason:
+
+    async def _close_when_dropped(self, sub: Subscription) -> None:
+        """Close the socket as soon as the subscription ends: with :data:`CLOSE_TOO_SLOW` (and
+        counted) when its outbox overflowed, however stuck the writer is; else as going away.
+        The writer is left alone: once the socket closes, its pending send fails."""
+        await sub.wait_closed()
+        if sub.too_slow:
             self.desk.slow_client()
-            await self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: reconnect and resume")
-        elif sub.closed:
-            await self.ws.close(code=CLOSE_SHUTDOWN, message=b"server going away")
+            log.info("agent %s: tab too slow; closing it with %d", self.agent.id, CLOSE_TOO_SLOW)
+            await self._close(CLOSE_TOO_SLOW, b"too slow: reconnect and resume")
+        else:
+            await self._close(CLOSE_SHUTDOWN, b"server going away")
+
+    async def _close(self, code: int, message: bytes) -> None:
+        """Send the close frame; a peer that has not taken it (and what was queued before it)
+        within :data:`CLOSE_GRACE_S` is not reading: its connection is cut, unsent data dropped."""
+        try:
+            async with asyncio.timeout(CLOSE_GRACE_S):
+                # not waiting on the send buffer's drain: a stuck peer never drains it
+                await self.ws.close(code=code, message=message, drain=False)
+        except (TimeoutError, ConnectionError):
+            self._cut()
+            return
+        if self.transport is not None and self.transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self._cut)
+
+    def _cut(self) -> None:
+        """Drop the connection and whatever it still had to send (a no-op once it is gone)."""
+        if self.transport is not None:
+            self.transport.abort()
 
     async def _send_all(self, sub: Subscription) -> None:
         """Until the subscription or the credentials end; checks them before every message."""

@@ -47,6 +47,7 @@ class ServerSettings(Strict):
     session_ttl_s: int = Field(default=12 * 3600, gt=0)
     outbound_queue: int = Field(default=256, gt=0)  # messages buffered per websocket before closing
     replay_buffer: int = Field(default=512, gt=0)  # messages kept per agent for `resume`
+    replay_buffer_bytes: int = Field(default=2 * 1024 * 1024, gt=0)  # ... and at most this much
     login_max_failures: int = Field(default=10, gt=0)  # failed logins before 429, see auth
     login_window_s: float = Field(default=300, gt=0)  # ... counted over this many seconds
     trusted_proxies: list[str] = []  # peers (IPs or networks) whose X-Forwarded-For is believed

@@ -84,3 +84,24 @@ async def test_ack_measures_pop_to_render_once() -> None:
     assert latency is not None and latency >= 0
     assert hub.ack("alice", seq) is None
     assert hub.ack("bob", seq) is None
+
+
+async def test_the_replay_buffer_is_bounded_in_bytes_as_well_as_messages() -> None:
+    log = MemoryDeliveryLog(buffer_size=512, buffer_bytes=2 * 1024 * 1024)
+    hub = Hub(log)
+    card = {"notes": "x" * 200_000}  # a 200 KB card
+    for n in range(600):
+        await hub.publish("alice", {"type": "pop", "n": n, "card": card})
+    assert log.buffered_bytes("alice") <= 2 * 1024 * 1024  # not 600 x 200 KB = 120 MB
+    tab = hub.subscribe("alice")
+    assert not await hub.resume(tab, last_seq=500)  # long gone: the caller pops calls again
+    assert await hub.resume(tab, last_seq=595)  # the newest ones are kept
+    assert await drain(tab) == [596, 597, 598, 599, 600]
+
+
+async def test_a_message_bigger_than_the_whole_byte_budget_is_numbered_but_not_kept() -> None:
+    log = MemoryDeliveryLog(buffer_bytes=1000)
+    hub = Hub(log)
+    assert (await hub.publish("alice", {"type": "pop", "card": "x" * 2000}))["seq"] == 1
+    assert log.buffered_bytes("alice") == 0
+    assert await hub.resume(hub.subscribe("alice"), last_seq=0) is False

@@ -3,7 +3,9 @@
 Each agent has one stream of messages numbered by `seq` (1, 2, 3...). Every tab (subscription)
 of the agent gets the same stream. A bounded buffer of recent messages lets a reconnecting tab
 `resume` without gaps or duplicates. A tab whose outbox overflows is closed (it reconnects and
-resumes) rather than slowing anybody else down: :meth:`Hub.publish` never awaits.
+resumes) rather than slowing anybody else down: :meth:`Hub.publish` never awaits. Whoever holds
+the tab's socket awaits :meth:`Subscription.wait_closed` beside its writer (which may be stuck
+sending to a peer that stopped reading) and closes the socket at once when it returns.
 
 Numbering and replay go through the injected :class:`~screenpop.delivery.log.DeliveryLog`, the
 seam where a Redis-backed log goes when agents may land on any node. The tabs themselves are
@@ -24,6 +26,8 @@ from screenpop.delivery.outbound import ServerMessage
 
 log = logging.getLogger(__name__)
 
+TOO_SLOW = "too slow: outbox full"
+
 __all__ = ["Hub", "Message", "Subscription"]
 
 
@@ -38,13 +42,19 @@ class Subscription:
     closed: bool = False
     close_reason: str = ""
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def too_slow(self) -> bool:
+        """True when the hub closed it because its outbox overflowed."""
+        return self.closed and self.close_reason == TOO_SLOW
 
     def push(self, message: Message) -> bool:
         """Queue a message; False (and the subscription closes) when the outbox is full."""
         if self.closed:
             return False
         if len(self.outbox) >= self.limit:
-            self.close("too slow: outbox full")
+            self.close(TOO_SLOW)
             return False
         self.outbox.append(message)
         self._wake.set()
@@ -62,6 +72,11 @@ class Subscription:
         if not self.closed:
             self.closed, self.close_reason = True, reason
             self._wake.set()
+            self._ended.set()
+
+    async def wait_closed(self) -> None:
+        """Return once the subscription is closed (by the hub, or by :meth:`close`)."""
+        await self._ended.wait()
 
     async def next(self) -> Message | None:
         """The next message in seq order, or None once the subscription is closed."""

@@ -7,6 +7,7 @@ resume on another one with its seq running on without a gap.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from typing import Any, Protocol
 
@@ -33,23 +34,40 @@ class DeliveryLog(Protocol):
         ...
 
 
-class MemoryDeliveryLog:
-    """The in-process log: a counter and a bounded deque per agent."""
+DEFAULT_BUFFER_BYTES = 2 * 1024 * 1024
 
-    def __init__(self, buffer_size: int = 512) -> None:
+
+class MemoryDeliveryLog:
+    """The in-process log: a counter and a bounded buffer per agent.
+
+    The buffer keeps at most `buffer_size` messages and `buffer_bytes` bytes of their JSON, the
+    oldest leaving first (a message bigger than the whole budget is numbered but not kept): a
+    tab resuming past what is left gets every active call popped again instead.
+    """
+
+    def __init__(self, buffer_size: int = 512, buffer_bytes: int = DEFAULT_BUFFER_BYTES) -> None:
         self._buffer_size = buffer_size
+        self._buffer_bytes = buffer_bytes
         self._seq: dict[str, int] = {}
-        self._buffers: dict[str, deque[Message]] = {}
+        self._buffers: dict[str, deque[tuple[Message, int]]] = {}
+        self._bytes: dict[str, int] = {}
 
     async def append(self, agent_id: str, message: Message) -> Message:
         seq = self._seq.get(agent_id, 0) + 1
         self._seq[agent_id] = seq
         numbered = {**message, "seq": seq}
-        buf = self._buffers.get(agent_id)
-        if buf is None:
-            buf = self._buffers[agent_id] = deque(maxlen=self._buffer_size)
-        buf.append(numbered)
+        size = len(json.dumps(numbered))  # ASCII: characters are bytes
+        buf = self._buffers.setdefault(agent_id, deque())
+        buf.append((numbered, size))
+        total = self._bytes.get(agent_id, 0) + size
+        while buf and (len(buf) > self._buffer_size or total > self._buffer_bytes):
+            total -= buf.popleft()[1]
+        self._bytes[agent_id] = total
         return numbered
+
+    def buffered_bytes(self, agent_id: str) -> int:
+        """Bytes (of JSON) the agent's replay buffer holds now."""
+        return self._bytes.get(agent_id, 0)
 
     async def last_seq(self, agent_id: str) -> int:
         return self._seq.get(agent_id, 0)
@@ -59,6 +77,6 @@ class MemoryDeliveryLog:
         if last_seq >= current:
             return []
         buf = self._buffers.get(agent_id, deque())
-        if not buf or buf[0]["seq"] > last_seq + 1:
+        if not buf or buf[0][0]["seq"] > last_seq + 1:
             return None
-        return [m for m in buf if m["seq"] > last_seq]
+        return [m for m, _ in buf if m["seq"] > last_seq]
