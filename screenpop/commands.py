@@ -1,4 +1,10 @@
-"""The one-shot CLI commands: `check` and `lookup`."""
+"""The one-shot CLI commands: `check` and `lookup`.
+
+`check` prints one row per thing the daemon depends on: the store, the cache, every connector
+(with a test lookup of `--number`, flagged `slow` when it answers after its deadline) and every
+telephony source (AMI/ESL: connected and logged in; webhooks: listening). A connection error
+names the host and port it was trying. Any row not `ok` makes the exit status 1.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
+from urllib.parse import urlsplit
 
+from screenpop.cache import open_cache
 from screenpop.callerid import normalize
 from screenpop.connectors.contract import LookupQuery
 from screenpop.connectors.registry import build_connector
@@ -16,6 +24,7 @@ from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ScreenpopError
 from screenpop.lookup import call_connector
 from screenpop.settings import ConnectorSettings, Settings, SourceSettings
+from screenpop.store import Store
 from screenpop.telephony.base import SourceContext, find_source_kind
 
 
@@ -37,6 +46,10 @@ async def check(settings: Settings, number: str | None) -> int:
         if query is None:
             print(f"screenpop: {number!r} is not a number that can be looked up", file=sys.stderr)
             return 2
+    for probe in (_check_store, _check_cache):
+        row, ok = await probe(settings)
+        rows.append(row)
+        failed |= not ok
     for connector in settings.connectors:
         row, ok = await _check_connector(settings, connector, query)
         rows.append(row)
@@ -70,6 +83,11 @@ async def _check_connector(
                 )
                 if section.status in ("error", "timeout"):
                     raise ScreenpopError(detail)
+                if section.ms > entry.deadline_ms:
+                    detail += (
+                        f", after {section.ms:.0f} ms: over its {entry.deadline_ms} ms deadline"
+                    )
+                    return ["connector", name, "slow", f"{section.ms:.1f}", detail], False
         finally:
             await connector.aclose()
     except (ScreenpopError, TimeoutError, OSError) as exc:
@@ -77,6 +95,62 @@ async def _check_connector(
         return ["connector", name, "FAIL", ms, str(exc) or type(exc).__name__], False
     ms = f"{(time.perf_counter() - start) * 1000:.1f}"
     return ["connector", name, "ok", ms, detail], True
+
+
+async def _check_store(settings: Settings) -> tuple[list[str], bool]:
+    """One round trip to the call log's database (its tables are created if missing)."""
+    from screenpop.daemon import resolve_url
+
+    start = time.perf_counter()
+    store = Store(resolve_url(settings.store.url, settings.base_dir))
+    try:
+        await store.start()
+        try:
+            await store.ping()
+        finally:
+            await store.aclose()
+    except (ScreenpopError, OSError) as exc:
+        return ["store", _where(settings.store.url), "FAIL", _ms(start), str(exc)], False
+    return ["store", _where(settings.store.url), "ok", _ms(start), "reachable"], True
+
+
+async def _check_cache(settings: Settings) -> tuple[list[str], bool]:
+    cfg = settings.cache
+    start = time.perf_counter()
+    try:
+        cache = open_cache(cfg.url, cfg.key_prefix, max(cfg.timeout_ms, 1000) / 1000)
+        try:
+            await cache.ping()
+        finally:
+            await cache.aclose()
+    except (ScreenpopError, OSError) as exc:
+        return ["cache", _where(cfg.url), "FAIL", _ms(start), str(exc)], False
+    return ["cache", _where(cfg.url), "ok", _ms(start), "reachable"], True
+
+
+def _where(url: str) -> str:
+    """scheme://host:port of a URL, never its credentials or path."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if _port(parts.netloc) else ""
+    scheme = parts.scheme.split("+")[0]
+    return f"{scheme}://{host}{port}" if host else f"{scheme}:{parts.path.rsplit('/', 1)[-1]}"
+
+
+def _port(netloc: str) -> bool:
+    tail = netloc.rsplit("@", 1)[-1]
+    return ":" in tail and tail.rsplit(":", 1)[1].isdigit()
+
+
+def _ms(start: float) -> str:
+    return f"{(time.perf_counter() - start) * 1000:.1f}"
+
+
+def _address(entry: SourceSettings) -> str | None:
+    """host:port of a source that connects out (AMI, ESL); None for webhooks and the simulator."""
+    options = entry.options()
+    host, port = options.get("host"), options.get("port")
+    return f"{host}:{port}" if host and port else None
 
 
 async def _check_source(settings: Settings, entry: SourceSettings) -> tuple[list[str], bool]:
@@ -89,13 +163,20 @@ async def _check_source(settings: Settings, entry: SourceSettings) -> tuple[list
         async with asyncio.timeout(10):
             status = await source.check()
     except (ScreenpopError, TimeoutError, OSError) as exc:
-        ms = f"{(time.perf_counter() - start) * 1000:.1f}"
-        return [f"telephony:{entry.kind}", name, "FAIL", ms, str(exc)], False
-    ms = f"{(time.perf_counter() - start) * 1000:.1f}"
-    state = "connected, logged in" if status.logged_in else status.detail
-    return [f"telephony:{entry.kind}", name, "ok" if status.logged_in else "FAIL", ms, state], (
-        status.logged_in
-    )
+        detail = _at(entry, str(exc) or type(exc).__name__)
+        return [f"telephony:{entry.kind}", name, "FAIL", _ms(start), detail], False
+    if entry.kind == "webhook":
+        state = status.detail  # "listening on POST /webhooks/<name>": nothing to log in to
+    else:
+        state = "connected, logged in" if status.logged_in else _at(entry, status.detail)
+    ok = status.logged_in
+    return [f"telephony:{entry.kind}", name, "ok" if ok else "FAIL", _ms(start), state], ok
+
+
+def _at(entry: SourceSettings, detail: str) -> str:
+    """`detail` with the host:port the source was trying, unless it names it already."""
+    address = _address(entry)
+    return f"{address}: {detail}" if address and address not in detail else detail
 
 
 async def lookup(settings: Settings, number: str, role: str | None) -> int:
