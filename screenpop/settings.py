@@ -202,6 +202,7 @@ class UiSettings(Strict):
 class BoardSettings(Strict):
     service_level_s: float = Field(default=20, gt=0)  # "answered within" threshold
     wrap_up_s: float = Field(default=60, ge=0)  # after a call, until the agent closes its card
+    max_call_age_s: float = Field(default=4 * 3600, gt=0)  # a call never ended leaves after this
 
 
 class Settings(Strict):

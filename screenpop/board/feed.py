@@ -3,11 +3,14 @@
 Every change marks the board dirty; one timer per burst publishes a fresh snapshot to every online
 watcher (an agent whose role has `board = true`) once the minimum interval has passed. Snapshots
 are made once per role per flush, since what a supervisor sees of a caller depends on the role.
+From the first change on, every :data:`SWEEP_S` the feed also removes calls past the board's
+maximum age (a PBX that never reported them ended), logging each once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -16,7 +19,10 @@ from screenpop.board.state import BoardState
 from screenpop.delivery.outbound import BoardMessage, ServerMessage
 from screenpop.tasks import TaskOwner
 
+log = logging.getLogger(__name__)
+
 MAX_RATE_HZ = 4.0
+SWEEP_S = 60.0
 
 Publish = Callable[[str, ServerMessage], Awaitable[Any]]
 
@@ -33,6 +39,7 @@ class BoardFeed:
         watchers: Callable[[], Iterable[tuple[str, str]]],
         tasks: TaskOwner,
         max_rate_hz: float = MAX_RATE_HZ,
+        sweep_s: float = SWEEP_S,
     ) -> None:
         self.board = board
         self._publish = publish
@@ -42,12 +49,18 @@ class BoardFeed:
         self._last = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._later: set[asyncio.TimerHandle] = set()
+        self._sweep_s = sweep_s
+        self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
         self.published = 0
 
     def changed(self) -> None:
         """Something on the board changed: publish soon, coalescing with other changes."""
-        if self._timer is not None or self._closed:
+        if self._closed:
+            return
+        if self._sweeper is None:
+            self._schedule_sweep()
+        if self._timer is not None:
             return
         delay = max(0.0, self._last + self._interval - time.monotonic())
         self._timer = asyncio.get_running_loop().call_later(delay, self._flush)
@@ -71,6 +84,20 @@ class BoardFeed:
         """A watcher just connected: give it the board at once."""
         await self._publish(agent_id, await self._message(role, time.time()))
 
+    def _schedule_sweep(self) -> None:
+        self._sweeper = asyncio.get_running_loop().call_later(self._sweep_s, self._sweep)
+
+    def _sweep(self) -> None:
+        self._tasks.spawn(self._expire(time.time()), name="board sweep")
+        self._schedule_sweep()
+
+    async def _expire(self, now: float) -> None:
+        aged = await self.board.expire(now)
+        for call_id in aged:
+            log.warning("board: call %s never reported ended; removed at its maximum age", call_id)
+        if aged:
+            self.changed()
+
     def _flush(self) -> None:
         self._timer = None
         self._last = time.monotonic()
@@ -90,9 +117,10 @@ class BoardFeed:
     def close(self) -> None:
         """Stop publishing: cancel the pending flush and every scheduled expiry."""
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._sweeper):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._sweeper = None
         for handle in self._later:
             handle.cancel()
         self._later.clear()

@@ -22,6 +22,8 @@ from screenpop.calls import Call
 from screenpop.events import CallState
 
 DIRECT = "(direct)"  # calls that reached an agent without a queue
+MAX_CALL_AGE_S = 4 * 3600.0  # a call the PBX never reported ended leaves the board after this
+AGED_REMEMBERED = 10_000  # ids of aged-out calls kept, so a late event does not bring one back
 
 
 @dataclass(slots=True)
@@ -89,6 +91,9 @@ class Board:
     calls: dict[str, CallView] = field(default_factory=dict)
     logged: set[str] = field(default_factory=set)  # today's calls the rebuild already counted
     version: int = 0  # bumped on every change; the publisher coalesces on it
+    max_call_age_s: float = MAX_CALL_AGE_S
+    aged_out: int = 0  # calls removed by :meth:`expire`, ever
+    _aged: dict[str, None] = field(default_factory=dict)  # their ids, oldest first (bounded)
 
     def set_agents(self, agents: Iterable[tuple[str, str]]) -> None:
         """The agents to show (id, name), e.g. after a config reload; keeps known ones' state."""
@@ -114,8 +119,27 @@ class Board:
             view.wrap_up_until, view.wrap_call, view.since = None, None, now
             self.version += 1
 
+    def expire(self, now: float) -> list[str]:
+        """Remove calls older than `max_call_age_s` (the PBX never said they ended); returns
+        their ids, each once. A later change of one of them is ignored."""
+        cutoff = now - self.max_call_age_s
+        old = [v.call_id for v in self.calls.values() if v.started_at < cutoff]
+        for call_id in old:
+            del self.calls[call_id]
+            self._aged[call_id] = None
+            if len(self._aged) > AGED_REMEMBERED:
+                del self._aged[next(iter(self._aged))]
+        if old:
+            self.aged_out += len(old)
+            self.version += 1
+        return old
+
     def on_call(self, call: Call, now: float) -> None:
         """Apply the call's current state (after every change the tracker reports)."""
+        if call.call_id in self._aged:
+            if not call.active:
+                del self._aged[call.call_id]
+            return
         self._roll(now)
         queue = call.queue or DIRECT
         view = self.calls.get(call.call_id)

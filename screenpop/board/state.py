@@ -31,6 +31,10 @@ class BoardState(Protocol):
         """The agent's first tab opened, or their last one closed."""
         ...
 
+    async def expire(self, now: float) -> list[str]:
+        """Remove the calls older than the board's maximum age; their ids, each once."""
+        ...
+
     async def ready(self, agent_id: str, now: float) -> None:
         """The agent closed the card of their last call: wrap-up is over."""
         ...
@@ -68,6 +72,9 @@ class MemoryBoardState:
 
     async def ready(self, agent_id: str, now: float) -> None:
         self.board.ready(agent_id, now)
+
+    async def expire(self, now: float) -> list[str]:
+        return self.board.expire(now)
 
     async def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
         self.board.rebuild(calls)
