@@ -118,7 +118,8 @@ class Daemon:
         self.live = LiveConfig(
             cfg, AgentDirectory(cfg.agents), self._make_lookup(self._connectors, cfg)
         )
-        self.hub = Hub(MemoryDeliveryLog(cfg.server.replay_buffer), cfg.server.outbound_queue)
+        delivery_log = MemoryDeliveryLog(cfg.server.replay_buffer, cfg.server.replay_buffer_bytes)
+        self.hub = Hub(delivery_log, cfg.server.outbound_queue)
         stack.callback(self.hub.close_all)
         presence = Presence(
             lambda agent_id: self.live.directory.get(agent_id),
@@ -185,7 +186,12 @@ class Daemon:
     async def _open_board(self, cfg: Settings, runtimes: CallRuntimes, presence: Presence) -> None:
         """The board, refilled with today's figures from the call log, and its feed."""
         info = functools.partial(caller_info, self.live, runtimes)
-        self.board = Board(cfg.board.service_level_s, cfg.board.wrap_up_s, info)
+        self.board = Board(
+            cfg.board.service_level_s,
+            cfg.board.wrap_up_s,
+            info,
+            max_call_age_s=cfg.board.max_call_age_s,
+        )
         self._board_state = MemoryBoardState(self.board)
         await self._configure_board(cfg)
         midnight = dt.datetime.combine(dt.date.today(), dt.time()).timestamp()
@@ -201,7 +207,10 @@ class Daemon:
 
     async def _configure_board(self, cfg: Settings) -> None:
         agents = [(a.id, a.name) for a in self.live.directory.all() if a.extensions]
-        await self._board_state.configure(cfg.board.service_level_s, cfg.board.wrap_up_s, agents)
+        board = cfg.board
+        await self._board_state.configure(
+            board.service_level_s, board.wrap_up_s, agents, max_call_age_s=board.max_call_age_s
+        )
 
     def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
         return Lookup(

@@ -18,9 +18,15 @@ class BoardState(Protocol):
     """What the pipeline, the desk and the feed do to the board."""
 
     async def configure(
-        self, service_level_s: float, wrap_up_s: float, agents: Iterable[tuple[str, str]]
+        self,
+        service_level_s: float,
+        wrap_up_s: float,
+        agents: Iterable[tuple[str, str]],
+        *,
+        max_call_age_s: float | None = None,
     ) -> None:
-        """Take the (reloaded) thresholds and the agents to show (id, name)."""
+        """Take the (reloaded) thresholds and the agents to show (id, name); a call older than
+        `max_call_age_s` (when given) is aged out of the board."""
         ...
 
     async def on_call(self, call: Call, now: float) -> None:
@@ -59,9 +65,16 @@ class MemoryBoardState:
         self.board = board
 
     async def configure(
-        self, service_level_s: float, wrap_up_s: float, agents: Iterable[tuple[str, str]]
+        self,
+        service_level_s: float,
+        wrap_up_s: float,
+        agents: Iterable[tuple[str, str]],
+        *,
+        max_call_age_s: float | None = None,
     ) -> None:
         self.board.service_level_s, self.board.wrap_up_s = service_level_s, wrap_up_s
+        if max_call_age_s is not None:
+            self.board.max_call_age_s = max_call_age_s
         self.board.set_agents(agents)
 
     async def on_call(self, call: Call, now: float) -> None:
