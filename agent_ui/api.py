@@ -14,6 +14,7 @@ from agent_ui.keys import COUNTERS, DESK
 from screenpop.agents import Agent
 from screenpop.delivery.inbound import MAX_NOTE_CHARS
 from screenpop.errors import AuthError, ProtocolError, StoreError
+from screenpop.telephony.webhooks.base import ReplayedRequest, rejection_reason
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,19 @@ async def add_note(request: web.Request) -> web.Response:
     return web.json_response(note, status=201)
 
 
+def webhook_refusal(exc: AuthError | ProtocolError) -> web.Response:
+    """The answer to a refused webhook request: 400, 401, 403, 409, or 200 for an acknowledged
+    replay (nothing applied; see :class:`ReplayedRequest`)."""
+    if isinstance(exc, ProtocolError):
+        return problem(400, str(exc) or "malformed request")
+    if isinstance(exc, ReplayedRequest):
+        if exc.acknowledge:
+            return web.json_response({"ok": True, "events": 0, "replay": True})
+        return problem(409, str(exc))
+    missing = bool(getattr(exc, "missing", False))
+    return problem(401 if missing else 403, str(exc) or "bad signature")
+
+
 async def webhook(request: web.Request) -> web.Response:
     """`POST /webhooks/{source_name}`: hand the request to that webhook source."""
     name = request.match_info["source_name"]
@@ -114,13 +128,9 @@ async def webhook(request: web.Request) -> web.Response:
     body = await request.read()
     try:
         events = source.handle(str(request.url), dict(request.headers), body)
-    except AuthError as exc:
-        missing = bool(getattr(exc, "missing", False))
-        request.app[COUNTERS].webhook_rejected.labels(name, "auth").inc()
-        return problem(401 if missing else 403, str(exc) or "bad signature")
-    except ProtocolError as exc:
-        request.app[COUNTERS].webhook_rejected.labels(name, "malformed").inc()
-        return problem(400, str(exc) or "malformed request")
+    except (AuthError, ProtocolError) as exc:
+        request.app[COUNTERS].webhook_rejected.labels(name, rejection_reason(exc)).inc()
+        return webhook_refusal(exc)
     for event in events:
         desk.emit(event)
     return web.json_response({"ok": True, "events": len(events)})

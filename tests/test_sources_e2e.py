@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from screenpop import commands
-from screenpop.telephony.webhooks.generic import sign_json
+from screenpop.telephony.webhooks.generic import signed_json_headers
 from screenpop.telephony.webhooks.twilio import twilio_signature
 from tests.fakes.ami_scenarios import Pbx
 from tests.fakes.ami_server import FakeAsterisk
@@ -97,7 +97,7 @@ async def test_generic_json_webhook_pops_and_rejects_bad_signatures(tmp_path: Pa
         await alice.recv_type("hello")
         ring = {"call_id": "w1", "event": "ringing", "caller": "+12125551234", "agent": "1001"}
         body = json.dumps(ring).encode()
-        sig = {"X-Screenpop-Signature": sign_json("k", body), "Content-Type": "application/json"}
+        sig = {**signed_json_headers("k", body), "Content-Type": "application/json"}
         assert (
             await post(
                 port, "/webhooks/generic", body, {**sig, "X-Screenpop-Signature": "sha256=00"}
@@ -109,12 +109,7 @@ async def test_generic_json_webhook_pops_and_rejects_bad_signatures(tmp_path: Pa
         )
         assert await post(port, "/webhooks/nope", body, sig) == 404
         bad = b'{"call_id": "w1", "event": "exploded"}'
-        assert (
-            await post(
-                port, "/webhooks/generic", bad, {"X-Screenpop-Signature": sign_json("k", bad)}
-            )
-            == 400
-        )
+        assert await post(port, "/webhooks/generic", bad, signed_json_headers("k", bad)) == 400
         assert await post(port, "/webhooks/generic", body, sig) == 200
         pop = await alice.recv_type("pop")
         assert (pop["call_id"], pop["card"]["summary"]["name"]) == ("w1", "Jane Doe")

@@ -15,7 +15,7 @@ from agent_ui.sessions import SessionCodec
 from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
-from screenpop.telephony.webhooks.generic import sign_json
+from screenpop.telephony.webhooks.generic import signed_json_headers
 from tests.fakes.web_connectors import JANE, web_settings_raw
 
 ORIGIN = "http://pops.example.test"
@@ -436,8 +436,8 @@ async def test_webhooks_check_the_signature_and_emit_the_events(tmp_path: Path) 
             for headers, data, status in [
                 ({}, body, 401),
                 ({"X-Screenpop-Signature": "sha256=00"}, body, 403),
-                ({"X-Screenpop-Signature": sign_json("k", b"[1]")}, b"[1]", 400),
-                ({"X-Screenpop-Signature": sign_json("k", body)}, body, 200),
+                (signed_json_headers("k", b"[1]"), b"[1]", 400),
+                (signed_json_headers("k", body), body, 200),
             ]:
                 async with session.post("/webhooks/gen", data=data, headers=headers) as response:
                     assert response.status == status, (headers, await response.text())

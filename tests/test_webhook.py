@@ -15,7 +15,7 @@ from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.base import SourceContext, WebhookSource, find_source_kind
 from screenpop.telephony.webhooks.base import MissingSignature
 from screenpop.telephony.webhooks.flavors import make_webhook_source
-from screenpop.telephony.webhooks.generic import sign_json
+from screenpop.telephony.webhooks.generic import signed_json_headers
 from screenpop.telephony.webhooks.twilio import twilio_signature, url_variants
 
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: ())
@@ -450,7 +450,7 @@ def generic() -> WebhookSource:
 
 def json_request(data: Any, secret: str = SECRET) -> tuple[dict[str, str], bytes]:
     body = json.dumps(data).encode() if not isinstance(data, bytes) else data
-    return {"X-Screenpop-Signature": sign_json(secret, body)}, body
+    return signed_json_headers(secret, body), body
 
 
 VALID = {

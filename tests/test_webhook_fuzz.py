@@ -20,7 +20,7 @@ from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent
 from screenpop.telephony.base import SourceContext, WebhookSource
 from screenpop.telephony.webhooks.flavors import make_webhook_source
-from screenpop.telephony.webhooks.generic import sign_json
+from screenpop.telephony.webhooks.generic import signed_json_headers
 from screenpop.telephony.webhooks.twilio import twilio_signature
 
 CONTEXT = SourceContext(base_dir=Path("."), default_region="US", online_agents=lambda: ())
@@ -88,14 +88,14 @@ def test_any_request_gets_events_or_a_documented_error(
 @settings(max_examples=150, deadline=None)
 @given(body=st.binary(max_size=300))
 def test_signed_json_garbage_is_refused_as_malformed_not_forged(body: bytes) -> None:
-    result = outcome(json_source(), URL, {"X-Screenpop-Signature": sign_json(SECRET, body)}, body)
+    result = outcome(json_source(), URL, signed_json_headers(SECRET, body), body)
     assert not isinstance(result, AuthError)
 
 
 def test_deeply_nested_bodies_are_400() -> None:
     body = b"[" * 100_000
     with pytest.raises(ProtocolError, match="nested too deeply"):
-        json_source().handle(URL, {"X-Screenpop-Signature": sign_json(SECRET, body)}, body)
+        json_source().handle(URL, signed_json_headers(SECRET, body), body)
     params = [("EventType", "task.created"), ("TaskAttributes", "[" * 50_000)]
     headers = {"X-Twilio-Signature": twilio_signature(TOKEN, URL, params)}
     with pytest.raises(ProtocolError, match="nested too deeply"):
@@ -162,7 +162,7 @@ JSON_BODIES = st.one_of(
 @given(data=JSON_BODIES)
 def test_json_body_model(data: dict[str, Any]) -> None:
     body = json.dumps(data).encode()
-    result = outcome(json_source(), URL, {"X-Screenpop-Signature": sign_json(SECRET, body)}, body)
+    result = outcome(json_source(), URL, signed_json_headers(SECRET, body), body)
     assert not isinstance(result, AuthError)
     if data.get("withheld") is True and not isinstance(result, Exception):
         assert all(event.withheld for event in result)

@@ -7,8 +7,10 @@ which verifies the request's signature, parses the body and returns the call eve
 emits them. `handle` is pure (no I/O, no awaiting), so it is tested request by request.
 
 Errors, for the web layer: :class:`MissingSignature` (an :class:`AuthError` with
-``missing = True``) answers 401, any other :class:`AuthError` 403, :class:`ProtocolError` 400 with
-its message. Every rejected request is counted in ``status.rejected``; every event returned is
+``missing = True``) answers 401, :class:`ReplayedRequest` 409 (or, when its ``acknowledge`` is
+true, 200 with no events applied), any other :class:`AuthError` 403, :class:`ProtocolError` 400
+with its message. Each error's ``reason`` (:func:`rejection_reason`) labels the count in
+`/metrics`. Every rejected request is counted in ``status.rejected``; every event returned is
 counted in ``status.events``.
 """
 
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from screenpop.callerid import says_withheld
@@ -28,12 +31,42 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # webhook bodies are small; anything bigger is refused as malformed
 WITHHELD_CALLER = "anonymous"  # what a withheld caller's number becomes
+REPLAY_WINDOW_S = 300.0  # how long an accepted request is remembered, by default
+
+Clock = Callable[[], float]  # Unix seconds, as time.time
 
 
 class MissingSignature(AuthError):
     """The request carried no signature at all: the web layer answers 401 (a wrong one is 403)."""
 
     missing: ClassVar[bool] = True
+
+
+class StaleRequest(AuthError):
+    """A correctly signed request whose signed timestamp is outside the window: 403."""
+
+    reason: ClassVar[str] = "stale"
+
+
+class ReplayedRequest(AuthError):
+    """A request accepted once already within the window: nothing of it is applied again.
+
+    The web layer answers 409, or 200 with no events when ``acknowledge`` is true (a sender
+    that retries when it sees no answer, like Twilio, must not be told it failed).
+    """
+
+    reason: ClassVar[str] = "replay"
+
+    def __init__(self, message: str, acknowledge: bool = False) -> None:
+        super().__init__(message)
+        self.acknowledge = acknowledge
+
+
+def rejection_reason(exc: AuthError | ProtocolError) -> str:
+    """The `reason` label of a refused request in `/metrics`: auth, stale, replay or malformed."""
+    if isinstance(exc, ProtocolError):
+        return "malformed"
+    return str(getattr(exc, "reason", "auth"))
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -63,8 +96,9 @@ class WebhookSourceBase:
 
     flavor: ClassVar[str] = ""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, clock: Clock = time.time) -> None:
         self.name = name
+        self.clock = clock
         self.status = SourceStatus()
         detail = f"listening on POST /webhooks/{name}"
         self.status.set(connected=True, logged_in=True, detail=detail)

@@ -1,8 +1,13 @@
 """The generic JSON webhook (`kind = "webhook"`, ``flavor = "json"``), for PBXs screenpop does
 not speak natively; the shared request handling is in :mod:`.base`.
 
-Signed with ``X-Screenpop-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed by
-`secret`>``; the body::
+Signed with two headers: ``X-Screenpop-Timestamp: <Unix seconds>`` and
+``X-Screenpop-Signature: sha256=<hex HMAC-SHA256, keyed by `secret`, of the timestamp, a ".",
+then the raw body>``. A timestamp more than `max_skew_s` (default 300) seconds from the daemon's
+clock, either way, is :class:`~.base.StaleRequest` (403); a request accepted before whose
+timestamp is still inside that window (the same signature) is :class:`~.base.ReplayedRequest`
+(409) and is not applied again. A sender resending an event signs it again with a fresh
+timestamp. The body::
 
     {"call_id": "42", "event": "ringing", "caller": "+12125551234", "caller_name": "Jane",
      "agent": "1001", "queue": "support", "withheld": false}
@@ -14,8 +19,9 @@ withheld word or sentinel in ``caller`` (``anonymous``, ``restricted``, ``+26669
 says the same. A withheld caller is passed on as ``anonymous``, without a name, whatever
 number and name the body carries: it is never shown nor looked up.
 
-A missing signature is :class:`~.base.MissingSignature` (401), a wrong one
-:class:`AuthError` (403), a body that is not the above :class:`ProtocolError` (400).
+A missing signature is :class:`~.base.MissingSignature` (401), a wrong signature or a missing
+timestamp :class:`AuthError` (403), a signed timestamp that is not Unix seconds or a body that is
+not the above :class:`ProtocolError` (400).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -32,13 +39,19 @@ from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import Strict
 from screenpop.telephony.webhooks.base import (
+    REPLAY_WINDOW_S,
+    Clock,
     MissingSignature,
+    ReplayedRequest,
+    StaleRequest,
     WebhookSourceBase,
     caller_fields,
     header,
 )
+from screenpop.telephony.webhooks.replay import SeenRequests
 
 JSON_SIGNATURE_HEADER = "X-Screenpop-Signature"
+JSON_TIMESTAMP_HEADER = "X-Screenpop-Timestamp"
 
 
 class JsonOptions(Strict):
@@ -46,6 +59,7 @@ class JsonOptions(Strict):
 
     flavor: Literal["json"] = "json"
     secret: str = Field(min_length=1)
+    max_skew_s: float = Field(default=REPLAY_WINDOW_S, gt=0, le=86_400)
 
 
 _NEEDS_AGENT = frozenset(
@@ -73,9 +87,22 @@ class JsonBody(BaseModel):
         return self
 
 
-def sign_json(secret: str, body: bytes) -> str:
-    """The `X-Screenpop-Signature` value for `body` (what a sending PBX script computes)."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign_json(secret: str, timestamp: str, body: bytes) -> str:
+    """The `X-Screenpop-Signature` value for `body` sent with `X-Screenpop-Timestamp: timestamp`.
+
+    What a sending PBX script computes: HMAC-SHA256 over ``timestamp + "." + body``.
+    """
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signed_json_headers(secret: str, body: bytes, at: float | None = None) -> dict[str, str]:
+    """Both headers a sender puts on `body`, timestamped `at` (Unix seconds; default now)."""
+    timestamp = str(int(time.time() if at is None else at))
+    return {
+        JSON_TIMESTAMP_HEADER: timestamp,
+        JSON_SIGNATURE_HEADER: sign_json(secret, timestamp, body),
+    }
 
 
 def describe_body_error(exc: ValidationError) -> str:
@@ -93,17 +120,30 @@ class JsonWebhookSource(WebhookSourceBase):
 
     flavor = "json"
 
-    def __init__(self, name: str, options: JsonOptions) -> None:
-        super().__init__(name)
+    def __init__(self, name: str, options: JsonOptions, clock: Clock = time.time) -> None:
+        super().__init__(name, clock)
         self._secret = options.secret
+        self._max_skew_s = options.max_skew_s
+        self._seen = SeenRequests()
 
     def _handle(self, url: str, headers: Mapping[str, str], body: bytes) -> list[CallEvent]:
         given = header(headers, JSON_SIGNATURE_HEADER)
         if not given:
             raise MissingSignature(f"missing {JSON_SIGNATURE_HEADER} header")
-        expected = sign_json(self._secret, body)
-        if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        timestamp = (header(headers, JSON_TIMESTAMP_HEADER) or "").strip()
+        if not timestamp:
+            raise AuthError(f"missing {JSON_TIMESTAMP_HEADER} header (the signature covers it)")
+        signature = given.strip()
+        expected = sign_json(self._secret, timestamp, body)
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
             raise AuthError(f"wrong {JSON_SIGNATURE_HEADER}")
+        forget_at = self._check_fresh(timestamp)
+        events = self._events(body)
+        if not self._seen.first_time(signature, forget_at, self.clock()):
+            raise ReplayedRequest("replayed request: this signature was accepted already")
+        return events
+
+    def _events(self, body: bytes) -> list[CallEvent]:
         data = _decode_json(body)
         try:
             parsed = JsonBody.model_validate(data)
@@ -124,6 +164,19 @@ class JsonWebhookSource(WebhookSourceBase):
                 withheld=withheld,
             )
         ]
+
+    def _check_fresh(self, timestamp: str) -> float:
+        """Refuse a signed timestamp outside the window; when its request may be forgotten."""
+        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+            raise ProtocolError(f"{JSON_TIMESTAMP_HEADER} must be Unix seconds (digits)")
+        skew = int(timestamp) - self.clock()
+        if abs(skew) > self._max_skew_s:
+            when = "old" if skew < 0 else "ahead of this server's clock"
+            raise StaleRequest(
+                f"{JSON_TIMESTAMP_HEADER} is {abs(skew):.0f} s {when}, "
+                f"outside the {self._max_skew_s:g} s window (max_skew_s)"
+            )
+        return int(timestamp) + self._max_skew_s
 
 
 def _decode_json(body: bytes) -> Any:

@@ -38,6 +38,13 @@ from `TaskAttributes.from` (or `caller`), the name from `caller_name`, the queue
 A withheld caller (`anonymous`, `restricted`, Twilio's keypad sentinels such as `+266696687` for
 ANONYMOUS) gives events with ``withheld=True`` and caller ``anonymous``, without a name: the raw
 sentinel number is never passed on.
+
+Replays: an accepted request is remembered for ``replay_window_s`` (default 300) seconds by its
+`X-Twilio-Signature`, `CallSid` and `CallStatus` (a TaskRouter event by its signature, `EventType`
+and `Sid`). The same request again within that time is :class:`~.base.ReplayedRequest` with
+``acknowledge`` set: the web layer answers 200 with no events and applies nothing. Twilio retries
+a callback whose answer it did not get, and a retry that failed loudly would only put errors in
+Twilio's debugger for a request that was applied already; the replay is still counted.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qs, parse_qsl, urlparse, urlsplit
@@ -56,11 +64,15 @@ from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import Strict
 from screenpop.telephony.webhooks.base import (
+    REPLAY_WINDOW_S,
+    Clock,
     MissingSignature,
+    ReplayedRequest,
     WebhookSourceBase,
     caller_fields,
     header,
 )
+from screenpop.telephony.webhooks.replay import SeenRequests
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_FIELDS = 500
@@ -73,6 +85,7 @@ class TwilioOptions(Strict):
     auth_token: str = Field(min_length=1)
     public_url: str | None = None  # the URL Twilio signs, when the daemon sits behind a proxy
     worker_endpoint: Literal["sid", "name"] = "sid"
+    replay_window_s: float = Field(default=REPLAY_WINDOW_S, gt=0, le=86_400)
 
     @field_validator("public_url")
     @classmethod
@@ -314,6 +327,15 @@ def taskrouter_events(
     return [event]
 
 
+def replay_key(signature: str, params: Mapping[str, str]) -> str:
+    """What identifies one accepted callback: its signature and the fields naming the event."""
+    if "EventType" in params:
+        named = ("EventType", params["EventType"], params.get("Sid") or "")
+    else:
+        named = ("CallSid", params.get("CallSid") or "", params.get("CallStatus") or "")
+    return json.dumps([signature, *named])
+
+
 # -- the source -----------------------------------------------------------------------------------
 
 
@@ -322,11 +344,13 @@ class TwilioSource(WebhookSourceBase):
 
     flavor = "twilio"
 
-    def __init__(self, name: str, options: TwilioOptions) -> None:
-        super().__init__(name)
+    def __init__(self, name: str, options: TwilioOptions, clock: Clock = time.time) -> None:
+        super().__init__(name, clock)
         self._token = options.auth_token
         self._public_url = options.public_url
         self._worker_endpoint = options.worker_endpoint
+        self._window_s = options.replay_window_s
+        self._seen = SeenRequests()
 
     def _handle(self, url: str, headers: Mapping[str, str], body: bytes) -> list[CallEvent]:
         given = header(headers, SIGNATURE_HEADER)
@@ -340,6 +364,13 @@ class TwilioSource(WebhookSourceBase):
         if not signature_matches(self._token, url, pairs, given.strip()):
             raise AuthError(f"wrong {SIGNATURE_HEADER}")
         params = dict(pairs)
+        events = self._events(params)
+        now = self.clock()
+        if not self._seen.first_time(replay_key(given.strip(), params), now + self._window_s, now):
+            raise ReplayedRequest("replayed request: accepted already", acknowledge=True)
+        return events
+
+    def _events(self, params: Mapping[str, str]) -> list[CallEvent]:
         if "EventType" in params:
             return taskrouter_events(self.name, params, self._worker_endpoint)
         if "CallStatus" in params:
