@@ -34,6 +34,7 @@ from screenpop.delivery.log import MemoryDeliveryLog
 from screenpop.desk import DeskParts, DeskService
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.events import CallEvent
+from screenpop.live_metrics import LiveFigures
 from screenpop.lookup import Lookup
 from screenpop.metrics import Metrics
 from screenpop.pipeline.actions import AgentActions
@@ -166,6 +167,7 @@ class Daemon:
         self.actions = pipeline.actions
 
     def _build_desk(self, presence: Presence) -> DeskService:
+        self.metrics.registry.register(LiveFigures(self.sources, self._cache, self.board))
         return DeskService(
             DeskParts(
                 live=self.live,

@@ -184,7 +184,6 @@ class DeskService:
     async def readiness(self) -> dict[str, Any]:
         """Every telephony source logged in, the cache and the store reachable."""
         checks: dict[str, dict[str, Any]] = {}
-        self._source_metrics()
         for name, source in self._p.sources.items():
             status = source.status
             checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
@@ -193,15 +192,8 @@ class DeskService:
         return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
 
     def metrics_text(self) -> bytes:
-        """The Prometheus exposition, sources and cache figures read now."""
-        self._source_metrics()
-        self._p.metrics.cache_errors.set(getattr(self._p.cache, "errors", 0))
+        """The Prometheus exposition (sources, cache and board figures are read now)."""
         return self._p.metrics.render()
-
-    def _source_metrics(self) -> None:
-        for name, source in self._p.sources.items():
-            self._p.metrics.source_up.labels(name).set(1 if source.status.connected else 0)
-            self._p.metrics.source_rejected.labels(name).set(source.status.rejected)
 
     async def reload(self) -> str:
         return await self._p.reload()

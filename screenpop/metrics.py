@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -58,21 +66,10 @@ class Metrics:
         self.slow_clients = Counter(
             "screenpop_slow_clients_closed_total", "Tabs closed for not keeping up", registry=r
         )
-        self.source_up = Gauge(
-            "screenpop_source_up",
-            "1 when the telephony source is connected",
-            ["source"],
-            registry=r,
-        )
-        self.source_rejected = Gauge(
-            "screenpop_source_rejected_frames",
-            "Malformed or unauthenticated frames/requests rejected",
-            ["source"],
-            registry=r,
-        )
-        self.cache_errors = Gauge(
-            "screenpop_cache_errors", "Cache operations that failed", registry=r
-        )
+        # The process's CPU, memory, open files and start time, and the Python version.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        # Sources, cache and board figures are read at scrape time: screenpop.live_metrics.
 
     def connector_outcome(self, connector: str, outcome: str, seconds: float | None) -> None:
         """Count one lookup's outcome; `seconds` is None when the connector was not called."""

@@ -32,6 +32,13 @@ class SourceStatus:
     events: int = 0  # events emitted
     rejected: int = 0  # frames or requests rejected as malformed or unauthenticated
     reconnects: int = 0
+    last_event_at: float | None = None  # when the source last emitted an event
+
+    def emitted(self, count: int = 1) -> None:
+        """Count `count` events emitted now."""
+        self.events += count
+        if count:
+            self.last_event_at = time.time()
 
     def set(self, *, connected: bool, logged_in: bool, detail: str) -> bool:
         """Update the state; True when it changed (log on change only)."""

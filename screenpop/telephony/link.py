@@ -112,7 +112,7 @@ class LinkHealth:
 
     def emit_all(self, emit: Emit, events: list[CallEvent]) -> None:
         for event in events:
-            self.status.events += 1
+            self.status.emitted()
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "call %s: %s %s caller=%s",

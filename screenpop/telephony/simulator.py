@@ -251,7 +251,7 @@ class SimulatorSource:
             endpoint=endpoint,
             queue=call.queue,
         )
-        self.status.events += 1
+        self.status.emitted()
         log.debug("call %s: %s %s", call.call_id, kind, endpoint or "")
         try:
             self._emit(event)

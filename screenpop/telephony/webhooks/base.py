@@ -124,7 +124,7 @@ class WebhookSourceBase:
         except (AuthError, ProtocolError) as exc:
             self._rejected(exc)
             raise
-        self.status.events += len(events)
+        self.status.emitted(len(events))
         return events
 
     def _rejected(self, exc: Exception) -> None:
