@@ -24,7 +24,7 @@ from screenpop.telephony.asterisk.protocol import (
     Message,
     encode_action,
 )
-from screenpop.telephony.link import pump
+from screenpop.telephony.session import PbxSession
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class _Waiting:
     on_complete: OnItems | None = None
 
 
-class AmiConnection:
+class AmiConnection(PbxSession[Banner | Message]):
     """A logged-out AMI session over an open stream pair; :meth:`close` it when done."""
 
     def __init__(
@@ -50,27 +50,15 @@ class AmiConnection:
         on_event: Callable[[Message], None],
         on_reject: Callable[[int, str], None],
     ) -> None:
-        self._reader, self._writer = reader, writer
-        self._on_event, self._on_reject = on_event, on_reject
-        self._parser = AmiParser()
+        self._on_event = on_event
         self._replies = ActionReplies()
         self._waiting: dict[str, _Waiting] = {}
-        loop = asyncio.get_running_loop()
-        self.banner: asyncio.Future[Banner | None] = loop.create_future()
-        self.closed = asyncio.Event()
-        self.close_reason = "connection closed"
-        self._task = asyncio.create_task(self._read_loop(), name="ami reader")
+        self.banner: asyncio.Future[Banner | None] = asyncio.get_running_loop().create_future()
+        super().__init__(
+            reader, writer, AmiParser(), on_reject, peer="Asterisk", task_name="ami reader"
+        )
 
     # -- reading --------------------------------------------------------------------------------
-
-    async def _read_loop(self) -> None:
-        try:
-            reason = await pump(
-                self._reader, self._parser, self._dispatch, self._on_reject, "Asterisk"
-            )
-            self.close_reason = reason or self.close_reason
-        finally:
-            self._shut()
 
     def _dispatch(self, item: Banner | Message) -> bool:
         """Route one message; always True: reading goes on until Asterisk closes."""
@@ -106,7 +94,7 @@ class AmiConnection:
         if answer.final:
             self._waiting.pop(answer.action_id, None)
 
-    def _shut(self) -> None:
+    def _fail_waiting(self) -> None:
         for waiting in self._waiting.values():
             for future in (waiting.response, waiting.done):
                 if future is not None and not future.done():
@@ -115,8 +103,6 @@ class AmiConnection:
         self._replies.clear()
         if not self.banner.done():
             self.banner.set_result(None)
-        self.closed.set()
-        self._writer.close()
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -178,10 +164,3 @@ class AmiConnection:
         if not self.closed.is_set():
             with contextlib.suppress(OSError, RuntimeError, ProtocolError):
                 self._writer.write(encode_action("Logoff", "logoff-0"))
-
-    async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()

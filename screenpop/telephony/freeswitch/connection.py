@@ -8,7 +8,6 @@ sans-I/O :class:`~screenpop.telephony.freeswitch.protocol.CommandReplies` pairs 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -26,12 +25,12 @@ from screenpop.telephony.freeswitch.protocol import (
     Frame,
     parse_event,
 )
-from screenpop.telephony.link import pump
+from screenpop.telephony.session import PbxSession
 
 log = logging.getLogger(__name__)
 
 
-class EslConnection:
+class EslConnection(PbxSession[Frame]):
     """One TCP session: a read task feeding the parser; the sans-I/O
     :class:`~screenpop.telephony.freeswitch.protocol.CommandReplies` pairs replies with requests."""
 
@@ -42,24 +41,13 @@ class EslConnection:
         on_event: Callable[[Event], None],
         on_reject: Callable[[int, str], None],
     ) -> None:
-        self._reader, self._writer = reader, writer
-        self._on_event, self._on_reject = on_event, on_reject
-        self._parser = EslParser()
+        self._on_event = on_event
         self._replies = CommandReplies()
         self._waiting: dict[int, asyncio.Future[Frame]] = {}
         self.auth_requested = asyncio.Event()
-        self.closed = asyncio.Event()
-        self.close_reason = "connection closed"
-        self._task = asyncio.create_task(self._read_loop(), name="esl reader")
-
-    async def _read_loop(self) -> None:
-        try:
-            reason = await pump(
-                self._reader, self._parser, self._dispatch, self._on_reject, "FreeSWITCH"
-            )
-            self.close_reason = reason or self.close_reason
-        finally:
-            self._shut()
+        super().__init__(
+            reader, writer, EslParser(), on_reject, peer="FreeSWITCH", task_name="esl reader"
+        )
 
     def _dispatch(self, frame: Frame) -> bool:
         kind = frame.content_type
@@ -88,15 +76,13 @@ class EslConnection:
             log.debug("ignoring ESL frame of type %s", kind)
         return True
 
-    def _shut(self) -> None:
+    def _fail_waiting(self) -> None:
         for future in self._waiting.values():
             if not future.done():
                 future.set_exception(ConnectionError(self.close_reason))
         self._waiting.clear()
         self._replies.clear()
-        self.closed.set()
         self.auth_requested.set()  # wake a login waiting for a banner that will never come
-        self._writer.close()
 
     async def request(self, line: str, wait_s: float) -> Frame:
         """Send one command; its command/reply or api/response. Raises TimeoutError, OSError."""
@@ -113,10 +99,3 @@ class EslConnection:
         finally:  # a request that timed out still owns its late reply: it is dropped then
             self._waiting.pop(ticket, None)
             self._replies.forget(ticket)
-
-    async def close(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
