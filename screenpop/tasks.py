@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +52,23 @@ class TaskOwner:
 class OrderedWorker(Generic[T]):
     """One task that handles queued items one at a time, in the order they were put.
 
-    Use as ``async with``: entering starts the task; leaving handles what is already queued
-    (for at most `drain_s` seconds), then stops. `handle` must not raise for an item it could
-    not handle; if it does anyway, the failure is logged with `describe(item)` and the next
-    item goes on.
+    Subclasses say how to :meth:`_handle` an item and :meth:`_describe` it for the log. Use as
+    ``async with``: entering starts the task; leaving handles what is already queued (for at most
+    `drain_s` seconds), then stops. `_handle` must not raise for an item it could not handle; if
+    it does anyway, the failure is logged and the next item goes on.
     """
 
-    def __init__(
-        self,
-        name: str,
-        handle: Callable[[T], Awaitable[None]],
-        describe: Callable[[T], str],
-        drain_s: float = 2.0,
-    ) -> None:
+    def __init__(self, name: str, drain_s: float = 2.0) -> None:
         self._name = name
-        self._handle = handle
-        self._describe = describe
         self._drain_s = drain_s
         self._queue: asyncio.Queue[T | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+
+    async def _handle(self, item: T) -> None:
+        raise NotImplementedError
+
+    def _describe(self, item: T) -> str:
+        raise NotImplementedError
 
     @property
     def running(self) -> bool:
@@ -80,7 +78,7 @@ class OrderedWorker(Generic[T]):
         """Queue `item`; never blocks."""
         self._queue.put_nowait(item)
 
-    async def __aenter__(self) -> OrderedWorker[T]:
+    async def __aenter__(self) -> Self:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=self._name)
         return self
 

@@ -4,7 +4,6 @@ so the pop path only ever queues a record and never awaits the store."""
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 
 from screenpop.calls import Call
 from screenpop.errors import ScreenpopError
@@ -15,32 +14,18 @@ from screenpop.tasks import OrderedWorker
 log = logging.getLogger(__name__)
 
 
-class CallLogWriter:
+class CallLogWriter(OrderedWorker[CallRecord]):
     """Queues call records and writes them to the store in order. Use as ``async with``: on
     exit it writes what is queued (for at most `drain_s` seconds), then stops."""
 
     def __init__(self, store: Store, runtimes: CallRuntimes, drain_s: float = 2.0) -> None:
         self._store = store
         self._runtimes = runtimes
-        self._worker = OrderedWorker(
-            "call log writer", self._write, lambda r: f"call {r.call_id}", drain_s
-        )
-
-    async def __aenter__(self) -> CallLogWriter:
-        await self._worker.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._worker.__aexit__(exc_type, exc, tb)
+        super().__init__("call log writer", drain_s)
 
     def write(self, call: Call) -> None:
         """Log the call as it is now (a newer record of a call replaces an older one)."""
-        self._worker.put(self.record(call))
+        self.put(self.record(call))
 
     def record(self, call: Call) -> CallRecord:
         """The call's row: what the tracker knows, with the caller as the card build read it."""
@@ -61,7 +46,10 @@ class CallLogWriter:
             ended_at=call.ended_at,
         )
 
-    async def _write(self, record: CallRecord) -> None:
+    def _describe(self, record: CallRecord) -> str:
+        return f"call {record.call_id}"
+
+    async def _handle(self, record: CallRecord) -> None:
         try:
             await self._store.record_call(record)
         except ScreenpopError as exc:

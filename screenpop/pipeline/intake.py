@@ -6,7 +6,6 @@ applied out of order, whatever the store's latency."""
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 
 from screenpop.call_store import CallStore
 from screenpop.calls import CallReducer
@@ -19,7 +18,7 @@ from screenpop.tasks import OrderedWorker
 log = logging.getLogger(__name__)
 
 
-class EventIntake:
+class EventIntake(OrderedWorker[CallEvent]):
     """Queues events and applies them in order. Use as ``async with``: on exit the events
     already taken are applied (for at most `drain_s` seconds), then it stops."""
 
@@ -37,34 +36,20 @@ class EventIntake:
         self._runtimes = runtimes
         self._effects = effects
         self._metrics = metrics
-        self._worker = OrderedWorker(
-            "event intake",
-            self._apply,
-            lambda e: f"call {e.call_id}: event {e.kind}",
-            drain_s,
-        )
-
-    async def __aenter__(self) -> EventIntake:
-        await self._worker.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._worker.__aexit__(exc_type, exc, tb)
+        super().__init__("event intake", drain_s)
 
     def emit(self, event: CallEvent) -> None:
         """Take one event from a source. Never blocks and never raises into the source."""
         self._metrics.events.labels(event.source, str(event.kind)).inc()
-        if not self._worker.running:
+        if not self.running:
             log.warning("call %s: event %s after shutdown, dropped", event.call_id, event.kind)
             return
-        self._worker.put(event)
+        self.put(event)
 
-    async def _apply(self, event: CallEvent) -> None:
+    def _describe(self, event: CallEvent) -> str:
+        return f"call {event.call_id}: event {event.kind}"
+
+    async def _handle(self, event: CallEvent) -> None:
         call, effects = self._reducer.advance(await self._calls.load(event.call_id), event)
         if not effects:
             self._metrics.events_ignored.inc()
