@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -113,3 +114,12 @@ async def agent_tab(port: int, token: str) -> AsyncIterator[AgentClient]:
     url = f"ws://127.0.0.1:{port}/ws"
     async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         yield AgentClient(ws)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now: to serve on (so `public_origin` can name it before
+    the server starts) or to find refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,9 @@ from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
 from tests.fakes.web_connectors import JANE, SCRIPT_CALLER, SCRIPT_NAME, web_settings_raw
+from tests.harness import free_port
 
 WAIT_MS = 5000
-
-
-def free_port() -> int:
-    """A loopback port to serve on, so `public_origin` can name it before the server starts."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

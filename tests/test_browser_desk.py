@@ -21,8 +21,8 @@ from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
 from tests.fakes.ami_server import FakeAsterisk
 from tests.fakes.web_connectors import JANE, web_settings_raw
-from tests.harness import until, with_sources
-from tests.test_browser_agent import WAIT_MS, free_port, log_in
+from tests.harness import free_port, until, with_sources
+from tests.test_browser_agent import WAIT_MS, log_in
 
 SHARED = "+12125550000"  # two customers share this number
 JANE_MOBILE = "+1 646 555 0199"

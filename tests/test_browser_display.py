@@ -4,7 +4,6 @@ and the agent and supervisor pages log out with a form POST."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,11 @@ from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
 from tests.fakes.web_connectors import web_settings_raw
+from tests.harness import free_port
 
 WAIT_MS = 5000
 UNKNOWN = "+13125550199"  # no back office knows this number: the card shows the PBX's name
 RLO, PDF, LRI, PDI = "\u202e", "\u202c", "\u2066", "\u2069"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

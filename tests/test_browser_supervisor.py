@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -23,18 +22,10 @@ from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
 from screenpop.store import CallRecord, Store
 from tests.fakes.web_connectors import JANE, web_settings_raw
-from tests.harness import agent_tab
+from tests.harness import agent_tab, free_port
 
 WAIT_MS = 5000
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-
-
-def free_port() -> int:
-    """A loopback port to serve on, so `public_origin` can name it before the server starts."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Site:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.keys import section_key
 from screenpop.lookup import CardBuild, Lookup
 from screenpop.settings import CacheSettings, ConnectorSettings
+from tests.harness import free_port
 
 TIMEOUT_S = 0.5
 
@@ -50,13 +50,6 @@ async def cache(backend: tuple[str, str]) -> AsyncIterator[Cache]:
         yield opened
     finally:
         await opened.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # -- the contract --------------------------------------------------------------------------------

@@ -3,18 +3,12 @@ and every source; slow lookups flagged; connection errors naming where they trie
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from screenpop.cli import main
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.harness import free_port
 
 
 def write_config(tmp_path: Path, body: str) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from screenpop.errors import StoreError
 from screenpop.store import NOTE_MAX_CHARS, CallRecord, Store, iso
+from tests.harness import free_port
 
 T0 = 1_795_000_000.0  # 2026-11-18T11:06:40Z
 E164 = "+12125551234"
@@ -55,13 +55,6 @@ def call(call_id: str, at: float, **changes: object) -> CallRecord:
         ended_at=None,
     )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def test_answered_then_ended_is_one_row(store: Store) -> None:
