@@ -82,7 +82,8 @@ class LiveFigures(Collector):
         agents = GaugeMetricFamily(
             "screenpop_agents", "Agents on the board by state", labels=["state"]
         )
-        states = Counter(_agent_state(board, agent_id) for agent_id in board.agents)
+        now = time.time()
+        states = Counter(board.agent_state(agent_id, now) for agent_id in board.agents)
         for state in ("offline", "available", "ringing", "on_call", "wrap_up"):
             agents.add_metric([state], float(states.get(state, 0)))
         aged = CounterMetricFamily(
@@ -91,17 +92,3 @@ class LiveFigures(Collector):
         )
         aged.add_metric([], float(board.aged_out))
         yield from (waiting, agents, aged)
-
-
-def _agent_state(board: Board, agent_id: str) -> str:
-    agent = board.agents[agent_id]
-    if not agent.online:
-        return "offline"
-    for call in board.calls.values():
-        if call.agent == agent_id and call.state in (CallState.ANSWERED, CallState.TRANSFERRED):
-            return "on_call"
-        if agent_id in call.ringing:
-            return "ringing"
-    if agent.wrap_up_until is not None and agent.wrap_up_until > time.time():
-        return "wrap_up"
-    return "available"

@@ -282,6 +282,10 @@ class Board:
             out["with"] = self.caller_info(call_id, role)
         return out
 
+    def agent_state(self, agent_id: str, now: float) -> str:
+        """What the board shows the agent as: on_call, ringing, wrap_up, available or offline."""
+        return self._agent_state(self.agents[agent_id], now)[0]
+
     def _agent_state(self, agent: AgentView, now: float) -> tuple[str, str | None]:
         for view in self.calls.values():
             if view.agent == agent.id:
