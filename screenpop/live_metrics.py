@@ -19,10 +19,7 @@ from prometheus_client.registry import Collector
 from screenpop import __version__
 from screenpop.board.model import Board
 from screenpop.cache import Cache
-from screenpop.events import CallState
 from screenpop.telephony.base import Source
-
-_WAITING = (CallState.QUEUED, CallState.RINGING)
 
 
 class LiveFigures(Collector):
@@ -76,9 +73,9 @@ class LiveFigures(Collector):
             "Callers waiting in a queue (queued or ringing, not answered)",
             labels=["queue"],
         )
-        per_queue = Counter(c.queue for c in board.calls.values() if c.state in _WAITING)
-        for queue in sorted(set(board.queues) | set(per_queue)):
-            waiting.add_metric([queue], float(per_queue.get(queue, 0)))
+        per_queue = board.waiting()
+        for queue in board.queue_names(per_queue):
+            waiting.add_metric([queue], float(len(per_queue.get(queue, []))))
         agents = GaugeMetricFamily(
             "screenpop_agents", "Agents on the board by state", labels=["state"]
         )

@@ -235,20 +235,33 @@ class Board:
             "agents": [self._agent_json(a, now, role) for a in self._sorted_agents()],
         }
 
-    def _queues_json(self, now: float, role: str | None) -> list[dict[str, Any]]:
-        waiting: dict[str, list[dict[str, Any]]] = {}
+    def waiting(self) -> dict[str, list[CallView]]:
+        """Callers waiting (queued or ringing, direct calls aside) per queue, longest first."""
+        out: dict[str, list[CallView]] = {}
         for view in sorted(self.calls.values(), key=lambda v: v.started_at):
             if view.state in (CallState.QUEUED, CallState.RINGING) and view.queue != DIRECT:
-                entry = {
+                out.setdefault(view.queue, []).append(view)
+        return out
+
+    def queue_names(self, waiting: Mapping[str, object]) -> list[str]:
+        """Every queue the board shows: those with figures today and those with callers now."""
+        return sorted((set(self.queues) | set(waiting)) - {DIRECT})
+
+    def _queues_json(self, now: float, role: str | None) -> list[dict[str, Any]]:
+        waiting = {
+            queue: [
+                {
                     "call_id": view.call_id,
                     "waiting_since": view.started_at,
                     "ringing": sorted(view.ringing),
                     **self.caller_info(view.call_id, role),
                 }
-                waiting.setdefault(view.queue, []).append(entry)
-        names = sorted(set(self.queues) | set(waiting) - {DIRECT})
+                for view in views
+            ]
+            for queue, views in self.waiting().items()
+        }
         out = []
-        for name in names:
+        for name in self.queue_names(waiting):
             calls = waiting.get(name, [])
             longest = max((now - c["waiting_since"] for c in calls), default=0.0)
             out.append(
