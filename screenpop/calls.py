@@ -21,12 +21,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from screenpop.events import AgentCallState, CallEvent, CallState, EventKind
+from screenpop.events import WITHHELD_CALLER, AgentCallState, CallEvent, CallState, EventKind
 
 log = logging.getLogger(__name__)
 
 RECENTLY_CLOSED = 2048  # ended calls remembered so late duplicates are recognised
-WITHHELD_CALLER = "anonymous"  # what a withheld caller's number becomes (callerid: withheld)
 _FINAL_KINDS = frozenset({EventKind.ENDED, EventKind.ABANDONED})
 
 

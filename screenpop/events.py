@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+WITHHELD_CALLER = "anonymous"  # a withheld caller's `caller` (callerid reads it as withheld)
+
 
 class EventKind(StrEnum):
     """What happened to a call, as a source reports it."""
@@ -62,9 +64,9 @@ class CallEvent:
     `withheld` says the PBX marked the caller's presentation as restricted (however it says so:
     Asterisk `CallingPres`/`CID-CallingPres` "Prohibited", FreeSWITCH `Caller-Privacy-Hide-Number`,
     a `Privacy` header, a withheld word in the number). A source that sees it sets `withheld` and
-    should not put the number in `caller`; the tracker then treats the call as withheld for good:
-    no number on the card, board, call log or history, never looked up, even if a later event
-    carries one.
+    puts `WITHHELD_CALLER` in `caller`, never the number; the tracker then treats the call as
+    withheld for good: no number on the card, board, call log or history, never looked up, even
+    if a later event carries one.
     """
 
     source: str

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from screenpop.calls import WITHHELD_CALLER, CallTracker, Effect, Pop, Prefetch
-from screenpop.events import CallEvent, EventKind
+from screenpop.calls import CallTracker, Effect, Pop, Prefetch
+from screenpop.events import WITHHELD_CALLER, CallEvent, EventKind
 
 AGENTS = {"PJSIP/1001": "alice", "PJSIP/1002": "bob"}
 

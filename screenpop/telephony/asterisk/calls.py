@@ -11,12 +11,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from screenpop.events import CallEvent, EventKind
+from screenpop.events import WITHHELD_CALLER, CallEvent, EventKind
 from screenpop.telephony.asterisk.callstate import CallState, caller_of, known, restricted
 from screenpop.telephony.asterisk.protocol import Message
 
 MAX_TRACKED = 4096  # calls remembered at once; the oldest are forgotten first
-WITHHELD_CALLER = "anonymous"
 
 
 class CallTable:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from screenpop.events import WITHHELD_CALLER
+
 Headers = Mapping[str, str]
 
-WITHHELD = "anonymous"
 _TRUNK_NAMES = ("sofia/gateway/",)  # legs named after their gateway (older dial strings)
 _GONE_STATES = frozenset({"CS_HANGUP", "CS_REPORTING", "CS_DESTROY"})
 _PRIVACY_NUMBER = frozenset({"yes", "true", "number", "full"})  # mod_dptools `privacy` values
@@ -41,7 +42,7 @@ def caller_of(number: str | None, name: str | None, h: Headers) -> tuple[str | N
     number = (number or "").strip() or None
     name = (name or "").strip() or None
     if withheld(h):
-        return WITHHELD, None
+        return WITHHELD_CALLER, None
     if name_hidden(h):
         name = None
     return number, name

@@ -47,7 +47,6 @@ from collections.abc import Callable, Collection, Mapping
 
 from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.freeswitch.headers import (
-    WITHHELD,
     Headers,
     channel_gone,
     endpoint_of,
@@ -61,7 +60,7 @@ from screenpop.telephony.freeswitch.resync import bridged_legs, channel_rows, qu
 from screenpop.telephony.freeswitch.state import MAX_TRACKED, CallTable
 from screenpop.telephony.freeswitch.state import EslCall as _Call
 
-__all__ = ["MAX_TRACKED", "WITHHELD", "EslCallMapper"]
+__all__ = ["MAX_TRACKED", "EslCallMapper"]
 
 CALLCENTER_SUBCLASS = "callcenter::info"
 QUIET_CAUSES = frozenset({"ORIGINATOR_CANCEL", "LOSE_RACE", "PICKED_OFF"})

@@ -10,8 +10,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from screenpop.events import CallEvent, EventKind
-from screenpop.telephony.freeswitch.headers import WITHHELD, Headers, caller_of, withheld
+from screenpop.events import WITHHELD_CALLER, CallEvent, EventKind
+from screenpop.telephony.freeswitch.headers import Headers, caller_of, withheld
 
 MAX_TRACKED = 4096  # calls and caller legs remembered at once; the oldest are forgotten first
 
@@ -40,7 +40,7 @@ class EslCall:
         if withheld(h):
             self.withheld = True
         if self.withheld:
-            self.caller, self.caller_name = WITHHELD, None
+            self.caller, self.caller_name = WITHHELD_CALLER, None
             return
         number, name = caller_of(number, name, h)
         if number:
@@ -89,7 +89,7 @@ class CallTable:
             source=self.source,
             call_id=call.call_id,
             kind=kind,
-            caller=WITHHELD if call.withheld else call.caller,
+            caller=WITHHELD_CALLER if call.withheld else call.caller,
             caller_name=None if call.withheld else call.caller_name,
             endpoint=endpoint or None,
             queue=call.queue,

@@ -24,13 +24,12 @@ from typing import ClassVar
 
 from screenpop.callerid import says_withheld
 from screenpop.errors import AuthError, ProtocolError
-from screenpop.events import CallEvent
+from screenpop.events import WITHHELD_CALLER, CallEvent
 from screenpop.telephony.base import Emit, SourceStatus
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # webhook bodies are small; anything bigger is refused as malformed
-WITHHELD_CALLER = "anonymous"  # what a withheld caller's number becomes
 REPLAY_WINDOW_S = 300.0  # how long an accepted request is remembered, by default
 
 Clock = Callable[[], float]  # Unix seconds, as time.time
