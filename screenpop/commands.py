@@ -129,17 +129,16 @@ async def _check_cache(settings: Settings) -> tuple[list[str], bool]:
 
 
 def _where(url: str) -> str:
-    """scheme://host:port of a URL, never its credentials or path."""
+    """scheme://host:port of a URL (a file's name for SQLite), never its credentials."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if _port(parts.netloc) else ""
     scheme = parts.scheme.split("+")[0]
-    return f"{scheme}://{host}{port}" if host else f"{scheme}:{parts.path.rsplit('/', 1)[-1]}"
-
-
-def _port(netloc: str) -> bool:
-    tail = netloc.rsplit("@", 1)[-1]
-    return ":" in tail and tail.rsplit(":", 1)[1].isdigit()
+    if not parts.hostname:
+        return f"{scheme}:{parts.path.rsplit('/', 1)[-1]}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: the connection error will say so
+        port = ""
+    return f"{scheme}://{parts.hostname}{port}"
 
 
 def _ms(start: float) -> str:
