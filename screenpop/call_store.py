@@ -19,11 +19,13 @@ class CallStore(Protocol):
     save, then the next event of that call)."""
 
     async def load(self, call_id: str) -> Call | None:
-        """The call as last saved, ended ones included for a while; None if never seen."""
+        """The call as last saved; None if never seen. An ended call is found (at least by its
+        id, source and final state) for as long as the reducer must ignore its late events:
+        `ENDED_REMEMBERED_S` after its end, for the latest `ENDED_REMEMBERED` ended calls."""
         ...
 
     async def save(self, call: Call) -> None:
-        """Keep the call's new state (an ended call is kept for a while, to ignore late events)."""
+        """Keep the call's new state (an ended one for a while: see :meth:`load`)."""
         ...
 
     async def active_for(self, agent_id: str) -> list[Call]:

@@ -6,6 +6,15 @@ changed, log the call); :class:`CallTracker` is the reducer over its own in-memo
 Duplicate and out-of-order events are tolerated: a repeated ring pops once, an answer for an
 agent who never rang pops first, events after the end of a call are ignored.
 
+Applying an event again changes nothing, however late it comes (a webhook resent after its
+replay window, a PBX re-sending old events, a status callback after the call ended): an ended
+call's id is remembered for :data:`ENDED_REMEMBERED_S` (at most :data:`ENDED_REMEMBERED` ids) and
+every event for it is ignored, so it never rings, pops, reaches the board or the call log again;
+and a call never goes back, once answered, to an agent it rang before: their ring or answer
+again is ignored (a ring for an agent new to the call is still a transfer to them). A transfer
+back to an agent who had the call before must come as a `transferred` event. Before the answer a
+ring for an agent who missed the call is a new ring (queues ring agents again) and pops again.
+
 The caller is the one the agent's phone is shown when it rings. A dialplan may rewrite it after
 the call came in: a later event with another caller replaces it until the first pop, and the card
 is built again for the new number (a new :class:`Prefetch`); after a pop the card on the agents'
@@ -17,6 +26,7 @@ number never brings it back.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +35,10 @@ from screenpop.events import WITHHELD_CALLER, AgentCallState, CallEvent, CallSta
 
 log = logging.getLogger(__name__)
 
-RECENTLY_CLOSED = 2048  # ended calls remembered so late duplicates are recognised
+RECENTLY_CLOSED = 2048  # ended calls kept whole (a note or a pick on a call in wrap-up)
+ENDED_REMEMBERED = 100_000  # ids of ended calls remembered, so their late events change nothing
+ENDED_REMEMBERED_S = 86_400.0  # ... for a day: longer than any webhook's replay window
+_HELD = frozenset({CallState.ANSWERED, CallState.TRANSFERRED})
 _FINAL_KINDS = frozenset({EventKind.ENDED, EventKind.ABANDONED})
 
 
@@ -92,18 +105,54 @@ class Changed:
 Effect = Prefetch | Pop | Notify | Changed
 
 
-class CallTable:
-    """Calls by id, in memory: the active ones and the latest ended ones (so that late duplicates
-    are recognised). The in-process `CallStore` keeps its calls here; :class:`CallTracker` too."""
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """What is left of an ended call once it is no longer kept whole: enough to ignore it."""
 
-    def __init__(self, keep_closed: int = RECENTLY_CLOSED) -> None:
+    source: str
+    state: CallState
+    ended_at: float | None
+    forget_at: float  # the table's clock
+
+
+class CallTable:
+    """Calls by id, in memory: the active ones, the latest ended ones whole, and the ids of the
+    ended ones for longer (so that their late events are recognised and ignored). The in-process
+    `CallStore` keeps its calls here; :class:`CallTracker` too.
+
+    An ended id is forgotten `remember_s` seconds (by `clock`) after the call ended, or sooner
+    when more than `remember` calls ended since; only then may a call with that id start again.
+    """
+
+    def __init__(
+        self,
+        keep_closed: int = RECENTLY_CLOSED,
+        *,
+        remember: int = ENDED_REMEMBERED,
+        remember_s: float = ENDED_REMEMBERED_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.active: dict[str, Call] = {}
         self._closed: OrderedDict[str, Call] = OrderedDict()
+        self._ended: OrderedDict[str, _Ended] = OrderedDict()  # oldest end first
         self._keep_closed = keep_closed
+        self._remember = max(remember, keep_closed)
+        self._remember_s = remember_s
+        self._clock = clock
 
     def get(self, call_id: str) -> Call | None:
-        """The call, active or recently ended; None if never seen (or long forgotten)."""
-        return self.active.get(call_id) or self._closed.get(call_id)
+        """The call, active or ended; None if never seen (or forgotten). A call ended a while
+        ago comes back as its id, source and final state only (nothing else is kept)."""
+        call = self.active.get(call_id)
+        if call is not None:
+            return call
+        ended = self._ended.get(call_id)  # every closed call is here too
+        if ended is None or ended.forget_at <= self._clock():
+            return None
+        whole = self._closed.get(call_id)
+        if whole is not None:
+            return whole
+        return Call(call_id, ended.source, state=ended.state, ended_at=ended.ended_at)
 
     def put(self, call: Call) -> None:
         """Keep the call's latest state; an ended call moves to the recently closed."""
@@ -112,8 +161,23 @@ class CallTable:
             return
         self.active.pop(call.call_id, None)
         self._closed[call.call_id] = call
+        self._closed.move_to_end(call.call_id)
         while len(self._closed) > self._keep_closed:
             self._closed.popitem(last=False)
+        now = self._clock()
+        self._ended[call.call_id] = _Ended(
+            call.source, call.state, call.ended_at, now + self._remember_s
+        )
+        self._ended.move_to_end(call.call_id)
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        while self._ended:
+            call_id, oldest = next(iter(self._ended.items()))
+            if len(self._ended) <= self._remember and oldest.forget_at > now:
+                return
+            del self._ended[call_id]
+            self._closed.pop(call_id, None)
 
     def active_for(self, agent_id: str) -> list[Call]:
         """Calls ringing for or held by the agent, oldest first."""
@@ -197,7 +261,10 @@ class CallReducer:
         if agent is None or agent in call.ringing or agent == call.agent:
             self.ignored += 1
             return []
-        if call.state in (CallState.ANSWERED, CallState.TRANSFERRED) and call.agent is not None:
+        if call.state in _HELD:
+            if _been_there(call, agent):
+                self.ignored += 1
+                return []
             return self._transfer_to(call, agent)
         call.ringing.add(agent)
         call.state = CallState.RINGING
@@ -219,7 +286,7 @@ class CallReducer:
 
     def _on_answered(self, call: Call, event: CallEvent) -> list[Effect]:
         agent = self._agent(event)
-        if agent is not None and agent == call.agent:
+        if agent is not None and (agent == call.agent or _been_there(call, agent)):
             self.ignored += 1
             return []
         effects: list[Effect] = []
@@ -279,6 +346,12 @@ class CallReducer:
         call.ringing.clear()
         effects.append(Changed(call))
         return effects
+
+
+def _been_there(call: Call, agent: str) -> bool:
+    """The answered call rang or was with `agent` before: their ring or answer now is an old
+    event again (a call never goes back to them but by a `transferred` event)."""
+    return call.state in _HELD and agent in call.popped
 
 
 _HANDLERS: dict[EventKind, Callable[[CallReducer, Call, CallEvent], list[Effect]]] = {
