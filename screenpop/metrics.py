@@ -56,6 +56,13 @@ class Metrics:
             ["connector", "outcome"],
             registry=r,
         )
+        self.connector_late = Counter(
+            "screenpop_connector_late_total",
+            "Card sections that arrived after their card was ready to pop: the connector"
+            " answered past its deadline_ms (the section said timed out), within late_ms",
+            ["connector"],
+            registry=r,
+        )
         self.connector_breaker = Gauge(
             "screenpop_connector_breaker_state",
             "Connector circuit breaker: 0 closed, 1 open (skipped), 2 half-open (probing)",
@@ -76,6 +83,10 @@ class Metrics:
         self.connector_outcomes.labels(connector, outcome).inc()
         if seconds is not None:
             self.connector_latency.labels(connector).observe(seconds)
+
+    def late_section(self, connector: str) -> None:
+        """Count a section that arrived after its card was ready to pop."""
+        self.connector_late.labels(connector).inc()
 
     def breaker_state(self, connector: str, state: int) -> None:
         """Show a connector's breaker state (0 closed, 1 open, 2 half-open)."""
