@@ -5,7 +5,8 @@ trip, runs the connectors that missed (all at once, one TaskGroup), and exposes:
 
 * :attr:`CardBuild.first`: resolved once every section is final or its connector's deadline has
   passed (those sections say `timeout`); this is the card that pops.
-* ``on_update``: called with each newer card after that, when a late answer arrives.
+* ``on_update``: called with each newer card after that, when a late answer arrives (counted
+  per connector in `screenpop_connector_late_total`).
 
 Stale cache entries are served at once and refreshed in the background (single flight per key).
 A connector's failure becomes its section's status; it never cancels a sibling.
@@ -161,8 +162,8 @@ class Lookup:
     """Builds cards; shared by every call. Swapped whole on config reload.
 
     `on_section` is called with every section a connector produced (cached ones excluded);
-    `metrics`, when given, counts every lookup's outcome and latency and shows each connector's
-    breaker state.
+    `metrics`, when given, counts every lookup's outcome and latency and the sections that came
+    late, and shows each connector's breaker state.
     """
 
     def __init__(
@@ -185,10 +186,16 @@ class Lookup:
             for runtime in self.connectors:
                 runtime.guard.breaker.on_change = self._breaker_changed
                 metrics.breaker_state(runtime.name, runtime.guard.breaker.state)
+                metrics.connector_late.labels(runtime.name)  # shown at 0 before the first
 
     def _breaker_changed(self, connector: str, state: BreakerState) -> None:
         if self._metrics is not None:
             self._metrics.breaker_state(connector, state)
+
+    def late(self, connector: str) -> None:
+        """A card's section arrived after the card was ready to pop: counted per connector."""
+        if self._metrics is not None:
+            self._metrics.late_section(connector)
 
     @property
     def priorities(self) -> dict[str, int]:
@@ -264,16 +271,20 @@ class CardBuild:
         self._on_update = on_update
         self._pending: set[str] = set()
 
-    def _set(self, name: str, section: Section) -> None:
+    def _set(self, name: str, section: Section) -> bool:
+        """Put a connector's answer on the card; True when it is late: it fills in a section
+        that timed out, after the card was ready to pop."""
         current = self.card.sections.get(name)
         if current is not None and current.status not in (Status.PENDING, Status.TIMEOUT):
-            return
+            return False
+        late = self.first.done() and section.status is not Status.TIMEOUT
         self.card = self.card.with_section(name, section)
         self._pending.discard(name)
         if self.first.done():
             self._on_update(self.card)
         else:
             self._maybe_first()
+        return late
 
     def _deadline(self, name: str) -> None:
         if name in self._pending and not self.first.done():
@@ -330,4 +341,8 @@ class CardBuild:
             self._maybe_first()
 
     async def _one(self, lookup: Lookup, runtime: ConnectorRuntime, query: LookupQuery) -> None:
-        await lookup.fetch(runtime, query, lambda section: self._set(runtime.name, section))
+        def answered(section: Section) -> None:
+            if self._set(runtime.name, section):
+                lookup.late(runtime.name)
+
+        await lookup.fetch(runtime, query, answered)
