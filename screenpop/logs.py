@@ -2,7 +2,9 @@
 
 The command line calls :func:`configure_logging` once before the config is read (so config
 errors are logged) and again with the config's ``[logging]`` table, unless the command line or
-``$SCREENPOP_LOG_LEVEL`` / ``$SCREENPOP_LOG_FORMAT`` already chose: the command line wins.
+``$SCREENPOP_LOG_LEVEL`` / ``$SCREENPOP_LOG_FORMAT`` already chose: the command line wins. What
+they chose is a :class:`LogSetup`; the daemon keeps it, so that a reload applies a new
+``[logging]`` at once, with those choices still winning.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Literal, TextIO
 
 LogFormat = Literal["text", "json"]
@@ -60,11 +63,12 @@ class _ScreenpopHandler(logging.StreamHandler[TextIO]):
     """The stderr handler :func:`configure_logging` installs (and replaces on the next call)."""
 
 
-def configure_logging(level: str, fmt: LogFormat) -> None:
-    """Log to stderr at `level` in `fmt`, replacing what an earlier call installed.
+def configure_logging(level: str, fmt: LogFormat) -> bool:
+    """Log to stderr at `level` in `fmt`, replacing what an earlier call installed; True then.
 
-    Leaves logging alone when another handler is on the root logger already (a test harness or
-    an application embedding screenpop owns logging then). ValueError for an unknown level.
+    Leaves logging alone (False) when another handler is on the root logger already (a test
+    harness or an application embedding screenpop owns logging then). ValueError for an unknown
+    level.
     """
     level = check_level(level)
     root = logging.getLogger()
@@ -72,8 +76,38 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
         if isinstance(handler, _ScreenpopHandler):
             root.removeHandler(handler)
     if root.handlers:
-        return
+        return False
     ours = _ScreenpopHandler()
     ours.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(ours)
     root.setLevel(level)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class LogSetup:
+    """What the command line or the environment chose of the logging (None: the config's
+    ``[logging]`` decides), which wins over the config, at start and on every reload."""
+
+    level: str | None = None
+    fmt: LogFormat | None = None
+
+    def choose(self, level: str, fmt: LogFormat) -> tuple[str, LogFormat]:
+        """The level and format in force when the config says `level` and `fmt`."""
+        return check_level(self.level or level), self.fmt or fmt
+
+    def reapply(self, level: str, fmt: LogFormat) -> str:
+        """Log by a reloaded config's ``[logging]`` from now on; says what is in force."""
+        chosen_level, chosen_fmt = self.choose(level, fmt)
+        if not configure_logging(chosen_level, chosen_fmt):
+            return "[logging] changed: logging is set up by the program running screenpop, kept"
+        kept = [
+            what
+            for what, pinned in (("level", self.level), ("format", self.fmt))
+            if pinned is not None
+        ]
+        note = f"[logging] applied: level {chosen_level}, format {chosen_fmt}"
+        if kept:
+            verb = "win" if len(kept) > 1 else "wins"
+            note += f" (the {' and '.join(kept)} set on the command line or environment {verb})"
+        return note
