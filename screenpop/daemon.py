@@ -35,6 +35,7 @@ from screenpop.desk import DeskParts, DeskService
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.events import CallEvent
 from screenpop.live_metrics import LiveFigures
+from screenpop.logs import LogSetup
 from screenpop.lookup import Lookup
 from screenpop.metrics import Metrics
 from screenpop.pipeline.actions import AgentActions
@@ -71,9 +72,15 @@ class Daemon:
     _board_feed: BoardFeed
     _intake: EventIntake
 
-    def __init__(self, settings: Settings, config_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config_path: Path | None = None,
+        log_setup: LogSetup | None = None,
+    ) -> None:
         self._initial = settings
         self.config_path = config_path  # re-read on SIGHUP and POST /admin/reload
+        self._log_setup = log_setup or LogSetup()  # what wins over [logging] on a reload too
         self._stack = AsyncExitStack()
         self._tasks = TaskOwner()
         self._connectors = ConnectorSet([])
@@ -223,7 +230,7 @@ class Daemon:
         await self._connectors.aclose()
 
     async def reload(self, path: Path | None = None) -> str:
-        """Re-read the config and swap connectors, agents and roles in place.
+        """Re-read the config, swap connectors, agents and roles in place, apply `[logging]`.
 
         The new config is validated completely, and its connectors started, before anything is
         swapped; on any error a ConfigError says why and the old config keeps running. Agents stay
@@ -240,6 +247,8 @@ class Daemon:
         self.live.swap(new, AgentDirectory(new.agents), self._make_lookup(connectors, new))
         await self._configure_board(new)
         self._board_feed.changed()
+        if new.logging != old.logging:
+            notes.append(self._log_setup.reapply(new.logging.level, new.logging.format))
         grace = max((c.late_ms for c in old.connectors), default=0) / 1000 + 1.0
         self._tasks.spawn(self._close_later(old_connectors, grace), name="close old connectors")
         summary = (
