@@ -16,7 +16,7 @@ from typing import Any, cast
 from screenpop import __version__
 from screenpop.callerid import normalize
 from screenpop.errors import ConfigError, ScreenpopError
-from screenpop.logs import FORMATS, LogFormat, check_level, configure_logging
+from screenpop.logs import FORMATS, LogFormat, LogSetup, check_level, configure_logging
 from screenpop.settings import CONFIG_ENV, LoggingSettings, Settings, load_settings
 
 log = logging.getLogger("screenpop")
@@ -87,20 +87,26 @@ def _level(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def log_setup(args: argparse.Namespace, environ: Mapping[str, str]) -> LogSetup:
+    """What the command line, then `$SCREENPOP_LOG_LEVEL` / `$SCREENPOP_LOG_FORMAT`, chose of
+    the logging: it wins over the config's `[logging]`, at start and on every reload."""
+    level = args.log_level or environ.get(LEVEL_ENV) or None
+    fmt = args.log_format or environ.get(FORMAT_ENV) or None
+    if fmt is not None and fmt not in FORMATS:
+        raise ConfigError(f"${FORMAT_ENV}={fmt!r}: the log format is text or json")
+    try:
+        return LogSetup(check_level(level) if level else None, cast(LogFormat | None, fmt))
+    except ValueError as exc:
+        raise ConfigError(f"${LEVEL_ENV}: {exc}") from None
+
+
 def log_options(
     args: argparse.Namespace, settings: Settings | None, environ: Mapping[str, str]
 ) -> tuple[str, LogFormat]:
     """The level and format to log with: the command line, then `$SCREENPOP_LOG_LEVEL` /
     `$SCREENPOP_LOG_FORMAT`, then the config's `[logging]`, then INFO and text."""
     configured = settings.logging if settings is not None else LoggingSettings()
-    level = args.log_level or environ.get(LEVEL_ENV) or configured.level
-    fmt = args.log_format or environ.get(FORMAT_ENV) or configured.format
-    if fmt not in FORMATS:
-        raise ConfigError(f"${FORMAT_ENV}={fmt!r}: the log format is text or json")
-    try:
-        return check_level(level), cast(LogFormat, fmt)
-    except ValueError as exc:
-        raise ConfigError(f"${LEVEL_ENV}: {exc}") from None
+    return log_setup(args, environ).choose(configured.level, configured.format)
 
 
 def _configure(args: argparse.Namespace, settings: Settings | None) -> None:
@@ -169,14 +175,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         demo = _demo_settings(args.config, args.port)
         _configure(args, demo)
-        return _run(demo, Path(args.config), demo=True)
+        return _run(demo, Path(args.config), log_setup(args, os.environ), demo=True)
     if args.command in ("replay", "watch"):
         return _recorder(args)
     path = _config_path(args.config)
     settings = load_settings(path)
     _configure(args, settings)
     if args.command == "run":
-        return _run(settings, path, demo=False)
+        return _run(settings, path, log_setup(args, os.environ), demo=False)
     from screenpop import commands
 
     if args.command == "check":
@@ -222,11 +228,11 @@ def _demo_settings(config: str, port: int | None) -> Settings:
     return load_settings(path, environ)
 
 
-def _run(settings: Settings, path: Path | None, demo: bool) -> int:
+def _run(settings: Settings, path: Path | None, logs: LogSetup, demo: bool) -> int:
     from screenpop.daemon import Daemon
 
     async def serve() -> None:
-        async with Daemon(settings, None if demo else path) as daemon:
+        async with Daemon(settings, None if demo else path, logs) as daemon:
             await daemon.serve(lambda port: _announce(settings, path, port, demo))
 
     return _run_until_signal(serve())
