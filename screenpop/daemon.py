@@ -61,6 +61,7 @@ class Daemon:
     metrics: Metrics
     hub: Hub
     calls: MemoryCallStore
+    runtimes: CallRuntimes  # what only this process holds of each call (build, courier)
     board: Board
     store: Store
     actions: AgentActions
@@ -133,7 +134,7 @@ class Daemon:
             lambda agent_id: self.live.directory.get(agent_id),
             lambda agent: self.live.role(agent.role).board,
         )
-        runtimes = CallRuntimes(self._tasks)
+        runtimes = self.runtimes = CallRuntimes(self._tasks)
         await self._open_board(cfg, runtimes, presence)
         stack.callback(self._board_feed.close)
         await self._open_pipeline(runtimes, stack)

@@ -34,7 +34,7 @@ class CallRuntimes:
 
     def __init__(self, tasks: TaskOwner, grace_s: float = CLOSED_BUILD_GRACE_S) -> None:
         self._tasks = tasks
-        self._grace_s = grace_s
+        self.grace_s = grace_s  # read at each call's end (the cycles bench shortens it)
         self._calls: dict[str, CallRuntime] = {}
 
     def get(self, call_id: str) -> CallRuntime | None:
@@ -63,7 +63,7 @@ class CallRuntimes:
         if runtime.courier is not None:
             runtime.courier.finish()
             runtime.courier = None
-        asyncio.get_running_loop().call_later(self._grace_s, self._forget, call_id, runtime)
+        asyncio.get_running_loop().call_later(self.grace_s, self._forget, call_id, runtime)
 
     def _forget(self, call_id: str, runtime: CallRuntime) -> None:
         if self._calls.get(call_id) is runtime:
