@@ -59,7 +59,10 @@ class CardBuilds:
         card = Card(
             call.call_id, {**caller.to_json(), "name": call.caller_name}, {}, lookup.priorities
         )
-        build = CardBuild(card, lambda updated: self._updated(runtime, build, updated))
+        # Bound methods of this long-lived object, never closures over the build or the runtime:
+        # the build holds its callback, so a callback holding the build would make a reference
+        # cycle per call, left for the collector's slow full passes.
+        build = CardBuild(card, self._updated)
         runtime.build = build
         if runtime.build_task is not None:
             runtime.build_task.cancel()
@@ -74,12 +77,23 @@ class CardBuilds:
         runtime.build_task = task
         task.add_done_callback(lambda t: _build_done(runtime, t))
         if shown:  # a caller withheld after the pop: the number leaves the agents' screens now
-            build.first.add_done_callback(lambda f: self._updated(runtime, build, build.card))
+            build.first.add_done_callback(self._first_shown)
 
-    def _updated(self, runtime: CallRuntime, build: CardBuild, card: Card) -> None:
-        """A card build moved on; a build replaced by a newer one speaks to nobody."""
-        if runtime.build is build and self._runtimes.get(card.call_id) is runtime:
+    def _updated(self, card: Card) -> None:
+        """A card build moved on. Only the call's current build speaks: its latest card is
+        `card` (a build replaced by a newer one, or forgotten, speaks to nobody)."""
+        runtime = self._runtimes.get(card.call_id)
+        if runtime is not None and runtime.build is not None and runtime.build.card is card:
             self._on_card(card.call_id, card)
+
+    def _first_shown(self, first: asyncio.Future[Card]) -> None:
+        """The first card of a rebuild whose agents have the old card: they get it at once."""
+        if first.cancelled():
+            return
+        runtime = self._runtimes.get(first.result().call_id)
+        build = runtime.build if runtime is not None else None
+        if build is not None and build.first is first:
+            self._on_card(build.card.call_id, build.card)
 
     async def run(self, build: CardBuild, caller: CallerId) -> None:
         """Fill `build`: the connectors and the call log at once. The connectors (and the cache)
