@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -310,10 +311,13 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._reload_on_signal)
         try:
             async with self.web() as port:
+                # What start-up built lives as long as the daemon: out of every collector pass.
+                gc.freeze()
                 on_ready(port)
                 await self.run_sources()
                 await asyncio.Event().wait()
         finally:
+            gc.unfreeze()  # stopped: what it held may be collected again (tests, embedders)
             loop.remove_signal_handler(signal.SIGHUP)
 
     def _reload_on_signal(self) -> None:
