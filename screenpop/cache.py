@@ -14,6 +14,7 @@ logs only when its health changes. Only :meth:`Cache.ping` raises, for ``/readyz
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -222,6 +223,7 @@ class RedisCache:
                 await self._client.ping()
         except (RedisError, OSError) as exc:
             self._failed(exc)
+            await self._drop_idle_connections()
             raise ConnectionError(f"cache at {self._where} unreachable: {_describe(exc)}") from None
         self._recovered()
 
@@ -238,9 +240,17 @@ class RedisCache:
                 result = await method(*args, **kw)
         except (RedisError, OSError) as exc:  # TimeoutError is an OSError
             self._failed(exc)
+            await self._drop_idle_connections()
             return None
         self._recovered()
         return result
+
+    async def _drop_idle_connections(self) -> None:
+        """After a failure, close the pooled connections nobody is using. When Redis went away
+        they are all dead, and each would otherwise fail once more after it came back (the cache
+        "down" again, and another cool-off without it); a healthy one just reconnects."""
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.connection_pool.disconnect(inuse_connections=False)
 
     def _failed(self, exc: BaseException) -> None:
         self.errors += 1
