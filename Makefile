@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint bench clean
 
@@ -32,7 +33,12 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(TEST_STAMP)
+# The bench extra (matplotlib) draws the plots; `python -m bench --quick` runs without it.
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(BIN)/pip install --quiet -e '.[test,dev,bench]' -e tests/plugins/example_connector
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,8 +1,8 @@
-"""`make bench`: the latency and throughput harness for screenpop.
+"""`make bench`: screenpop's latency, throughput, CPU and memory, measured from outside.
 
-`python -m bench` measures the physical floor of this machine (one AMI event parsed, one Redis
-GET, one websocket frame on loopback), then ring-to-pop through a real daemon on loopback (cache
-hit in memory and in Redis, cache miss with three connectors, withheld caller, a real AMI feed
-from the fake Asterisk), then a burst of calls to many agents, checking that every agent got
-exactly its pops. It prints a table and writes the same figures as JSON. See bench/README.md.
+The daemon runs as its own process (`screenpop run` on a generated config), beside a fake
+Asterisk driven at a set call rate, a fake back office and the agents' `websockets` clients, each
+in processes of their own. A pop is timed from the PBX writing `AgentCalled` to the agent's
+client holding the `pop` frame, with one clock for all processes (`time.monotonic_ns`), and every
+latency is shown as a ratio to the floor measured in the same run. See bench/README.md.
 """

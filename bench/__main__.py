@@ -1,47 +1,60 @@
-"""`python -m bench [--quick] [--calls N] [--agents N] [--json PATH] [--redis-url URL]`."""
+"""`python -m bench [--quick] [--cases 1,4] [--json PATH] [--redis-url URL] [--quiet]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
-from bench.run import params, run
+from bench import plots
+from bench.cases import CASES
+from bench.run import run
 
-DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
+RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bench", description="screenpop latency and throughput on loopback"
+        prog="python -m bench",
+        description="screenpop's latency, throughput, CPU and memory, with the daemon, the fake "
+        "PBX, the back office and the agents' clients each in their own process (loopback only)",
     )
-    parser.add_argument("--quick", action="store_true", help="tiny counts: a few seconds")
-    parser.add_argument("--calls", type=int, help="calls per series and per burst (default 500)")
-    parser.add_argument("--agents", type=int, help="agents connected (default 50)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: the smoke test")
+    parser.add_argument("--cases", default="", help=f"comma-separated, of {','.join(CASES)}")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS / "latest.json",
+        help="where to write the result (a .md table and plots beside it)",
+    )
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="a loopback Redis, db 15")
+    parser.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
-    for name in ("calls", "agents"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name} must be at least 1")
+    args.only = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in args.only if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case {unknown[0]!r} (cases: {', '.join(CASES)})")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; print the table; write the JSON. Exit 1 if a burst lost a pop."""
+    """Run; print the table; write JSON, Markdown and plots. Exit 1 if a pop was lost."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    p = params(args.calls, args.agents, args.quick, args.redis_url)
-    report = asyncio.run(run(p, progress=not args.quiet))
+    report = asyncio.run(run(args.quick, args.redis_url, args.only, progress=not args.quiet))
     print(report.text())
     report.write(args.json)
-    print(f"\nwritten: {args.json}")
-    return 0 if all(d.ok for d in report.deliveries.values()) else 1
+    print(f"\nwritten: {args.json} and {args.json.with_suffix('.md')}")
+    if not args.no_plots:
+        drawn = plots.draw(report.cases, report.floor(), args.json.parent)
+        if drawn:
+            print("plots: " + ", ".join(str(p) for p in drawn))
+        elif not plots.available():
+            print("plots: matplotlib is not installed (pip install -e '.[bench]')")
+    print(f"took {report.seconds:.0f} s")
+    return 0 if report.ok() else 1
 
 
 if __name__ == "__main__":

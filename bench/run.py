@@ -1,78 +1,88 @@
-"""One benchmark run: the floor, ring-to-pop on each daemon set-up, then the bursts."""
+"""One benchmark run: start the parts, measure the floor, run the cases, report.
+
+Every part is its own process: the fake Asterisk (:mod:`bench.pbx`), the back office
+(:mod:`bench.backoffice`), the floor's peer (:mod:`bench.floor_peer`), the agents' clients
+(:mod:`bench.agents`, several processes), and for each case a fresh daemon (`screenpop run`).
+The Redis parts use db 15 under a key prefix of this run only, deleted at the end; without a
+reachable Redis the cache is in memory and the floor has no Redis GET (the run says so).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import logging
+import contextlib
 import socket
 import sys
-from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
 from urllib.parse import urlparse
 
-from bench import burst, cases, floor
+import redis.asyncio as aioredis
+
+from bench import floor
+from bench.cases import CASES, Context, sizes
+from bench.measure import Parts
 from bench.report import Report
+from bench.worker import Worker
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Params:
-    """What to run; :func:`params` picks them from the command line."""
-
-    calls: int  # per ring-to-pop series, and the size of each burst
-    agents: int
-    floor_samples: int
-    warmup: int
-    redis_url: str
-    quick: bool
+FLOOR_SAMPLES = {True: 200, False: 2000}
+CLIENT_PROCESSES = {True: 2, False: 4}
+QUICK_CACHE_TIMEOUT_MS = 2000
 
 
-def params(calls: int | None, agents: int | None, quick: bool, redis_url: str) -> Params:
-    if quick:
-        return Params(calls or 20, agents or 5, 300, 30, redis_url, True)
-    return Params(calls or 500, agents or 50, 5000, 500, redis_url, False)
-
-
-async def run(p: Params, progress: bool = True) -> Report:
-    """Every measurement in turn, each on its own daemon; Redis parts are skipped (and listed)
-    when the Redis at `p.redis_url` does not answer."""
-    report = Report(params=asdict(p))
-    redis_up = reachable(p.redis_url)
-    if not redis_up:
-        report.skipped.append(f"Redis at {p.redis_url} is not reachable: no Redis figures")
+async def run(
+    quick: bool, redis_url: str, only: Sequence[str] = (), progress: bool = True
+) -> Report:
     say = _printer(progress)
-
-    say("floor")
-    report.figures.append(floor.ami_parse(p.floor_samples * 10, p.warmup))
+    started = time.monotonic()
+    chosen = [c for c in CASES if not only or c in only]
+    report = Report(
+        params={
+            "quick": quick,
+            "cases": chosen,
+            "redis_url": redis_url,
+            "sizes": asdict(sizes(quick)),
+        }
+    )
+    redis_up = reachable(redis_url)
+    prefix = report.params["key_prefix"] = f"screenpop-bench:{uuid.uuid4().hex[:12]}:"
     if redis_up:
-        report.figures.append(await floor.redis_get(p.redis_url, p.floor_samples, p.warmup))
-    report.figures += await floor.ws_frames(p.floor_samples, p.warmup)
-
-    say("ring-to-pop, memory cache")
-    report.figures += await _settled(cases.memory_cache(p.calls, p.agents))
-    if redis_up:
-        say("ring-to-pop, Redis cache")
-        report.figures += await _settled(cases.redis_cache(p.calls, p.agents, p.redis_url))
-    say("ring-to-pop from the fake Asterisk (AMI)")
-    report.figures += await _settled(cases.ami_feed(p.calls, p.agents))
-
-    for mode, what in burst.MODES.items():
-        say(f"burst of {p.calls} calls to {p.agents} agents, {what}")
-        figure, delivery = await _settled(burst.burst(p.calls, p.agents, mode))
-        report.figures.append(figure)
-        report.deliveries[figure.name] = delivery
+        cache = {"url": redis_url, "key_prefix": prefix, "ttl_s": 3600, "stale_s": 7200}
+        if quick:  # the smoke test runs beside the whole suite: a slow GET must not skip the cache
+            cache["timeout_ms"] = QUICK_CACHE_TIMEOUT_MS
+    else:
+        report.skipped.append(f"Redis at {redis_url} is not reachable: memory cache, no GET floor")
+        cache = {"url": "memory://"}
+    say("starting the PBX, back office, floor peer and agents' processes")
+    async with contextlib.AsyncExitStack() as stack:
+        workers = [Worker("pbx"), Worker("backoffice"), Worker("floor_peer")]
+        workers += [Worker("agents", f"agents-{k}") for k in range(CLIENT_PROCESSES[quick])]
+        await asyncio.gather(*(stack.enter_async_context(w) for w in workers))
+        pbx, office, peer, *clients = workers
+        parts = Parts(
+            pbx, office, peer, clients, await pbx.call("start"), await office.call("start")
+        )
+        try:
+            say("floor")
+            samples = FLOOR_SAMPLES[quick]
+            report.floor_parts = await floor.measure(
+                parts, redis_url if redis_up else None, samples
+            )
+            with tempfile.TemporaryDirectory(prefix="screenpop-bench-") as tmp:
+                ctx = Context(parts, sizes(quick), Path(tmp), cache, shared_cache=redis_up)
+                for case in chosen:
+                    say(f"case {case}")
+                    report.cases += await CASES[case](ctx)
+        finally:
+            await asyncio.gather(pbx.call("stop"), office.call("stop"))
+            if redis_up:
+                await delete_prefix(redis_url, prefix)
+    report.seconds = time.monotonic() - started
     return report
-
-
-async def _settled(work: Coroutine[Any, Any, T]) -> T:
-    """Run one case on a quiet loop: collect garbage and let stragglers finish first."""
-    gc.collect()
-    await asyncio.sleep(0.05)
-    return await work
 
 
 def reachable(url: str) -> bool:
@@ -88,9 +98,23 @@ def reachable(url: str) -> bool:
         return False
 
 
+async def delete_prefix(url: str, prefix: str) -> int:
+    """Delete every key under `prefix`; returns how many there were."""
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+        return len(keys)
+    finally:
+        await client.aclose()
+
+
 def _printer(enabled: bool) -> Callable[[str], None]:
+    t0 = time.monotonic()
+
     def say(what: str) -> None:
         if enabled:
-            print(f"... {what}", file=sys.stderr, flush=True)
+            print(f"... {time.monotonic() - t0:6.1f} s  {what}", file=sys.stderr, flush=True)
 
     return say

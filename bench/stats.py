@@ -1,4 +1,4 @@
-"""Latency samples to figures: percentiles, throughput, a text table and JSON."""
+"""Latency samples to figures: percentiles and throughput."""
 
 from __future__ import annotations
 
@@ -59,26 +59,3 @@ def summarize(
         rate_per_s=round(len(ms) / elapsed_s, 1) if elapsed_s > 0 else 0.0,
         note=note,
     )
-
-
-_COLUMNS = ("n", "p50 ms", "p90 ms", "p99 ms", "max ms", "per s")
-
-
-def render_table(figures: Sequence[Figure]) -> str:
-    """A fixed-width table, one row per figure, grouped in the order given."""
-    width = max([len(f"{f.group}: {f.name}") for f in figures] + [10])
-    head = f"{'':<{width}}" + "".join(f"{c:>10}" for c in _COLUMNS)
-    lines = [head, "-" * len(head)]
-    for f in figures:
-        label = f"{f.group}: {f.name}"
-        cells = (f.n, f.p50_ms, f.p90_ms, f.p99_ms, f.max_ms, f.rate_per_s)
-        lines.append(f"{label:<{width}}" + "".join(_cell(c) for c in cells))
-    return "\n".join(lines)
-
-
-def _cell(value: float) -> str:
-    if isinstance(value, int):
-        return f"{value:>10}"
-    if value >= 100:
-        return f"{value:>10.1f}"
-    return f"{value:>10.3f}"
