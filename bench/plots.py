@@ -34,13 +34,12 @@ def draw(cases: Sequence[CaseResult], floor: dict[str, float] | None, folder: Pa
     written = []
     ramp = [c for c in cases if c.case == "4" and c.stretch and c.stretch.latency]
     if ramp:
-        xs = [float(c.extra["rate"]) for c in ramp]
-        series = {label: [_get(c, q) for c in ramp] for q, label in QUANTILES}
+        rates = [float(c.extra["rate"]) for c in ramp]
+        by_rate = {label: (rates, [_get(c, q) for c in ramp]) for q, label in QUANTILES}
         path = folder / "latency-vs-rate.png"
         _plot(
             path,
-            xs,
-            series,
+            by_rate,
             floor,
             "calls per second (cache hits)",
             "Pop latency against the call rate",
@@ -49,21 +48,20 @@ def draw(cases: Sequence[CaseResult], floor: dict[str, float] | None, folder: Pa
         written.append(path)
     idle = [c for c in cases if c.case == "5" and c.stretch and c.stretch.latency]
     if idle:
-        series = {}
+        series: dict[str, tuple[list[float], list[float]]] = {}
         for tabs in sorted({c.supervisors for c in idle}):
             points = sorted((c for c in idle if c.supervisors == tabs), key=lambda c: c.agents)
             xs = [float(c.agents) for c in points]
             suffix = f", {tabs} board tabs" if tabs else ""
             for q, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
-                series[label + suffix] = [_get(c, q) for c in points]
+                series[label + suffix] = (xs, [_get(c, q) for c in points])
         path = folder / "latency-vs-agents.png"
         _plot(
             path,
-            xs,
             series,
             floor,
             "agents connected",
-            "Pop latency against the agents connected (50 calls/s, cache hits)",
+            "Pop latency against the agents connected (cache hits)",
             log_x=True,
         )
         written.append(path)
@@ -77,8 +75,7 @@ def _get(case: CaseResult, q: str) -> float:
 
 def _plot(
     path: Path,
-    xs: list[float],
-    series: dict[str, list[float]],
+    series: dict[str, tuple[list[float], list[float]]],
     floor: dict[str, float] | None,
     xlabel: str,
     title: str,
@@ -87,8 +84,9 @@ def _plot(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    for label, ys in series.items():
-        ax.plot(xs[: len(ys)], ys, marker="o", label=label)
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", label=label)
+    xs = sorted({x for xs, _ in series.values() for x in xs})
     if log_x:
         ax.set_xscale("log")
     ax.set_yscale("log")
@@ -103,12 +101,21 @@ def _plot(
         ax.axhline(
             base, color="grey", linestyle="--", linewidth=1, label=f"floor p50 {base:.2f} ms"
         )
-        twin = ax.secondary_yaxis("right", functions=(lambda y: y / base, lambda r: r * base))
+        twin = ax.secondary_yaxis("right", functions=(_scaled(1 / base), _scaled(base)))
         twin.set_ylabel("x floor p50")
     ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _scaled(factor: float) -> Any:
+    """`values * factor` for whatever matplotlib hands the secondary axis (numpy arrays)."""
+
+    def scale(values: Any) -> Any:
+        return values * factor
+
+    return scale
 
 
 def describe(paths: Sequence[Path]) -> dict[str, Any]:
