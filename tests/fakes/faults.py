@@ -6,6 +6,7 @@ and what an agent's tab and an ops probe see of it.
   shared Redis.
 * :class:`Inbox`: reads one agent tab in the background and files every message by call id.
 * :class:`EmitTraffic`: a steady stream of calls through ``Daemon.emit``.
+* :class:`PeakRss`: how far this process's memory rose while something happened.
 * :func:`readiness`, :func:`wait_readiness`, :func:`metric`: `/readyz` and one `/metrics`
   sample, as a probe reads them.
 
@@ -18,8 +19,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import shutil
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,6 +306,42 @@ class EmitTraffic:
     def _end(self, call_id: str) -> None:
         self.ended.append(call_id)
         self._emit(CallEvent(self.source, call_id, EventKind.ENDED))
+
+
+# -- memory ----------------------------------------------------------------------------------------
+
+
+class PeakRss:
+    """``with PeakRss() as rss:`` samples this process's resident memory every 2 ms from a thread
+    (so a busy event loop cannot hide a spike); :attr:`growth` is the peak over the start, bytes."""
+
+    def __init__(self) -> None:
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._start = self._peak = self._now()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss sampler", daemon=True)
+
+    def _now(self) -> int:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * self._page
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.002):
+            self._peak = max(self._peak, self._now())
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self._peak - self._start
 
 
 # -- what a probe sees -----------------------------------------------------------------------------
