@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
@@ -172,6 +173,31 @@ class Tabs:
         self.tabs, self._sockets, self._readers = [], [], []
         return count
 
+    async def warm_cards(
+        self, port: int, agent: str, token: str, numbers: list[str], at_once: int
+    ) -> dict[str, int]:
+        """Ask the card API for each number (`at_once` at a time) so the daemon caches their
+        cards; returns the sections' statuses it answered with."""
+        origin = f"http://127.0.0.1:{port}"
+        statuses: Counter[str] = Counter()
+        gate = asyncio.Semaphore(at_once)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+            form = {"agent_id": agent, "token": token}
+            async with http.post(f"{origin}/", data=form, allow_redirects=False) as response:
+                cookie = response.cookies[COOKIE].value
+            headers = {"Cookie": f"{COOKIE}={cookie}"}
+
+            async def one(e164: str) -> None:
+                async with (
+                    gate,
+                    http.get(f"{origin}/api/cards/{quote(e164)}", headers=headers) as response,
+                ):
+                    response.raise_for_status()
+                    statuses.update(section_statuses(await response.json()))
+
+            await asyncio.gather(*(one(n) for n in numbers))
+        return dict(statuses)
+
     # -- the floor: one websocket frame, aiohttp server -> this client -------------------------
 
     async def floor_recv(self, port: int, n: int) -> list[int]:
@@ -196,6 +222,7 @@ def main() -> None:
             "count": tabs.count,
             "close": tabs.close,
             "floor_recv": tabs.floor_recv,
+            "warm_cards": tabs.warm_cards,
         }
     )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import HttpLatency, Setup, free_port, number, write_config
+from bench.config import HttpLatency, Setup, agent_id, free_port, number, token, write_config
 from bench.daemon import DaemonProcess, running
 from bench.measure import Parts, Stretch, close_tabs, connect_tabs, traffic
 
@@ -30,7 +30,7 @@ HANGING = (HttpLatency("crm", 20), HttpLatency("sales", 50), HttpLatency("credit
 OPTIONS = {"max_concurrency": 64}
 # Every pop of case 3 meets the hang: the breaker would otherwise skip the connector after five.
 HANG_OPTIONS = {"breaker_failures": 1_000_000, "late_ms": 600}
-WARM_RATE = 100.0
+WARM_AT_ONCE = 8  # card API lookups at once while the cache is filled
 P99_LIMIT_MS = 50.0  # the ramp stops at the first rate whose p99 passes this
 
 
@@ -84,6 +84,7 @@ class Context:
     cache: dict[str, Any]
     shared_cache: bool  # Redis: cards cached by one daemon are hits for the next
     warmed: bool = False
+    warm_statuses: dict[str, int] = field(default_factory=dict)
     _fresh: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000))
     _labels: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -113,15 +114,23 @@ async def daemon_for(ctx: Context, setup: Setup) -> AsyncIterator[DaemonProcess]
 
 
 async def warm(ctx: Context, daemon: DaemonProcess, agents: int) -> None:
-    """Fill the cache with the pool's cards (once per run on Redis), then a little unmeasured
-    traffic so the new daemon's first pops are not the ones measured."""
-    pool = ctx.pool()
+    """Fill the cache with the pool's cards through the card API (once per run on Redis: the
+    next daemons find them there), then a little unmeasured traffic so the new daemon's first
+    pops are not the ones measured."""
     if not ctx.warmed:
-        seconds = len(pool) / WARM_RATE
-        await _drive(ctx, daemon, "warm", WARM_RATE, seconds, pool, agents)
+        ctx.warm_statuses = await ctx.parts.clients[0].call(
+            "warm_cards",
+            port=daemon.port,
+            agent=agent_id(0),
+            token=token(agent_id(0)),
+            numbers=ctx.pool(),
+            at_once=WARM_AT_ONCE,
+        )
         ctx.warmed = ctx.shared_cache
+        await asyncio.sleep(1.0)  # late answers land in the cache
     if ctx.sizes.warm_up_s:
-        await _drive(ctx, daemon, "warm", ctx.sizes.rate, ctx.sizes.warm_up_s, pool, agents)
+        s = ctx.sizes
+        await _drive(ctx, daemon, "warm", s.rate, s.warm_up_s, ctx.pool(), agents)
 
 
 async def _drive(

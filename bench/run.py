@@ -77,6 +77,7 @@ async def run(
                 for case in chosen:
                     say(f"case {case}")
                     report.cases += await CASES[case](ctx)
+                report.params["warm_sections"] = ctx.warm_statuses
         finally:
             await asyncio.gather(pbx.call("stop"), office.call("stop"))
             if redis_up:
