@@ -54,7 +54,7 @@ class Sizes:
 
 def sizes(quick: bool) -> Sizes:
     if quick:  # every path once, as fast as it goes: the smoke test
-        return Sizes(6, 4, ((3, 0), (9, 2)), 0.5, 0.5, 20.0, (20.0, 40.0), 30, 0.0, 0.5, 0.2, False)
+        return Sizes(6, 4, ((9, 2),), 0.5, 0.5, 20.0, (20.0, 40.0), 30, 0.0, 0.5, 0.2, False)
     idle = tuple((agents, tabs) for tabs in (0, 100) for agents in (100, 1000, 10_000))
     return Sizes(1000, 200, idle, 20.0, 8.0, 50.0, (50, 100, 200, 400, 800), 600, 1.0)
 

@@ -57,9 +57,9 @@ def test_quick_run_measures_every_case_and_delivers_every_pop(
     assert not [s for s in cases["2"][0]["sections"] if s.endswith("+cached")]  # new callers
     assert cases["3"][0]["sections"]["timeout"] >= cases["3"][0]["delivery"]["calls"]
     assert len(cases["4"]) == 2  # both rates of the quick ramp
-    idle, watched = cases["5"]
-    assert idle["extra"]["kib_per_agent"] > 0 and watched["supervisors"] > 0
-    assert watched["board_frames"] > 0 and idle["board_frames"] == 0
+    (watched,) = cases["5"]  # the quick run has one point: agents and board tabs
+    assert watched["extra"]["kib_per_agent"] > 0 and watched["supervisors"] > 0
+    assert watched["board_frames"] > 0
     assert cases["6"][0]["skipped"]
     assert (out.with_suffix(".md")).read_text(encoding="utf-8").startswith("| case |")
     client = redis.Redis.from_url(redis_url)
