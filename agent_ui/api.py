@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent_ui.auth import request_agent, same_origin
 from agent_ui.keys import COUNTERS, DESK
 from screenpop.agents import Agent
-from screenpop.delivery.inbound import MAX_NOTE_CHARS
-from screenpop.errors import AuthError, ProtocolError, StoreError
+from screenpop.delivery.inbound import MAX_NOTE_CHARS, NOTE_ID_PATTERN
+from screenpop.errors import AuthError, ProtocolError, StoreError, StoreRejected
 from screenpop.telephony.webhooks.base import ReplayedRequest, rejection_reason
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,14 @@ class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     disposition: str = Field(min_length=1, max_length=64)
     text: str = Field(default="", max_length=MAX_NOTE_CHARS)
+    id: str | None = Field(default=None, pattern=NOTE_ID_PATTERN)  # a retry with it: one note
 
 
 async def add_note(request: web.Request) -> web.Response:
-    """`POST /api/calls/{call_id}/notes`: save a note on one of the caller's own calls."""
+    """`POST /api/calls/{call_id}/notes`: save a note on one of the caller's own calls.
+
+    201 when the store holds it, 202 when it waits in the outbox for the store to come back
+    (it will be stored once; posting the same ``id`` again never makes a second note)."""
     agent = api_agent(request)
     desk = request.app[DESK]
     try:
@@ -96,13 +100,15 @@ async def add_note(request: web.Request) -> web.Response:
         return problem(400, f"unknown disposition {body.disposition!r}")
     call_id = request.match_info["call_id"]
     try:
-        note = await desk.save_note(agent.id, call_id, body.disposition, body.text)
+        note = await desk.save_note(agent.id, call_id, body.disposition, body.text, body.id)
     except KeyError:
         return problem(404, "no such call for this agent")
-    except StoreError:
-        log.warning("call %s: note by %s not saved", call_id, agent.id)
+    except StoreRejected as exc:
+        return problem(400, str(exc))
+    except StoreError as exc:
+        log.warning("call %s: note by %s not saved: %s", call_id, agent.id, exc)
         return problem(503, "the note could not be saved, try again")
-    return web.json_response(note, status=201)
+    return web.json_response(note, status=201 if note["synced"] else 202)
 
 
 def webhook_refusal(exc: AuthError | ProtocolError) -> web.Response:

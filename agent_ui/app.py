@@ -18,11 +18,13 @@ from agent_ui.counters import UiCounters
 from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
 from agent_ui.sessions import SessionCodec
 from screenpop.callerid import mask
+from screenpop.errors import ScreenpopError
 
 if TYPE_CHECKING:
     from agent_ui.desk import Desk
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 CSP = "; ".join(
     [
@@ -111,6 +113,14 @@ async def _close_sockets(app: web.Application) -> None:
         await socket.close(code=ws.CLOSE_SHUTDOWN, message=b"server shutting down")
 
 
+async def _restore_logouts(app: web.Application) -> None:
+    """Logouts from before a restart still void their sessions."""
+    try:
+        app[SESSIONS].restore(await app[DESK].logouts())
+    except ScreenpopError as exc:
+        log.error("logouts from before the restart could not be read: %s", exc)
+
+
 def build_app(desk: Desk) -> web.Application:
     """The web application over `desk`: pages, `/ws`, the API, health and webhooks."""
     app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
@@ -124,6 +134,7 @@ def build_app(desk: Desk) -> web.Application:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    app.on_startup.append(_restore_logouts)
     app.on_shutdown.append(_close_sockets)
     add_routes(app)
     static = app.router["static"]

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 
 from aiohttp import web
 
 from agent_ui.keys import COUNTERS, DESK, SESSIONS
 from screenpop.agents import Agent
+from screenpop.errors import ScreenpopError
+
+log = logging.getLogger(__name__)
 
 COOKIE = "screenpop_session"
 
@@ -38,11 +42,17 @@ def set_session(request: web.Request, response: web.StreamResponse, agent: Agent
     )
 
 
-def clear_session(request: web.Request, response: web.StreamResponse) -> None:
-    """Log out: void the agent's sessions on the server and expire the cookie."""
+async def clear_session(request: web.Request, response: web.StreamResponse) -> None:
+    """Log out: void the agent's sessions on the server (kept by the desk, so a restart does
+    not bring them back) and expire the cookie."""
     agent = session_agent(request)
     if agent is not None:
-        request.app[SESSIONS].revoke(agent.id)
+        codec = request.app[SESSIONS]
+        not_before = codec.revoke(agent.id)
+        try:
+            await request.app[DESK].remember_logout(agent.id, not_before, codec.ttl_s)
+        except ScreenpopError as exc:  # this process still refuses the old sessions
+            log.error("agent %s: logout not kept across a restart: %s", agent.id, exc)
     response.del_cookie(COOKIE, path="/")
 
 

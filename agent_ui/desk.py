@@ -64,10 +64,28 @@ class Desk(Protocol):
 
     # -- what an agent does --------------------------------------------------------------------
     async def save_note(
-        self, agent_id: str, call_id: str, disposition: str, text: str
-    ) -> dict[str, Any]: ...
+        self,
+        agent_id: str,
+        call_id: str,
+        disposition: str,
+        text: str,
+        note_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Save a note; its ``synced`` is False when it waits for the store (it will be stored
+        once). The same `note_id` twice stores one note. KeyError: not the agent's call;
+        StoreError: it could be neither stored nor queued."""
+        ...
 
     async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None: ...
+
+    async def remember_logout(self, agent_id: str, not_before_ms: int, ttl_s: float) -> None:
+        """Keep a logout (sessions of `agent_id` issued until `not_before_ms` are void) for
+        `ttl_s` seconds, across restarts. StoreError if it could not be kept."""
+        ...
+
+    async def logouts(self) -> dict[str, int]:
+        """The logouts kept and still in force: agent id -> epoch ms. StoreError on failure."""
+        ...
 
     async def dial(self, agent_id: str, number: str) -> str: ...
 

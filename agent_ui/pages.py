@@ -104,7 +104,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if cross_site(request):
         raise web.HTTPForbidden(text="refused: logout was asked by another site")
     response = web.HTTPSeeOther("/")
-    clear_session(request, response)
+    await clear_session(request, response)
     raise response
 
 

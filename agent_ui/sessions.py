@@ -2,7 +2,9 @@
 
 A value is ``base64url(agent_id|issued_ms|expiry).hex(HMAC-SHA256(key, payload))``, the key
 derived from `[server] session_secret`. Logging out revokes every session of that agent issued
-until then (kept in memory: a restart forgets it, the cookie's expiry still holds).
+until then. The web layer has the desk keep each logout in the store until the voided sessions
+would have expired, and :meth:`SessionCodec.restore` reads them back at start-up, so a restart
+does not revive a logged-out cookie.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import binascii
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from agent_ui.throttle import LoginThrottle
 
@@ -64,6 +66,14 @@ class SessionCodec:
             return None
         return agent_id
 
-    def revoke(self, agent_id: str) -> None:
-        """Void every session of `agent_id` issued so far (logout)."""
-        self._not_before[agent_id] = int(self._clock() * 1000)
+    def revoke(self, agent_id: str) -> int:
+        """Void every session of `agent_id` issued so far (logout); returns the time (epoch ms)
+        until which its sessions are void, for the desk to keep."""
+        not_before = max(int(self._clock() * 1000), self._not_before.get(agent_id, 0))
+        self._not_before[agent_id] = not_before
+        return not_before
+
+    def restore(self, logouts: Mapping[str, int]) -> None:
+        """Take back logouts kept from before a restart (agent id -> epoch ms)."""
+        for agent_id, not_before in logouts.items():
+            self._not_before[agent_id] = max(not_before, self._not_before.get(agent_id, 0))

@@ -221,8 +221,8 @@ class Tab:
                 await desk.resume(sub, last_seq)
             case Ack(seq=seq):
                 desk.ack(agent_id, seq)
-            case Note(call_id=call_id, disposition=disposition, text=note):
-                await desk.save_note(agent_id, call_id, disposition, note)
+            case Note(call_id=call_id, disposition=disposition, text=note, id=note_id):
+                await desk.save_note(agent_id, call_id, disposition, note, note_id)
             case Choose(call_id=call_id, customer_id=customer_id):
                 await desk.choose(agent_id, call_id, customer_id)
             case Dial(number=number):

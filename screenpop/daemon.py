@@ -46,8 +46,11 @@ from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
-from screenpop.settings import RoleSettings, Settings, load_settings
+from screenpop.settings import RoleSettings, Settings, default_outbox_path, load_settings
 from screenpop.store import Store
+from screenpop.store.figures import WriterFigures
+from screenpop.store.outbox import Outbox
+from screenpop.store.writer import StoreWriter
 from screenpop.tasks import TaskOwner
 from screenpop.telephony.base import Source, SourceContext, find_source_kind
 
@@ -65,6 +68,7 @@ class Daemon:
     runtimes: CallRuntimes  # what only this process holds of each call (build, courier)
     board: Board
     store: Store
+    writer: StoreWriter
     actions: AgentActions
     sources: dict[str, Source]
     desk: DeskService
@@ -148,9 +152,14 @@ class Daemon:
         stack.push_async_callback(self._cache.aclose)
         self._revalidator = Revalidator()
         stack.push_async_callback(self._revalidator.aclose)
-        self.store = Store(resolve_url(cfg.store.url, cfg.base_dir))
+        store_url = resolve_url(cfg.store.url, cfg.base_dir)
+        self.store = Store(store_url)
         await self.store.start()
         stack.push_async_callback(self.store.aclose)
+        outbox = Outbox(outbox_path(cfg, store_url), cfg.store.outbox_max)
+        await outbox.open()
+        stack.push_async_callback(outbox.aclose)
+        self.writer = await stack.enter_async_context(StoreWriter(self.store, outbox))
         self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
         stack.push_async_callback(self._close_connectors)
         stack.push_async_callback(self._tasks.aclose)
@@ -167,16 +176,17 @@ class Daemon:
                 board=self._board_state,
                 board_feed=self._board_feed,
                 store=self.store,
+                writer=self.writer,
                 metrics=self.metrics,
                 tasks=self._tasks,
             )
         )
-        await stack.enter_async_context(pipeline.call_log)
         self._intake = await stack.enter_async_context(pipeline.intake)
         self.actions = pipeline.actions
 
     def _build_desk(self, presence: Presence) -> DeskService:
         self.metrics.registry.register(LiveFigures(self.sources, self._cache, self.board))
+        self.metrics.registry.register(WriterFigures(self.writer))
         return DeskService(
             DeskParts(
                 live=self.live,
@@ -190,6 +200,7 @@ class Daemon:
                 sources=self.sources,
                 cache=self._cache,
                 store=self.store,
+                writer=self.writer,
                 reload=self.reload,
             )
         )
@@ -352,6 +363,14 @@ class Daemon:
             yield self.web_port
         finally:
             await runner.cleanup()
+
+
+def outbox_path(cfg: Settings, store_url: str) -> Path | None:
+    """The outbox file: `[store] outbox_path` (relative to the config's folder), else the
+    default beside the store (None: in memory, for an in-memory store)."""
+    if cfg.store.outbox_path:
+        return (cfg.base_dir / cfg.store.outbox_path).resolve()
+    return default_outbox_path(store_url)
 
 
 def resolve_url(url: str, base_dir: Path) -> str:

@@ -31,6 +31,8 @@ from screenpop.pipeline.live import LiveConfig
 from screenpop.presence import Presence
 from screenpop.settings import ServerSettings
 from screenpop.store import Store
+from screenpop.store.call_log import logout_record
+from screenpop.store.writer import StoreWriter
 from screenpop.telephony.base import Dialer, Source, WebhookSource
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class DeskParts:
     sources: Mapping[str, Source]
     cache: Cache
     store: Store
+    writer: StoreWriter
     reload: Callable[[], Awaitable[str]]
 
 
@@ -129,11 +132,23 @@ class DeskService:
 
     # -- what an agent does --------------------------------------------------------------------
     async def save_note(
-        self, agent_id: str, call_id: str, disposition: str, text: str
+        self,
+        agent_id: str,
+        call_id: str,
+        disposition: str,
+        text: str,
+        note_id: str | None = None,
     ) -> dict[str, Any]:
-        """Save an agent's note on a call they were popped; every tab of theirs receives it.
-        KeyError when the call is not theirs or the disposition is unknown."""
-        return await self._p.actions.save_note(agent_id, call_id, disposition, text)
+        """Save an agent's note on a call they were popped (see AgentActions.save_note)."""
+        return await self._p.actions.save_note(agent_id, call_id, disposition, text, note_id)
+
+    async def remember_logout(self, agent_id: str, not_before_ms: int, ttl_s: float) -> None:
+        """Keep a logout in the store (through the outbox while it is away)."""
+        await self._p.writer.save(logout_record(agent_id, not_before_ms, ttl_s))
+
+    async def logouts(self) -> dict[str, int]:
+        """Logouts still in force, from the store (expired ones are deleted)."""
+        return await self._p.store.logouts(time.time())
 
     async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
         """The agent picked one of the card's candidate customers (see AgentActions.choose)."""
@@ -188,8 +203,18 @@ class DeskService:
             status = source.status
             checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
         checks["cache"] = await _check(self._p.cache.ping())
-        checks["store"] = await _check(self._p.store.ping())
+        checks["store"] = self._store_check(await _check(self._p.store.ping()))
         return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+    def _store_check(self, ping: dict[str, Any]) -> dict[str, Any]:
+        """The store is ready when it answers and takes writes; writes waiting in the outbox
+        are said either way."""
+        writer = self._p.writer
+        if ping["ok"] and not writer.store_up:
+            ping = {"ok": False, "detail": f"writes fail: {writer.store_error}"}
+        if writer.waiting:
+            ping["detail"] += f"; {writer.waiting} writes wait in the outbox"
+        return ping
 
     def metrics_text(self) -> bytes:
         """The Prometheus exposition (sources, cache and board figures are read now)."""

@@ -32,3 +32,12 @@ class AuthError(ScreenpopError):
 
 class StoreError(ScreenpopError):
     """The call log / notes store failed."""
+
+
+class StoreRejected(StoreError):
+    """The store is up but refused this write (a constraint, a value it cannot hold): trying it
+    again will not help."""
+
+
+class OutboxFull(StoreError):
+    """The store is away and the outbox has no room left for a note."""

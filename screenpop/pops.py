@@ -20,6 +20,7 @@ from screenpop.pipeline.intake import EventIntake
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.store import Store
+from screenpop.store.writer import StoreWriter
 from screenpop.tasks import TaskOwner
 
 
@@ -34,18 +35,18 @@ class PipelineParts:
     board: BoardState
     board_feed: BoardFeed
     store: Store
+    writer: StoreWriter
     metrics: Metrics
     tasks: TaskOwner
 
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
-    """The built pipeline. Enter `call_log` and then `intake` (``async with``) before the first
-    event; leaving them applies what was taken and writes what was queued."""
+    """The built pipeline. Enter `intake` (``async with``) before the first event; leaving it
+    applies what was taken (the store writer, opened before, then writes what was queued)."""
 
     intake: EventIntake
     actions: AgentActions
-    call_log: CallLogWriter
 
 
 def assemble(parts: PipelineParts) -> Pipeline:
@@ -53,11 +54,13 @@ def assemble(parts: PipelineParts) -> Pipeline:
     p = parts
     deliveries = Deliveries(p.live, p.hub, p.runtimes, p.board_feed, p.metrics, p.tasks)
     builds = CardBuilds(p.live, p.runtimes, p.store, p.tasks, deliveries.card_updated)
-    call_log = CallLogWriter(p.store, p.runtimes)
+    call_log = CallLogWriter(p.writer, p.runtimes)
     effects = EffectInterpreter(
         p.live, p.runtimes, builds, deliveries, p.board, p.board_feed, call_log
     )
     reducer = CallReducer(p.live.match_agent)
     intake = EventIntake(reducer, p.calls, p.runtimes, effects, p.metrics)
-    actions = AgentActions(p.live, p.calls, p.runtimes, builds, deliveries, p.store, p.hub)
-    return Pipeline(intake, actions, call_log)
+    actions = AgentActions(
+        p.live, p.calls, p.runtimes, builds, deliveries, p.store, p.writer, p.hub
+    )
+    return Pipeline(intake, actions)

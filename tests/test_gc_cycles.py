@@ -15,8 +15,6 @@ import asyncio
 import gc
 from pathlib import Path
 
-import pytest
-
 from bench.cycles import Measured, Setup, run
 from screenpop.daemon import Daemon
 from tests.harness import make_settings
@@ -42,11 +40,6 @@ async def test_a_call_leaves_no_cycles_in_the_pipeline_hit_or_miss() -> None:
         assert left <= BOUND_PER_CALL, f"{result.name}: {left:.1f} per call: {_shown(result)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the store builds a new ON CONFLICT statement for every call-log write (~130 "
-    "SQLAlchemy objects in a cycle each); remove this mark once it reuses one statement",
-)
 async def test_a_call_leaves_no_cycles_at_all_call_log_included() -> None:
     for result in await run(CALLS, Setup("gc test")):
         assert result.per_call <= BOUND_PER_CALL, f"{result.name}: {_shown(result)}"

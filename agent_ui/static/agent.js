@@ -105,9 +105,9 @@ const context = {
   get dispositions() {
     return dispositions;
   },
-  saveNote(card, disposition, text) {
+  saveNote(card, disposition, text, id) {
     pendingNote = card;
-    if (!link.send({ type: "note", call_id: card.callId, disposition, text })) {
+    if (!link.send({ type: "note", call_id: card.callId, disposition, text, id })) {
       card.noteFailed("not connected, try again in a moment");
       pendingNote = null;
     }

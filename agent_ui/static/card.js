@@ -32,6 +32,13 @@ export function callerName(card) {
   return name ? String(name) : "Unknown caller";
 }
 
+/** A fresh note id (getRandomValues works on plain http too, unlike randomUUID). */
+function newNoteId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function callable(caller) {
   return caller?.kind === "number" && !caller.withheld && caller.e164 ? caller.e164 : null;
 }
@@ -144,7 +151,13 @@ export class CallCard {
   save() {
     setText(this.noteStatus, "saving…");
     this.noteStatus.className = "note-status";
-    this.ctx.saveNote(this, this.dispositionEl.value, this.textEl.value);
+    const disposition = this.dispositionEl.value;
+    const text = this.textEl.value;
+    // A retry of the same note keeps its id, so the daemon stores it once even if the first
+    // try was saved but its answer lost.
+    const same = this.draft && this.draft.disposition === disposition && this.draft.text === text;
+    if (!same) this.draft = { id: newNoteId(), disposition, text };
+    this.ctx.saveNote(this, disposition, text, this.draft.id);
   }
 
   focusNotes() {
@@ -158,9 +171,14 @@ export class CallCard {
 
   /** A note the daemon saved (from this tab or another one of the agent's). */
   addNote(note) {
-    setText(this.noteStatus, "saved");
-    this.noteStatus.className = "note-status ok";
+    const queued = note.synced === false;
+    setText(this.noteStatus, queued ? "saved, will sync" : "saved");
+    this.noteStatus.className = queued ? "note-status queued" : "note-status ok";
+    if (this.draft && this.draft.id === note.id) this.draft = null;
     if (this.textEl.value === note.text) this.textEl.value = "";
+    this.shownNotes ??= new Set();
+    if (note.id && this.shownNotes.has(note.id)) return; // the same note, sent again
+    if (note.id) this.shownNotes.add(note.id);
     this.notesEl.prepend(
       h(
         "li",

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 MAX_NOTE_CHARS = 4000
+NOTE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"  # a client-made note id (a UUID fits)
 
 
 class _Client(BaseModel):
@@ -35,6 +36,7 @@ class Note(_Client):
     call_id: str = Field(min_length=1, max_length=200)
     disposition: str = Field(min_length=1, max_length=64)
     text: str = Field(default="", max_length=MAX_NOTE_CHARS)
+    id: str | None = Field(default=None, pattern=NOTE_ID_PATTERN)  # the same id twice: one note
 
 
 class Choose(_Client):

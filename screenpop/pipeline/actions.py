@@ -17,6 +17,8 @@ from screenpop.pipeline.deliveries import Deliveries
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.store import Store
+from screenpop.store.call_log import make_note, note_json
+from screenpop.store.writer import StoreWriter
 
 
 class AgentActions:
@@ -30,6 +32,7 @@ class AgentActions:
         builds: CardBuilds,
         deliveries: Deliveries,
         store: Store,
+        writer: StoreWriter,
         hub: Hub,
     ) -> None:
         self._live = live
@@ -38,13 +41,22 @@ class AgentActions:
         self._builds = builds
         self._deliveries = deliveries
         self._store = store
+        self._writer = writer
         self._hub = hub
 
     async def save_note(
-        self, agent_id: str, call_id: str, disposition: str, text: str
+        self,
+        agent_id: str,
+        call_id: str,
+        disposition: str,
+        text: str,
+        note_id: str | None = None,
     ) -> dict[str, Any]:
         """Save an agent's note on a call they were popped; every tab of theirs receives it.
-        KeyError when the call is not theirs or the disposition is unknown."""
+        The note's ``synced`` says whether the store holds it (True) or it waits in the outbox
+        (False: it will be stored once the store is back). Sending the same `note_id` again
+        stores it once. KeyError when the call is not theirs or the disposition is unknown;
+        StoreError when it could be neither stored nor queued."""
         call = await self._calls.load(call_id)
         if call is None or agent_id not in call.popped:
             raise KeyError(f"no call {call_id} for this agent")
@@ -52,7 +64,9 @@ class AgentActions:
             raise KeyError(f"unknown disposition {disposition!r}")
         caller = self._caller(call_id)
         e164 = caller.e164 if caller is not None and caller.lookupable else None
-        note = await self._store.add_note(call_id, e164, agent_id, disposition, text)
+        record = make_note(call_id, e164, agent_id, disposition, text, note_id=note_id)
+        synced = await self._writer.save(record)
+        note = {**note_json(record), "synced": synced}
         await self._hub.publish(agent_id, NoteMessage(call_id, note))
         return note
 

@@ -15,34 +15,29 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    MetaData,
-    String,
-    and_,
-    bindparam,
-    case,
-    func,
-    literal,
-    select,
-    union_all,
-)
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import MetaData, bindparam, inspect, select, text
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from screenpop.errors import StoreError
+from screenpop.errors import StoreError, StoreRejected
 from screenpop.store.database import create_engine, password_of, upsert_insert
 from screenpop.store.schema import (
     DISPOSITION_MAX_CHARS,
     HISTORY_FIELDS,
+    NOTE_ID_MAX_CHARS,
     CallRecord,
+    LogoutRecord,
+    NoteRecord,
+    Write,
     build_tables,
     iso,
 )
+from screenpop.store.statements import WriteStatements, history_query
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +59,8 @@ class Store:
         self._engine: AsyncEngine | None = None
         # Built once: a card's history is read on every call, and building the statement costs
         # more than running it (this runs on the event loop beside the pops).
-        self._history_statement = self._history_query()
+        self._history_statement = history_query(self.tables)
+        self._writes = WriteStatements(self.tables)
         c = self.tables.choices.c
         self._choice_statement = select(c.customer_id).where(c.caller_e164 == bindparam("e164"))
 
@@ -76,6 +72,19 @@ class Store:
             engine = self._engine = create_engine(self._url)
             async with engine.begin() as conn:
                 await conn.run_sync(self._metadata.create_all)
+                await self._add_note_ids(conn)
+
+    async def _add_note_ids(self, conn: AsyncConnection) -> None:
+        """A call log from before notes had ids gains the column and its unique index."""
+        notes = self.tables.notes
+        columns = await conn.run_sync(lambda c: inspect(c).get_columns(notes.name))
+        if any(column["name"] == "note_id" for column in columns):
+            return
+        log.info("store: adding note ids to %s", notes.name)
+        await conn.execute(text(f"ALTER TABLE {notes.name} ADD COLUMN note_id VARCHAR(64)"))
+        for index in notes.indexes:
+            if "note_id" in index.columns:
+                await conn.run_sync(index.create)
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
@@ -95,35 +104,16 @@ class Store:
 
     # -- calls ------------------------------------------------------------------------------
 
+    async def write(self, items: Sequence[Write]) -> None:
+        """Apply `items` in one transaction: all of them or none. Each is safe to apply twice.
+        StoreRejected when the database refused one of them (retrying will not help)."""
+        async with self._connect("write", write=True) as conn:
+            for statement, parameters in self._writes.apply(conn, items):
+                await conn.execute(statement, parameters)
+
     async def record_call(self, rec: CallRecord) -> None:
         """Insert or update the call's row; an older write never undoes a newer one."""
-        values = {f.name: getattr(rec, f.name) for f in fields(CallRecord)}
-        values["started_at"] = _first_time(rec)
-        async with self._connect("record call", write=True) as conn:
-            await conn.execute(self._upsert_call(conn, values))
-
-    def _upsert_call(self, conn: AsyncConnection, values: Mapping[str, Any]) -> Any:
-        c = self.tables.calls.c
-        ins = upsert_insert(conn, self.tables.calls).values(**values)
-        new = ins.excluded
-        outdated = and_(c.ended_at.is_not(None), new.ended_at.is_(None))  # arrived out of order
-
-        def newest(col: str) -> Any:
-            return case((outdated, c[col]), else_=func.coalesce(new[col], c[col]))
-
-        changes = {
-            "caller_raw": func.coalesce(func.nullif(new.caller_raw, ""), c.caller_raw),
-            "caller_e164": func.coalesce(new.caller_e164, c.caller_e164),
-            "caller_name": func.coalesce(new.caller_name, c.caller_name),
-            "queue": newest("queue"),
-            "agent_id": newest("agent_id"),
-            "state": newest("state"),
-            "direction": new.direction,
-            "started_at": func.coalesce(c.started_at, new.started_at),
-            "answered_at": func.coalesce(c.answered_at, new.answered_at),
-            "ended_at": func.coalesce(new.ended_at, c.ended_at),
-        }
-        return ins.on_conflict_do_update(index_elements=[c.source, c.call_id], set_=changes)
+        await self.write([rec])
 
     async def calls_since(self, epoch: float) -> list[CallRecord]:
         """Calls that started at or after `epoch`, oldest first (to rebuild today's board)."""
@@ -155,65 +145,44 @@ class Store:
         entries.sort(key=lambda e: (e[0], e[1]), reverse=True)  # stable: keeps id order on ties
         return [entry for _, _, entry in entries[:limit]]
 
-    def _history_query(self) -> Any:
-        """The caller's logged calls with their notes, and their notes on calls not in the log,
-        for the parameters `e164` and `history_limit`. One statement, so both halves see the same
-        snapshot: with two, a call logged in between would hide its notes from both (SQLite runs
-        each SELECT on its own)."""
-        e164 = bindparam("e164", type_=String)
-        limit = bindparam("history_limit", type_=Integer)
-        calls, notes = self.tables.calls, self.tables.notes
-        noted = (notes.c.disposition, notes.c.text, notes.c.at.label("note_at"))
-        logged = (
-            select(calls.c.call_id, calls.c.started_at, calls.c.state, calls.c.queue)
-            .add_columns(func.coalesce(notes.c.agent_id, calls.c.agent_id).label("agent"), *noted)
-            .select_from(calls.outerjoin(notes, notes.c.call_id == calls.c.call_id))
-            .where(calls.c.caller_e164 == e164)
-            .order_by(calls.c.started_at.desc(), calls.c.id.desc())
-            .order_by(notes.c.at.desc(), notes.c.id.desc())
-        )
-        orphans = (  # state and queue are NULL: same row shape as `logged`
-            select(notes.c.call_id, notes.c.at.label("started_at"), calls.c.state, calls.c.queue)
-            .add_columns(notes.c.agent_id.label("agent"), *noted)
-            .select_from(notes.outerjoin(calls, calls.c.call_id == notes.c.call_id))
-            .where(notes.c.caller_e164 == e164, calls.c.id.is_(None))
-            .order_by(notes.c.at.desc(), notes.c.id.desc())
-        )
-        return union_all(
-            select(logged.limit(limit).subquery(), literal(False).label("orphan")),
-            select(orphans.limit(limit).subquery(), literal(True).label("orphan")),
-        )
-
     async def add_note(
-        self, call_id: str, e164: str | None, agent_id: str, disposition: str, text: str
+        self,
+        call_id: str,
+        e164: str | None,
+        agent_id: str,
+        disposition: str,
+        text: str,
+        *,
+        note_id: str | None = None,
     ) -> dict[str, Any]:
-        """Save an agent's note; returns it as ``{"call_id","at","agent","disposition","text"}``.
-
-        A text over NOTE_MAX_CHARS or a disposition over DISPOSITION_MAX_CHARS is refused with
-        StoreError (nothing is truncated).
-        """
-        if len(text) > NOTE_MAX_CHARS:
-            raise StoreError(f"note too long: {len(text)} characters, at most {NOTE_MAX_CHARS}")
-        if len(disposition) > DISPOSITION_MAX_CHARS:
-            raise StoreError(f"disposition longer than {DISPOSITION_MAX_CHARS} characters")
-        at = time.time()
-        row = {"call_id": call_id, "caller_e164": e164, "agent_id": agent_id}
-        async with self._connect("save note", write=True) as conn:
-            insert = self.tables.notes.insert()
-            await conn.execute(insert.values(**row, disposition=disposition, text=text, at=at))
-        return _note(call_id, at, agent_id, disposition, text)
+        """Save an agent's note; returns it as :func:`note_json` does. Saving the same `note_id`
+        again stores nothing more. Refused with StoreError when :func:`make_note` refuses it."""
+        note = make_note(call_id, e164, agent_id, disposition, text, note_id=note_id)
+        await self.write([note])
+        return note_json(note)
 
     async def notes_for(self, call_id: str) -> list[dict[str, Any]]:
         """The notes on one call, newest first."""
         n = self.tables.notes.c
         query = (
-            select(n.call_id, n.at, n.agent_id, n.disposition, n.text)
+            select(n.note_id, n.call_id, n.caller_e164, n.agent_id, n.disposition, n.text, n.at)
             .where(n.call_id == call_id)
             .order_by(n.at.desc(), n.id.desc())
         )
         async with self._connect("read notes") as conn:
             rows = (await conn.execute(query)).all()
-        return [_note(*row) for row in rows]
+        return [note_json(NoteRecord(*row)) for row in rows]
+
+    # -- logouts ----------------------------------------------------------------------------
+
+    async def logouts(self, now: float) -> dict[str, int]:
+        """Agent id -> the time (epoch ms) until which their sessions are void, for the logouts
+        whose sessions have not expired yet; the others are deleted."""
+        t = self.tables.logouts
+        async with self._connect("read logouts", write=True) as conn:
+            await conn.execute(t.delete().where(t.c.expires_at <= now))
+            rows = (await conn.execute(select(t.c.agent_id, t.c.not_before_ms))).all()
+        return {row.agent_id: int(row.not_before_ms) for row in rows}
 
     # -- chosen customers -------------------------------------------------------------------
 
@@ -254,6 +223,8 @@ class Store:
                 yield
         except StoreError:
             raise
+        except (IntegrityError, DataError) as exc:
+            raise StoreRejected(f"store {what} refused: {self._describe(exc)}") from exc
         except (SQLAlchemyError, OSError) as exc:  # TimeoutError is an OSError
             raise StoreError(f"store {what} failed: {self._describe(exc)}") from exc
 
@@ -267,16 +238,46 @@ class Store:
         return message
 
 
-def _first_time(rec: CallRecord) -> float:
-    for ts in (rec.started_at, rec.answered_at, rec.ended_at):
-        if ts is not None:
-            return ts
-    return time.time()
-
-
 def _history_entry(row: Any) -> dict[str, Any]:
     return {"at": iso(row.started_at), **{name: getattr(row, name) for name in HISTORY_FIELDS}}
 
 
-def _note(call_id: str, at: float, agent: str, disposition: str, text: str) -> dict[str, Any]:
-    return dict(call_id=call_id, at=iso(at), agent=agent, disposition=disposition, text=text)
+def make_note(
+    call_id: str,
+    e164: str | None,
+    agent_id: str,
+    disposition: str,
+    text: str,
+    *,
+    note_id: str | None = None,
+    at: float | None = None,
+) -> NoteRecord:
+    """A note ready to store, with a new id unless the client gave one. A text over
+    NOTE_MAX_CHARS, a disposition over DISPOSITION_MAX_CHARS or an id over NOTE_ID_MAX_CHARS is
+    refused with StoreRejected (nothing is truncated)."""
+    if len(text) > NOTE_MAX_CHARS:
+        raise StoreRejected(f"note too long: {len(text)} characters, at most {NOTE_MAX_CHARS}")
+    if len(disposition) > DISPOSITION_MAX_CHARS:
+        raise StoreRejected(f"disposition longer than {DISPOSITION_MAX_CHARS} characters")
+    if note_id is not None and not 0 < len(note_id) <= NOTE_ID_MAX_CHARS:
+        raise StoreRejected(f"a note id has 1 to {NOTE_ID_MAX_CHARS} characters")
+    note_id = note_id or uuid.uuid4().hex
+    at = time.time() if at is None else at
+    return NoteRecord(note_id, call_id, e164, agent_id, disposition, text, at)
+
+
+def note_json(note: NoteRecord) -> dict[str, Any]:
+    """A note as cards and the API show it: id, call_id, at, agent, disposition, text."""
+    return {
+        "id": note.note_id,
+        "call_id": note.call_id,
+        "at": iso(note.at),
+        "agent": note.agent_id,
+        "disposition": note.disposition,
+        "text": note.text,
+    }
+
+
+def logout_record(agent_id: str, not_before_ms: int, ttl_s: float) -> LogoutRecord:
+    """The logout of `agent_id` at `not_before_ms`, kept while a session could still be alive."""
+    return LogoutRecord(agent_id, not_before_ms, not_before_ms / 1000 + ttl_s)

@@ -1,11 +1,15 @@
 """The call log's tables and the row it keeps per call.
 
-Three tables, created if missing (names take an optional prefix, indexes too, so several
+Four tables, created if missing (names take an optional prefix, indexes too, so several
 prefixes can share one database):
 
 * ``calls``: one row per (source, call_id), upserted as the call moves on;
-* ``call_notes``: an agent's disposition and text about a call (and the caller's number);
-* ``caller_choices``: which customer an agent picked for a number that matched several.
+* ``call_notes``: an agent's disposition and text about a call (and the caller's number), unique
+  by its ``note_id`` so a note sent twice (a retry, or the outbox after a write whose answer was
+  lost) is stored once;
+* ``caller_choices``: which customer an agent picked for a number that matched several;
+* ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
+  have expired anyway, so a restart does not bring them back.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Double,
     Index,
@@ -26,6 +31,7 @@ from sqlalchemy import (
 )
 
 DISPOSITION_MAX_CHARS = 64
+NOTE_ID_MAX_CHARS = 64
 HISTORY_FIELDS = ("call_id", "agent", "state", "queue", "disposition", "text")  # and "at"
 
 
@@ -48,10 +54,37 @@ class CallRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteRecord:
+    """An agent's note as the store keeps it; `note_id` makes saving it twice harmless."""
+
+    note_id: str
+    call_id: str
+    caller_e164: str | None
+    agent_id: str
+    disposition: str
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LogoutRecord:
+    """An agent logged out: their sessions issued until `not_before_ms` are void."""
+
+    agent_id: str
+    not_before_ms: int
+    expires_at: float  # when those sessions would have expired anyway (epoch seconds)
+
+
+Write = CallRecord | NoteRecord | LogoutRecord
+"""One write to the store; each is safe to apply twice (the outbox may retry it)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Tables:
     calls: Table
     notes: Table
     choices: Table
+    logouts: Table
 
 
 def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
@@ -80,6 +113,7 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         f"{prefix}call_notes",
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("note_id", String(NOTE_ID_MAX_CHARS)),  # NULL only on rows from before it existed
         Column("call_id", String(128), nullable=False),
         Column("caller_e164", String(32)),
         Column("agent_id", String(128), nullable=False),
@@ -88,6 +122,7 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("at", Double, nullable=False),
         Index(f"{prefix}call_notes_call", "call_id"),
         Index(f"{prefix}call_notes_caller_at", "caller_e164", "at"),
+        Index(f"{prefix}call_notes_note_id", "note_id", unique=True),
     )
     choices = Table(
         f"{prefix}caller_choices",
@@ -97,7 +132,14 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("agent_id", String(128)),
         Column("at", Double, nullable=False),
     )
-    return Tables(calls, notes, choices)
+    logouts = Table(
+        f"{prefix}session_logouts",
+        metadata,
+        Column("agent_id", String(128), primary_key=True),
+        Column("not_before_ms", BigInteger, nullable=False),  # sessions issued until then are void
+        Column("expires_at", Double, nullable=False),  # after this, those sessions expired anyway
+    )
+    return Tables(calls, notes, choices, logouts)
 
 
 def iso(ts: float) -> str:

@@ -1,0 +1,242 @@
+"""The outbox: writes waiting for the store, kept in a local SQLite file.
+
+When the store is away (PostgreSQL restarting, a network cut, a locked or full SQLite file), call
+rows, notes and logouts wait here, in order, and survive a restart of the daemon; the
+:class:`~screenpop.store.writer.StoreWriter` moves them to the store once it is back. The file
+is bounded by `max_items`: when it is full, the oldest call rows make room (counted in
+`dropped`), and a note that finds no call row to push out is refused with
+:class:`~screenpop.errors.OutboxFull`; notes are never dropped.
+
+One row per call (a newer record of a call replaces the waiting one, which it contains, and
+takes its place at the end of the line) and per logout; a note is kept once per note id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from screenpop.errors import OutboxFull, StoreError
+from screenpop.store.schema import CallRecord, LogoutRecord, NoteRecord, Write
+
+log = logging.getLogger(__name__)
+
+KINDS: dict[str, type[CallRecord] | type[NoteRecord] | type[LogoutRecord]] = {
+    "call": CallRecord,
+    "note": NoteRecord,
+    "logout": LogoutRecord,
+}
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (kind, key)
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A write waiting in the outbox; `id` gives its place in line."""
+
+    id: int
+    item: Write
+
+
+def kind_of(item: Write) -> str:
+    match item:
+        case CallRecord():
+            return "call"
+        case NoteRecord():
+            return "note"
+        case LogoutRecord():
+            return "logout"
+
+
+def key_of(item: Write) -> str:
+    match item:
+        case CallRecord(source=source, call_id=call_id):
+            return f"{source}\x1f{call_id}"
+        case NoteRecord(note_id=note_id):
+            return note_id
+        case LogoutRecord(agent_id=agent_id):
+            return agent_id
+
+
+class Outbox:
+    """A bounded, durable FIFO of store writes. ``await open()`` once, ``await aclose()`` once.
+
+    Every failure of the file itself (disk full, unreadable) is raised as StoreError.
+    """
+
+    def __init__(self, path: Path | None, max_items: int) -> None:
+        self._path = path  # None: in memory (a store that keeps nothing on disk either)
+        self.max_items = max_items
+        self._db: aiosqlite.Connection | None = None
+        self.counts: dict[str, int] = dict.fromkeys(KINDS, 0)
+        self.dropped = 0  # call rows pushed out because the outbox was full
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def where(self) -> str:
+        return str(self._path) if self._path is not None else "memory"
+
+    async def open(self) -> None:
+        try:
+            self._db = await aiosqlite.connect(self.where if self._path else ":memory:")
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA synchronous=FULL")  # a queued note survives a crash
+            await self._db.execute(_SCHEMA)
+            await self._db.commit()
+            await self._recount()
+        except (sqlite3.Error, OSError) as exc:
+            await self.aclose()
+            raise StoreError(f"outbox {self.where}: {exc}") from exc
+        if len(self):
+            log.warning("outbox %s: %s writes wait for the store", self.where, self._summary())
+
+    async def aclose(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+    async def put(self, items: Sequence[Write]) -> None:
+        """Keep `items` until :meth:`remove`. OutboxFull when a note finds no room (the items
+        before it are kept); a call row or logout that finds none pushes out the oldest call row,
+        or is itself dropped if only notes are left."""
+        db = self._connection()
+        try:
+            for item in items:
+                kind, key = kind_of(item), key_of(item)
+                if await self._waiting(db, kind, key):
+                    await self._replace(db, kind, key, item)
+                elif len(self) < self.max_items or await self._drop_oldest_call(db):
+                    await db.execute(
+                        "INSERT INTO outbox (kind, key, body) VALUES (?, ?, ?)",
+                        (kind, key, _encode(item)),
+                    )
+                    self.counts[kind] += 1
+                elif kind == "note":
+                    await db.commit()
+                    raise OutboxFull(
+                        f"outbox {self.where} is full ({self.max_items} writes wait for the store)"
+                    )
+                else:
+                    self.dropped += 1
+            await db.commit()
+        except (sqlite3.Error, OSError) as exc:
+            await self._give_up(db)
+            raise StoreError(f"outbox {self.where}: {exc}") from exc
+
+    async def head(self, limit: int) -> list[Pending]:
+        """The oldest `limit` waiting writes, oldest first."""
+        db = self._connection()
+        try:
+            async with db.execute(
+                "SELECT id, kind, body FROM outbox ORDER BY id LIMIT ?", (limit,)
+            ) as cursor:
+                rows = await cursor.fetchall()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"outbox {self.where}: {exc}") from exc
+        return [Pending(row[0], _decode(row[1], row[2])) for row in rows]
+
+    async def forget(self, written: Sequence[Write]) -> None:
+        """Forget what waits for the same calls, notes and logouts as `written`, which the
+        store now holds in a newer form."""
+        db = self._connection()
+        keys = [(kind_of(item), key_of(item)) for item in written]
+        try:
+            await db.executemany("DELETE FROM outbox WHERE kind = ? AND key = ?", keys)
+            await db.commit()
+        except (sqlite3.Error, OSError) as exc:
+            await self._give_up(db)
+            raise StoreError(f"outbox {self.where}: {exc}") from exc
+        await self._recount()
+
+    async def remove(self, done: Sequence[Pending]) -> None:
+        """Forget writes the store now holds."""
+        if not done:
+            return
+        db = self._connection()
+        try:
+            await db.executemany("DELETE FROM outbox WHERE id = ?", [(p.id,) for p in done])
+            await db.commit()
+        except (sqlite3.Error, OSError) as exc:
+            await self._give_up(db)
+            raise StoreError(f"outbox {self.where}: {exc}") from exc
+        await self._recount()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("outbox: not open")
+        return self._db
+
+    async def _waiting(self, db: aiosqlite.Connection, kind: str, key: str) -> bool:
+        async with db.execute(
+            "SELECT 1 FROM outbox WHERE kind = ? AND key = ?", (kind, key)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def _replace(self, db: aiosqlite.Connection, kind: str, key: str, item: Write) -> None:
+        if kind == "note":
+            return  # the same note again: keep the one already waiting
+        # A new row, not an update in place: the drain may be writing the old one right now and
+        # removes it by its id afterwards, which must not take the newer record with it.
+        await db.execute("DELETE FROM outbox WHERE kind = ? AND key = ?", (kind, key))
+        await db.execute(
+            "INSERT INTO outbox (kind, key, body) VALUES (?, ?, ?)", (kind, key, _encode(item))
+        )
+
+    async def _drop_oldest_call(self, db: aiosqlite.Connection) -> bool:
+        async with db.execute(
+            "SELECT id FROM outbox WHERE kind = 'call' ORDER BY id LIMIT 1"
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return False
+        await db.execute("DELETE FROM outbox WHERE id = ?", (row[0],))
+        self.counts["call"] -= 1
+        self.dropped += 1
+        return True
+
+    async def _recount(self) -> None:
+        db = self._connection()
+        counts = dict.fromkeys(KINDS, 0)
+        async with db.execute("SELECT kind, count(*) FROM outbox GROUP BY kind") as cursor:
+            for kind, count in await cursor.fetchall():
+                counts[str(kind)] = int(count)
+        self.counts = counts
+
+    async def _give_up(self, db: aiosqlite.Connection) -> None:
+        """After a failed write: undo the transaction and count again what is really kept."""
+        try:
+            await db.rollback()
+            await self._recount()
+        except (sqlite3.Error, OSError):
+            log.exception("outbox %s: could not recover after a failed write", self.where)
+
+    def _summary(self) -> str:
+        return ", ".join(f"{n} {kind}" for kind, n in self.counts.items() if n)
+
+
+def _encode(item: Write) -> str:
+    return json.dumps(dataclasses.asdict(item), separators=(",", ":"))
+
+
+def _decode(kind: str, body: str) -> Write:
+    fields: dict[str, Any] = json.loads(body)
+    return KINDS[kind](**fields)

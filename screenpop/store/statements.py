@@ -1,0 +1,124 @@
+"""The store's SQL, built with SQLAlchemy Core: one statement per kind of write, each safe to
+run twice (the outbox may deliver a write again after a failure whose answer was lost), and the
+caller-history query."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Integer, String, and_, bindparam, case, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from screenpop.store.schema import CallRecord, NoteRecord, Tables, Write
+
+
+class WriteStatements:
+    """The statement for each kind of write, built once per dialect and run with each write's
+    values as parameters. Building one per write would cost more than running it, and each
+    `excluded` alias it makes is a lump of objects in reference cycles for the collector."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+        self._built: dict[tuple[str, type[Write]], Any] = {}
+
+    def apply(self, conn: AsyncConnection, items: Sequence[Write]) -> list[tuple[Any, Any]]:
+        """(statement, parameters) to execute for `items`, in order: runs of the same kind
+        share one executemany."""
+        runs: list[tuple[Any, Any]] = []
+        for kind, group in itertools.groupby(items, key=type):
+            statement = self._statement(conn.dialect.name, kind)
+            runs.append((statement, [_values(item) for item in group]))
+        return runs
+
+    def _statement(self, dialect: str, kind: type[Write]) -> Any:
+        key = (dialect, kind)
+        if key not in self._built:
+            self._built[key] = self._build(dialect, kind)
+        return self._built[key]
+
+    def _build(self, dialect: str, kind: type[Write]) -> Any:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        t = self._tables
+        if kind is CallRecord:
+            return _upsert_call(insert(t.calls), t)
+        if kind is NoteRecord:
+            return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
+        ins = insert(t.logouts)
+        larger = func.greatest if dialect == "postgresql" else func.max
+        latest = larger(t.logouts.c.not_before_ms, ins.excluded.not_before_ms)
+        changes = {"not_before_ms": latest, "expires_at": ins.excluded.expires_at}
+        return ins.on_conflict_do_update(index_elements=["agent_id"], set_=changes)
+
+
+def _values(item: Write) -> dict[str, Any]:
+    values = asdict(item)
+    if isinstance(item, CallRecord):
+        values["started_at"] = _first_time(item)
+    return values
+
+
+def _upsert_call(ins: Any, tables: Tables) -> Any:
+    """Insert or update the call's row; an older write never undoes a newer one."""
+    c = tables.calls.c
+    new = ins.excluded
+    outdated = and_(c.ended_at.is_not(None), new.ended_at.is_(None))  # arrived out of order
+
+    def newest(col: str) -> Any:
+        return case((outdated, c[col]), else_=func.coalesce(new[col], c[col]))
+
+    changes = {
+        "caller_raw": func.coalesce(func.nullif(new.caller_raw, ""), c.caller_raw),
+        "caller_e164": func.coalesce(new.caller_e164, c.caller_e164),
+        "caller_name": func.coalesce(new.caller_name, c.caller_name),
+        "queue": newest("queue"),
+        "agent_id": newest("agent_id"),
+        "state": newest("state"),
+        "direction": new.direction,
+        "started_at": func.coalesce(c.started_at, new.started_at),
+        "answered_at": func.coalesce(c.answered_at, new.answered_at),
+        "ended_at": func.coalesce(new.ended_at, c.ended_at),
+    }
+    return ins.on_conflict_do_update(index_elements=[c.source, c.call_id], set_=changes)
+
+
+def _first_time(rec: CallRecord) -> float:
+    for ts in (rec.started_at, rec.answered_at, rec.ended_at):
+        if ts is not None:
+            return ts
+    return time.time()
+
+
+def history_query(tables: Tables) -> Any:
+    """The caller's logged calls with their notes, and their notes on calls not in the log,
+    for the parameters `e164` and `history_limit`. One statement, so both halves see the same
+    snapshot: with two, a call logged in between would hide its notes from both (SQLite runs
+    each SELECT on its own)."""
+    e164 = bindparam("e164", type_=String)
+    limit = bindparam("history_limit", type_=Integer)
+    calls, notes = tables.calls, tables.notes
+    noted = (notes.c.disposition, notes.c.text, notes.c.at.label("note_at"))
+    logged = (
+        select(calls.c.call_id, calls.c.started_at, calls.c.state, calls.c.queue)
+        .add_columns(func.coalesce(notes.c.agent_id, calls.c.agent_id).label("agent"), *noted)
+        .select_from(calls.outerjoin(notes, notes.c.call_id == calls.c.call_id))
+        .where(calls.c.caller_e164 == e164)
+        .order_by(calls.c.started_at.desc(), calls.c.id.desc())
+        .order_by(notes.c.at.desc(), notes.c.id.desc())
+    )
+    orphans = (  # state and queue are NULL: same row shape as `logged`
+        select(notes.c.call_id, notes.c.at.label("started_at"), calls.c.state, calls.c.queue)
+        .add_columns(notes.c.agent_id.label("agent"), *noted)
+        .select_from(notes.outerjoin(calls, calls.c.call_id == notes.c.call_id))
+        .where(notes.c.caller_e164 == e164, calls.c.id.is_(None))
+        .order_by(notes.c.at.desc(), notes.c.id.desc())
+    )
+    return union_all(
+        select(logged.limit(limit).subquery(), literal(False).label("orphan")),
+        select(orphans.limit(limit).subquery(), literal(True).label("orphan")),
+    )
