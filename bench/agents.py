@@ -106,6 +106,7 @@ class Tabs:
                 max_size=2**24,
                 open_timeout=60,
                 proxy=None,
+                ping_interval=None,  # as a browser: it never pings, it answers the daemon's
             )
             hello = json.loads(await asyncio.wait_for(ws.recv(), 30))
             if hello.get("type") != "hello" or hello.get("agent") != agent_id:

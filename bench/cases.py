@@ -41,7 +41,8 @@ class Sizes:
     agents: int  # case 1
     ramp_agents: int  # cases 2, 3 and 4
     idle: tuple[tuple[int, int], ...]  # case 5: (agents, board tabs) per daemon
-    seconds: float  # each measured stretch
+    seconds: float  # each measured stretch of cases 1, 2 and 3
+    idle_seconds: float  # case 5
     ramp_seconds: float
     rate: float  # cases 1, 2, 3 and 5
     rates: tuple[float, ...]  # case 4
@@ -54,9 +55,9 @@ class Sizes:
 
 def sizes(quick: bool) -> Sizes:
     if quick:  # every path once, as fast as it goes: the smoke test
-        return Sizes(6, 4, ((9, 2),), 0.5, 0.5, 20.0, (20.0, 40.0), 30, 0.0, 0.5, 0.2, False)
+        return Sizes(6, 4, ((9, 2),), 0.5, 0.5, 0.5, 20.0, (20.0, 40.0), 30, 0.0, 0.5, 0.2, False)
     idle = tuple((agents, tabs) for tabs in (0, 100) for agents in (100, 1000, 10_000))
-    return Sizes(1000, 200, idle, 20.0, 8.0, 50.0, (50, 100, 200, 400, 800), 600, 1.0)
+    return Sizes(1000, 200, idle, 20.0, 10.0, 8.0, 50.0, (50, 100, 200, 400, 800), 600, 1.0)
 
 
 @dataclass
@@ -231,7 +232,7 @@ async def _idle(ctx: Context, agents: int, supervisors: int) -> CaseResult:
         if supervisors:
             await connect_tabs(ctx.parts, daemon.port, 0, supervisors)
         await warm(ctx, daemon, agents)
-        stretch = await _drive(ctx, daemon, name, s.rate, s.seconds, ctx.pool(), agents)
+        stretch = await _drive(ctx, daemon, name, s.rate, s.idle_seconds, ctx.pool(), agents)
         extra = {
             "connect": tabs,
             "rss_before_tabs_kib": before,
