@@ -33,7 +33,7 @@ from screenpop.connectors.registry import ConnectorSet
 from screenpop.delivery.hub import Hub
 from screenpop.delivery.log import MemoryDeliveryLog
 from screenpop.desk import DeskParts, DeskService
-from screenpop.errors import ConfigError, ScreenpopError
+from screenpop.errors import ConfigError, ScreenpopError, StoreError
 from screenpop.events import CallEvent
 from screenpop.live_metrics import LiveFigures
 from screenpop.logs import LogSetup
@@ -154,8 +154,13 @@ class Daemon:
         stack.push_async_callback(self._revalidator.aclose)
         store_url = resolve_url(cfg.store.url, cfg.base_dir)
         self.store = Store(store_url)
-        await self.store.start()
         stack.push_async_callback(self.store.aclose)
+        try:
+            await self.store.start()
+        except StoreError as exc:
+            if not self.store.opened:
+                raise  # a URL it cannot use: a config error
+            log.error("store away at start, pops run and writes wait in the outbox: %s", exc)
         outbox = Outbox(outbox_path(cfg, store_url), cfg.store.outbox_max)
         await outbox.open()
         stack.push_async_callback(outbox.aclose)

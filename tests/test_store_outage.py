@@ -205,3 +205,37 @@ async def test_a_full_disk_under_the_sqlite_store_loses_nothing(tmp_path: Path) 
             logged = {c.call_id for c in await daemon.store.calls_since(0)}
             assert logged == set(traffic.started)
             assert await notes_in_store(daemon, [noted]) == [("n-full", "disk full")]
+
+
+async def test_the_daemon_starts_with_the_store_away_and_catches_up(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with (
+        scratch_database(postgres_url) as (host, pg_port, name),
+        proxied(host, pg_port) as proxy,
+    ):
+        await proxy.cut()  # down before the daemon starts: no tables yet either
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{name}"
+        store = {"url": url, "outbox_path": str(tmp_path / "outbox.db")}
+        async with (
+            running(make_settings(tmp_path, store=store)) as (daemon, port),
+            agent_tab(port, "ta") as tab,
+            Inbox(tab) as inbox,
+        ):
+            code, ready = await readiness(port)
+            assert code == 503 and not ready["checks"]["store"]["ok"]
+            async with EmitTraffic(daemon.emit, "1001", every_s=0.05, hold_s=0.2) as traffic:
+                await inbox.until(lambda: len(traffic.started) >= 5, "5 calls")
+                noted = traffic.started[-1]
+                await inbox.popped(noted)  # pops without a store
+                status, _ = await post_note(port, noted, "no store yet", "n-start")
+                assert status == 202
+                await proxy.restore()
+                await until(lambda: daemon.writer.store_up, "the store back")
+            await all_over(inbox, traffic)
+            await until(lambda: daemon.writer.waiting == 0, "the outbox written")
+            logged = await daemon.store.calls_since(0)
+            assert {c.call_id for c in logged} == set(traffic.started)
+            assert await notes_in_store(daemon, [noted]) == [("n-start", "no store yet")]
+            code, ready = await readiness(port)
+            assert code == 200, ready

@@ -57,6 +57,8 @@ class Store:
         self._metadata = MetaData()
         self.tables = build_tables(self._metadata, table_prefix)
         self._engine: AsyncEngine | None = None
+        self._prepared = False  # the tables exist
+        self._prepare_lock = asyncio.Lock()
         # Built once: a card's history is read on every call, and building the statement costs
         # more than running it (this runs on the event loop beside the pops).
         self._history_statement = history_query(self.tables)
@@ -67,12 +69,26 @@ class Store:
     # -- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the engine and create the tables that are missing."""
+        """Open the engine and create the tables that are missing. StoreError when the URL is
+        unusable (:attr:`opened` stays False) or the database does not answer (:attr:`opened` is
+        True: the tables are then created by the first operation that reaches it)."""
         async with self._guard("start"):
-            engine = self._engine = create_engine(self._url)
-            async with engine.begin() as conn:
+            self._engine = create_engine(self._url)
+        await self._prepare()
+
+    @property
+    def opened(self) -> bool:
+        """The engine exists (the URL is usable), whether or not the database answered yet."""
+        return self._engine is not None
+
+    async def _prepare(self) -> None:
+        async with self._prepare_lock:
+            if self._prepared or self._engine is None:
+                return
+            async with self._guard("start"), self._engine.begin() as conn:
                 await conn.run_sync(self._metadata.create_all)
                 await self._add_note_ids(conn)
+            self._prepared = True
 
     async def _add_note_ids(self, conn: AsyncConnection) -> None:
         """A call log from before notes had ids gains the column and its unique index."""
@@ -211,6 +227,8 @@ class Store:
         async with self._guard(what):
             if self._engine is None:
                 raise StoreError(f"store {what}: the store is not started")
+            if not self._prepared:
+                await self._prepare()
             opener = self._engine.begin() if write else self._engine.connect()
             async with opener as conn:
                 yield conn
