@@ -224,6 +224,20 @@ class BoardSettings(Strict):
     max_call_age_s: float = Field(default=4 * 3600, gt=0)  # a call never ended leaves after this
 
 
+class ClusterSettings(Strict):
+    """`[cluster]`: several nodes on one Redis act as one. An empty `url` (the default) is one
+    node on its own, exactly as without the table."""
+
+    url: str = ""  # redis://...; setting it turns cluster mode on (the store must be shared)
+    node_id: str = ""  # "" = the server's host:port; per node via SCREENPOP__CLUSTER__NODE_ID
+    lease_s: float = Field(default=5, gt=0)  # a PBX link's lease; a survivor takes over after it
+    key_prefix: str = DEFAULT_PREFIX  # every cluster key in Redis starts with this
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url.strip())
+
+
 class Settings(Strict):
     server: ServerSettings = ServerSettings()
     phone: PhoneSettings = PhoneSettings()
@@ -232,6 +246,7 @@ class Settings(Strict):
     ui: UiSettings = UiSettings()
     board: BoardSettings = BoardSettings()
     logging: LoggingSettings = LoggingSettings()
+    cluster: ClusterSettings = ClusterSettings()
     telephony: list[SourceSettings] = []
     connectors: list[ConnectorSettings] = []
     agents: list[AgentSettings] = []
@@ -271,6 +286,10 @@ class Settings(Strict):
     def _roles_name_known_sections(self) -> Settings:
         _check_role_sections(self.roles, {c.name for c in self.connectors})
         return self
+
+    def node_id(self) -> str:
+        """This node's name in the cluster: `[cluster] node_id`, else the server's host:port."""
+        return self.cluster.node_id.strip() or f"{self.server.host}:{self.server.port}"
 
     @model_validator(mode="after")
     def _secret_changed_off_loopback(self) -> Settings:
