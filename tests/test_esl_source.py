@@ -327,12 +327,19 @@ async def test_malformed_frame_is_counted_and_the_next_event_still_pops(
     fs: FakeFreeSwitch,
 ) -> None:
     desk, source = Desk(AGENTS), make_source(fs)
+    # the call is live on the PBX: the resync the dropped frames cause finds it there
+    fs.channels[CALLER] = _caller_row(CALLER)
+    fs.channels["leg-c"] = {**_caller_row("leg-c"), "direction": "outbound",
+                            "call_uuid": CALLER, "callstate": "RINGING"}  # fmt: skip
     async with running(source, desk):
         await fs.wait_subscribed()
         await fs.send_raw(b"Content-Type: text/event-plain\nContent-Length: 3x\n\n")
         await fs.send_raw(b"Content-Type: text/event-plain\nContent-Length: 9\n\nno-colon\n")
         await play(fs, caller_create(), user_leg("CHANNEL_CREATE", "leg-c", "1003"))
         await until(lambda: desk.seen["carol"] == ["pop"], "carol pops")
+        resync = "api show channels as json"
+        await until(lambda: fs.commands.count(resync) >= 2, "a resync after the dropped frames")
+        assert desk.seen["carol"] == ["pop"]  # the call goes on
     assert source.status.rejected == 2
 
 

@@ -1,11 +1,13 @@
 """The one PBX-link skeleton the connection-holding sources (AMI, ESL) share.
 
 :class:`PbxLink` connects (with a timeout), logs in, subscribes, resyncs after every
-(re)connect, keeps the link alive with a request that must be answered in time, reconnects
-with backoff, and sends one-off requests (originate) on the live session or a short one of
-their own. What differs per protocol is a small :class:`LinkHooks` object: how to wrap the
-stream, log in, subscribe, resync, ping, map an event, and say goodbye. The read pump
-(:func:`pump`) only parses; health is logged on change only (:class:`LinkHealth`).
+(re)connect and again whenever the PBX sent frames the parser had to drop (one of them may have
+been a ring, an answer or a hangup; at most every :data:`RESYNC_SPACING_S`), keeps the link
+alive with a request that must be answered in time, reconnects with backoff, and sends one-off
+requests (originate) on the live session or a short one of their own. What differs per
+protocol is a small :class:`LinkHooks` object: how to wrap the stream, log in, subscribe,
+resync, ping, map an event, and say goodbye. The read pump (:func:`pump`) only parses; health
+is logged on change only (:class:`LinkHealth`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from screenpop.telephony.base import Emit, SourceStatus
 
 log = logging.getLogger(__name__)
 
+RESYNC_SPACING_S = 1.0  # resyncs for dropped frames come at most this often per session
 
 Item = TypeVar("Item")
 
@@ -261,6 +264,7 @@ class PbxLink(Generic[Conn, Item]):
         self.status = self.health.status
         self.live: Conn | None = None
         self.reply_timeout = max(settings.ping_timeout_s, settings.connect_timeout_s)
+        self._dropped_frames = asyncio.Event()  # since the last resync began
 
     async def run(self, emit: Emit) -> None:
         """Connect, log in, subscribe, resync and read until cancelled; reconnect with backoff."""
@@ -272,7 +276,12 @@ class PbxLink(Generic[Conn, Item]):
         """A new connection, not logged in yet. Raises OSError or TimeoutError."""
         opts = self.settings
         reader, writer = await open_stream(opts.host, opts.port, opts.connect_timeout_s)
-        return self.hooks.connect(reader, writer, on_item, self.health.count_rejects)
+        return self.hooks.connect(reader, writer, on_item, self._rejected)
+
+    def _rejected(self, count: int, reason: str) -> None:
+        """The parser dropped `count` frames: counted, and the calls are re-learned soon."""
+        self.health.count_rejects(count, reason)
+        self._dropped_frames.set()
 
     async def send_once(self, request: Callable[[Conn], Awaitable[Reply]]) -> Reply:
         """`request` on the live session, or on a short session of its own when there is none."""
@@ -294,17 +303,39 @@ class PbxLink(Generic[Conn, Item]):
         """One connection from connect to close; returns why it closed, raises on failure."""
         conn = await self.open(self._dispatcher(emit))
         self.status.set(connected=True, logged_in=False, detail=self.hooks.login_step)
+        self._dropped_frames.clear()  # the resync below re-learns everything before it
+        watcher: asyncio.Task[None] | None = None
         try:
             detail = await self.hooks.login(conn)
             await self.hooks.subscribe(conn)
             self.live = conn
             self.health.up(detail)
-            await self.hooks.resync(conn, lambda events: self.health.emit_all(emit, events))
+            relearn: Emitter = functools.partial(self.health.emit_all, emit)
+            await self.hooks.resync(conn, relearn)
+            watcher = asyncio.create_task(self._resync_on_dropped_frames(conn, relearn))
             return await self._keepalive(conn)
         finally:
             self.live = None
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
             self.hooks.closing(conn)
             await conn.close()
+
+    async def _resync_on_dropped_frames(self, conn: Conn, relearn: Emitter) -> None:
+        """While the session lasts: resync after the parser dropped frames, since one of them may
+        have carried a call event (garbage glued to a ring frame loses the pop otherwise). Ends
+        quietly when a resync fails: the session is ending, and the keep-alive says why."""
+        while True:
+            await self._dropped_frames.wait()
+            self._dropped_frames.clear()
+            log.debug("telephony %s: frames dropped; resyncing", self.name)
+            try:
+                await self.hooks.resync(conn, relearn)
+            except (OSError, TimeoutError, ScreenpopError) as exc:
+                log.debug("telephony %s: resync failed: %s", self.name, self.hooks.explain(exc))
+                return
+            await asyncio.sleep(RESYNC_SPACING_S)
 
     async def _keepalive(self, conn: Conn) -> str:
         opts = self.settings

@@ -5,8 +5,9 @@
 framing lives in :mod:`screenpop.telephony.asterisk.protocol`, the session in
 :mod:`screenpop.telephony.asterisk.connection`. The reader never waits on anything but the socket.
 
-After every (re)connect it resyncs: `CoreShowChannels` re-learns calls ringing or answered (and
-ends the ones that finished while it was away), `QueueStatus` re-learns callers waiting in queues.
+After every (re)connect, and after frames it had to drop (one may have been a call event), it
+resyncs: `CoreShowChannels` re-learns calls ringing or answered (and ends the ones that finished
+while it was away), `QueueStatus` re-learns callers waiting in queues.
 A `Ping` every `ping_interval_s` that must be answered within `ping_timeout_s` notices half-open
 connections. A wrong secret, a refused connection or a dropped session sets :attr:`status`, logs
 once per change and retries with exponential backoff; nothing but cancellation leaves :meth:`run`.

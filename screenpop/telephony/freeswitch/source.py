@@ -7,8 +7,9 @@ event to the sans-I/O mapper (:mod:`screenpop.telephony.freeswitch.mapper`); fra
 :mod:`screenpop.telephony.freeswitch.connection`, the link skeleton in
 :mod:`screenpop.telephony.link`. The reader never waits on anything but the socket.
 
-After every (re)connect it resyncs: `api show channels as json` re-learns calls ringing or
-answered on user legs, `api callcenter_config queue list members <queue>` re-learns queued ones.
+After every (re)connect, and after frames it had to drop (one may have been a call event), it
+resyncs: `api show channels as json` re-learns calls ringing or answered on user legs,
+`api callcenter_config queue list members <queue>` re-learns queued ones.
 A periodic `api status` with a reply deadline notices half-open connections. A bad password, a
 refused connection or a `text/disconnect-notice` sets :attr:`EslSource.status`, logs once per
 change and retries with exponential backoff; nothing here raises out of :meth:`EslSource.run`.
@@ -149,7 +150,7 @@ class _EslHooks:
         self.options = options
         self.mapper = mapper
         self._reply_timeout = max(options.ping_timeout_s, options.connect_timeout_s)
-        self._known_before: list[str] = []  # open calls when the subscription was confirmed
+        self._known_before: list[str] | None = None  # open calls when the subscription was sent
 
     def connect(
         self,
@@ -192,9 +193,12 @@ class _EslHooks:
     async def resync(self, conn: EslConnection, emit: Emitter) -> None:
         """Re-learn calls ringing, queued or answered, and end those gone while we were away.
 
-        Only the calls open when the subscription was confirmed can have ended unseen; calls
+        Only the calls open when the subscription was confirmed (after a reconnect), or when
+        this resync began (a later one, after dropped frames), can have ended unseen; calls
         learned from events since are current.
         """
+        known = self._known_before if self._known_before is not None else self.mapper.open_calls
+        self._known_before = None
         reply = await conn.request("api show channels as json", self._reply_timeout)
         channels = reply.body.decode("utf-8", "replace") if reply.ok else None
         members: dict[str, str] = {}
@@ -205,7 +209,7 @@ class _EslHooks:
                 line = f"api callcenter_config queue list members {queue}"
                 reply = await conn.request(line, self._reply_timeout)
                 members[queue] = reply.body.decode("utf-8", "replace")
-        emit(self.mapper.resync(channels, members, self._known_before))
+        emit(self.mapper.resync(channels, members, known))
 
     async def ping(self, conn: EslConnection, wait_s: float) -> None:
         await conn.request("api status", wait_s)
