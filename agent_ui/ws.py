@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 
@@ -36,6 +35,7 @@ from screenpop.delivery.inbound import (
     parse_client_message,
 )
 from screenpop.delivery.outbound import ErrorMessage
+from screenpop.delivery.wire import encode
 from screenpop.errors import ScreenpopError, StoreError
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Tab:
         closer: asyncio.Task[None] | None = None
         log.info("agent %s: tab connected", self.agent.id)
         try:
-            await self.ws.send_str(json.dumps(hello.to_json()))
+            await self.ws.send_frame(encode(hello.to_json()), WSMsgType.TEXT)
             writer = asyncio.create_task(self._write(sub), name=f"ws writer {self.agent.id}")
             closer = asyncio.create_task(
                 self._close_when_dropped(sub), name=f"ws closer {self.agent.id}"
@@ -174,7 +174,8 @@ class Tab:
                 await self._end_session()
                 return
             if message is not None:
-                await self.ws.send_str(json.dumps(message))
+                # the frame's bytes as encoded once for every tab (text frame, UTF-8 JSON)
+                await self.ws.send_frame(message.data, WSMsgType.TEXT)
             elif sub.closed:
                 return
 
@@ -237,4 +238,4 @@ class Tab:
 
     async def _reply_error(self, reason: str, about: str | None = None) -> None:
         if not self.ws.closed:
-            await self.ws.send_str(json.dumps(ErrorMessage(reason, about).to_json()))
+            await self.ws.send_frame(encode(ErrorMessage(reason, about).to_json()), WSMsgType.TEXT)

@@ -10,6 +10,10 @@ sending to a peer that stopped reading) and closes the socket at once when it re
 Numbering and replay go through the injected :class:`~screenpop.delivery.log.DeliveryLog`, the
 seam where a Redis-backed log goes when agents may land on any node. The tabs themselves are
 always local to the node that holds their websocket.
+
+A message is encoded once when it is published (or before, by whoever sends the same message to
+many agents: :class:`~screenpop.delivery.wire.Encoded`); every tab of the agent and the replay
+buffer get the same :class:`~screenpop.delivery.wire.Frame`.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from screenpop.delivery.log import DeliveryLog, Message
+from screenpop.delivery.log import DeliveryLog
 from screenpop.delivery.outbound import ServerMessage
+from screenpop.delivery.wire import Encoded, Frame, Message
 
 log = logging.getLogger(__name__)
 
 TOO_SLOW = "too slow: outbox full"
 
-__all__ = ["Hub", "Message", "Subscription"]
+__all__ = ["Encoded", "Frame", "Hub", "Message", "Subscription"]
 
 
 @dataclass(eq=False)
@@ -37,7 +42,7 @@ class Subscription:
 
     agent_id: str
     limit: int
-    outbox: deque[Message] = field(default_factory=deque)
+    outbox: deque[Frame] = field(default_factory=deque)
     delivered: int = 0  # highest seq handed to the writer
     closed: bool = False
     close_reason: str = ""
@@ -49,22 +54,22 @@ class Subscription:
         """True when the hub closed it because its outbox overflowed."""
         return self.closed and self.close_reason == TOO_SLOW
 
-    def push(self, message: Message) -> bool:
-        """Queue a message; False (and the subscription closes) when the outbox is full."""
+    def push(self, frame: Frame) -> bool:
+        """Queue a frame; False (and the subscription closes) when the outbox is full."""
         if self.closed:
             return False
         if len(self.outbox) >= self.limit:
             self.close(TOO_SLOW)
             return False
-        self.outbox.append(message)
+        self.outbox.append(frame)
         self._wake.set()
         return True
 
-    def requeue(self, replayed: list[Message]) -> None:
-        """Put replayed messages in front, dropping anything already delivered or duplicated."""
-        merged: dict[int, Message] = {m["seq"]: m for m in replayed if m["seq"] > self.delivered}
-        for m in self.outbox:
-            merged.setdefault(m["seq"], m)
+    def requeue(self, replayed: list[Frame]) -> None:
+        """Put replayed frames in front, dropping anything already delivered or duplicated."""
+        merged: dict[int, Frame] = {f.seq: f for f in replayed if f.seq > self.delivered}
+        for f in self.outbox:
+            merged.setdefault(f.seq, f)
         self.outbox = deque(merged[s] for s in sorted(merged))
         self._wake.set()
 
@@ -78,15 +83,15 @@ class Subscription:
         """Return once the subscription is closed (by the hub, or by :meth:`close`)."""
         await self._ended.wait()
 
-    async def next(self) -> Message | None:
-        """The next message in seq order, or None once the subscription is closed."""
+    async def next(self) -> Frame | None:
+        """The next frame in seq order, or None once the subscription is closed."""
         while True:
             while self.outbox and not self.closed:
-                message = self.outbox.popleft()
-                if message["seq"] <= self.delivered:
+                frame = self.outbox.popleft()
+                if frame.seq <= self.delivered:
                     continue
-                self.delivered = message["seq"]
-                return message
+                self.delivered = frame.seq
+                return frame
             if self.closed:
                 return None
             self._wake.clear()
@@ -128,22 +133,22 @@ class Hub:
         sub.requeue(missed)
         return True
 
-    async def publish(self, agent_id: str, message: ServerMessage | Message) -> Message:
-        """Number and deliver `message` to every tab of `agent_id`; returns the wire form with
-        its `seq`. It waits only for the log (never for a tab): the agent's messages are numbered
-        in the order this is called."""
-        wire = message if isinstance(message, dict) else message.to_json()
-        numbered = await self.log.append(agent_id, wire)
-        if numbered.get("type") == "pop":
-            self._sent_at[(agent_id, numbered["seq"])] = time.monotonic()
+    async def publish(self, agent_id: str, message: ServerMessage | Message | Encoded) -> Frame:
+        """Number and deliver `message` to every tab of `agent_id`; returns the numbered frame.
+        It waits only for the log (never for a tab): the agent's messages are numbered in the
+        order this is called. A message not yet :class:`Encoded` is encoded here, once."""
+        encoded = message if isinstance(message, Encoded) else Encoded.of(message)
+        frame = await self.log.append(agent_id, encoded)
+        if frame.type == "pop":
+            self._sent_at[(agent_id, frame.seq)] = time.monotonic()
             if len(self._sent_at) > 10_000:
                 self._sent_at.pop(next(iter(self._sent_at)))
         for sub in list(self._subs.get(agent_id, ())):
-            if not sub.push(numbered):
+            if not sub.push(frame):
                 self.slow_closed += 1
                 log.warning("agent %s: closing a tab that cannot keep up", agent_id)
                 self.unsubscribe(sub)
-        return numbered
+        return frame
 
     def ack(self, agent_id: str, seq: int) -> float | None:
         """Seconds from publishing pop `seq` to the tab saying it rendered it (first ack only)."""
