@@ -1,8 +1,12 @@
 """Publishing the queue board to supervisors: coalesced, at most a few snapshots a second.
 
 Every change marks the board dirty; one timer per burst publishes a fresh snapshot to every online
-watcher (an agent whose role has `board = true`) once the minimum interval has passed. Snapshots
-are made once per role per flush, since what a supervisor sees of a caller depends on the role.
+watcher (an agent whose role has `board = true`) once the minimum interval has passed. A flush
+builds the snapshot once per role (what a supervisor sees of a caller depends on the role) and
+encodes it once: every watcher of that role gets the same bytes, however many there are. A
+watcher resuming between flushes gets the bytes last built for its role when the board has not
+changed since and they are younger than the minimum interval (its page sets its clock by the
+snapshot's `at`), so watchers resuming together cost at most one build per role per interval.
 From the first change on, every :data:`SWEEP_S` the feed also removes calls past the board's
 maximum age (a PBX that never reported them ended), logging each once.
 """
@@ -17,6 +21,7 @@ from typing import Any
 
 from screenpop.board.state import BoardState
 from screenpop.delivery.outbound import BoardMessage, ServerMessage
+from screenpop.delivery.wire import Encoded
 from screenpop.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -24,7 +29,7 @@ log = logging.getLogger(__name__)
 MAX_RATE_HZ = 4.0
 SWEEP_S = 60.0
 
-Publish = Callable[[str, ServerMessage], Awaitable[Any]]
+Publish = Callable[[str, ServerMessage | Encoded], Awaitable[Any]]
 
 
 class BoardFeed:
@@ -52,12 +57,16 @@ class BoardFeed:
         self._sweep_s = sweep_s
         self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
-        self.published = 0
+        self._generation = 0  # bumped by every change
+        self._latest: dict[str, tuple[int, float, Encoded]] = {}  # role: generation, built at
+        self.published = 0  # board messages handed to watchers
+        self.built = 0  # snapshots built (one per role per flush)
 
     def changed(self) -> None:
         """Something on the board changed: publish soon, coalescing with other changes."""
         if self._closed:
             return
+        self._generation += 1
         if self._sweeper is None:
             self._schedule_sweep()
         if self._timer is not None:
@@ -81,8 +90,17 @@ class BoardFeed:
             self.changed()
 
     async def send_to(self, agent_id: str, role: str) -> None:
-        """A watcher just connected: give it the board at once."""
-        await self._publish(agent_id, await self._message(role, time.time()))
+        """A watcher just connected (or resumed): give it the board at once."""
+        await self._publish(agent_id, self._recent(role) or await self._message(role, time.time()))
+
+    def _recent(self, role: str) -> Encoded | None:
+        """The role's board last built, if nothing changed since and it is fresh enough."""
+        latest = self._latest.get(role)
+        if latest is None:
+            return None
+        generation, built_at, encoded = latest
+        fresh = time.monotonic() - built_at < self._interval
+        return encoded if generation == self._generation and fresh else None
 
     def _schedule_sweep(self) -> None:
         self._sweeper = asyncio.get_running_loop().call_later(self._sweep_s, self._sweep)
@@ -104,15 +122,20 @@ class BoardFeed:
         self._tasks.spawn(self._publish_all(time.time()), name="board flush")
 
     async def _publish_all(self, now: float) -> None:
-        by_role: dict[str, BoardMessage] = {}
+        by_role: dict[str, Encoded] = {}
         for agent_id, role in list(self._watchers()):
             if role not in by_role:
                 by_role[role] = await self._message(role, now)
             await self._publish(agent_id, by_role[role])
             self.published += 1
 
-    async def _message(self, role: str, now: float) -> BoardMessage:
-        return BoardMessage(await self.board.snapshot(now, role))
+    async def _message(self, role: str, now: float) -> Encoded:
+        """The role's board, built and encoded once; kept for watchers until the next change."""
+        generation, built_at = self._generation, time.monotonic()
+        encoded = Encoded.of(BoardMessage(await self.board.snapshot(now, role)))
+        self.built += 1
+        self._latest[role] = (generation, built_at, encoded)
+        return encoded
 
     def close(self) -> None:
         """Stop publishing: cancel the pending flush and every scheduled expiry."""
