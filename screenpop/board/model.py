@@ -3,7 +3,8 @@
 Sans-I/O like the call tracker; the in-memory `BoardState` wraps it. The pipeline feeds it every
 call change (:meth:`Board.on_call`), agents' presence and wrap-up, and the feed asks for a
 :meth:`Board.snapshot` when it publishes a `board` message. Times are epoch seconds passed in,
-so the board can be tested without a clock.
+so the board can be tested without a clock. Live calls are indexed by the agents they are with
+or ringing, so an agent's state is found without walking every call.
 
 "Today" is the local calendar day. Figures per queue: calls answered and abandoned, average speed
 of answer (mean wait of answered calls) and service level, the share of answered calls answered
@@ -75,6 +76,7 @@ class CallView:
     ringing: frozenset[str]
     counted: bool = False  # today's figures already include it (answered or abandoned)
     since: float = 0.0
+    order: int = 0  # when the board first saw it: an agent on two calls shows the earlier one
 
 
 @dataclass(slots=True)
@@ -94,6 +96,9 @@ class Board:
     max_call_age_s: float = MAX_CALL_AGE_S
     aged_out: int = 0  # calls removed by :meth:`expire`, ever
     _aged: dict[str, None] = field(default_factory=dict)  # their ids, oldest first (bounded)
+    _holding: dict[str, dict[str, None]] = field(default_factory=dict)  # agent: calls they hold
+    _rung: dict[str, dict[str, None]] = field(default_factory=dict)  # agent: calls ringing them
+    _seen: int = 0  # calls the board has put on it, ever (their `order`)
 
     def set_agents(self, agents: Iterable[tuple[str, str]]) -> None:
         """The agents to show (id, name), e.g. after a config reload; keeps known ones' state."""
@@ -125,7 +130,7 @@ class Board:
         cutoff = now - self.max_call_age_s
         old = [v.call_id for v in self.calls.values() if v.started_at < cutoff]
         for call_id in old:
-            del self.calls[call_id]
+            self._unlink(self.calls.pop(call_id))
             self._aged[call_id] = None
             if len(self._aged) > AGED_REMEMBERED:
                 del self._aged[next(iter(self._aged))]
@@ -148,14 +153,33 @@ class Board:
                 call.call_id, queue, call.started_at or now, call.state, None, frozenset()
             )
             view.counted = call.call_id in self.logged  # counted before a restart
+            self._seen += 1
+            view.order = self._seen
             self.calls[call.call_id] = view
         self._touch_agents(view, call, now)
+        self._unlink(view)
         view.state, view.agent, view.ringing = call.state, call.agent, frozenset(call.ringing)
         self._count(view, call)
-        if not call.active:
+        if call.active:
+            self._link(view)
+        else:
             del self.calls[call.call_id]
             self._wrap_up(call, now)
         self.version += 1
+
+    def _link(self, view: CallView) -> None:
+        """Index a live call under the agent holding it and every agent it rings."""
+        if view.agent is not None:
+            self._holding.setdefault(view.agent, {})[view.call_id] = None
+        for agent_id in view.ringing:
+            self._rung.setdefault(agent_id, {})[view.call_id] = None
+
+    def _unlink(self, view: CallView) -> None:
+        """Undo :meth:`_link` for the call as it was indexed."""
+        if view.agent is not None:
+            _drop(self._holding, view.agent, view.call_id)
+        for agent_id in view.ringing:
+            _drop(self._rung, agent_id, view.call_id)
 
     def _touch_agents(self, view: CallView, call: Call, now: float) -> None:
         for agent_id in (view.ringing ^ frozenset(call.ringing)) | {view.agent, call.agent}:
@@ -300,12 +324,26 @@ class Board:
         return self._agent_state(self.agents[agent_id], now)[0]
 
     def _agent_state(self, agent: AgentView, now: float) -> tuple[str, str | None]:
-        for view in self.calls.values():
-            if view.agent == agent.id:
-                return "on_call", view.call_id
-        for view in self.calls.values():
-            if agent.id in view.ringing:
-                return "ringing", view.call_id
+        held = self._holding.get(agent.id)
+        if held:
+            return "on_call", self._first(held)
+        rung = self._rung.get(agent.id)
+        if rung:
+            return "ringing", self._first(rung)
         if agent.wrap_up_until is not None and now < agent.wrap_up_until:
             return "wrap_up", agent.wrap_call
         return ("available" if agent.online else "offline"), None
+
+    def _first(self, call_ids: dict[str, None]) -> str:
+        """The call of `call_ids` the board saw first (almost always the only one)."""
+        if len(call_ids) == 1:
+            return next(iter(call_ids))
+        return min(call_ids, key=lambda call_id: self.calls[call_id].order)
+
+
+def _drop(index: dict[str, dict[str, None]], agent_id: str, call_id: str) -> None:
+    calls = index.get(agent_id)
+    if calls is not None:
+        calls.pop(call_id, None)
+        if not calls:
+            del index[agent_id]
