@@ -9,7 +9,15 @@ the builders here give the part after it, so a key's layout is read in one modul
 * `choice:<e164>`: the customer an agent picked for a number several customers share (written
   by the lookup when an agent picks a candidate).
 
-The cluster issue adds per-agent sequence and replay streams and the PBX links' leases here.
+In cluster mode (`[cluster]`, its own `key_prefix`):
+
+* `lease:<source>`: the node id holding an AMI/ESL link, expiring after `lease_s` unless renewed.
+* `node:<node_id>`: a node's heartbeat, expiring unless beaten; the live nodes are these keys.
+* `seq:<agent>`: the agent's latest message seq; `replay:<agent>`: the stream of its latest
+  messages (entry id `<seq>-1`), `replay-bytes:<agent>`: the bytes of JSON the stream holds.
+* `last:<agent>`: a hash, per call id the kind of the latest pop or state the agent got about it
+  (and its seq), so the same pop or state again after a takeover's resync is not sent twice.
+* `deliver`: the pub/sub channel every numbered message goes out on to every node.
 """
 
 from __future__ import annotations
@@ -27,3 +35,38 @@ def section_key(connector: str, e164: str) -> str:
 def choice_key(e164: str) -> str:
     """The customer an agent picked for `e164` (a number shared by several customers)."""
     return f"{CHOICE}{e164}"
+
+
+LEASE = "lease:"
+NODE = "node:"
+DELIVER_CHANNEL = "deliver"
+
+
+def lease_key(source: str) -> str:
+    """Who holds the PBX link `source` (a node id), while the lease lasts."""
+    return f"{LEASE}{source}"
+
+
+def node_key(node_id: str) -> str:
+    """A node's heartbeat."""
+    return f"{NODE}{node_id}"
+
+
+def seq_key(agent_id: str) -> str:
+    """The agent's latest message seq."""
+    return f"seq:{agent_id}"
+
+
+def replay_key(agent_id: str) -> str:
+    """The stream of the agent's latest numbered messages."""
+    return f"replay:{agent_id}"
+
+
+def replay_bytes_key(agent_id: str) -> str:
+    """How many bytes of JSON the agent's replay stream holds."""
+    return f"replay-bytes:{agent_id}"
+
+
+def last_kind_key(agent_id: str) -> str:
+    """Per call id, the kind of the latest pop or state the agent got about it."""
+    return f"last:{agent_id}"

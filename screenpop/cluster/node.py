@@ -1,0 +1,160 @@
+"""This node in the cluster: the parts `[cluster]` adds, opened and closed together, and what
+`/readyz`, `/metrics` and `screenpop check` say about the cluster.
+
+``async with ClusterNode(settings) as node:`` connects nothing until used; inside, the heartbeat
+and the delivery relay run. The daemon asks it for the hub (:meth:`hub`) and wraps its
+connection-holding sources in their leases (:meth:`lease`); webhook sources run on every node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from screenpop.cluster.delivery import RedisDeliveryLog
+from screenpop.cluster.fanout import ClusterHub, Relay
+from screenpop.cluster.lease import Lease, LeasedSource, leased
+from screenpop.cluster.nodes import Heartbeat
+from screenpop.cluster.redis import ClusterDown, ClusterRedis
+from screenpop.keys import lease_key
+from screenpop.settings import Settings
+from screenpop.telephony.base import Source, WebhookSource
+
+
+class ClusterNode:
+    """One node's share of the cluster."""
+
+    def __init__(self, settings: Settings) -> None:
+        cfg = settings.cluster
+        self.node_id = settings.node_id()
+        self.lease_s = cfg.lease_s
+        self.redis = ClusterRedis(cfg.url, cfg.key_prefix)
+        self.heartbeat = Heartbeat(self.redis, self.node_id, cfg.lease_s)
+        server = settings.server
+        self.log = RedisDeliveryLog(
+            self.redis, self.node_id, server.replay_buffer, server.replay_buffer_bytes
+        )
+        self._hub = ClusterHub(self.log, server.outbound_queue)
+        self.leased: dict[str, LeasedSource] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> ClusterNode:
+        self._tasks = [
+            asyncio.create_task(self.heartbeat.run(), name="cluster heartbeat"),
+            asyncio.create_task(Relay(self.redis, self._hub).run(), name="cluster relay"),
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.heartbeat.stop()
+        await self.redis.aclose()
+
+    def hub(self) -> ClusterHub:
+        return self._hub
+
+    def lease(self, sources: Mapping[str, Source]) -> dict[str, Source]:
+        """Every connection-holding source in its lease; webhooks as they are."""
+        out: dict[str, Source] = {}
+        for name, source in sources.items():
+            if isinstance(source, WebhookSource):
+                out[name] = source
+                continue
+            self.leased[name] = wrapped = leased(source, self._make_lease)
+            out[name] = wrapped
+        return out
+
+    def _make_lease(self, source: str) -> Lease:
+        return Lease(self.redis, source, self.node_id, self.lease_s)
+
+    async def holders(self) -> dict[str, str | None]:
+        """Which node holds each leased link now (None: nobody). ClusterDown without Redis."""
+        names = sorted(self.leased)
+        if not names:
+            return {}
+        keys = [self.redis.key(lease_key(n)) for n in names]
+        raws = await self.redis.call(self.redis.client.mget, keys)
+        return {
+            n: (r.decode() if isinstance(r, bytes) else None)
+            for n, r in zip(names, raws, strict=True)
+        }
+
+    async def checks(self) -> dict[str, dict[str, Any]]:
+        """The cluster's rows for `/readyz`: Redis and the live nodes, then each leased link (on a
+        standby node it is fine while some node holds it)."""
+        try:
+            async with asyncio.timeout(2):
+                alive = await self.heartbeat.alive()
+                holders = await self.holders()
+        except (ClusterDown, TimeoutError) as exc:
+            detail = str(exc) or "Redis did not answer in time"
+            rows = {"cluster": {"ok": False, "detail": f"{detail}; popping what this node sees"}}
+            for name, source in self.leased.items():
+                rows[f"telephony.{name}"] = self._link_row(source, None, redis_up=False)
+            return rows
+        rows = {
+            "cluster": {
+                "ok": True,
+                "detail": f"node {self.node_id}; {len(alive)} nodes alive: {', '.join(alive)}",
+                "node": self.node_id,
+                "nodes": alive,
+                "holders": holders,
+            }
+        }
+        for name, source in self.leased.items():
+            rows[f"telephony.{name}"] = self._link_row(source, holders.get(name), redis_up=True)
+        return rows
+
+    def _link_row(self, source: LeasedSource, holder: str | None, redis_up: bool) -> dict[str, Any]:
+        if source.holding:
+            status = source.inner.status
+            return {
+                "ok": status.logged_in,
+                "detail": f"held here; {status.detail}",
+                "holder": self.node_id,
+            }
+        if not redis_up:
+            return {"ok": False, "detail": "standby; Redis is away", "holder": source.holder}
+        if holder is None:
+            return {"ok": False, "detail": "no node holds it", "holder": None}
+        return {"ok": True, "detail": f"standby: held by {holder}", "holder": holder}
+
+    def collector(self) -> Collector:
+        return _ClusterFigures(self)
+
+
+class _ClusterFigures(Collector):
+    def __init__(self, node: ClusterNode) -> None:
+        self._node = node
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        takeovers = CounterMetricFamily(
+            "screenpop_cluster_takeovers",
+            "Times this node took a PBX link over from another node",
+            labels=["source"],
+        )
+        held = GaugeMetricFamily(
+            "screenpop_cluster_lease_held",
+            "1 while this node holds the PBX link",
+            labels=["source"],
+        )
+        for name, source in sorted(self._node.leased.items()):
+            takeovers.add_metric([name], float(source.takeovers))
+            held.add_metric([name], 1.0 if source.holding else 0.0)
+        yield takeovers
+        yield held
+        local = CounterMetricFamily(
+            "screenpop_cluster_local_numbered",
+            "Agent messages this node numbered itself while Redis was away",
+        )
+        local.add_metric([], float(self._node.log.local_numbered))
+        yield local
+        up = GaugeMetricFamily("screenpop_cluster_redis_up", "1 while the cluster's Redis answers")
+        up.add_metric([], 1.0 if self._node.redis.up else 0.0)
+        yield up

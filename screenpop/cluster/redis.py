@@ -1,0 +1,99 @@
+"""The cluster's one Redis client: keys prefixed, every command under a timeout, health logged on
+change only.
+
+A command that fails raises :class:`ClusterDown` (the callers decide how to carry on without
+Redis: a lease holder keeps its link, the delivery log numbers locally); :attr:`up` and
+:attr:`detail` say how the last command went, for `/readyz`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from screenpop.health import HealthLatch
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 1.0
+
+
+class ClusterDown(Exception):
+    """Redis did not answer; the message says why."""
+
+
+class ClusterRedis:
+    """One client and pool for the cluster parts; close with :meth:`aclose`."""
+
+    def __init__(self, url: str, prefix: str, timeout_s: float = TIMEOUT_S) -> None:
+        self.prefix = prefix
+        self.where = safe_location(url)
+        self.up = True
+        self.detail = "not used yet"
+        self._timeout = timeout_s
+        self._health = HealthLatch(log)
+        self.client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    def script(self, source: str) -> Callable[..., Awaitable[Any]]:
+        """A Lua script, loaded on first use (and again after a Redis restart)."""
+        return self.client.register_script(source)
+
+    async def call(self, method: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
+        """Run one command under the timeout; ClusterDown when Redis fails or is too slow."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                result = await method(*args, **kw)
+        except (RedisError, OSError) as exc:  # TimeoutError is an OSError
+            self.failed(exc)
+            await self.drop_idle()
+            raise ClusterDown(self.detail) from None
+        self.answered()
+        return result
+
+    def failed(self, exc: BaseException) -> None:
+        self.up = False
+        self.detail = f"Redis at {self.where} unreachable: {describe(exc)}"
+        self._health.down("cluster: %s; each node carries on with what it sees", self.detail)
+
+    def answered(self) -> None:
+        self.up = True
+        self.detail = f"Redis at {self.where} answers"
+        self._health.up("cluster: Redis at %s answers again", self.where)
+
+    async def drop_idle(self) -> None:
+        """Close the idle pooled connections: after an outage each would fail once more."""
+        with contextlib.suppress(RedisError, OSError):
+            await self.client.connection_pool.disconnect(inuse_connections=False)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def safe_location(url: str) -> str:
+    """host:port/db of a Redis URL, never its credentials."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    port = parts.port or 6379
+    return f"{parts.hostname or 'localhost'}:{port}{parts.path or '/0'}"
