@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
@@ -38,6 +38,12 @@ from screenpop.telephony.base import Dialer, Source, WebhookSource
 log = logging.getLogger(__name__)
 
 
+class ClusterChecks(Protocol):
+    """What the cluster (`[cluster]`) adds to `/readyz`: its rows, overriding the sources'."""
+
+    async def checks(self) -> dict[str, dict[str, Any]]: ...
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class DeskParts:
     """What the desk is made of; the daemon fills it in once everything is open."""
@@ -55,6 +61,7 @@ class DeskParts:
     store: Store
     writer: StoreWriter
     reload: Callable[[], Awaitable[str]]
+    cluster: ClusterChecks | None = None
 
 
 class DeskService:
@@ -202,6 +209,8 @@ class DeskService:
         for name, source in self._p.sources.items():
             status = source.status
             checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
+        if self._p.cluster is not None:
+            checks.update(await self._p.cluster.checks())
         checks["cache"] = await _check(self._p.cache.ping())
         checks["store"] = self._store_check(await _check(self._p.store.ping()))
         return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
