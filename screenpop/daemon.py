@@ -29,6 +29,7 @@ from screenpop.board.state import BoardState, MemoryBoardState
 from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.call_store import MemoryCallStore
 from screenpop.calls import CallTable
+from screenpop.cluster.node import ClusterNode
 from screenpop.connectors.registry import ConnectorSet
 from screenpop.delivery.hub import Hub
 from screenpop.delivery.log import MemoryDeliveryLog
@@ -77,6 +78,7 @@ class Daemon:
     _board_state: BoardState
     _board_feed: BoardFeed
     _intake: EventIntake
+    cluster: ClusterNode | None  # with `[cluster] url`: this node's share of the cluster
 
     def __init__(
         self,
@@ -132,8 +134,13 @@ class Daemon:
         self.live = LiveConfig(
             cfg, AgentDirectory(cfg.agents), self._make_lookup(self._connectors, cfg)
         )
-        delivery_log = MemoryDeliveryLog(cfg.server.replay_buffer, cfg.server.replay_buffer_bytes)
-        self.hub = Hub(delivery_log, cfg.server.outbound_queue)
+        self.cluster = None
+        if cfg.cluster.enabled:
+            self.cluster = await stack.enter_async_context(ClusterNode(cfg))
+            self.hub = self.cluster.hub()
+        else:
+            log_ = MemoryDeliveryLog(cfg.server.replay_buffer, cfg.server.replay_buffer_bytes)
+            self.hub = Hub(log_, cfg.server.outbound_queue)
         stack.callback(self.hub.close_all)
         presence = Presence(
             lambda agent_id: self.live.directory.get(agent_id),
@@ -144,6 +151,9 @@ class Daemon:
         stack.callback(self._board_feed.close)
         await self._open_pipeline(runtimes, stack)
         self.sources = self._build_sources(cfg, presence)
+        if self.cluster is not None:  # AMI/ESL links run only on the node holding their lease
+            self.sources = self.cluster.lease(self.sources)
+            self.metrics.registry.register(self.cluster.collector())
         self.desk = self._build_desk(presence)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
@@ -207,6 +217,7 @@ class Daemon:
                 store=self.store,
                 writer=self.writer,
                 reload=self.reload,
+                cluster=self.cluster,
             )
         )
 
@@ -279,7 +290,7 @@ class Daemon:
     def _restart_only_changes(self, new: Settings) -> list[str]:
         old = self.settings
         notes = []
-        for section in ("server", "cache", "store", "telephony"):
+        for section in ("server", "cache", "store", "cluster", "telephony"):
             if getattr(old, section) != getattr(new, section):
                 notes.append(f"[{section}] changed: takes effect after a restart")
                 log.warning("reload: [%s] changed; it takes effect after a restart", section)
