@@ -17,6 +17,7 @@ from screenpop.settings import (
     AgentSettings,
     BoardSettings,
     CacheSettings,
+    ClusterSettings,
     ConnectorSettings,
     PhoneSettings,
     RoleSettings,
@@ -58,6 +59,7 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "store": StoreSettings,
     "ui": UiSettings,
     "board": BoardSettings,
+    "cluster": ClusterSettings,
 }
 
 

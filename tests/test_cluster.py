@@ -1,0 +1,222 @@
+"""Two nodes on one Redis act as one (issue 11, "Several nodes on Redis").
+
+Two `screenpop run` processes share one config file (port and node id from the environment), a
+Redis of the test's own (tests/fakes/faults.py PrivateRedis, a unique key prefix) and a scratch
+PostgreSQL database; the PBX is the fake Asterisk. What an operator and the agents notice: one
+node holds the AMI link and the other says who does; Bob, whose tab is on the standby node, gets
+the pops the holder decides; the holder is SIGKILLed mid-traffic and the survivor takes the link
+over, every call pops once for each agent, and Alice, whose tab was on the dead node, resumes on
+the survivor with her seq running on without a gap. With Redis gone, a node keeps popping what
+it sees and `/readyz` says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.fakes.ami_scenarios import Pbx
+from tests.fakes.ami_server import FakeAsterisk
+from tests.fakes.cluster_nodes import Node, cluster_config
+from tests.fakes.faults import PrivateRedis, metric, require_binary
+from tests.fakes.postgres import scratch_database
+from tests.harness import free_port
+
+ALICE, BOB = "PJSIP/1001", "PJSIP/1002"
+LEASE_S = 2.0
+TERMINAL = {"ended", "abandoned", "missed", "answered_elsewhere", "transferred"}
+
+
+class Desk:
+    """Everything an agent's tabs received, across reconnections, in the order it came."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.frames: list[dict[str, Any]] = []
+        self.hellos: list[dict[str, Any]] = []
+        self.changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def on(self, port: int, resume: bool = False) -> AsyncIterator[None]:
+        """A tab on the node at `port`; with `resume`, it asks for what it missed."""
+        url = f"ws://127.0.0.1:{port}/ws"
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with connect(url, additional_headers=headers) as ws:
+            self.hellos.append(json.loads(await ws.recv()))
+            if resume:
+                await ws.send(json.dumps({"type": "resume", "last_seq": self.last_seq}))
+            self._task = asyncio.create_task(self._read(ws))
+            try:
+                yield
+            finally:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in ws:
+                self.frames.append(json.loads(raw))
+                self.changed.set()
+
+    async def closed(self) -> None:
+        """Until the tab's connection is gone (its node died)."""
+        assert self._task is not None
+        await asyncio.wait_for(asyncio.shield(self._task), 10)
+
+    @property
+    def last_seq(self) -> int:
+        return int(max((f["seq"] for f in self.frames), default=self.hellos[-1]["seq"]))
+
+    def seqs(self) -> list[int]:
+        return [f["seq"] for f in self.frames]
+
+    def pops(self, call_id: str) -> int:
+        return sum(1 for f in self.frames if f["type"] == "pop" and f["call_id"] == call_id)
+
+    def over(self, call_id: str) -> bool:
+        states = [
+            f["state"] for f in self.frames if f["type"] == "call" and f["call_id"] == call_id
+        ]
+        return bool(states) and states[-1] in TERMINAL
+
+    async def until(self, condition: Any, what: str, wait: float = 20.0) -> None:
+        try:
+            async with asyncio.timeout(wait):
+                while not condition():
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"never happened: {what}") from None
+
+
+class Traffic:
+    """A call every `every_s` seconds ringing Alice and Bob; it rings `ring_s`, Alice answers,
+    it ends half a second later. The call ids are its Linkedids, in order."""
+
+    def __init__(self, server: FakeAsterisk, every_s: float = 0.5, ring_s: float = 6.0) -> None:
+        self.server, self.pbx = server, server.pbx
+        self.every_s, self.ring_s = every_s, ring_s
+        self.started: list[str] = []
+        self._lives: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """No new calls; the ones ringing live out their lives."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*self._lives)
+
+    async def _run(self) -> None:
+        n = 0
+        while True:
+            n += 1
+            life = asyncio.create_task(self._life(f"+1212555{n:04d}"))
+            self._lives.add(life)
+            await asyncio.sleep(self.every_s)
+
+    async def _life(self, number: str) -> None:
+        call, out = self.pbx.inbound(number, "Caller")
+        self.started.append(call.caller.linkedid)
+        out += self.pbx.join(call, "support")
+        out += self.pbx.ring(call, ALICE, "1001", "Alice")
+        out += self.pbx.ring(call, BOB, "1002", "Bob")
+        await self.server.send(out)
+        await asyncio.sleep(self.ring_s)
+        await self.server.send(self.pbx.answer(call, ALICE))
+        await asyncio.sleep(0.5)
+        await self.server.send(self.pbx.complete(call, ALICE))
+
+
+@contextlib.asynccontextmanager
+async def two_nodes(
+    tmp_path: Path, postgres_url: str
+) -> AsyncIterator[tuple[Node, Node, FakeAsterisk, PrivateRedis]]:
+    require_binary("redis-server")
+    server = FakeAsterisk(Pbx())
+    await server.start()
+    async with (
+        PrivateRedis(tmp_path / "redis") as redis,
+        scratch_database(postgres_url) as (host, port, name),
+    ):
+        config = cluster_config(
+            tmp_path / "screenpop.toml",
+            redis_url=redis.url,
+            prefix=f"cluster-{uuid.uuid4().hex[:8]}:",
+            store_url=f"postgresql+asyncpg://postgres@{host}:{port}/{name}",
+            ami_port=server.port,
+            lease_s=LEASE_S,
+        )
+        a = Node(config, "node-a", free_port())
+        b = Node(config, "node-b", free_port())
+        try:
+            await a.start()
+            await a.until_cluster(lambda c: c["pbx"].get("holder") == "node-a", "held the PBX")
+            await b.start()
+            await b.until_cluster(lambda c: len(c["cluster"].get("nodes", [])) == 2, "saw 2 nodes")
+            yield a, b, server, redis
+        finally:
+            await asyncio.gather(a.stop(), b.stop())
+            await server.stop()
+
+
+async def test_the_survivor_takes_the_pbx_over_and_alice_resumes_without_a_gap(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with two_nodes(tmp_path, postgres_url) as (a, b, server, _redis):
+        standby = await b.cluster()
+        assert standby["pbx"]["ok"] is True
+        assert standby["pbx"]["detail"] == "standby: held by node-a"
+        assert standby["cluster"]["nodes"] == ["node-a", "node-b"]
+        assert server.connections == 1  # only the holder connects to the PBX
+
+        alice, bob = Desk("ta"), Desk("tb")
+        traffic = Traffic(server)
+        async with bob.on(b.port):
+            async with alice.on(a.port):
+                traffic.start()
+                # Bob's tab is on node B; the calls are seen by node A
+                await bob.until(
+                    lambda: len(traffic.started) >= 4 and bob.pops(traffic.started[1]) == 1,
+                    "Bob's pops through node A",
+                )
+                await a.kill()
+                await alice.closed()
+            takeover = await b.until_cluster(
+                lambda c: c["pbx"].get("holder") == "node-b" and c["pbx"]["ok"],
+                "took the PBX over",
+                wait=LEASE_S + 8,
+            )
+            assert takeover["pbx"]["detail"].startswith("held here")
+            async with alice.on(b.port, resume=True):
+                await asyncio.sleep(3)
+                await traffic.stop()
+                everyone = [alice, bob]
+                for desk in everyone:
+                    await desk.until(
+                        lambda d=desk: all(d.over(c) for c in traffic.started), "every call over"
+                    )
+        for call_id in traffic.started:
+            assert alice.pops(call_id) == 1, (call_id, alice.frames)
+            assert bob.pops(call_id) == 1, (call_id, bob.frames)
+        seqs = alice.seqs()
+        assert seqs == list(range(1, len(seqs) + 1)), seqs  # no gap, nothing twice
+        assert alice.hellos[0]["seq"] == 0 and alice.hellos[1]["seq"] >= alice.hellos[0]["seq"]
+        assert bob.seqs() == list(range(1, len(bob.seqs()) + 1))
+        assert await metric(b.port, "screenpop_cluster_takeovers_total", source="pbx") == 1
+        alive = await b.until_cluster(
+            lambda c: c["cluster"].get("nodes") == ["node-b"], "forgot node A"
+        )
+        assert alive["cluster"]["ok"] is True
