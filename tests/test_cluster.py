@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.fakes.ami_scenarios import Pbx
 from tests.fakes.ami_server import FakeAsterisk
 from tests.fakes.cluster_nodes import Node, cluster_config
-from tests.fakes.faults import PrivateRedis, metric, require_binary
+from tests.fakes.faults import PrivateRedis, metric, readiness, require_binary
 from tests.fakes.postgres import scratch_database
 from tests.harness import free_port
 
@@ -127,6 +127,11 @@ class Traffic:
             self._lives.add(life)
             await asyncio.sleep(self.every_s)
 
+    async def call_once(self, number: str) -> str:
+        """One call's whole life, here and now; its call id."""
+        await self._life(number)
+        return self.started[-1]
+
     async def _life(self, number: str) -> None:
         call, out = self.pbx.inbound(number, "Caller")
         self.started.append(call.caller.linkedid)
@@ -220,3 +225,55 @@ async def test_the_survivor_takes_the_pbx_over_and_alice_resumes_without_a_gap(
             lambda c: c["cluster"].get("nodes") == ["node-b"], "forgot node A"
         )
         assert alive["cluster"]["ok"] is True
+
+
+async def test_with_redis_gone_the_holder_keeps_popping_and_says_so(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with two_nodes(tmp_path, postgres_url) as (a, b, server, redis):
+        alice, bob = Desk("ta"), Desk("tb")
+        traffic = Traffic(server, ring_s=1.0)
+        async with alice.on(a.port), bob.on(b.port):
+            traffic.start()
+            await bob.until(
+                lambda: len(traffic.started) >= 2 and bob.pops(traffic.started[0]) == 1,
+                "a pop through Redis",
+            )
+            await redis.kill()
+            down = len(traffic.started)
+            status, body = await until_unready(a.port)
+            assert status == 503
+            assert f"Redis at 127.0.0.1:{redis.port}" in body["checks"]["cluster"]["detail"]
+            pbx = body["checks"]["telephony.pbx"]
+            assert pbx["ok"] is True and pbx["detail"].startswith("held here"), pbx
+            await alice.until(
+                lambda: sum(alice.pops(c) for c in traffic.started[down:]) >= 4,
+                "four pops on the holder with Redis gone",
+            )
+            await traffic.stop()
+            await alice.until(lambda: all(alice.over(c) for c in traffic.started), "calls over")
+            for call_id in traffic.started:
+                assert alice.pops(call_id) == 1, call_id
+            assert await metric(a.port, "screenpop_cluster_redis_up") == 0
+            assert await metric(a.port, "screenpop_cluster_local_numbered_total") > 0
+
+            await redis.start()  # empty, on the same port
+            for node in (a, b):
+                await node.until_cluster(lambda c: c["cluster"].get("ok") is True, "back")
+            await a.until_cluster(lambda c: c["pbx"].get("holder") is not None, "a holder")
+            call_id = await traffic.call_once("+12125559999")
+            await alice.until(lambda: alice.over(call_id), "the call after Redis came back")
+            await bob.until(lambda: bob.over(call_id), "the same call on the other node")
+            assert alice.pops(call_id) == 1 and bob.pops(call_id) == 1
+        seqs = alice.seqs()
+        assert seqs == list(range(1, len(seqs) + 1)), seqs  # Alice's node numbered on meanwhile
+
+
+async def until_unready(port: int) -> tuple[int, dict[str, Any]]:
+    """Poll `/readyz` until the cluster row says Redis is away."""
+    for _ in range(200):
+        status, body = await readiness(port)
+        if body["checks"].get("cluster", {}).get("ok") is False:
+            return status, body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"/readyz never said Redis was away: {body}")

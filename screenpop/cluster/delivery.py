@@ -84,6 +84,13 @@ return {1, seq}
 """
 
 
+_RAISE = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1
+"""
+
+
 def signature(message: Encoded) -> tuple[str, str, bool]:
     """(call id, the kind that must not repeat, whether the call is over for the agent)."""
     if message.type not in ("pop", "call"):
@@ -115,6 +122,7 @@ class RedisDeliveryLog:
         self._size = buffer_size
         self._bytes = buffer_bytes
         self._append = redis.script(_APPEND)
+        self._raise = redis.script(_RAISE)
         self._known: dict[str, int] = {}  # the highest seq seen per agent
         self._local: dict[str, deque[Frame]] = {}  # numbered here while Redis was away
 
@@ -166,6 +174,16 @@ class RedisDeliveryLog:
         kept.append(frame)
         self.deliver(agent_id, frame)
         return frame
+
+    async def raise_floors(self) -> None:
+        """Redis answers again: raise each seq this node numbered meanwhile to what it reached,
+        so no node numbers those seqs a second time. ClusterDown if Redis fails meanwhile."""
+        for agent_id in list(self._local):
+            floor = self._known.get(agent_id, 0)
+            await self._redis.call(
+                self._raise, [self._redis.key(seq_key(agent_id))], [floor, KEEP_S]
+            )
+            del self._local[agent_id]
 
     async def forget_kinds(self, agent_id: str) -> None:
         """Let the agent's next pops through even if it had them (it resumed past the buffer)."""

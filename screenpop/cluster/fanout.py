@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from redis.exceptions import RedisError
 
 from screenpop.cluster.delivery import RedisDeliveryLog
-from screenpop.cluster.redis import ClusterRedis
+from screenpop.cluster.redis import ClusterDown, ClusterRedis
 from screenpop.delivery.hub import Hub, Subscription
 from screenpop.delivery.wire import Frame
 from screenpop.keys import DELIVER_CHANNEL
@@ -97,6 +97,8 @@ class Relay:
                 await self._listen()
             except (RedisError, OSError) as exc:
                 self._redis.failed(exc)
+            except ClusterDown:
+                pass
             finally:
                 self._log.relayed = False
             await self._redis.drop_idle()
@@ -106,6 +108,7 @@ class Relay:
         pubsub = self._redis.client.pubsub()
         try:
             await pubsub.subscribe(self._redis.key(DELIVER_CHANNEL))
+            await self._log.raise_floors()
             self._log.relayed = True
             self._redis.answered()
             while True:

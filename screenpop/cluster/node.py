@@ -98,10 +98,13 @@ class ClusterNode:
             for name, source in self.leased.items():
                 rows[f"telephony.{name}"] = self._link_row(source, None, redis_up=False)
             return rows
+        relayed = self.log.relayed
+        listening = "" if relayed else "; not yet listening for the other nodes' messages"
         rows = {
             "cluster": {
-                "ok": True,
-                "detail": f"node {self.node_id}; {len(alive)} nodes alive: {', '.join(alive)}",
+                "ok": relayed,
+                "detail": f"node {self.node_id}; {len(alive)} nodes alive: {', '.join(alive)}"
+                + listening,
                 "node": self.node_id,
                 "nodes": alive,
                 "holders": holders,
