@@ -211,8 +211,11 @@ class DeskService:
             checks[f"telephony.{name}"] = {"ok": status.logged_in, "detail": status.detail}
         if self._p.cluster is not None:
             checks.update(await self._p.cluster.checks())
-        checks["cache"] = await _check(self._p.cache.ping())
-        checks["store"] = self._store_check(await _check(self._p.store.ping()))
+        # both round trips at once: a probe waits for the slower one, never for their sum
+        cache, store = await asyncio.gather(
+            _check(self._p.cache.ping()), _check(self._p.store.ping())
+        )
+        checks["cache"], checks["store"] = cache, self._store_check(store)
         return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
 
     def _store_check(self, ping: dict[str, Any]) -> dict[str, Any]:
