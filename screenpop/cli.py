@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -263,17 +264,16 @@ def _announce(settings: Settings, path: Path | None, port: int, demo: bool) -> N
 
 
 def _run_until_signal(coro: Coroutine[Any, Any, None]) -> int:
-    """Run until done or SIGINT/SIGTERM, then shut down cleanly."""
+    """Run until done or SIGINT/SIGTERM, then shut down cleanly (the daemon finishes what it
+    took: see Daemon.web); a second signal cuts that short."""
 
     async def runner() -> None:
-        task = asyncio.ensure_future(coro)
+        task = asyncio.create_task(coro)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
+            loop.add_signal_handler(sig, _stop, task, sig)
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            log.info("shutting down")
 
     try:
         asyncio.run(runner())
@@ -283,7 +283,18 @@ def _run_until_signal(coro: Coroutine[Any, Any, None]) -> int:
     except OSError as exc:
         print(f"screenpop: {exc}", file=sys.stderr)
         return 1
+    log.info("screenpop stopped cleanly")
     return 0
+
+
+def _stop(task: asyncio.Task[None], sig: signal.Signals) -> None:
+    if task.done():
+        return
+    if task.cancelling():
+        log.warning("%s again: stopping at once", sig.name)
+    else:
+        log.info("%s: shutting down (no new connections; what was taken goes out first)", sig.name)
+    task.cancel()
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from screenpop.pipeline.builds import caller_info
 from screenpop.pipeline.intake import EventIntake
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.runtime import CallRuntimes
+from screenpop.pipeline.settle import settle
 from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.settings import RoleSettings, Settings, default_outbox_path, load_settings
@@ -56,6 +57,8 @@ from screenpop.tasks import TaskOwner
 from screenpop.telephony.base import Source, SourceContext, find_source_kind
 
 log = logging.getLogger(__name__)
+
+STOP_DRAIN_S = 2.0  # on SIGTERM, the pops already owed get this long to reach their tabs
 
 
 class Daemon:
@@ -333,7 +336,7 @@ class Daemon:
     # -- serving ----------------------------------------------------------------------------
 
     async def serve(self, on_ready: Callable[[int], None] = lambda port: None) -> None:
-        """Serve the web app and run the sources until cancelled."""
+        """Serve the web app and run the sources until cancelled; then stop in order (web)."""
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGHUP, self._reload_on_signal)
         try:
@@ -358,7 +361,9 @@ class Daemon:
 
     @contextlib.asynccontextmanager
     async def web(self) -> AsyncIterator[int]:
-        """Serve the web app on the configured host and port; yields the bound port."""
+        """Serve the web app on the configured host and port; yields the bound port. On the way
+        out: no new connection, what the tabs are owed goes out (at most STOP_DRAIN_S), then they
+        close as going away (1001). A second cancel (signal) cuts the wait short."""
         from aiohttp import web
 
         from agent_ui.app import AccessLog, build_app
@@ -378,7 +383,11 @@ class Daemon:
             self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.server.port
             yield self.web_port
         finally:
-            await runner.cleanup()
+            try:
+                await site.stop()
+                await settle(self._intake, self.runtimes, self.hub, STOP_DRAIN_S)
+            finally:
+                await runner.cleanup()
 
 
 def outbox_path(cfg: Settings, store_url: str) -> Path | None:

@@ -63,6 +63,7 @@ class OrderedWorker(Generic[T]):
         self._drain_s = drain_s
         self._queue: asyncio.Queue[T | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._busy = False
 
     async def _handle(self, item: T) -> None:
         raise NotImplementedError
@@ -73,6 +74,11 @@ class OrderedWorker(Generic[T]):
     @property
     def running(self) -> bool:
         return self._task is not None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing being handled."""
+        return self._queue.empty() and not self._busy
 
     def put(self, item: T) -> None:
         """Queue `item`; never blocks."""
@@ -100,7 +106,10 @@ class OrderedWorker(Generic[T]):
 
     async def _run(self) -> None:
         while (item := await self._queue.get()) is not None:
+            self._busy = True
             try:
                 await self._handle(item)
             except Exception:
                 log.exception("%s: %s failed", self._name, self._describe(item))
+            finally:
+                self._busy = False

@@ -14,15 +14,25 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[None]]
 
 
+class Backlog:
+    """How many jobs the couriers sharing it still hold, queued or running (zero: every
+    message owed has been handed to the hub)."""
+
+    def __init__(self) -> None:
+        self.jobs = 0
+
+
 class Courier:
     """Delivers one call's messages in order; a pop waits for the call's first card."""
 
-    def __init__(self, owner: TaskOwner, call_id: str) -> None:
+    def __init__(self, owner: TaskOwner, call_id: str, backlog: Backlog | None = None) -> None:
         self._jobs: asyncio.Queue[Job | None] = asyncio.Queue()
+        self._backlog = backlog or Backlog()
         self.task = owner.spawn(self._run(), name=f"courier {call_id}")
 
     def put(self, job: Job) -> None:
         """Run `job` after every job put before it; a failing job is logged, the next one runs."""
+        self._backlog.jobs += 1
         self._jobs.put_nowait(job)
 
     def finish(self) -> None:
@@ -35,3 +45,5 @@ class Courier:
                 await job()
             except Exception:
                 log.exception("delivery failed")
+            finally:
+                self._backlog.jobs -= 1

@@ -162,6 +162,11 @@ class Hub:
     def tabs(self, agent_id: str) -> int:
         return len(self._subs.get(agent_id, ()))
 
+    @property
+    def unsent(self) -> int:
+        """Frames waiting in the tabs' outboxes for their writers."""
+        return sum(len(sub.outbox) for subs in self._subs.values() for sub in subs)
+
     def close_all(self, reason: str = "shutting down") -> None:
         for subs in list(self._subs.values()):
             for sub in list(subs):

@@ -9,7 +9,7 @@ from typing import Any
 
 from screenpop.callerid import CallerId
 from screenpop.calls import Call
-from screenpop.delivery.courier import Courier
+from screenpop.delivery.courier import Backlog, Courier
 from screenpop.lookup import CardBuild
 from screenpop.tasks import TaskOwner
 
@@ -36,6 +36,7 @@ class CallRuntimes:
         self._tasks = tasks
         self.grace_s = grace_s  # read at each call's end (the cycles bench shortens it)
         self._calls: dict[str, CallRuntime] = {}
+        self.backlog = Backlog()  # every courier's jobs still to run, for an orderly stop
 
     def get(self, call_id: str) -> CallRuntime | None:
         return self._calls.get(call_id)
@@ -52,7 +53,7 @@ class CallRuntimes:
         """The call's courier (started on first use) that delivers its messages in order."""
         runtime = self.seen(call)
         if runtime.courier is None:
-            runtime.courier = Courier(self._tasks, call.call_id)
+            runtime.courier = Courier(self._tasks, call.call_id, self.backlog)
         return runtime.courier
 
     def ended(self, call_id: str) -> None:

@@ -8,7 +8,7 @@ and what an agent's tab and an ops probe see of it.
 * :class:`EmitTraffic`: a steady stream of calls through ``Daemon.emit``.
 * :class:`PeakRss`: how far this process's memory rose while something happened.
 * :func:`readiness`, :func:`wait_readiness`, :func:`metric`: `/readyz` and one `/metrics`
-  sample, as a probe reads them.
+  sample, as a probe reads them; :func:`eventually` polls any such probe.
 
 Each piece is self-contained: other fault tests may add their own helpers beside these.
 """
@@ -23,7 +23,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -355,6 +355,15 @@ async def readiness(port: int) -> tuple[int, dict[str, Any]]:
     ):
         body: dict[str, Any] = await response.json()
         return response.status, body
+
+
+async def eventually(probe: Callable[[], Awaitable[bool]], what: str, wait: float = 10.0) -> None:
+    """Poll an async `probe` (every 20 ms, up to `wait` s) until it says True."""
+    for _ in range(int(wait / 0.02)):
+        if await probe():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never happened: {what}")
 
 
 async def wait_readiness(port: int, ready: bool, wait: float = 10.0) -> dict[str, Any]:
