@@ -119,13 +119,13 @@ class EslPhones:
     def __init__(self, fs: FakeFreeSwitch) -> None:
         self.fs = fs
         self._ids = itertools.count(1)
-        self._legs: dict[str, tuple[str, str]] = {}  # call id -> (leg uuid, extension)
+        self._legs: dict[str, tuple[str, str, str]] = {}  # call id -> leg uuid, extension, caller
         self.stalled = False  # mute: FreeSWITCH answers nothing and sends nothing
 
     def _new(self, phone: Phone, number: str) -> tuple[str, list[bytes]]:
         n = next(self._ids)
         call_id, leg = f"c0ffee00-0000-4000-8000-{n:012d}", f"1e900000-0000-4000-8000-{n:012d}"
-        self._legs[call_id] = (leg, phone.ext)
+        self._legs[call_id] = (leg, phone.ext, number)
         self.fs.channels[call_id] = _row(call_id, "inbound", f"sofia/external/{number}", number)
         self.fs.channels[leg] = _row(leg, "outbound", f"sofia/internal/{phone.ext}@10.0.0.5",
                                      number, root=call_id, callstate="RINGING")  # fmt: skip
@@ -158,16 +158,20 @@ class EslPhones:
             await self.fs.send_raw(data)
 
     async def answer(self, call_id: str) -> None:
-        leg, ext = self._legs[call_id]
+        leg, ext, number = self._legs[call_id]
         self.fs.channels[leg]["callstate"] = "ACTIVE"
-        answer = channel_event("CHANNEL_ANSWER", leg, direction="outbound", user=ext, root=call_id)
-        await self._send(event_frame(answer) + event_frame(bridge_event(call_id, leg)))
+        named = {"number": number, "caller_name": ""}  # every event names the caller
+        answer = channel_event(
+            "CHANNEL_ANSWER", leg, direction="outbound", user=ext, root=call_id, **named
+        )
+        bridged = bridge_event(call_id, leg, **{"Caller-Caller-ID-Number": number})
+        await self._send(event_frame(answer) + event_frame(bridged))
 
     async def hang_up(self, call_id: str) -> None:
-        leg, ext = self._legs.pop(call_id)
+        leg, ext, number = self._legs.pop(call_id)
         self.fs.channels.pop(leg, None)
         self.fs.channels.pop(call_id, None)
-        done = {"state": "CS_REPORTING", "Hangup-Cause": "NORMAL_CLEARING"}
+        done = {"state": "CS_REPORTING", "Hangup-Cause": "NORMAL_CLEARING", "number": number}
         leg_gone = channel_event(
             "CHANNEL_HANGUP_COMPLETE", leg, direction="outbound", user=ext, root=call_id, **done
         )
