@@ -3,7 +3,7 @@ calls keep ringing (issue 12, "Faults").
 
 Two HTTP connectors (connectors/http.py) over real loopback servers: `accounting` on the healthy
 fake back office (tests/fakes/backoffice_http.py), `credit` on one the test breaks and mends
-(tests/fakes/faulty_back_office.py), while a call from the same customer rings Alice every 200 ms.
+(tests/fakes/faulty_back_office.py), while a call from the same customer rings Alice every 100 ms.
 The connector-level answers are tested in tests/test_http_connector.py and the guard rails in
 tests/test_guard.py; here is what the agent and ops see: every call still pops, Jane's card
 with her accounting section, the broken section saying honestly what went wrong (its own error
@@ -84,7 +84,7 @@ async def rig(tmp_path: Path, late_ms: int = 5000) -> AsyncIterator[Rig]:
             agent_tab(port, "ta") as tab,
             Inbox(tab) as alice,
         ):
-            async with EmitTraffic(daemon.emit, "1001", JANE) as traffic:
+            async with EmitTraffic(daemon.emit, "1001", JANE, every_s=0.1) as traffic:
                 yield Rig(daemon, port, faulty, alice, traffic)
             await alice.until(
                 lambda: all(c in alice.calls and alice.calls[c].over for c in traffic.started),
