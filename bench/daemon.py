@@ -19,6 +19,12 @@ STOP_TIMEOUT_S = 10.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+
+
 def screenpop_command() -> list[str]:
     """The installed `screenpop` script beside this Python, else the module."""
     script = Path(sys.executable).parent / "screenpop"
@@ -41,8 +47,7 @@ class DaemonProcess:
 
     def cpu_s(self) -> float:
         """User + system CPU seconds used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
+        return cpu_seconds(self.pid)
 
     def memory_kib(self) -> dict[str, int]:
         """`VmRSS` (now) and `VmHWM` (peak resident set) in KiB."""

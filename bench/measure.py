@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bench.config import agent_id, supervisor_id, token
-from bench.daemon import DaemonProcess
+from bench.daemon import DaemonProcess, cpu_seconds
 from bench.stats import Figure, summarize
 from bench.worker import Worker
 
@@ -67,6 +67,7 @@ class Stretch:
     achieved_per_s: float
     pops_per_s: float
     cpu_s: float
+    harness_cpu_s: float  # the PBX, back office and agents' processes over the same time
     pbx_lag_ms: float
     sections: dict[str, int]
     boards: int
@@ -113,7 +114,8 @@ async def traffic(
 ) -> Stretch:
     """Drive `rate` calls/s for `duration_s` round robin over `agents`; measure the pops."""
     await _collect(parts)  # forget anything that came before
-    cpu0 = daemon.cpu_s()
+    harness = [w.pid for w in (parts.pbx, parts.office, *parts.clients)]
+    cpu0, harness0 = daemon.cpu_s(), sum(map(cpu_seconds, harness))
     drive = await parts.pbx.call(
         "drive",
         rate=rate,
@@ -127,6 +129,7 @@ async def traffic(
     calls: list[list[Any]] = drive["calls"]
     await _arrived(parts, len(calls))
     cpu_s = daemon.cpu_s() - cpu0
+    harness_cpu_s = sum(map(cpu_seconds, harness)) - harness0
     got = await _collect(parts)
     delivery, samples, last_ns = check(calls, got)
     first_ns = calls[0][2] if calls else 0
@@ -141,6 +144,7 @@ async def traffic(
         else rate,
         pops_per_s=round(delivery.delivered / span_s, 1) if span_s else 0.0,
         cpu_s=round(cpu_s, 3),
+        harness_cpu_s=round(harness_cpu_s, 3),
         pbx_lag_ms=drive["lag_ms"],
         sections=got["sections"],
         boards=got["boards"],
