@@ -2,7 +2,8 @@
 
 `check` prints one row per thing the daemon depends on: the store, the cache, every connector
 (with a test lookup of `--number`, flagged `slow` when it answers after its deadline) and every
-telephony source (AMI/ESL: connected and logged in; webhooks: listening). A connection error
+telephony source (AMI/ESL: connected and logged in; webhooks: listening); with `[cluster]`, the
+cluster's Redis, the nodes alive and which node holds each PBX link. A connection error
 names the host and port it was trying. Any row not `ok` makes the exit status 1.
 """
 
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 from screenpop.cache import open_cache
 from screenpop.callerid import normalize
+from screenpop.cluster.probe import probe as probe_cluster
 from screenpop.connectors.contract import LookupQuery
 from screenpop.connectors.registry import build_connector
 from screenpop.connectors.runtime import ConnectorRuntime
@@ -46,9 +48,10 @@ async def check(settings: Settings, number: str | None) -> int:
         if query is None:
             print(f"screenpop: {number!r} is not a number that can be looked up", file=sys.stderr)
             return 2
-    for probe in (_check_store, _check_cache):
+    for probe in (_check_store, _check_cache, _check_cluster):
         row, ok = await probe(settings)
-        rows.append(row)
+        if row:
+            rows.append(row)
         failed |= not ok
     for connector in settings.connectors:
         row, ok = await _check_connector(settings, connector, query)
@@ -112,6 +115,15 @@ async def _check_store(settings: Settings) -> tuple[list[str], bool]:
     except (ScreenpopError, OSError) as exc:
         return ["store", _where(settings.store.url), "FAIL", _ms(start), str(exc)], False
     return ["store", _where(settings.store.url), "ok", _ms(start), "reachable"], True
+
+
+async def _check_cluster(settings: Settings) -> tuple[list[str], bool]:
+    """With `[cluster] url`: Redis, the nodes alive and who holds each PBX link; else no row."""
+    if not settings.cluster.enabled:
+        return [], True
+    start = time.perf_counter()
+    ok, where, detail = await probe_cluster(settings)
+    return ["cluster", where, "ok" if ok else "FAIL", _ms(start), detail], ok
 
 
 async def _check_cache(settings: Settings) -> tuple[list[str], bool]:

@@ -227,5 +227,9 @@ def frame_of(entry_id: bytes, fields: dict[bytes, bytes]) -> Frame:
 
 
 def _runs_on(found: list[Frame], last_seq: int, current: int) -> bool:
-    """Whether `found` is every seq from `last_seq` + 1 to `current`, in order."""
-    return [f.seq for f in found] == list(range(last_seq + 1, current + 1))
+    """Whether `found` is every seq from `last_seq` + 1 on, in order, to `current` at least
+    (messages numbered since `current` was read may follow)."""
+    seqs = [f.seq for f in found]
+    return len(seqs) >= current - last_seq and seqs == list(
+        range(last_seq + 1, last_seq + 1 + len(seqs))
+    )
