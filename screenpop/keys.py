@@ -18,6 +18,7 @@ In cluster mode (`[cluster]`, its own `key_prefix`):
 * `last:<agent>`: a hash, per call id the kind of the latest pop or state the agent got about it
   (and its seq), so the same pop or state again after a takeover's resync is not sent twice.
 * `deliver`: the pub/sub channel every numbered message goes out on to every node.
+* `board`: the pub/sub channel each node's board changes (calls, presence, wrap-ups) go out on.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def choice_key(e164: str) -> str:
 LEASE = "lease:"
 NODE = "node:"
 DELIVER_CHANNEL = "deliver"
+BOARD_CHANNEL = "board"
 
 
 def lease_key(source: str) -> str:

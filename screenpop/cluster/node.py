@@ -2,19 +2,22 @@
 `/readyz`, `/metrics` and `screenpop check` say about the cluster.
 
 ``async with ClusterNode(settings) as node:`` connects nothing until used; inside, the heartbeat
-and the delivery relay run. The daemon asks it for the hub (:meth:`hub`) and wraps its
-connection-holding sources in their leases (:meth:`lease`); webhook sources run on every node.
+and the delivery relay run. The daemon asks it for the hub (:meth:`hub`), shares its board
+(:meth:`share_board`) and wraps its connection-holding sources in their leases (:meth:`lease`);
+webhook sources run on every node.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from screenpop.board.state import BoardState
+from screenpop.cluster.board import SharedBoardState
 from screenpop.cluster.delivery import RedisDeliveryLog
 from screenpop.cluster.fanout import ClusterHub, Relay
 from screenpop.cluster.lease import Lease, LeasedSource, leased
@@ -40,6 +43,7 @@ class ClusterNode:
         )
         self._hub = ClusterHub(self.log, server.outbound_queue)
         self.leased: dict[str, LeasedSource] = {}
+        self.board: SharedBoardState | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> ClusterNode:
@@ -58,6 +62,18 @@ class ClusterNode:
 
     def hub(self) -> ClusterHub:
         return self._hub
+
+    def share_board(self, local: BoardState) -> SharedBoardState:
+        """This node's board, its changes shared with every node (and theirs applied to it)."""
+        self.board = SharedBoardState(local, self.redis, self.node_id)
+        self._tasks.append(asyncio.create_task(self.board.send(), name="cluster board send"))
+        self._tasks.append(asyncio.create_task(self.board.listen(), name="cluster board listen"))
+        return self.board
+
+    def on_board_change(self, changed: Callable[[], None]) -> None:
+        """Call `changed` (the board feed) when another node's change was applied here."""
+        if self.board is not None:
+            self.board.changed = changed
 
     def lease(self, sources: Mapping[str, Source]) -> dict[str, Source]:
         """Every connection-holding source in its lease; webhooks as they are."""
@@ -158,6 +174,13 @@ class _ClusterFigures(Collector):
         )
         local.add_metric([], float(self._node.log.local_numbered))
         yield local
+        dropped = CounterMetricFamily(
+            "screenpop_cluster_board_dropped",
+            "Board changes this node could not share with the others (Redis away)",
+        )
+        board = self._node.board
+        dropped.add_metric([], float(board.dropped if board is not None else 0))
+        yield dropped
         up = GaugeMetricFamily("screenpop_cluster_redis_up", "1 while the cluster's Redis answers")
         up.add_metric([], 1.0 if self._node.redis.up else 0.0)
         yield up

@@ -1,0 +1,143 @@
+"""The supervisor board the same on every node: each node applies its own call changes, agent
+presence and wrap-ups to its board and publishes them on the `board` channel; every other node
+applies them to its own board too. So any node's supervisors see the calls any node's links and
+webhooks saw, and the board outlives any one node (each holds all of it).
+
+Publishing never holds up the pipeline: changes wait in a bounded queue for one sender task,
+which drops them (counted) while Redis is away. A node started later has today's figures from
+the shared call log, and the calls and agents that change from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from screenpop.board.state import BoardState
+from screenpop.calls import Call
+from screenpop.cluster.redis import ClusterDown, ClusterRedis
+from screenpop.events import CallState
+from screenpop.keys import BOARD_CHANNEL
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 10_000
+RETRY_S = 0.5
+
+
+def call_json(call: Call) -> dict[str, Any]:
+    out = dataclasses.asdict(call)
+    out["state"] = call.state.value
+    out["ringing"] = sorted(call.ringing)
+    return out
+
+
+def call_from(data: Mapping[str, Any]) -> Call:
+    values = dict(data)
+    values["state"] = CallState(values["state"])
+    values["ringing"] = set(values.get("ringing", ()))
+    return Call(**values)
+
+
+class SharedBoardState:
+    """A :class:`BoardState` whose changes every node applies; reads are this node's board."""
+
+    def __init__(self, local: BoardState, redis: ClusterRedis, node_id: str) -> None:
+        self.local = local
+        self.node_id = node_id
+        self.changed: Callable[[], None] = lambda: None  # the board feed: a remote change came
+        self.dropped = 0  # changes not published (Redis away, or the queue full)
+        self._redis = redis
+        self._channel = redis.key(BOARD_CHANNEL)
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+
+    # -- changes: applied here, then published ---------------------------------------------------
+    async def on_call(self, call: Call, now: float) -> None:
+        await self.local.on_call(call, now)
+        self._publish({"kind": "call", "call": call_json(call), "now": now})
+
+    async def presence(self, agent_id: str, online: bool, now: float) -> None:
+        await self.local.presence(agent_id, online, now)
+        self._publish({"kind": "presence", "agent": agent_id, "online": online, "now": now})
+
+    async def ready(self, agent_id: str, now: float) -> None:
+        await self.local.ready(agent_id, now)
+        self._publish({"kind": "ready", "agent": agent_id, "now": now})
+
+    # -- this node's own --------------------------------------------------------------------------
+    async def configure(
+        self,
+        service_level_s: float,
+        wrap_up_s: float,
+        agents: Iterable[tuple[str, str]],
+        *,
+        max_call_age_s: float | None = None,
+    ) -> None:
+        await self.local.configure(
+            service_level_s, wrap_up_s, agents, max_call_age_s=max_call_age_s
+        )
+
+    async def expire(self, now: float) -> list[str]:
+        return await self.local.expire(now)
+
+    async def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
+        await self.local.rebuild(calls)
+
+    async def shows_call(self, call_id: str) -> bool:
+        return await self.local.shows_call(call_id)
+
+    async def snapshot(self, now: float, role: str | None) -> dict[str, Any]:
+        return await self.local.snapshot(now, role)
+
+    # -- the channel ------------------------------------------------------------------------------
+    def _publish(self, change: dict[str, Any]) -> None:
+        change["node"] = self.node_id
+        try:
+            self._outbox.put_nowait(json.dumps(change))
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def send(self) -> None:
+        """Publish the queued changes in order until cancelled."""
+        while True:
+            change = await self._outbox.get()
+            try:
+                await self._redis.call(self._redis.client.publish, self._channel, change)
+            except ClusterDown:
+                self.dropped += 1
+
+    async def listen(self) -> None:
+        """Apply the other nodes' changes until cancelled, subscribing again after a failure."""
+        while True:
+            pubsub = self._redis.client.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                while True:
+                    item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if item is not None and item.get("type") == "message":
+                        await self._apply(json.loads(item["data"]))
+            except (RedisError, OSError) as exc:
+                self._redis.failed(exc)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(RETRY_S)
+
+    async def _apply(self, change: Mapping[str, Any]) -> None:
+        if change.get("node") == self.node_id:
+            return
+        kind, now = change.get("kind"), float(change["now"])
+        if kind == "call":
+            await self.local.on_call(call_from(change["call"]), now)
+        elif kind == "presence":
+            await self.local.presence(str(change["agent"]), bool(change["online"]), now)
+        elif kind == "ready":
+            await self.local.ready(str(change["agent"]), now)
+        self.changed()
