@@ -234,6 +234,8 @@ class Daemon:
             max_call_age_s=cfg.board.max_call_age_s,
         )
         self._board_state = MemoryBoardState(self.board)
+        if self.cluster is not None:  # every node applies every node's board changes
+            self._board_state = self.cluster.share_board(self._board_state)
         await self._configure_board(cfg)
         midnight = dt.datetime.combine(dt.date.today(), dt.time()).timestamp()
         try:
@@ -245,6 +247,8 @@ class Daemon:
         self._board_feed = BoardFeed(
             self._board_state, self.hub.publish, presence.board_watchers, self._tasks
         )
+        if self.cluster is not None:
+            self.cluster.on_board_change(self._board_feed.changed)
 
     async def _configure_board(self, cfg: Settings) -> None:
         agents = [(a.id, a.name) for a in self.live.directory.all() if a.extensions]
