@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -82,6 +83,35 @@ class Desk:
     def pops(self, call_id: str) -> int:
         return sum(1 for f in self.frames if f["type"] == "pop" and f["call_id"] == call_id)
 
+    def about(self, call_id: str) -> list[tuple[int, str, str]]:
+        """(seq, type, state) of what came about one call: for a failure's message."""
+        return [
+            (f["seq"], f["type"], f.get("state", ""))
+            for f in self.frames
+            if f.get("call_id") == call_id
+        ]
+
+    def queue(self, name: str) -> dict[str, Any] | None:
+        """The queue as the latest board showed it."""
+        boards = [f["board"] for f in self.frames if f["type"] == "board"]
+        queues = boards[-1]["queues"] if boards else []
+        return next((q for q in queues if q["name"] == name), None)
+
+    def handled(self, agent_id: str) -> int | None:
+        """The agent's calls handled today as the latest board showed them."""
+        boards = [f["board"] for f in self.frames if f["type"] == "board"]
+        agents = boards[-1]["agents"] if boards else []
+        return next((a["handled_today"] for a in agents if a["id"] == agent_id), None)
+
+    def saw_waiting(self, call_id: str) -> bool:
+        """Whether any board showed the call waiting."""
+        for f in self.frames:
+            if f["type"] == "board":
+                for q in f["board"]["queues"]:
+                    if any(w["call_id"] == call_id for w in q["waiting"]):
+                        return True
+        return False
+
     def over(self, call_id: str) -> bool:
         states = [
             f["state"] for f in self.frames if f["type"] == "call" and f["call_id"] == call_id
@@ -95,7 +125,8 @@ class Desk:
                     self.changed.clear()
                     await self.changed.wait()
         except TimeoutError:
-            raise AssertionError(f"never happened: {what}") from None
+            latest = self.frames[-1] if self.frames else self.hellos
+            raise AssertionError(f"never happened: {what}; latest: {latest}") from None
 
 
 class Traffic:
@@ -186,16 +217,21 @@ async def test_the_survivor_takes_the_pbx_over_and_alice_resumes_without_a_gap(
         assert standby["pbx"]["detail"] == "standby: held by node-a"
         assert standby["cluster"]["nodes"] == ["node-a", "node-b"]
         assert server.connections == 1  # only the holder connects to the PBX
+        check = await run_check(a.config)
+        assert "2 nodes alive: node-a, node-b; pbx held by node-a" in check, check
 
-        alice, bob = Desk("ta"), Desk("tb")
+        alice, bob, sam = Desk("ta"), Desk("tb"), Desk("ts")
         traffic = Traffic(server)
-        async with bob.on(b.port):
+        async with bob.on(b.port), sam.on(b.port):
             async with alice.on(a.port):
                 traffic.start()
-                # Bob's tab is on node B; the calls are seen by node A
+                # Bob's and Sam's tabs are on node B; the calls are seen by node A
                 await bob.until(
                     lambda: len(traffic.started) >= 4 and bob.pops(traffic.started[1]) == 1,
                     "Bob's pops through node A",
+                )
+                await sam.until(
+                    lambda: sam.saw_waiting(traffic.started[1]), "node A's call on B's board"
                 )
                 await a.kill()
                 await alice.closed()
@@ -213,9 +249,18 @@ async def test_the_survivor_takes_the_pbx_over_and_alice_resumes_without_a_gap(
                     await desk.until(
                         lambda d=desk: all(d.over(c) for c in traffic.started), "every call over"
                     )
+                # the board outlived node A: nobody left waiting, every call Alice took counted
+                await sam.until(
+                    lambda: (
+                        (q := sam.queue("support")) is not None
+                        and not q["waiting"]
+                        and sam.handled("alice") == len(traffic.started)
+                    ),
+                    f"every call handled on the board ({len(traffic.started)})",
+                )
         for call_id in traffic.started:
-            assert alice.pops(call_id) == 1, (call_id, alice.frames)
-            assert bob.pops(call_id) == 1, (call_id, bob.frames)
+            assert alice.pops(call_id) == 1, alice.about(call_id)
+            assert bob.pops(call_id) == 1, bob.about(call_id)
         seqs = alice.seqs()
         assert seqs == list(range(1, len(seqs) + 1)), seqs  # no gap, nothing twice
         assert alice.hellos[0]["seq"] == 0 and alice.hellos[1]["seq"] >= alice.hellos[0]["seq"]
@@ -277,3 +322,23 @@ async def until_unready(port: int) -> tuple[int, dict[str, Any]]:
             return status, body
         await asyncio.sleep(0.05)
     raise AssertionError(f"/readyz never said Redis was away: {body}")
+
+
+async def run_check(config: Path) -> str:
+    """`screenpop check` on the nodes' config: its table (it must pass)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "screenpop.cli",
+        "check",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    cluster_rows = [line for line in text.splitlines() if line.startswith("cluster")]
+    assert len(cluster_rows) == 1, text
+    return cluster_rows[0]

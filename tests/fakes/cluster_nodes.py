@@ -23,7 +23,8 @@ START_S = 60.0
 def cluster_config(
     path: Path, *, redis_url: str, prefix: str, store_url: str, ami_port: int, lease_s: float
 ) -> Path:
-    """Write the nodes' shared config: one AMI link, Alice and Bob, no connectors."""
+    """Write the nodes' shared config: one AMI link, Alice and Bob, Sam who supervises, no
+    connectors."""
     path.write_text(
         f"""
 [server]
@@ -59,6 +60,12 @@ id = "bob"
 name = "Bob"
 extensions = ["PJSIP/1002"]
 token = "tb"
+
+[[agents]]
+id = "sam"
+name = "Sam"
+role = "supervisor"
+token = "ts"
 """,
         encoding="utf-8",
     )
