@@ -18,6 +18,8 @@ In cluster mode (`[cluster]`, its own `key_prefix`):
 * `last:<agent>`: a hash, per call id the kind of the latest pop or state the agent got about it
   (and its seq), so the same pop or state again after a takeover's resync is not sent twice.
 * `deliver`: the pub/sub channel every numbered message goes out on to every node.
+* `lookup:<section key>`: the node asking a connector about a number now; the others wait for
+  its answer in the cache instead of asking too.
 * `board`: the pub/sub channel each node's board changes (calls, presence, wrap-ups) go out on.
 """
 
@@ -72,3 +74,8 @@ def replay_bytes_key(agent_id: str) -> str:
 def last_kind_key(agent_id: str) -> str:
     """Per call id, the kind of the latest pop or state the agent got about it."""
     return f"last:{agent_id}"
+
+
+def lookup_key(section_key: str) -> str:
+    """Who asks the connector for this section (a :func:`section_key`) now."""
+    return f"lookup:{section_key}"

@@ -12,15 +12,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from screenpop.board.state import BoardState
+from screenpop.cache import Cache
 from screenpop.cluster.board import SharedBoardState
 from screenpop.cluster.delivery import RedisDeliveryLog
 from screenpop.cluster.fanout import ClusterHub, Relay
 from screenpop.cluster.lease import Lease, LeasedSource, leased
+from screenpop.cluster.lookups import LookupClaims
 from screenpop.cluster.nodes import Heartbeat
 from screenpop.cluster.redis import ClusterDown, ClusterRedis
 from screenpop.keys import lease_key
@@ -31,7 +34,7 @@ from screenpop.telephony.base import Source, WebhookSource
 class ClusterNode:
     """One node's share of the cluster."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: Cache) -> None:
         cfg = settings.cluster
         self.node_id = settings.node_id()
         self.lease_s = cfg.lease_s
@@ -42,6 +45,9 @@ class ClusterNode:
             self.redis, self.node_id, server.replay_buffer, server.replay_buffer_bytes
         )
         self._hub = ClusterHub(self.log, server.outbound_queue)
+        # one lookup per caller across the nodes: only with a card cache they share
+        shared_cache = urlsplit(settings.cache.url).scheme in ("redis", "rediss", "unix")
+        self.claims = LookupClaims(self.redis, self.node_id, cache) if shared_cache else None
         self.leased: dict[str, LeasedSource] = {}
         self.board: SharedBoardState | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -181,6 +187,13 @@ class _ClusterFigures(Collector):
         board = self._node.board
         dropped.add_metric([], float(board.dropped if board is not None else 0))
         yield dropped
+        waited = CounterMetricFamily(
+            "screenpop_cluster_lookups_shared",
+            "Connector lookups this node took from another node's answer instead of asking",
+        )
+        claims = self._node.claims
+        waited.add_metric([], float(claims.waited if claims is not None else 0))
+        yield waited
         up = GaugeMetricFamily("screenpop_cluster_redis_up", "1 while the cluster's Redis answers")
         up.add_metric([], 1.0 if self._node.redis.up else 0.0)
         yield up
