@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from screenpop.cache import Cache, CacheHit, CacheState, Revalidator
 from screenpop.card import Card, Section, Status
@@ -158,6 +158,16 @@ def _record(row: object) -> dict[str, Any]:
     return dict(row)
 
 
+class Claims(Protocol):
+    """One lookup per (connector, number) across several nodes (`[cluster]`)."""
+
+    async def claim(self, section_key: str, wait_s: float) -> CacheHit | None:
+        """None: ask the connector; else the answer another node cached meanwhile."""
+        ...
+
+    async def release(self, section_key: str) -> None: ...
+
+
 class Lookup:
     """Builds cards; shared by every call. Swapped whole on config reload.
 
@@ -175,8 +185,10 @@ class Lookup:
         on_section: Callable[[str, Section], None] = lambda name, section: None,
         *,
         metrics: Metrics | None = None,
+        claims: Claims | None = None,
     ) -> None:
         self.connectors = list(connectors)
+        self._claims = claims
         self._cache = cache
         self._cfg = cache_settings
         self._revalidator = revalidator
@@ -240,14 +252,25 @@ class Lookup:
 
         `on_answer` gets the section before the cache write, so a slow cache never delays it.
         """
-        attempt = await call_connector(runtime, query)
-        section = attempt.section
-        if self._metrics is not None:
-            seconds = section.ms / 1000 if attempt.called else None
-            self._metrics.connector_outcome(runtime.name, attempt.outcome, seconds)
-        self._on_section(runtime.name, section)
-        on_answer(section)
-        await self.store(runtime, query.e164, section)
+        claims, key = self._claims, section_key(runtime.name, query.e164)
+        if claims is not None:
+            hit = await claims.claim(key, runtime.settings.deadline_ms / 1000)
+            if hit is not None:  # another node asked meanwhile: its answer, from the cache
+                section = from_cache(hit)
+                on_answer(section)
+                return section
+        try:
+            attempt = await call_connector(runtime, query)
+            section = attempt.section
+            if self._metrics is not None:
+                seconds = section.ms / 1000 if attempt.called else None
+                self._metrics.connector_outcome(runtime.name, attempt.outcome, seconds)
+            self._on_section(runtime.name, section)
+            on_answer(section)
+            await self.store(runtime, query.e164, section)
+        finally:
+            if claims is not None:
+                await claims.release(key)
         return section
 
     def revalidate(self, runtime: ConnectorRuntime, query: LookupQuery) -> None:
