@@ -134,12 +134,13 @@ class Daemon:
         call log writes what it queued, then tabs, tasks, connectors, store and cache close."""
         await self._open_resources(cfg, stack)
         self.metrics = Metrics()
+        self.cluster = None
+        if cfg.cluster.enabled:
+            self.cluster = await stack.enter_async_context(ClusterNode(cfg, self._cache))
         self.live = LiveConfig(
             cfg, AgentDirectory(cfg.agents), self._make_lookup(self._connectors, cfg)
         )
-        self.cluster = None
-        if cfg.cluster.enabled:
-            self.cluster = await stack.enter_async_context(ClusterNode(cfg))
+        if self.cluster is not None:
             self.hub = self.cluster.hub()
         else:
             log_ = MemoryDeliveryLog(cfg.server.replay_buffer, cfg.server.replay_buffer_bytes)
@@ -258,8 +259,14 @@ class Daemon:
         )
 
     def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
+        claims = self.cluster.claims if self.cluster is not None else None
         return Lookup(
-            connectors.runtimes, self._cache, cfg.cache, self._revalidator, metrics=self.metrics
+            connectors.runtimes,
+            self._cache,
+            cfg.cache,
+            self._revalidator,
+            metrics=self.metrics,
+            claims=claims,
         )
 
     async def _close_connectors(self) -> None:
