@@ -17,10 +17,11 @@ import contextlib
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from aiohttp import ClientSession, web
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -178,8 +179,9 @@ class Traffic:
 
 @contextlib.asynccontextmanager
 async def two_nodes(
-    tmp_path: Path, postgres_url: str
+    tmp_path: Path, postgres_url: str, extra: Callable[[str], str] = lambda redis_url: ""
 ) -> AsyncIterator[tuple[Node, Node, FakeAsterisk, PrivateRedis]]:
+    """Node A holding the PBX, node B standing by; `extra` adds config (given Redis's URL)."""
     require_binary("redis-server")
     server = FakeAsterisk(Pbx())
     await server.start()
@@ -194,6 +196,7 @@ async def two_nodes(
             store_url=f"postgresql+asyncpg://postgres@{host}:{port}/{name}",
             ami_port=server.port,
             lease_s=LEASE_S,
+            extra=extra(redis.url),
         )
         a = Node(config, "node-a", free_port())
         b = Node(config, "node-b", free_port())
@@ -342,3 +345,73 @@ async def run_check(config: Path) -> str:
     cluster_rows = [line for line in text.splitlines() if line.startswith("cluster")]
     assert len(cluster_rows) == 1, text
     return cluster_rows[0]
+
+
+class CountingBackOffice:
+    """A CRM on loopback that answers each customer after 300 ms and counts the questions."""
+
+    def __init__(self) -> None:
+        self.asked: dict[str, int] = {}
+        self.port = free_port()
+        app = web.Application()
+        app.router.add_get("/customers/{number}", self._customer)
+        self._runner = web.AppRunner(app)
+
+    async def _customer(self, request: web.Request) -> web.Response:
+        number = request.match_info["number"]
+        self.asked[number] = self.asked.get(number, 0) + 1
+        await asyncio.sleep(0.3)
+        return web.json_response({"name": "Jane Doe", "tier": "gold"})
+
+    async def __aenter__(self) -> CountingBackOffice:
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._runner.cleanup()
+
+
+async def card(http: ClientSession, node: Node, number: str) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{node.port}/api/cards/{number}"
+    async with http.get(url, headers={"Authorization": "Bearer ta"}) as response:
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+async def test_one_lookup_per_caller_across_the_nodes(tmp_path: Path, postgres_url: str) -> None:
+    async with CountingBackOffice() as office:
+
+        def crm(redis_url: str) -> str:
+            return f"""
+[cache]
+url = "{redis_url}"
+key_prefix = "cache-{uuid.uuid4().hex[:8]}:"
+timeout_ms = 1000
+
+[[connectors]]
+name = "crm"
+kind = "http"
+url = "http://127.0.0.1:{office.port}/customers/{{e164}}"
+deadline_ms = 2000
+"""
+
+        async with (
+            two_nodes(tmp_path, postgres_url, crm) as (a, b, _server, _redis),
+            ClientSession() as http,
+        ):
+            # the same caller on both nodes at once: the CRM is asked once
+            cards = await asyncio.gather(*(card(http, n, "+12125550100") for n in (a, b)))
+            # and again on the other node later: from the shared cache
+            cards.append(await card(http, b, "+12125550100"))
+            # a different caller is a lookup of its own
+            other = await asyncio.gather(*(card(http, n, "+12125550111") for n in (a, b)))
+            shared = [
+                await metric(n.port, "screenpop_cluster_lookups_shared_total") for n in (a, b)
+            ]
+        assert office.asked == {"+12125550100": 1, "+12125550111": 1}
+        for one in [*cards, *other]:
+            section = one["sections"]["crm"]
+            assert section["status"] == "ok" and section["data"]["name"] == "Jane Doe", one
+        assert sum(shared) == 2, shared  # each second node took the first one's answer

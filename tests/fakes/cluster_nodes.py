@@ -21,7 +21,14 @@ START_S = 60.0
 
 
 def cluster_config(
-    path: Path, *, redis_url: str, prefix: str, store_url: str, ami_port: int, lease_s: float
+    path: Path,
+    *,
+    redis_url: str,
+    prefix: str,
+    store_url: str,
+    ami_port: int,
+    lease_s: float,
+    extra: str = "",
 ) -> Path:
     """Write the nodes' shared config: one AMI link, Alice and Bob, Sam who supervises, no
     connectors."""
@@ -66,7 +73,8 @@ id = "sam"
 name = "Sam"
 role = "supervisor"
 token = "ts"
-""",
+"""
+        + extra,
         encoding="utf-8",
     )
     return path
