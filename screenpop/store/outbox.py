@@ -13,6 +13,7 @@ takes its place at the end of the line) and per logout; a note is kept once per 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -95,6 +96,10 @@ class Outbox:
 
     async def open(self) -> None:
         try:
+            if self._path is not None:
+                # Try the file first: an aiosqlite connection that fails to open leaves its
+                # thread to finish after the caller has moved on (even past a closed loop).
+                await asyncio.to_thread(_can_open, self._path)
             self._db = await aiosqlite.connect(self.where if self._path else ":memory:")
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=FULL")  # a queued note survives a crash
@@ -231,6 +236,10 @@ class Outbox:
 
     def _summary(self) -> str:
         return ", ".join(f"{n} {kind}" for kind, n in self.counts.items() if n)
+
+
+def _can_open(path: Path) -> None:
+    sqlite3.connect(path).close()
 
 
 def _encode(item: Write) -> str:
