@@ -179,7 +179,10 @@ class Traffic:
 
 @contextlib.asynccontextmanager
 async def two_nodes(
-    tmp_path: Path, postgres_url: str, extra: Callable[[str], str] = lambda redis_url: ""
+    tmp_path: Path,
+    postgres_url: str,
+    extra: Callable[[str], str] = lambda redis_url: "",
+    lease_s: float = LEASE_S,
 ) -> AsyncIterator[tuple[Node, Node, FakeAsterisk, PrivateRedis]]:
     """Node A holding the PBX, node B standing by; `extra` adds config (given Redis's URL)."""
     require_binary("redis-server")
@@ -195,7 +198,7 @@ async def two_nodes(
             prefix=f"cluster-{uuid.uuid4().hex[:8]}:",
             store_url=f"postgresql+asyncpg://postgres@{host}:{port}/{name}",
             ami_port=server.port,
-            lease_s=LEASE_S,
+            lease_s=lease_s,
             extra=extra(redis.url),
         )
         a = Node(config, "node-a", free_port())
@@ -415,3 +418,22 @@ deadline_ms = 2000
             section = one["sections"]["crm"]
             assert section["status"] == "ok" and section["data"]["name"] == "Jane Doe", one
         assert sum(shared) == 2, shared  # each second node took the first one's answer
+
+
+async def test_a_node_stopping_cleanly_hands_the_pbx_over_at_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # a lease far longer than the test waits: only a released lease can be taken this soon
+    async with two_nodes(tmp_path, postgres_url, lease_s=60) as (a, b, server, _redis):
+        bob = Desk("tb")
+        async with bob.on(b.port):
+            await a.stop()  # SIGTERM: an upgrade, say
+            await b.until_cluster(
+                lambda c: c["pbx"].get("holder") == "node-b" and c["pbx"]["ok"],
+                "took the released PBX link",
+                wait=15,
+            )
+            call_id = await Traffic(server, ring_s=0.5).call_once("+12125550123")
+            await bob.until(lambda: bob.over(call_id), "a call after the handover")
+            assert bob.pops(call_id) == 1
+            assert (await b.cluster())["cluster"]["nodes"] == ["node-b"]  # A left at once

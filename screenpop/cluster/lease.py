@@ -104,8 +104,8 @@ class LeasedSource:
                 else:
                     await asyncio.sleep(self._poll_s)
         finally:
-            if self.holding:
-                self.holding = False
+            if self.holder == self.lease.node_id:  # (the release only deletes our own lease)
+                self.holder = None
                 with contextlib.suppress(ClusterDown):
                     await self.lease.release()
                 log.info("cluster: %s released by %s", self.name, self.lease.node_id)
