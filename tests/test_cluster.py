@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -437,3 +440,47 @@ async def test_a_node_stopping_cleanly_hands_the_pbx_over_at_once(
             await bob.until(lambda: bob.over(call_id), "a call after the handover")
             assert bob.pops(call_id) == 1
             assert (await b.cluster())["cluster"]["nodes"] == ["node-b"]  # A left at once
+
+
+def generic_webhook(redis_url: str) -> str:
+    return """
+[[telephony]]
+name = "generic"
+kind = "webhook"
+flavor = "json"
+secret = "hook-secret"
+"""
+
+
+async def post_event(http: ClientSession, node: Node, event: dict[str, str]) -> None:
+    """One signed generic-webhook request to `node`."""
+    body = json.dumps(event).encode()
+    stamp = str(int(time.time()))
+    digest = hmac.new(b"hook-secret", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Screenpop-Timestamp": stamp,
+        "X-Screenpop-Signature": f"sha256={digest}",
+    }
+    url = f"http://127.0.0.1:{node.port}/webhooks/generic"
+    async with http.post(url, data=body, headers=headers) as response:
+        assert response.status < 300, await response.text()
+
+
+async def test_a_webhook_on_either_node_pops_on_every_node(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with (
+        two_nodes(tmp_path, postgres_url, generic_webhook) as (a, b, _server, _redis),
+        ClientSession() as http,
+    ):
+        alice = Desk("ta")
+        async with alice.on(a.port):
+            call = {"call_id": "wh-1", "caller": "+12125550142", "agent": "PJSIP/1001"}
+            await post_event(http, b, {**call, "event": "ringing"})  # node B gets it
+            await alice.until(lambda: alice.pops("wh-1") == 1, "the pop on node A's tab")
+            await post_event(http, a, {**call, "event": "answered"})  # node A gets the next
+            await post_event(http, a, {**call, "event": "ended"})
+            await alice.until(lambda: alice.over("wh-1"), "the call over")
+        assert alice.pops("wh-1") == 1
+        assert alice.seqs() == list(range(1, len(alice.seqs()) + 1))
