@@ -89,6 +89,7 @@ class PrivateRedis:
             "--save", "",
             "--appendonly", "no",
             "--dir", str(self.workdir),
+            "--enable-debug-command", "local",  # so a test may stall it: DEBUG SLEEP
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
