@@ -9,6 +9,11 @@ expires the key itself at ``fresh_s + stale_s``.
 A cache never breaks a pop: on a dead or slow Redis (each call bounded by ``timeout_s``), reads
 are misses and writes are dropped, every such failure is counted in ``errors``, and the backend
 logs only when its health changes. Only :meth:`Cache.ping` raises, for ``/readyz``.
+
+One slow moment is not an outage: a timed-out call is a miss for that call alone (counted), and
+Redis is marked down (skipped for a cool-off, ``/readyz`` failing) only when it keeps failing, see
+:class:`~screenpop.health.FailureStreak`: timeouts for at least ``OUTAGE_SPAN_S`` with no success
+between them, or two refused or closed connections in a row, or any failure before it ever answered.
 """
 
 from __future__ import annotations
@@ -30,15 +35,18 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from screenpop.errors import ConfigError
-from screenpop.health import HealthLatch
+from screenpop.health import FailureStreak, HealthLatch
 
 log = logging.getLogger(__name__)
 
 # The key layout is in screenpop/keys.py; a cache only puts `[cache] key_prefix` in front.
 MEMORY_MAX_ENTRIES = 100_000
-REDIS_COOLOFF_S = 1.0  # after a failure, Redis is skipped (counted as a failure) this long
+REDIS_COOLOFF_S = 1.0  # once down, Redis is skipped (counted as a failure) this long between tries
+OUTAGE_FAILURES = 3  # timeouts in a row, with no success between them...
+OUTAGE_SPAN_S = 1.0  # ...over at least this long, before Redis counts as down
 
 
 class CacheState(StrEnum):
@@ -187,6 +195,8 @@ class RedisCache:
         self._cooloff = cooloff_s
         self._skip_until = 0.0
         self._health = HealthLatch(log)
+        self._streak = FailureStreak(OUTAGE_FAILURES, OUTAGE_SPAN_S)
+        self._reached = False  # whether Redis ever answered: before that, a failure is an outage
         self._where = _safe_location(url)
         self._client = aioredis.Redis.from_url(
             url,
@@ -222,9 +232,11 @@ class RedisCache:
             async with asyncio.timeout(self._timeout):
                 await self._client.ping()
         except (RedisError, OSError) as exc:
-            self._failed(exc)
-            await self._drop_idle_connections()
-            raise ConnectionError(f"cache at {self._where} unreachable: {_describe(exc)}") from None
+            if await self._failed(exc):
+                raise ConnectionError(
+                    f"cache at {self._where} unreachable: {_describe(exc)}"
+                ) from None
+            return  # one slow moment: still up (the failure is counted)
         self._recovered()
 
     async def aclose(self) -> None:
@@ -239,27 +251,38 @@ class RedisCache:
             async with asyncio.timeout(self._timeout):
                 result = await method(*args, **kw)
         except (RedisError, OSError) as exc:  # TimeoutError is an OSError
-            self._failed(exc)
-            await self._drop_idle_connections()
+            await self._failed(exc)
             return None
         self._recovered()
         return result
 
     async def _drop_idle_connections(self) -> None:
-        """After a failure, close the pooled connections nobody is using. When Redis went away
-        they are all dead, and each would otherwise fail once more after it came back (the cache
-        "down" again, and another cool-off without it); a healthy one just reconnects."""
+        """Once per outage, when Redis is marked down, close the pooled connections nobody is
+        using. When Redis went away they are all dead, and each would otherwise fail once more
+        after it came back (the cache "down" again, and another cool-off without it)."""
         with contextlib.suppress(RedisError, OSError):
             await self._client.connection_pool.disconnect(inuse_connections=False)
 
-    def _failed(self, exc: BaseException) -> None:
+    async def _failed(self, exc: BaseException) -> bool:
+        """Count a failure; True if Redis is (now) down. Marking it down starts the cool-off and
+        drops the idle connections, once per outage; while down, a failed try re-arms the
+        cool-off only."""
         self.errors += 1
-        self._skip_until = time.monotonic() + self._cooloff
-        self._health.down(
+        now = time.monotonic()
+        timed_out = isinstance(exc, (TimeoutError, RedisTimeoutError))
+        outage = self._streak.failed(now, refused=not timed_out) or not self._reached
+        if not outage and self._health.healthy:
+            return False
+        self._skip_until = now + self._cooloff
+        if self._health.down(
             "cache at %s is down, serving without it: %s", self._where, _describe(exc)
-        )
+        ):
+            await self._drop_idle_connections()
+        return True
 
     def _recovered(self) -> None:
+        self._reached = True
+        self._streak.succeeded()
         self._skip_until = 0.0
         self._health.up("cache at %s recovered", self._where)
 

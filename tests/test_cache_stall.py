@@ -1,0 +1,177 @@
+"""One slow moment of Redis is not an outage (issue 11, found by `make bench`).
+
+A redis-server of the test's own (tests/fakes/faults.py) is stalled with ``DEBUG SLEEP`` for
+longer than the cache's timeout. What the daemon must do: the calls caught in the stall are misses
+(counted), the next ones are served from the cache again at once (no cool-off without it),
+``ping`` (what ``/readyz`` asks) keeps saying the cache is up and nothing is logged as down. A Redis
+that stays stalled or dies is still marked down, and its idle connections are dropped once per
+outage, not once per failed call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from screenpop.cache import RedisCache
+from tests.fakes.faults import PrivateRedis
+
+TIMEOUT_S = 0.2
+DOWN = "is down, serving without it"
+
+
+@pytest.fixture
+async def redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
+    async with PrivateRedis(tmp_path / "redis") as server:
+        yield server
+
+
+class Stall:
+    """``DEBUG SLEEP seconds`` sent on a connection of its own; :meth:`over` waits for its end."""
+
+    def __init__(self, redis: PrivateRedis, seconds: float) -> None:
+        self._redis = redis
+        self._seconds = seconds
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._redis.port)
+        self._writer.write(f"DEBUG SLEEP {self._seconds}\r\n".encode())
+        await self._writer.drain()
+        await asyncio.sleep(0.1)  # let the server take it before the cache asks anything
+
+    async def over(self) -> None:
+        assert self._reader is not None and self._writer is not None
+        assert await self._reader.readline() == b"+OK\r\n"
+        self._writer.close()
+        await self._writer.wait_closed()
+
+
+def down_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if DOWN in r.getMessage()]
+
+
+def count_pool_drops(cache: RedisCache, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record each time the cache drops its pooled connections (one entry per drop)."""
+    pool = cache._client.connection_pool
+    real = pool.disconnect
+    drops: list[bool] = []
+
+    async def disconnect(*args: Any, **kw: Any) -> None:
+        drops.append(True)
+        await real(*args, **kw)
+
+    monkeypatch.setattr(pool, "disconnect", disconnect)
+    return drops
+
+
+async def test_one_stall_is_a_miss_for_that_call_only(
+    redis: PrivateRedis, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger="screenpop.cache")
+    cache = RedisCache(redis.url, "stall:", TIMEOUT_S)
+    drops = count_pool_drops(cache, monkeypatch)
+    try:
+        await cache.set("jane", {"name": "Jane Doe"}, 30, 30)
+        stall = Stall(redis, 0.5)
+        await stall.start()
+        assert await cache.get("jane") is None  # timed out: a miss for this call
+        assert cache.errors == 1
+        await stall.over()
+
+        for _ in range(3):  # served from the cache again at once, no cool-off without it
+            hit = await cache.get("jane")
+            assert hit is not None and hit.value == {"name": "Jane Doe"}
+        await cache.ping()  # /readyz: the cache is up
+        assert cache.errors == 1
+        assert down_lines(caplog) == []
+        assert drops == []
+    finally:
+        await cache.aclose()
+
+
+async def test_a_burst_of_calls_caught_in_one_stall_is_not_an_outage(
+    redis: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="screenpop.cache")
+    cache = RedisCache(redis.url, "stall:", TIMEOUT_S)
+    try:
+        await cache.set("jane", {"name": "Jane Doe"}, 30, 30)
+        stall = Stall(redis, 0.5)
+        await stall.start()
+        # a busy moment: twenty calls ask at once while Redis sleeps, each one times out
+        missed = await asyncio.gather(*(cache.get("jane") for _ in range(20)))
+        assert missed == [None] * 20
+        assert cache.errors == 20
+        await stall.over()
+
+        hit = await cache.get("jane")
+        assert hit is not None and hit.value == {"name": "Jane Doe"}
+        await cache.ping()
+        assert cache.errors == 20
+        assert down_lines(caplog) == []
+    finally:
+        await cache.aclose()
+
+
+async def test_a_redis_that_stays_stalled_is_down_then_back(
+    redis: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="screenpop.cache")
+    cache = RedisCache(redis.url, "stall:", TIMEOUT_S, cooloff_s=0.3)
+    try:
+        await cache.set("jane", {"name": "Jane Doe"}, 30, 30)
+        stall = Stall(redis, 2.5)
+        await stall.start()
+        for _ in range(8):  # one call after another, each timing out: 1.6 s of failures
+            assert await cache.get("jane") is None
+        assert len(down_lines(caplog)) == 1  # now it is an outage
+        with pytest.raises(ConnectionError):
+            await cache.ping()  # /readyz says so
+        await stall.over()
+
+        await asyncio.sleep(0.35)  # past the cool-off
+        hit = await cache.get("jane")
+        assert hit is not None and hit.value == {"name": "Jane Doe"}
+        await cache.ping()
+        messages = [r.getMessage() for r in caplog.records]
+        assert len(down_lines(caplog)) == 1
+        assert sum("recovered" in m for m in messages) == 1
+    finally:
+        await cache.aclose()
+
+
+async def test_a_dead_redis_drops_its_connections_once_per_outage(
+    redis: PrivateRedis, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger="screenpop.cache")
+    cache = RedisCache(redis.url, "stall:", TIMEOUT_S, cooloff_s=0.02)
+    drops = count_pool_drops(cache, monkeypatch)
+    try:
+        await cache.set("jane", {"name": "Jane Doe"}, 30, 30)
+        await redis.kill()
+        for _ in range(15):  # each past the cool-off, so each really tries the dead Redis
+            assert await cache.get("jane") is None
+            await asyncio.sleep(0.03)
+        assert cache.errors == 15
+        with pytest.raises(ConnectionError):
+            await cache.ping()
+        assert len(down_lines(caplog)) == 1
+        assert len(drops) == 1, "the pool is dropped when Redis goes down, not on every failure"
+
+        await redis.start()  # empty, on the same port
+        await asyncio.sleep(0.05)
+        errors = cache.errors
+        assert await cache.get("jane") is None  # a plain miss now: Redis lost its data
+        await cache.set("jane", {"name": "Jane Doe"}, 30, 30)
+        hit = await cache.get("jane")
+        assert hit is not None and hit.value == {"name": "Jane Doe"}
+        assert cache.errors == errors
+    finally:
+        await cache.aclose()
