@@ -176,7 +176,7 @@ def block_span(blocks: BlockBuffer, start: int = 0) -> tuple[int, int] | None:
     """Where the AMI message at `start` ends: (end of its text, start of what follows), or None
     while incomplete. `Response: Follows` command output runs to `--END COMMAND--` first."""
     if _FOLLOWS.match(blocks.data, start):
-        marker = blocks.data.find(END_COMMAND, start)
+        marker = blocks.find(END_COMMAND, start)
         if marker == -1:
             return None
         start = marker
