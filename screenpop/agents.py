@@ -56,7 +56,8 @@ class AgentDirectory:
     def __init__(self, agents: Iterable[AgentSettings]) -> None:
         self._agents: dict[str, Agent] = {}
         self._by_endpoint: dict[str, str] = {}
-        self._token_hashes: dict[str, bytes] = {}
+        self._token_hashes: dict[str, bytes] = {}  # agent id: the SHA-256 of their token
+        self._by_token_hash: dict[bytes, str] = {}  # and back, for bearer tokens
         for cfg in agents:
             agent = Agent(cfg.id, cfg.name or cfg.id, cfg.role, tuple(cfg.extensions))
             self._agents[cfg.id] = agent
@@ -65,6 +66,7 @@ class AgentDirectory:
                     self._by_endpoint.setdefault(key, cfg.id)
             digest = cfg.token_sha256 or hashlib.sha256((cfg.token or "").encode()).hexdigest()
             self._token_hashes[cfg.id] = bytes.fromhex(digest)
+            self._by_token_hash[bytes.fromhex(digest)] = cfg.id
 
     def get(self, agent_id: str) -> Agent | None:
         return self._agents.get(agent_id)
@@ -92,10 +94,14 @@ class AgentDirectory:
         return self._agents[agent_id] if hmac.compare_digest(expected, given) else None
 
     def authenticate_token(self, token: str) -> Agent | None:
-        """The agent whose token this is (for `Authorization: Bearer` clients), else None."""
+        """The agent whose token this is (for `Authorization: Bearer` clients), else None.
+
+        One map look-up by the token's SHA-256, whatever the number of agents, then a
+        constant-time compare with the entry found (a wrong token is compared too, with itself).
+        """
         given = hashlib.sha256(token.encode()).digest()
-        found = None
-        for agent_id, expected in self._token_hashes.items():
-            if hmac.compare_digest(expected, given):
-                found = self._agents[agent_id]
-        return found
+        agent_id = self._by_token_hash.get(given)
+        expected = given if agent_id is None else self._token_hashes[agent_id]
+        if not hmac.compare_digest(expected, given) or agent_id is None:
+            return None
+        return self._agents[agent_id]
