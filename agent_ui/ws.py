@@ -46,6 +46,9 @@ MAX_MESSAGE_BYTES = 64 * 1024
 CLOSE_TOO_SLOW = 4000  # the tab fell behind; it should reconnect and resume
 CLOSE_SESSION_ENDED = 4001  # expired session, or the agent was removed or changed: log in again
 CLOSE_SHUTDOWN = int(WSCloseCode.GOING_AWAY)
+# A frame up to this size is sent inline; a larger one (which aiohttp may compress off the event
+# loop, in a task that outlives its sender) by a task whose end is collected (Tab._send).
+INLINE_SEND_BYTES = 16 * 1024
 CLOSE_GRACE_S = 2.0  # a closed tab's peer has this long to take the close frame, then is cut off
 
 Check = Callable[[], bool]
@@ -175,9 +178,30 @@ class Tab:
                 return
             if message is not None:
                 # the frame's bytes as encoded once for every tab (text frame, UTF-8 JSON)
-                await self.ws.send_frame(message.data, WSMsgType.TEXT)
+                await self._send(message.data)
             elif sub.closed:
                 return
+
+    async def _send(self, data: bytes) -> None:
+        """Send one text frame. A large frame is sent by a task of its own, waited for shielded:
+        aiohttp compresses such a frame off the loop in a task that outlives a cancelled sender,
+        so when the tab drops and the writer is cancelled, that send still fails on the closing
+        transport afterwards; the task here collects that failure (see :func:`_collect`)."""
+        if len(data) <= INLINE_SEND_BYTES:
+            await self.ws.send_frame(data, WSMsgType.TEXT)
+            return
+        send = asyncio.ensure_future(self.ws.send_frame(data, WSMsgType.TEXT))
+        send.add_done_callback(self._collect)
+        await asyncio.shield(send)
+
+    def _collect(self, send: asyncio.Future[None]) -> None:
+        """The end of a shielded send: a closing socket is the tab going away (quiet); anything
+        else is logged. Its awaiting writer, if not cancelled, sees the same failure."""
+        if send.cancelled():
+            return
+        exc = send.exception()
+        if exc is not None and not isinstance(exc, ConnectionError):
+            log.warning("agent %s: a message could not be sent: %r", self.agent.id, exc)
 
     async def _end_session(self) -> None:
         log.info("agent %s: session expired or agent changed; closing the tab", self.agent.id)
