@@ -5,7 +5,8 @@ longer than the cache's timeout. What the daemon must do: the calls caught in th
 (counted), the next ones are served from the cache again at once (no cool-off without it),
 ``ping`` (what ``/readyz`` asks) keeps saying the cache is up and nothing is logged as down. A Redis
 that stays stalled or dies is still marked down, and its idle connections are dropped once per
-outage, not once per failed call.
+outage, not once per failed call. Last, the same stall under the whole daemon, as `/readyz` and
+`/metrics` report it and as Alice's tab sees Jane's next call.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from typing import Any
 import pytest
 
 from screenpop.cache import RedisCache
-from tests.fakes.faults import PrivateRedis
+from screenpop.events import CallEvent, EventKind
+from tests.fakes.faults import Inbox, PrivateRedis, metric, readiness
+from tests.harness import agent_tab, make_settings, running
 
 TIMEOUT_S = 0.2
 DOWN = "is down, serving without it"
+JANE = "+12125551234"
+ERRORS = "screenpop_cache_errors_total"
 
 
 @pytest.fixture
@@ -175,3 +180,48 @@ async def test_a_dead_redis_drops_its_connections_once_per_outage(
         assert cache.errors == errors
     finally:
         await cache.aclose()
+
+
+async def test_the_daemon_rides_out_a_stall_of_its_redis(
+    redis: PrivateRedis, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As an agent and an ops engineer see it: Redis stalls once for longer than the cache's
+    200 ms timeout while `/readyz` is probed; the probe still says the cache is up, one error is
+    counted, and Jane's next call pops with her card from the cache at once."""
+    caplog.set_level(logging.INFO, logger="screenpop.cache")
+    cache = {"url": redis.url, "timeout_ms": round(TIMEOUT_S * 1000), "key_prefix": "stall:"}
+    async with (
+        running(make_settings(tmp_path, cache=cache)) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+        Inbox(tab) as alice,
+    ):
+        calls = iter(range(1, 100))
+
+        async def ring() -> bool:
+            """One call from Jane to Alice; whether its card came from the cache."""
+            call_id = f"stall-{next(calls)}"
+            daemon.emit(CallEvent("pbx", call_id, EventKind.RINGING, caller=JANE, endpoint="1001"))
+            seen = await alice.popped(call_id)
+            daemon.emit(CallEvent("pbx", call_id, EventKind.ENDED))
+            cached: bool = seen.pops[0]["card"]["sections"]["accounting"]["cached"]
+            return cached
+
+        for _ in range(20):  # the first call fills the cache, a later one is served from it
+            if await ring():
+                break
+        else:
+            raise AssertionError("Jane's card never came from the cache")
+        assert await metric(port, ERRORS) == 0
+
+        stall = Stall(redis, 0.5)
+        await stall.start()
+        _, body = await readiness(port)  # its ping times out in the stall
+        assert body["checks"]["cache"]["ok"] is True, body
+        await stall.over()
+
+        assert await ring(), "the call after the stall was not served from the cache"
+        assert await ring()
+        assert await metric(port, ERRORS) == 1
+        _, body = await readiness(port)
+        assert body["checks"]["cache"]["ok"] is True, body
+    assert down_lines(caplog) == []
