@@ -57,6 +57,7 @@ from screenpop.settings import describe_validation
 UNKNOWN_KEY = "screenpop_contract_no_such_option"
 CANCEL_POINTS = 25  # how many of a lookup's first await points cancellation is tried at
 CANCEL_GRACE_S = 1.0  # a cancelled lookup must be gone within this
+CANCEL_SETTLE_S = 0.2  # after the cancellations, before aclose()
 CONCURRENT_LOOKUPS = 5
 
 T = TypeVar("T")
@@ -106,6 +107,9 @@ async def _check_working(
         check_answer(await _call("lookup(unknown)", connector.lookup(unknown), limit_s), False)
         await _check_concurrent(connector, known, limit_s)
         await check_cancellation(connector, known)
+        # A driver that runs queries in a thread (aiosqlite) finishes a cancelled one there and
+        # hands its result back through the event loop: give it the time while the loop runs.
+        await asyncio.sleep(CANCEL_SETTLE_S)
     finally:
         await _call("aclose()", connector.aclose(), limit_s)
 
