@@ -56,9 +56,8 @@ class Message:
     _index: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, str] = {}
-        for key, value in self.fields:
-            index.setdefault(key.lower(), value)
+        # built from the last pair back, so the first value of a repeated key is the one kept
+        index = {key.lower(): value for key, value in reversed(self.fields)}
         object.__setattr__(self, "_index", index)
 
     def get(self, key: str, default: str = "") -> str:
@@ -196,11 +195,16 @@ def parse_block(block: bytes) -> Message:
             if line != _END_COMMAND:
                 output.append(line)
             continue
-        if not line.strip():
-            continue  # a line of blanks (a capture artefact) is not a header
-        key, value = _split_header(line)
+        key, sep, value = line.partition(":")
+        if not sep or not key or " " in key or key != key.strip():
+            if not line.strip():
+                continue  # a line of blanks (a capture artefact) is not a header
+            raise ProtocolError(f"malformed line {line[:40]!r}")
+        if value[:1] == " ":
+            value = value[1:]
         pairs.append((key, value))
-        follows = follows or (key.lower() == "response" and value.lower() == "follows")
+        if len(key) == 8 and not follows and key.lower() == "response":
+            follows = value.lower() == "follows"
     if not pairs or pairs[0][0].lower() not in ("event", "response", "action"):
         raise ProtocolError("message without Event or Response first")
     while output and not output[-1]:
@@ -210,13 +214,6 @@ def parse_block(block: bytes) -> Message:
 
 _HEADER = re.compile(r"^[A-Za-z0-9_()./-]+:")
 _END_COMMAND = END_COMMAND.decode()
-
-
-def _split_header(line: str) -> tuple[str, str]:
-    key, sep, value = line.partition(":")
-    if not sep or not key or key != key.strip() or " " in key:
-        raise ProtocolError(f"malformed line {line[:40]!r}")
-    return key, value[1:] if value.startswith(" ") else value
 
 
 def encode_action(
