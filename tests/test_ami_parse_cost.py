@@ -12,10 +12,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, SupportsIndex
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from screenpop.capture_framing import AmiFramer, EslFramer
 from screenpop.telephony.asterisk.protocol import AmiParser, Message, encode_message
-from screenpop.telephony.framing import AMI_BLANK_LINES, ESL_BLANK_LINES, BlockBuffer
+from screenpop.telephony.framing import (
+    AMI_BLANK_LINES,
+    ESL_BLANK_LINES,
+    BlockBuffer,
+    find_blank_line,
+)
 from screenpop.telephony.freeswitch.protocol import EslParser
 from tests.fakes.esl_server import event_frame
 
@@ -163,3 +170,29 @@ def test_a_block_buffer_remembers_how_far_it_has_looked(blank_lines: tuple[bytes
     blocks.add(b"\n")
     assert blocks.block_end() == (len(body) - 1, len(body) + 1)
     assert buffer.scanned <= PER_BYTE * len(body)
+
+
+# pieces of streams where both blank-line forms, stray separators and half blank lines abound
+_PIECE = st.sampled_from([b"\r", b"\n", b"\r\n", b"\n\r\n", b"\n\n", b"Key: v", b"x", b"\x00"])
+_STEPS = st.lists(
+    st.tuples(st.lists(_PIECE, max_size=6).map(b"".join), st.integers(0, 3)), max_size=40
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([AMI_BLANK_LINES, ESL_BLANK_LINES]), _STEPS)
+def test_a_remembering_block_buffer_finds_what_a_fresh_search_finds(
+    blank_lines: tuple[bytes, ...], steps: list[tuple[bytes, int]]
+) -> None:
+    blocks = BlockBuffer(blank_lines, between=b"\r\n\x00")
+    for data, action in steps:
+        blocks.add(data)
+        start = blocks.leading() if action == 1 else 0
+        end = blocks.block_end(start)
+        assert end == find_blank_line(bytes(blocks.data), blank_lines, start)
+        if action == 2:
+            blocks.drop_leading()
+        elif action == 3 and end is not None:
+            blocks.take(end[1])
+        elif action == 0 and not blocks.skip_past_blank_line():
+            assert blocks.block_end() is None
