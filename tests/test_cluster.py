@@ -69,7 +69,9 @@ class Desk:
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
             async for raw in ws:
-                self.frames.append(json.loads(raw))
+                f = json.loads(raw)
+                f["_conn"] = len(self.hellos)
+                self.frames.append(f)
                 self.changed.set()
 
     async def closed(self) -> None:
@@ -89,8 +91,8 @@ class Desk:
 
     def about(self, call_id: str) -> list[tuple[int, str, str]]:
         """(seq, type, state) of what came about one call: for a failure's message."""
-        return [
-            (f["seq"], f["type"], f.get("state", ""))
+        return [self.hellos[-1]["seq"]] + [
+            (f["seq"], f["type"], f.get("state", ""), f["_conn"])
             for f in self.frames
             if f.get("call_id") == call_id
         ]

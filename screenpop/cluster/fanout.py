@@ -56,9 +56,13 @@ class ClusterHub(Hub):
         await self.log.forget_kinds(sub.agent_id)  # the calls are popped again: let them through
         return False
 
-    def deliver(self, agent_id: str, frame: Frame) -> None:
-        """Hand a numbered frame to every tab of the agent on this node."""
+    def deliver(self, agent_id: str, frame: Frame, fresh_tabs: bool = True) -> None:
+        """Hand a numbered frame to every tab of the agent on this node; an old frame filled in
+        after an outage (not `fresh_tabs`) skips the tabs that have had nothing yet: what came
+        before them reaches them by their `resume`, never twice."""
         for sub in list(self._tabs.get(agent_id, ())):
+            if not fresh_tabs and sub.delivered == 0 and not sub.outbox:
+                continue
             if not sub.push(frame):
                 self.slow_closed += 1
                 log.warning("agent %s: closing a tab that cannot keep up", agent_id)
@@ -72,6 +76,10 @@ class ClusterHub(Hub):
 
     def tabs(self, agent_id: str) -> int:
         return len(self._tabs.get(agent_id, ()))
+
+    @property
+    def unsent(self) -> int:
+        return sum(len(sub.outbox) for subs in self._tabs.values() for sub in subs)
 
     def close_all(self, reason: str = "shutting down") -> None:
         for subs in list(self._tabs.values()):
@@ -130,5 +138,5 @@ class Relay:
         if heard and seq > heard + 1:  # some went out while this node was not listening
             for missed in await self._log.since(agent_id, heard) or []:
                 if missed.seq < seq:
-                    self._hub.deliver(agent_id, missed)
+                    self._hub.deliver(agent_id, missed, fresh_tabs=False)
         self._hub.deliver(agent_id, frame)

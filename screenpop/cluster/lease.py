@@ -126,7 +126,8 @@ class LeasedSource:
             self.holder = me
             return True
         self.holder = holder
-        self._standby.set(connected=False, logged_in=False, detail=f"standby: held by {holder}")
+        detail = f"standby: held by {holder}" if holder else "standby: waiting for the lease"
+        self._standby.set(connected=False, logged_in=False, detail=detail)
         return False
 
     async def _hold(self, emit: Emit) -> None:
