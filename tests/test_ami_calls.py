@@ -203,6 +203,24 @@ def test_attended_transfer_with_the_phone_s_own_consultation_call() -> None:
     assert transferred[0].call_id == cid and transferred[0].caller == "+15551230011"
 
 
+def test_a_second_queued_call_from_the_same_number_pops_while_the_first_is_answered() -> None:
+    # A company calling from its one main number: two callers on the same trunk at once. The
+    # second is a customer call too, not a consultation placed from the first.
+    pbx = Pbx()
+    first, steps = pbx.inbound("+15551230077", "Acme Corp")
+    steps += pbx.join(first, "support") + pbx.ring(first, "PJSIP/1001", "1001", "Alice")
+    steps += pbx.answer(first, "PJSIP/1001")
+    second, more = pbx.inbound("+15551230077", "Acme Corp")
+    steps += more + pbx.join(second, "support") + pbx.ring(second, "PJSIP/1002", "1002", "Bob")
+    steps += pbx.answer(second, "PJSIP/1002")
+    desk = _run(steps)
+    one, two = first.caller.linkedid, second.caller.linkedid
+    assert desk.log() == {
+        "alice": [("pop", one), ("answered", one)],
+        "bob": [("pop", two), ("answered", two)],
+    }
+
+
 def test_uniqueid_with_system_name_prefix_is_an_opaque_key() -> None:
     pbx = Pbx(system="pbx-eu1")
     call, steps = pbx.inbound("+15551230012", "Prefixed")

@@ -11,16 +11,20 @@ own, from a device that is already up in another call; the person it rings is a 
 asked, not a customer calling, so a consultation call is never reported (no pop "from 201").
 It is told apart at its first dial: its calling device is the device of a channel that answered
 another live call (`SIP/150010002-0000002e` while `SIP/150010002-0000002d` is up), or it is the
-first channel of another answered call with the same caller id (the caller consults).
+first channel of another answered call with the same caller id (the caller consults). That second
+test is not made when either call is in a queue: a queue's caller is a customer on a trunk, and
+two customers calling at once from one company's main number share the trunk device and the
+caller id.
 Real `AttendedTransfer` events with `DestType: Bridge` may carry no `Transferee*` or
 `TransferTarget*` fields at all; the target is then the device that answered the consultation
 call named by `SecondTransfererLinkedid` (the last answered leg that is no Local channel and not
 a transferer). TRANSFERRED(target) goes to the original call (`TransfereeLinkedid`, else
 `OrigTransfererLinkedid`); the consultation call is forgotten.
 
-Known limit: an agent on an outbound call through a trunk makes that trunk's device "up"; an
-inbound call arriving on the same trunk device from the same number would be taken for a
-consultation call. Different numbers are told apart.
+Known limit: outside queues, a direct inbound call on a trunk device from the same number as
+another answered call on that device is still taken for a consultation call (an agent on an
+outbound call through that trunk, or a second direct call from one main number). Different
+numbers are told apart.
 """
 
 from __future__ import annotations
@@ -39,15 +43,19 @@ def classify(table: CallTable, call: CallState, msg: Message) -> None:
     for other in table.calls.values():
         if other is call or other.consult_of is not None or not other.answered:
             continue
-        if _busy_device(other, device, number):
+        if _busy_device(other, device, number, queued=call.queued or other.queued):
             table.mark_consult(call, other)
             return
 
 
-def _busy_device(other: CallState, device: str, number: str) -> bool:
-    """`device` is up in `other` as its agent, or as its caller with the same caller id."""
+def _busy_device(other: CallState, device: str, number: str, *, queued: bool) -> bool:
+    """`device` is up in `other` as its agent, or as its caller with the same caller id. The
+    second only counts outside queues: a queue's caller is a customer on a trunk, and two
+    customers calling from one main number share the trunk and the caller id."""
     if any(device_of(channel) == device for channel in other.answered_legs.values()):
         return True
+    if queued:
+        return False
     same_root = bool(other.caller_chan) and device_of(other.caller_chan) == device
     return same_root and bool(number) and number == other.root_num
 
