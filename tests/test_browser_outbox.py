@@ -11,8 +11,7 @@ from playwright.async_api import BrowserContext, expect
 from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
-from tests.fakes.postgres import scratch_database
-from tests.fakes.tcp_proxy import proxied
+from tests.fakes.postgres import cuttable_store
 from tests.fakes.web_connectors import JANE, web_settings_raw
 from tests.harness import free_port, until
 from tests.test_browser_agent import WAIT_MS, log_in
@@ -21,15 +20,8 @@ from tests.test_browser_agent import WAIT_MS, log_in
 async def test_a_note_saved_while_the_store_is_away_says_will_sync_and_arrives_once(
     tmp_path: Path, postgres_url: str, browser: Any
 ) -> None:
-    async with (
-        scratch_database(postgres_url) as (host, pg_port, name),
-        proxied(host, pg_port) as proxy,
-    ):
-        raw = web_settings_raw(tmp_path, port=free_port())
-        raw["store"] = {
-            "url": f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{name}",
-            "outbox_path": str(tmp_path / "outbox.db"),
-        }
+    async with cuttable_store(postgres_url, tmp_path / "outbox.db") as (proxy, store):
+        raw = {**web_settings_raw(tmp_path, port=free_port()), "store": store}
         context: BrowserContext = await browser.new_context()
         try:
             async with Daemon(parse_settings(raw, "test")) as daemon, daemon.web() as port:

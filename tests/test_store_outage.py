@@ -16,8 +16,7 @@ import pytest
 
 from screenpop.daemon import Daemon
 from tests.fakes.faults import EmitTraffic, Inbox, readiness
-from tests.fakes.postgres import scratch_database
-from tests.fakes.tcp_proxy import proxied
+from tests.fakes.postgres import cuttable_store
 from tests.harness import agent_tab, make_settings, running, until
 
 TERMINAL = {"ended", "abandoned", "missed", "answered_elsewhere"}
@@ -54,66 +53,55 @@ async def test_postgresql_cut_off_under_traffic_loses_no_call_and_no_note(
     tmp_path: Path, postgres_url: str
 ) -> None:
     async with (
-        scratch_database(postgres_url) as (host, pg_port, name),
-        proxied(host, pg_port) as proxy,
+        cuttable_store(postgres_url, tmp_path / "outbox.db") as (proxy, store),
+        running(make_settings(tmp_path, store=store)) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+        Inbox(tab) as inbox,
     ):
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{name}"
-        store = {"url": url, "outbox_path": str(tmp_path / "outbox.db")}
-        async with (
-            running(make_settings(tmp_path, store=store)) as (daemon, port),
-            agent_tab(port, "ta") as tab,
-            Inbox(tab) as inbox,
-        ):
-            async with EmitTraffic(daemon.emit, "1001", every_s=0.05, hold_s=0.4) as traffic:
-                await until(lambda: bool(traffic.started), "the first call")
-                first = traffic.started[0]
-                await inbox.popped(first)
-                status, stored = await post_note(port, first, "before the cut", "n-before")
-                assert (status, stored["synced"]) == (201, True)
+        async with EmitTraffic(daemon.emit, "1001", every_s=0.05, hold_s=0.4) as traffic:
+            await until(lambda: bool(traffic.started), "the first call")
+            first = traffic.started[0]
+            await inbox.popped(first)
+            status, stored = await post_note(port, first, "before the cut", "n-before")
+            assert (status, stored["synced"]) == (201, True)
 
-                await proxy.cut()
-                during = len(traffic.started)
-                await inbox.until(lambda: len(traffic.started) > during + 20, "20 calls more")
-                for call_id in traffic.started[during : during + 20]:
-                    await inbox.popped(call_id)  # pops flow without the store
-                ringing = traffic.started[-1]
-                await inbox.popped(ringing)
-                status, queued = await post_note(port, ringing, "during the cut", "n-during")
-                assert (status, queued["synced"]) == (202, False)
-                status, again = await post_note(port, ringing, "during the cut", "n-during")
-                assert (status, again["id"]) == (202, "n-during")  # a retry: still one note
-                code, ready = await readiness(port)
-                assert code == 503 and not ready["checks"]["store"]["ok"]
-                assert "outbox" in ready["checks"]["store"]["detail"]
-
-                await proxy.restore()
-                await until(lambda: daemon.writer.store_up, "the store back")
-                after = len(traffic.started)
-                await inbox.until(lambda: len(traffic.started) > after + 5, "5 calls more")
-            await all_over(inbox, traffic)
-            await until(lambda: daemon.writer.waiting == 0, "the outbox written")
-            logged = {c.call_id: c for c in await daemon.store.calls_since(0)}
-            assert set(logged) == set(traffic.started)  # no call vanished from the log
-            assert {c.state for c in logged.values()} <= TERMINAL  # none "answered" forever
-            assert await notes_in_store(daemon, [first, ringing]) == [
-                ("n-before", "before the cut"),
-                ("n-during", "during the cut"),
-            ]
+            await proxy.cut()
+            during = len(traffic.started)
+            await inbox.until(lambda: len(traffic.started) > during + 20, "20 calls more")
+            for call_id in traffic.started[during : during + 20]:
+                await inbox.popped(call_id)  # pops flow without the store
+            ringing = traffic.started[-1]
+            await inbox.popped(ringing)
+            status, queued = await post_note(port, ringing, "during the cut", "n-during")
+            assert (status, queued["synced"]) == (202, False)
+            status, again = await post_note(port, ringing, "during the cut", "n-during")
+            assert (status, again["id"]) == (202, "n-during")  # a retry: still one note
             code, ready = await readiness(port)
-            assert code == 200, ready
+            assert code == 503 and not ready["checks"]["store"]["ok"]
+            assert "outbox" in ready["checks"]["store"]["detail"]
+
+            await proxy.restore()
+            await until(lambda: daemon.writer.store_up, "the store back")
+            after = len(traffic.started)
+            await inbox.until(lambda: len(traffic.started) > after + 5, "5 calls more")
+        await all_over(inbox, traffic)
+        await until(lambda: daemon.writer.waiting == 0, "the outbox written")
+        logged = {c.call_id: c for c in await daemon.store.calls_since(0)}
+        assert set(logged) == set(traffic.started)  # no call vanished from the log
+        assert {c.state for c in logged.values()} <= TERMINAL  # none "answered" forever
+        assert await notes_in_store(daemon, [first, ringing]) == [
+            ("n-before", "before the cut"),
+            ("n-during", "during the cut"),
+        ]
+        code, ready = await readiness(port)
+        assert code == 200, ready
 
 
 async def test_writes_queued_at_shutdown_are_written_after_the_restart(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    async with (
-        scratch_database(postgres_url) as (host, pg_port, name),
-        proxied(host, pg_port) as proxy,
-    ):
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{name}"
-        settings = make_settings(
-            tmp_path, store={"url": url, "outbox_path": str(tmp_path / "outbox.db")}
-        )
+    async with cuttable_store(postgres_url, tmp_path / "outbox.db") as (proxy, store):
+        settings = make_settings(tmp_path, store=store)
         async with (
             running(settings) as (daemon, port),
             agent_tab(port, "ta") as tab,
@@ -210,13 +198,8 @@ async def test_a_full_disk_under_the_sqlite_store_loses_nothing(tmp_path: Path) 
 async def test_the_daemon_starts_with_the_store_away_and_catches_up(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    async with (
-        scratch_database(postgres_url) as (host, pg_port, name),
-        proxied(host, pg_port) as proxy,
-    ):
+    async with cuttable_store(postgres_url, tmp_path / "outbox.db") as (proxy, store):
         await proxy.cut()  # down before the daemon starts: no tables yet either
-        url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{name}"
-        store = {"url": url, "outbox_path": str(tmp_path / "outbox.db")}
         async with (
             running(make_settings(tmp_path, store=store)) as (daemon, port),
             agent_tab(port, "ta") as tab,
