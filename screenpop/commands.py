@@ -102,7 +102,7 @@ async def _check_connector(
 
 async def _check_store(settings: Settings) -> tuple[list[str], bool]:
     """One round trip to the call log's database (its tables are created if missing)."""
-    from screenpop.daemon import resolve_url
+    from screenpop.paths import resolve_url
 
     start = time.perf_counter()
     store = Store(resolve_url(settings.store.url, settings.base_dir))

@@ -40,6 +40,7 @@ from screenpop.live_metrics import LiveFigures
 from screenpop.logs import LogSetup
 from screenpop.lookup import Lookup
 from screenpop.metrics import Metrics
+from screenpop.paths import outbox_path, resolve_url
 from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.builds import caller_info
 from screenpop.pipeline.intake import EventIntake
@@ -48,7 +49,7 @@ from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.pipeline.settle import settle
 from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
-from screenpop.settings import RoleSettings, Settings, default_outbox_path, load_settings
+from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.store.figures import WriterFigures
 from screenpop.store.outbox import Outbox
@@ -175,7 +176,8 @@ class Daemon:
             if not self.store.opened:
                 raise  # a URL it cannot use: a config error
             log.error("store away at start, pops run and writes wait in the outbox: %s", exc)
-        outbox = Outbox(outbox_path(cfg, store_url), cfg.store.outbox_max)
+        outbox_file = outbox_path(cfg.store.outbox_path, cfg.base_dir, store_url)
+        outbox = Outbox(outbox_file, cfg.store.outbox_max)
         await outbox.open()
         stack.push_async_callback(outbox.aclose)
         self.writer = await stack.enter_async_context(StoreWriter(self.store, outbox))
@@ -399,19 +401,3 @@ class Daemon:
                 await settle(self._intake, self.runtimes, self.hub, STOP_DRAIN_S)
             finally:
                 await runner.cleanup()
-
-
-def outbox_path(cfg: Settings, store_url: str) -> Path | None:
-    """The outbox file: `[store] outbox_path` (relative to the config's folder), else the
-    default beside the store (None: in memory, for an in-memory store)."""
-    if cfg.store.outbox_path:
-        return (cfg.base_dir / cfg.store.outbox_path).resolve()
-    return default_outbox_path(store_url)
-
-
-def resolve_url(url: str, base_dir: Path) -> str:
-    """Resolve a relative SQLite path against the config file's folder."""
-    prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and not url[len(prefix) :].startswith(("/", ":memory:")):
-        return prefix + str((base_dir / url[len(prefix) :]).resolve())
-    return url

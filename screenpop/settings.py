@@ -28,6 +28,7 @@ from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
 from screenpop.logs import check_level
+from screenpop.paths import default_store_url
 
 DEFAULT_SESSION_SECRET = "change-me"
 CONFIG_ENV = "SCREENPOP_CONFIG"
@@ -107,40 +108,10 @@ class CacheSettings(Strict):
     timeout_ms: int = Field(default=200, gt=0)  # a cache slower than this is skipped, not waited on
 
 
-STATE_ENV = "STATE_DIRECTORY"  # set by systemd's StateDirectory=
-
-
-def default_store_url(environ: Mapping[str, str] | None = None) -> str:
-    """The call log when the config names none: ``screenpop.db`` in systemd's
-    ``$STATE_DIRECTORY`` (its first folder), else in the working directory; never beside the
-    config file (which may be in read-only /etc). An absolute URL, so nothing re-resolves it."""
-    environ = os.environ if environ is None else environ
-    state = environ.get(STATE_ENV, "").split(":")[0].strip()
-    folder = Path(state) if state else Path.cwd()
-    return "sqlite+aiosqlite:///" + str((folder / "screenpop.db").absolute())
-
-
-def default_outbox_path(store_url: str, environ: Mapping[str, str] | None = None) -> Path | None:
-    """Where writes wait while the store is away, when the config names no `outbox_path`:
-    beside a SQLite store file (``calls.db`` -> ``calls-outbox.db``), nowhere (memory) for an
-    in-memory store, else ``screenpop-outbox.db`` where :func:`default_store_url` would put the
-    store. `store_url` is already resolved (absolute)."""
-    prefix = "sqlite+aiosqlite:///"
-    if store_url.startswith(prefix):
-        database = store_url[len(prefix) :]
-        if database in ("", ":memory:"):
-            return None
-        path = Path(database)
-        return path.with_name(f"{path.stem}-outbox.db")
-    environ = os.environ if environ is None else environ
-    state = environ.get(STATE_ENV, "").split(":")[0].strip()
-    return (Path(state) if state else Path.cwd()).absolute() / "screenpop-outbox.db"
-
-
 class StoreSettings(Strict):
     url: str = Field(default_factory=default_store_url)
     history_size: int = Field(default=5, ge=0)
-    outbox_path: str = ""  # "" = default_outbox_path(url); relative to the config's folder
+    outbox_path: str = ""  # "" = beside the store (see screenpop.paths); relative to the config
     outbox_max: int = Field(default=100_000, ge=10)  # writes kept while the store is away
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from screenpop.daemon import resolve_url
+from screenpop.paths import resolve_url
 from screenpop.settings import StoreSettings, load_settings
 
 PREFIX = "sqlite+aiosqlite:///"
