@@ -14,11 +14,12 @@ takes its place at the end of the line) and per logout; a note is kept once per 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,8 +122,7 @@ class Outbox:
         """Keep `items` until :meth:`remove`. OutboxFull when a note finds no room (the items
         before it are kept); a call row or logout that finds none pushes out the oldest call row,
         or is itself dropped if only notes are left."""
-        db = self._connection()
-        try:
+        async with self._writing() as db:
             for item in items:
                 kind, key = kind_of(item), key_of(item)
                 if await self._waiting(db, kind, key):
@@ -140,10 +140,6 @@ class Outbox:
                     )
                 else:
                     self.dropped += 1
-            await db.commit()
-        except (sqlite3.Error, OSError) as exc:
-            await self._give_up(db)
-            raise StoreError(f"outbox {self.where}: {exc}") from exc
 
     async def head(self, limit: int) -> list[Pending]:
         """The oldest `limit` waiting writes, oldest first."""
@@ -160,30 +156,32 @@ class Outbox:
     async def forget(self, written: Sequence[Write]) -> None:
         """Forget what waits for the same calls, notes and logouts as `written`, which the
         store now holds in a newer form."""
-        db = self._connection()
         keys = [(kind_of(item), key_of(item)) for item in written]
-        try:
-            await db.executemany("DELETE FROM outbox WHERE kind = ? AND key = ?", keys)
-            await db.commit()
-        except (sqlite3.Error, OSError) as exc:
-            await self._give_up(db)
-            raise StoreError(f"outbox {self.where}: {exc}") from exc
-        await self._recount()
+        await self._delete("DELETE FROM outbox WHERE kind = ? AND key = ?", keys)
 
     async def remove(self, done: Sequence[Pending]) -> None:
         """Forget writes the store now holds."""
-        if not done:
-            return
+        if done:
+            await self._delete("DELETE FROM outbox WHERE id = ?", [(p.id,) for p in done])
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction, committed when the block ends; a failure of the file is undone and
+        raised as StoreError (other errors, OutboxFull among them, pass as they are)."""
         db = self._connection()
         try:
-            await db.executemany("DELETE FROM outbox WHERE id = ?", [(p.id,) for p in done])
+            yield db
             await db.commit()
         except (sqlite3.Error, OSError) as exc:
             await self._give_up(db)
             raise StoreError(f"outbox {self.where}: {exc}") from exc
-        await self._recount()
 
-    # -- plumbing ---------------------------------------------------------------------------
+    async def _delete(self, statement: str, rows: Sequence[tuple[object, ...]]) -> None:
+        async with self._writing() as db:
+            await db.executemany(statement, rows)
+        await self._recount()
 
     def _connection(self) -> aiosqlite.Connection:
         if self._db is None:
