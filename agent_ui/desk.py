@@ -16,7 +16,7 @@ from screenpop.agents import Agent
 from screenpop.delivery.hub import Subscription
 from screenpop.delivery.outbound import Hello
 from screenpop.events import CallEvent
-from screenpop.settings import ServerSettings
+from screenpop.settings import ServerSettings, UiSettings
 from screenpop.telephony.base import WebhookSource
 
 
@@ -30,6 +30,11 @@ class Desk(Protocol):
 
     @property
     def dispositions(self) -> Sequence[str]: ...
+
+    @property
+    def ui(self) -> UiSettings:
+        """`[ui]`: the center's time zone, default locale, pause reasons."""
+        ...
 
     def agent(self, agent_id: str) -> Agent | None: ...
 

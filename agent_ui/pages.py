@@ -32,7 +32,11 @@ MAX_FIELD_CHARS = 512
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    """Render a template (autoescaped) into an HTML response that is never cached."""
+    """Render a template (autoescaped) into an HTML response that is never cached. Every page
+    gets `lang` and `timezone` (`[ui]`): the page's language and the zone its times are shown in."""
+    ui = request.app[DESK].ui
+    context.setdefault("lang", ui.locale)
+    context.setdefault("timezone", ui.timezone)
     html = request.app[TEMPLATES].get_template(template).render(**context)
     response = web.Response(text=html, status=status, content_type="text/html")
     response.headers["Cache-Control"] = "no-store"

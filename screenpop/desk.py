@@ -29,7 +29,7 @@ from screenpop.metrics import Metrics
 from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
 from screenpop.presence import Presence
-from screenpop.settings import ServerSettings
+from screenpop.settings import ServerSettings, UiSettings
 from screenpop.store import Store
 from screenpop.store.call_log import logout_record
 from screenpop.store.writer import StoreWriter
@@ -78,6 +78,10 @@ class DeskService:
     @property
     def dispositions(self) -> Sequence[str]:
         return self._p.live.settings.ui.dispositions
+
+    @property
+    def ui(self) -> UiSettings:
+        return self._p.live.settings.ui
 
     def agent(self, agent_id: str) -> Agent | None:
         return self._p.live.directory.get(agent_id)
