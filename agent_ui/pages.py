@@ -31,12 +31,19 @@ log = logging.getLogger(__name__)
 MAX_FIELD_CHARS = 512
 
 
+def english(text: str, **params: Any) -> str:
+    """A template's `t("English text", name=value)`: the text with its `{name}` placeholders
+    filled (the same contract as the pages' `t()` in static/i18n.js)."""
+    return text.format_map(params) if params else text
+
+
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """Render a template (autoescaped) into an HTML response that is never cached. Every page
     gets `lang` and `timezone` (`[ui]`): the page's language and the zone its times are shown in."""
     ui = request.app[DESK].ui
     context.setdefault("lang", ui.locale)
     context.setdefault("timezone", ui.timezone)
+    context.setdefault("t", english)
     html = request.app[TEMPLATES].get_template(template).render(**context)
     response = web.Response(text=html, status=status, content_type="text/html")
     response.headers["Cache-Control"] = "no-store"
