@@ -15,13 +15,20 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from screenpop.cache import RedisCache
 from screenpop.events import CallEvent, EventKind
-from tests.fakes.faults import Inbox, PrivateRedis, metric, readiness
+from tests.fakes.faults import (
+    Inbox,
+    PrivateRedis,
+    Stall,
+    count_pool_drops,
+    log_lines,
+    metric,
+    readiness,
+)
 from tests.harness import agent_tab, make_settings, running
 
 TIMEOUT_S = 0.2
@@ -36,44 +43,8 @@ async def redis(tmp_path: Path) -> AsyncIterator[PrivateRedis]:
         yield server
 
 
-class Stall:
-    """``DEBUG SLEEP seconds`` sent on a connection of its own; :meth:`over` waits for its end."""
-
-    def __init__(self, redis: PrivateRedis, seconds: float) -> None:
-        self._redis = redis
-        self._seconds = seconds
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def start(self) -> None:
-        self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._redis.port)
-        self._writer.write(f"DEBUG SLEEP {self._seconds}\r\n".encode())
-        await self._writer.drain()
-        await asyncio.sleep(0.1)  # let the server take it before the cache asks anything
-
-    async def over(self) -> None:
-        assert self._reader is not None and self._writer is not None
-        assert await self._reader.readline() == b"+OK\r\n"
-        self._writer.close()
-        await self._writer.wait_closed()
-
-
 def down_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if DOWN in r.getMessage()]
-
-
-def count_pool_drops(cache: RedisCache, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Record each time the cache drops its pooled connections (one entry per drop)."""
-    pool = cache._client.connection_pool
-    real = pool.disconnect
-    drops: list[bool] = []
-
-    async def disconnect(*args: Any, **kw: Any) -> None:
-        drops.append(True)
-        await real(*args, **kw)
-
-    monkeypatch.setattr(pool, "disconnect", disconnect)
-    return drops
+    return log_lines(caplog, DOWN)
 
 
 async def test_one_stall_is_a_miss_for_that_call_only(
@@ -81,7 +52,7 @@ async def test_one_stall_is_a_miss_for_that_call_only(
 ) -> None:
     caplog.set_level(logging.INFO, logger="screenpop.cache")
     cache = RedisCache(redis.url, "stall:", TIMEOUT_S)
-    drops = count_pool_drops(cache, monkeypatch)
+    drops = count_pool_drops(cache._client.connection_pool, monkeypatch)
     try:
         await cache.set("jane", {"name": "Jane Doe"}, 30, 30)
         stall = Stall(redis, 0.5)
@@ -157,7 +128,7 @@ async def test_a_dead_redis_drops_its_connections_once_per_outage(
 ) -> None:
     caplog.set_level(logging.INFO, logger="screenpop.cache")
     cache = RedisCache(redis.url, "stall:", TIMEOUT_S, cooloff_s=0.02)
-    drops = count_pool_drops(cache, monkeypatch)
+    drops = count_pool_drops(cache._client.connection_pool, monkeypatch)
     try:
         await cache.set("jane", {"name": "Jane Doe"}, 30, 30)
         await redis.kill()

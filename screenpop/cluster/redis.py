@@ -2,8 +2,11 @@
 change only.
 
 A command that fails raises :class:`ClusterDown` (the callers decide how to carry on without
-Redis: a lease holder keeps its link, the delivery log numbers locally); :attr:`up` and
-:attr:`detail` say how the last command went, for `/readyz`.
+Redis: a lease holder keeps its link, the delivery log numbers locally). :attr:`up` and
+:attr:`detail` say whether Redis is down, for `/readyz`: as for the cache, one slow moment is not
+an outage (:class:`~screenpop.health.FailureStreak`): timeouts over at least ``OUTAGE_SPAN_S``
+with no answer between them, two refused or closed connections in a row, or any failure before
+Redis ever answered. The idle pooled connections are dropped once per outage, when it starts.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,12 +23,15 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from screenpop.health import HealthLatch
+from screenpop.health import FailureStreak, HealthLatch
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 1.0
+OUTAGE_FAILURES = 3  # timeouts in a row, with no answer between them...
+OUTAGE_SPAN_S = 1.0  # ...over at least this long, before Redis counts as down
 
 
 class ClusterDown(Exception):
@@ -41,6 +48,8 @@ class ClusterRedis:
         self.detail = "not used yet"
         self._timeout = timeout_s
         self._health = HealthLatch(log)
+        self._streak = FailureStreak(OUTAGE_FAILURES, OUTAGE_SPAN_S)
+        self._reached = False  # whether Redis ever answered: before that, a failure is an outage
         self.client = aioredis.Redis.from_url(
             url,
             socket_timeout=timeout_s,
@@ -61,18 +70,25 @@ class ClusterRedis:
             async with asyncio.timeout(self._timeout):
                 result = await method(*args, **kw)
         except (RedisError, OSError) as exc:  # TimeoutError is an OSError
-            self.failed(exc)
-            await self.drop_idle()
-            raise ClusterDown(self.detail) from None
+            if self.failed(exc):
+                await self.drop_idle()
+            raise ClusterDown(f"Redis at {self.where}: {describe(exc)}") from None
         self.answered()
         return result
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, exc: BaseException) -> bool:
+        """Count one failed command; True when it starts an outage (Redis marked down now)."""
+        timed_out = isinstance(exc, (TimeoutError, RedisTimeoutError))
+        outage = self._streak.failed(time.monotonic(), refused=not timed_out) or not self._reached
+        if not outage:
+            return False
         self.up = False
         self.detail = f"Redis at {self.where} unreachable: {describe(exc)}"
-        self._health.down("cluster: %s; each node carries on with what it sees", self.detail)
+        return self._health.down("cluster: %s; each node carries on with what it sees", self.detail)
 
     def answered(self) -> None:
+        self._reached = True
+        self._streak.succeeded()
         self.up = True
         self.detail = f"Redis at {self.where} answers"
         self._health.up("cluster: Redis at %s answers again", self.where)

@@ -127,6 +127,46 @@ class PrivateRedis:
         await process.wait()
 
 
+class Stall:
+    """``DEBUG SLEEP seconds`` sent on a connection of its own; :meth:`over` waits for its end."""
+
+    def __init__(self, redis: PrivateRedis, seconds: float) -> None:
+        self._redis = redis
+        self._seconds = seconds
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def start(self) -> None:
+        self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._redis.port)
+        self._writer.write(f"DEBUG SLEEP {self._seconds}\r\n".encode())
+        await self._writer.drain()
+        await asyncio.sleep(0.1)  # let the server take it before the cache asks anything
+
+    async def over(self) -> None:
+        assert self._reader is not None and self._writer is not None
+        assert await self._reader.readline() == b"+OK\r\n"
+        self._writer.close()
+        await self._writer.wait_closed()
+
+
+def count_pool_drops(pool: Any, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record each time a redis-py connection `pool` is told to drop its connections."""
+    real = pool.disconnect
+    drops: list[bool] = []
+
+    async def disconnect(*args: Any, **kw: Any) -> None:
+        drops.append(True)
+        await real(*args, **kw)
+
+    monkeypatch.setattr(pool, "disconnect", disconnect)
+    return drops
+
+
+def log_lines(caplog: pytest.LogCaptureFixture, fragment: str) -> list[str]:
+    """The captured log messages that contain `fragment`."""
+    return [r.getMessage() for r in caplog.records if fragment in r.getMessage()]
+
+
 # -- what a tab receives ---------------------------------------------------------------------------
 
 
