@@ -121,11 +121,26 @@ class CardBuilds:
 def caller_info(
     live: LiveConfig, runtimes: CallRuntimes, call_id: str, role: str | None
 ) -> dict[str, Any]:
-    """How the board shows a caller: the number and the role-filtered card summary."""
+    """How the board shows a caller: the number and the role-filtered card summary.
+
+    Every board update asks it for every waiting caller and each role watching, so it is made
+    once per card and role and kept on the call's runtime until the card or the role changes.
+    Treat the answer as read-only: snapshots share it.
+    """
     runtime = runtimes.get(call_id)
     if runtime is None or runtime.build is None:
         return {"caller": None, "caller_name": None, "summary": {}}
-    card = runtime.build.card.to_json(live.role(role) if role else None)
+    card = runtime.build.card
+    settings = live.role(role) if role else None
+    kept = runtime.board_info.get(role)
+    if kept is not None and kept[0] is card and kept[1] is settings:
+        return kept[2]
+    info = _board_caller(card.to_json(settings))
+    runtime.board_info[role] = (card, settings, info)
+    return info
+
+
+def _board_caller(card: dict[str, Any]) -> dict[str, Any]:
     caller = card["caller"]
     shown = "number withheld" if caller.get("kind") != "number" else caller.get("national")
     return {"caller": shown, "caller_name": caller.get("name"), "summary": card["summary"]}

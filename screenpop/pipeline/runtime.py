@@ -4,7 +4,7 @@ applied, the normalized caller, the card build and its task, and the call's cour
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from screenpop.callerid import CallerId
@@ -27,6 +27,11 @@ class CallRuntime:
     build: CardBuild | None = None
     build_task: asyncio.Task[Any] | None = None
     courier: Courier | None = None
+    # what the board shows of the caller, per role: (card, role settings, info), remade only when
+    # the card or the role's settings are new objects (both are replaced, never changed)
+    board_info: dict[str | None, tuple[object, object, dict[str, Any]]] = field(
+        default_factory=dict
+    )
 
 
 class CallRuntimes:
