@@ -31,14 +31,12 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from screenpop.errors import ConfigError
 from screenpop.health import FailureStreak, HealthLatch
+from screenpop.redis_client import describe, redis_client, safe_location
 
 log = logging.getLogger(__name__)
 
@@ -197,13 +195,8 @@ class RedisCache:
         self._health = HealthLatch(log)
         self._streak = FailureStreak(OUTAGE_FAILURES, OUTAGE_SPAN_S)
         self._reached = False  # whether Redis ever answered: before that, a failure is an outage
-        self._where = _safe_location(url)
-        self._client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._where = safe_location(url)
+        self._client = redis_client(url, timeout_s)
 
     async def get_many(self, keys: Sequence[str]) -> list[CacheHit | None]:
         if not keys:
@@ -234,7 +227,7 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             if await self._failed(exc):
                 raise ConnectionError(
-                    f"cache at {self._where} unreachable: {_describe(exc)}"
+                    f"cache at {self._where} unreachable: {describe(exc)}"
                 ) from None
             return  # one slow moment: still up (the failure is counted)
         self._recovered()
@@ -275,7 +268,7 @@ class RedisCache:
             return False
         self._skip_until = now + self._cooloff
         if self._health.down(
-            "cache at %s is down, serving without it: %s", self._where, _describe(exc)
+            "cache at %s is down, serving without it: %s", self._where, describe(exc)
         ):
             await self._drop_idle_connections()
         return True
@@ -285,21 +278,6 @@ class RedisCache:
         self._streak.succeeded()
         self._skip_until = 0.0
         self._health.up("cache at %s recovered", self._where)
-
-
-def _safe_location(url: str) -> str:
-    """host:port/db of a Redis URL, never its credentials."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        port = 0
-    return f"{host}:{port}{parts.path}"
-
-
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
 
 
 # -- stale-while-revalidate ----------------------------------------------------------------------

@@ -17,15 +17,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from screenpop.health import FailureStreak, HealthLatch
+from screenpop.redis_client import describe, redis_client, safe_location
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +47,7 @@ class ClusterRedis:
         self._health = HealthLatch(log)
         self._streak = FailureStreak(OUTAGE_FAILURES, OUTAGE_SPAN_S)
         self._reached = False  # whether Redis ever answered: before that, a failure is an outage
-        self.client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self.client = redis_client(url, timeout_s)
 
     def key(self, name: str) -> str:
         return self.prefix + name
@@ -100,16 +92,3 @@ class ClusterRedis:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
-
-
-def safe_location(url: str) -> str:
-    """host:port/db of a Redis URL, never its credentials."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return parts.path
-    port = parts.port or 6379
-    return f"{parts.hostname or 'localhost'}:{port}{parts.path or '/0'}"
