@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--cases 1,4] [--json PATH] [--redis-url URL] [--quiet]`."""
+"""`python -m bench [--quick] [--cases 1,4] [--json PATH] [--redis-url URL] [--postgres-url URL]
+[--quiet]`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import sys
 from pathlib import Path
 
 from bench import plots
-from bench.cases import CASES
+from bench.catalog import CASES
 from bench.run import run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,6 +32,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where to write the result (a .md table and plots beside it)",
     )
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="a loopback Redis, db 15")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES,
+        help="a loopback PostgreSQL on which case 6 makes (and drops) a database of its own",
+    )
     parser.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
@@ -43,7 +50,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run; print the table; write JSON, Markdown and plots. Exit 1 if a pop was lost."""
     args = parse_args(argv)
-    report = asyncio.run(run(args.quick, args.redis_url, args.only, progress=not args.quiet))
+    report = asyncio.run(
+        run(
+            args.quick,
+            args.redis_url,
+            args.only,
+            progress=not args.quiet,
+            postgres_url=args.postgres_url,
+        )
+    )
     print(report.text())
     report.write(args.json)
     print(f"\nwritten: {args.json} and {args.json.with_suffix('.md')}")

@@ -7,7 +7,7 @@
 4. a ramp of call rates (cache hits) until p99 passes 50 ms;
 5. idle agents connected: 100, 1,000, 10,000, the pop latency at each and the memory per agent;
    the same with 100 supervisor tabs watching the board;
-6. two nodes on one Redis: waits for cluster mode (see :func:`two_nodes`).
+6. two nodes on one Redis, agents split across them (:mod:`bench.nodes`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,7 @@ class Context:
     folder: Path
     cache: dict[str, Any]
     shared_cache: bool  # Redis: cards cached by one daemon are hits for the next
+    postgres_url: str = ""  # the shared store of case 6 ("" = not reachable: case 6 skipped)
     warmed: bool = False
     warm_statuses: dict[str, int] = field(default_factory=dict)
     _fresh: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000))
@@ -131,10 +132,10 @@ async def warm(ctx: Context, daemon: DaemonProcess, agents: int) -> None:
         await asyncio.sleep(1.0)  # late answers land in the cache
     if ctx.sizes.warm_up_s:
         s = ctx.sizes
-        await _drive(ctx, daemon, "warm", s.rate, s.warm_up_s, ctx.pool(), agents)
+        await drive(ctx, daemon, "warm", s.rate, s.warm_up_s, ctx.pool(), agents)
 
 
-async def _drive(
+async def drive(
     ctx: Context,
     daemon: DaemonProcess,
     name: str,
@@ -143,11 +144,14 @@ async def _drive(
     callers: list[str],
     agents: int,
     short: bool = False,
+    others: Sequence[DaemonProcess] = (),
 ) -> Stretch:
-    """One stretch of traffic with this run's call lives (shorter ones for the ramp)."""
+    """One stretch of traffic with this run's call lives (shorter ones for the ramp), served by
+    `daemon` and any `others` (the nodes of a cluster)."""
     s = ctx.sizes
     ring_s, talk_s = (min(0.3, s.ring_s), 0.2) if short else (s.ring_s, s.talk_s)
-    return await traffic(ctx.parts, daemon, name, rate, seconds, callers, agents, ring_s, talk_s)
+    daemons = [daemon, *others]
+    return await traffic(ctx.parts, daemons, name, rate, seconds, callers, agents, ring_s, talk_s)
 
 
 def finish(result: CaseResult, daemon: DaemonProcess) -> CaseResult:
@@ -163,7 +167,7 @@ async def cache_hits(ctx: Context) -> list[CaseResult]:
     async with daemon_for(ctx, setup) as daemon:
         tabs = await connect_tabs(ctx.parts, daemon.port, s.agents, 0)
         await warm(ctx, daemon, s.agents)
-        stretch = await _drive(ctx, daemon, name, s.rate, s.seconds, ctx.pool(), s.agents)
+        stretch = await drive(ctx, daemon, name, s.rate, s.seconds, ctx.pool(), s.agents)
         result = CaseResult("1", name, s.agents, stretch=stretch, extra={"connect": tabs})
         return [finish(result, daemon)]
 
@@ -184,7 +188,7 @@ async def cache_misses(ctx: Context, hanging: bool = False) -> list[CaseResult]:
         await connect_tabs(ctx.parts, daemon.port, s.ramp_agents, 0)
         await warm(ctx, daemon, s.ramp_agents)
         callers = ctx.fresh(max(1, round(s.rate * s.seconds)))
-        stretch = await _drive(ctx, daemon, name, s.rate, s.seconds, callers, s.ramp_agents)
+        stretch = await drive(ctx, daemon, name, s.rate, s.seconds, callers, s.ramp_agents)
         return [finish(CaseResult(case, name, s.ramp_agents, stretch=stretch), daemon)]
 
 
@@ -200,7 +204,7 @@ async def ramp(ctx: Context) -> list[CaseResult]:
         for rate in s.rates:
             name = f"ramp, cache hit, {rate:g} calls/s, {s.ramp_agents} agents"
             pool, agents = ctx.pool(), s.ramp_agents
-            stretch = await _drive(ctx, daemon, name, rate, s.ramp_seconds, pool, agents, True)
+            stretch = await drive(ctx, daemon, name, rate, s.ramp_seconds, pool, agents, True)
             result = CaseResult("4", name, s.ramp_agents, stretch=stretch, extra={"rate": rate})
             results.append(finish(result, daemon))
             latency = stretch.latency
@@ -232,7 +236,7 @@ async def _idle(ctx: Context, agents: int, supervisors: int) -> CaseResult:
         if supervisors:
             await connect_tabs(ctx.parts, daemon.port, 0, supervisors)
         await warm(ctx, daemon, agents)
-        stretch = await _drive(ctx, daemon, name, s.rate, s.idle_seconds, ctx.pool(), agents)
+        stretch = await drive(ctx, daemon, name, s.rate, s.idle_seconds, ctx.pool(), agents)
         extra = {
             "connect": tabs,
             "rss_before_tabs_kib": before,
@@ -241,23 +245,3 @@ async def _idle(ctx: Context, agents: int, supervisors: int) -> CaseResult:
         }
         result = CaseResult("5", name, agents, supervisors, stretch=stretch, extra=extra)
         return finish(result, daemon)
-
-
-async def two_nodes(ctx: Context) -> list[CaseResult]:
-    """Case 6, two daemons on one Redis with the agents split across them, needs cluster mode
-    (issue 11, "Several nodes on Redis"), which is not built yet. When it is: start two daemons
-    on the same config with SCREENPOP__SERVER__PORT and SCREENPOP__CLUSTER__NODE_ID set per
-    node, connect half the tabs to each, drive case 1's traffic, and report each node's CPU
-    seconds per pop beside one node's."""
-    name = "two nodes on one Redis, agents split across them"
-    return [CaseResult("6", name, 0, skipped="cluster mode is not built yet")]
-
-
-CASES = {
-    "1": cache_hits,
-    "2": cache_misses,
-    "3": lambda ctx: cache_misses(ctx, hanging=True),
-    "4": ramp,
-    "5": idle_agents,
-    "6": two_nodes,
-}

@@ -59,6 +59,8 @@ class Setup:
     deadline_ms: int = 400
     connector_options: Mapping[str, Any] = field(default_factory=dict)  # for every connector
     hang_options: Mapping[str, Any] = field(default_factory=dict)  # for the hanging one
+    store_url: str = ""  # "" = SQLite in the case's folder; several nodes share a PostgreSQL
+    cluster: Mapping[str, Any] = field(default_factory=dict)  # `[cluster]`, for several nodes
 
 
 def free_port() -> int:
@@ -149,7 +151,7 @@ def write_config(
             "session_secret": "bench-session-secret-" + "x" * 32,
         },
         "cache": dict(cache),
-        "store": {"url": f"sqlite+aiosqlite:///{folder / 'calls.db'}"},
+        "store": {"url": setup.store_url or f"sqlite+aiosqlite:///{folder / 'calls.db'}"},
         "logging": {"level": "WARNING"},
         "roles": {"agent": {}, "supervisor": {"board": True}},
         "telephony": [
@@ -165,6 +167,8 @@ def write_config(
         "connectors": connectors(setup, office_url, sql_back_office(folder.parent / "office.db")),
         "agents": agents,
     }
+    if setup.cluster:
+        config["cluster"] = dict(setup.cluster)
     path = folder / "screenpop.toml"
     path.write_text(to_toml(config), encoding="utf-8")
     return path

@@ -67,9 +67,12 @@ class DaemonProcess:
 
 
 @contextlib.asynccontextmanager
-async def running(config: Path, port: int) -> AsyncIterator[DaemonProcess]:
-    """Start the daemon on `config`, wait until its web server answers; SIGTERM it after."""
-    log = config.parent / "daemon.log"
+async def running(
+    config: Path, port: int, env: dict[str, str] | None = None, log_name: str = "daemon.log"
+) -> AsyncIterator[DaemonProcess]:
+    """Start the daemon on `config` (with `env` added to the environment, e.g. a node's
+    `SCREENPOP__...` overrides), wait until its web server answers; SIGTERM it after."""
+    log = config.parent / log_name
     with log.open("wb") as err:
         proc = await asyncio.create_subprocess_exec(
             *screenpop_command(),
@@ -81,6 +84,7 @@ async def running(config: Path, port: int) -> AsyncIterator[DaemonProcess]:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=err,
             cwd=config.parent,
+            env={**os.environ, **(env or {})},
         )
     daemon = DaemonProcess(proc, port, log)
     try:

@@ -66,12 +66,13 @@ class Stretch:
     offered_per_s: float
     achieved_per_s: float
     pops_per_s: float
-    cpu_s: float
+    cpu_s: float  # every daemon's, added up
     harness_cpu_s: float  # the PBX, back office and agents' processes over the same time
     pbx_lag_ms: float
     sections: dict[str, int]
     boards: int
     board_bytes: int
+    node_cpu_s: list[float] = field(default_factory=list)  # each daemon's, when there are several
 
     @property
     def cpu_ms_per_pop(self) -> float | None:
@@ -80,10 +81,14 @@ class Stretch:
         return round(self.cpu_s * 1000 / self.delivery.delivered, 3)
 
 
-async def connect_tabs(parts: Parts, port: int, agents: int, supervisors: int) -> dict[str, Any]:
-    """Open every agent's and supervisor's tab, spread over the client processes."""
+async def connect_tabs(
+    parts: Parts, port: int, agents: int | range, supervisors: int
+) -> dict[str, Any]:
+    """Open the agents' tabs (the first `agents`, or those of the range) and the supervisors',
+    spread over the client processes."""
     k = len(parts.clients)
-    logins = [[agent_id(i), token(agent_id(i))] for i in range(agents)]
+    which = agents if isinstance(agents, range) else range(agents)
+    logins = [[agent_id(i), token(agent_id(i))] for i in which]
     sups = [[supervisor_id(i), token(supervisor_id(i))] for i in range(supervisors)]
     results = await asyncio.gather(
         *(
@@ -103,7 +108,7 @@ async def close_tabs(parts: Parts) -> None:
 
 async def traffic(
     parts: Parts,
-    daemon: DaemonProcess,
+    daemons: Sequence[DaemonProcess],
     name: str,
     rate: float,
     duration_s: float,
@@ -112,10 +117,11 @@ async def traffic(
     ring_s: float = 1.0,
     talk_s: float = 0.5,
 ) -> Stretch:
-    """Drive `rate` calls/s for `duration_s` round robin over `agents`; measure the pops."""
+    """Drive `rate` calls/s for `duration_s` round robin over `agents`; measure the pops (and
+    the CPU time of each of the `daemons` serving them)."""
     await _collect(parts)  # forget anything that came before
     harness = [w.pid for w in (parts.pbx, parts.office, *parts.clients)]
-    cpu0, harness0 = daemon.cpu_s(), sum(map(cpu_seconds, harness))
+    cpu0, harness0 = [d.cpu_s() for d in daemons], sum(map(cpu_seconds, harness))
     drive = await parts.pbx.call(
         "drive",
         rate=rate,
@@ -128,7 +134,7 @@ async def traffic(
     )
     calls: list[list[Any]] = drive["calls"]
     await _arrived(parts, len(calls))
-    cpu_s = daemon.cpu_s() - cpu0
+    node_cpu_s = [round(d.cpu_s() - before, 3) for d, before in zip(daemons, cpu0, strict=True)]
     harness_cpu_s = sum(map(cpu_seconds, harness)) - harness0
     got = await _collect(parts)
     delivery, samples, last_ns = check(calls, got)
@@ -143,12 +149,13 @@ async def traffic(
         if len(calls) > 1
         else rate,
         pops_per_s=round(delivery.delivered / span_s, 1) if span_s else 0.0,
-        cpu_s=round(cpu_s, 3),
+        cpu_s=round(sum(node_cpu_s), 3),
         harness_cpu_s=round(harness_cpu_s, 3),
         pbx_lag_ms=drive["lag_ms"],
         sections=got["sections"],
         boards=got["boards"],
         board_bytes=got["board_bytes"],
+        node_cpu_s=node_cpu_s if len(daemons) > 1 else [],
     )
 
 

@@ -24,7 +24,8 @@ from urllib.parse import urlparse
 import redis.asyncio as aioredis
 
 from bench import floor
-from bench.cases import CASES, Context, sizes
+from bench.cases import Context, sizes
+from bench.catalog import CASES
 from bench.measure import Parts
 from bench.report import Report
 from bench.worker import Worker
@@ -35,7 +36,11 @@ QUICK_CACHE_TIMEOUT_MS = 2000
 
 
 async def run(
-    quick: bool, redis_url: str, only: Sequence[str] = (), progress: bool = True
+    quick: bool,
+    redis_url: str,
+    only: Sequence[str] = (),
+    progress: bool = True,
+    postgres_url: str = "",
 ) -> Report:
     say = _printer(progress)
     started = time.monotonic()
@@ -45,6 +50,7 @@ async def run(
             "quick": quick,
             "cases": chosen,
             "redis_url": redis_url,
+            "postgres_url": postgres_url,
             "sizes": asdict(sizes(quick)),
         }
     )
@@ -57,6 +63,9 @@ async def run(
     else:
         report.skipped.append(f"Redis at {redis_url} is not reachable: memory cache, no GET floor")
         cache = {"url": "memory://"}
+    if postgres_url and not reachable(postgres_url, 5432):
+        report.skipped.append(f"PostgreSQL at {postgres_url} is not reachable: no case 6")
+        postgres_url = ""
     say("starting the PBX, back office, floor peer and agents' processes")
     async with contextlib.AsyncExitStack() as stack:
         workers = [Worker("pbx"), Worker("backoffice"), Worker("floor_peer")]
@@ -73,7 +82,9 @@ async def run(
                 parts, redis_url if redis_up else None, samples
             )
             with tempfile.TemporaryDirectory(prefix="screenpop-bench-") as tmp:
-                ctx = Context(parts, sizes(quick), Path(tmp), cache, shared_cache=redis_up)
+                ctx = Context(
+                    parts, sizes(quick), Path(tmp), cache, redis_up, postgres_url=postgres_url
+                )
                 for case in chosen:
                     say(f"case {case}")
                     report.cases += await CASES[case](ctx)
@@ -86,10 +97,10 @@ async def run(
     return report
 
 
-def reachable(url: str) -> bool:
+def reachable(url: str, default_port: int = 6379) -> bool:
     """True when something accepts a TCP connection at the URL's (loopback) host and port."""
     parsed = urlparse(url)
-    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
     if not (host.startswith("127.") or host in ("localhost", "::1")):
         raise ValueError(f"the benchmark only talks to loopback services, not {host}")
     try:

@@ -34,13 +34,30 @@ def targets(report: Any) -> list[dict[str, str]]:
         ),
         _rate([c for c in cases if c.case == "4"]),
         *_flat([c for c in cases if c.case == "5"]),
-        _verdict(
-            "two nodes on one Redis: one node's p99 and CPU per pop on each",
-            None,
-            "not measured: cluster mode is not built yet",
-        ),
+        _nodes([c for c in cases if c.case == "6" and c.stretch is not None]),
     ]
     return out
+
+
+def _nodes(runs: Sequence[CaseResult]) -> dict[str, str]:
+    """Case 6: two nodes' p99 within 25 % of one node's, and each node's CPU per pop of its own
+    agents no higher than one node's CPU per pop."""
+    target = "two nodes on one Redis: one node's p99, and CPU per pop on each no higher"
+    if len(runs) < 2:
+        return _verdict(target, None, "case 6 did not run")
+    one, two = runs[0], runs[1]
+    l1 = one.stretch.latency if one.stretch else None
+    l2 = two.stretch.latency if two.stretch else None
+    base = one.stretch.cpu_ms_per_pop if one.stretch else None
+    each = two.extra.get("node_cpu_ms_per_own_pop") or []
+    if l1 is None or l2 is None or base is None or not each or None in each:
+        return _verdict(target, None, "no pops")
+    measured = (
+        f"p99 {l2.p99_ms:.1f} ms vs one node's {l1.p99_ms:.1f} ms; CPU ms per own pop "
+        f"{', '.join(f'{c:.1f}' for c in each)} vs one node's {base:.1f}"
+    )
+    met = l2.p99_ms <= l1.p99_ms * FLATNESS and all(c <= base for c in each)
+    return _verdict(target, met, measured)
 
 
 def _case(cases: Sequence[CaseResult], number: str) -> CaseResult | None:

@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.timeout(240)
 def test_quick_run_measures_every_case_and_delivers_every_pop(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, redis_url: str, postgres_url: str
 ) -> None:
     out = tmp_path / "result.json"
     argv = ["--quick", "--json", str(out), "--quiet", "--no-plots", "--redis-url", redis_url]
+    argv += ["--postgres-url", postgres_url]
     done = subprocess.run(
         [sys.executable, "-m", "bench", *argv],
         cwd=ROOT,
@@ -44,8 +45,7 @@ def test_quick_run_measures_every_case_and_delivers_every_pop(
     for case in result["cases"]:
         cases.setdefault(case["case"], []).append(case)
     assert sorted(cases) == ["1", "2", "3", "4", "5", "6"]
-    measured = [c for c in result["cases"] if c["case"] != "6"]
-    for case in measured:
+    for case in result["cases"]:
         delivery = case["delivery"]
         assert delivery["ok"] and delivery["delivered"] == delivery["calls"] > 0, case
         assert case["latency"]["n"] == delivery["calls"]
@@ -60,7 +60,9 @@ def test_quick_run_measures_every_case_and_delivers_every_pop(
     (watched,) = cases["5"]  # the quick run has one point: agents and board tabs
     assert watched["extra"]["kib_per_agent"] > 0 and watched["supervisors"] > 0
     assert watched["board_frames"] > 0
-    assert cases["6"][0]["skipped"]
+    one, two = cases["6"]  # one node in cluster mode, then two with the agents split
+    assert len(one["extra"]["node_cpu_s"]) == 1 and len(two["extra"]["node_cpu_s"]) == 2
+    assert all(cpu > 0 for cpu in two["extra"]["node_cpu_s"])  # both nodes did work
     table, _, verdicts = out.with_suffix(".md").read_text(encoding="utf-8").partition("\n\n")
     assert table.startswith("| case |") and verdicts.startswith("| target |")
     assert len({row.count("|") for row in table.splitlines()}) == 1  # every row has every cell
