@@ -9,6 +9,7 @@ Failed logins are throttled (:mod:`agent_ui.throttle`): 429 with `Retry-After`.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ from agent_ui.i18n import (
     Translate,
     catalog_json,
     choose,
+    fill,
     translator,
 )
 from agent_ui.i18n import COOKIE as LANG_COOKIE
@@ -40,6 +42,13 @@ from screenpop.agents import Agent
 log = logging.getLogger(__name__)
 
 MAX_FIELD_CHARS = 512
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")  # printable ASCII, no backslash
+
+
+def english(text: str, **params: Any) -> str:
+    """`t("English text", name=value)` without a catalog: the text with its `{name}`
+    placeholders filled (the same contract as the pages' `t()` in static/i18n.js)."""
+    return fill(text, params)
 
 
 def language_of(request: web.Request, agent: Agent | None = None) -> Choice:
@@ -183,10 +192,9 @@ async def set_language(request: web.Request) -> web.StreamResponse:
 
 
 def _local_path(target: str) -> str:
-    """`target` when it is a path of this site (never another host: `//evil`, `/\\evil`)."""
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
+    """`target` when it is a path of this site, else `/`: never another host (`//evil`,
+    `/\\evil`, `/<tab>/evil`, which browsers read as `//evil`)."""
+    return target if _LOCAL_PATH.fullmatch(target) else "/"
 
 
 async def agent_page(request: web.Request) -> web.StreamResponse:

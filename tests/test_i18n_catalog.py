@@ -24,6 +24,11 @@ NOT_YET_SWEPT = [
 FRENCH = load_catalogs().catalog("fr")
 
 
+def test_the_scripts_not_yet_swept_are_scripts_of_the_pages() -> None:
+    scripts = {path.name for path in i18n_extract.STATIC.glob("*.js")}
+    assert set(NOT_YET_SWEPT) <= scripts
+
+
 def test_every_page_text_has_a_french_entry() -> None:
     lacking = i18n_extract.missing(FRENCH, i18n_extract.all_uses(NOT_YET_SWEPT))
     assert lacking == {}, "add these to agent_ui/messages/fr.json"

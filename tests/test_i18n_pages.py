@@ -101,7 +101,9 @@ async def test_the_picker_keeps_the_choice_in_a_cookie_that_wins_over_the_browse
     assert '<html lang="en">' in html and "<h1>Log in</h1>" in html
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil", ""])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil", "/\t/evil.example", ""]
+)
 async def test_the_picker_only_goes_back_to_a_page_of_this_site(
     client: aiohttp.ClientSession, target: str
 ) -> None:
