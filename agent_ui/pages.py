@@ -4,6 +4,7 @@ Logging in is a POST to `/`, logging out a POST to `/logout` (a link or an image
 cannot log an agent out); both are refused with 403 when a browser says another site sent them
 (:func:`agent_ui.auth.cross_site`).
 Failed logins are throttled (:mod:`agent_ui.throttle`): 429 with `Retry-After`.
+Every page is in the reader's language (:mod:`agent_ui.i18n`); the picker posts to `/language`.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def home_of(request: web.Request, agent: Agent) -> str:
     return "/supervisor" if request.app[DESK].watches_board(agent) else "/agent"
 
 
-def origin_warning(request: web.Request, t: Translate) -> str | None:
+def origin_warning(request: web.Request, t: Translate = english) -> str | None:
     """Why live updates will be refused on this page, when it is opened under another address.
 
     The websocket only accepts the configured public origin; a page opened at `localhost` when the
