@@ -15,6 +15,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from agent_ui import api, desk_api, pages, ws
 from agent_ui.counters import UiCounters
+from agent_ui.i18n import CATALOGS, load_catalogs
 from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
 from agent_ui.sessions import SessionCodec
 from screenpop.callerid import mask
@@ -129,6 +130,7 @@ def build_app(desk: Desk) -> web.Application:
     app[SESSIONS] = SessionCodec(server.session_secret, server.session_ttl_s)
     app[SOCKETS] = set()
     app[COUNTERS] = UiCounters.for_registry(desk.metrics_registry)
+    app[CATALOGS] = load_catalogs()
     app[TEMPLATES] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -147,6 +149,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/", pages.login_form)
     r.add_post("/", pages.login)
     r.add_post("/logout", pages.logout)
+    r.add_post("/language", pages.set_language)
     r.add_get("/agent", pages.agent_page)
     r.add_get("/supervisor", pages.supervisor_page)
     r.add_get("/ws", ws.websocket)

@@ -48,6 +48,7 @@ class Agent:
     name: str
     role: str
     extensions: tuple[str, ...]
+    locale: str = ""  # `[[agents]] locale`: the agent's language, "" = the browser's
 
 
 class AgentDirectory:
@@ -59,7 +60,7 @@ class AgentDirectory:
         self._token_hashes: dict[str, bytes] = {}  # agent id: the SHA-256 of their token
         self._by_token_hash: dict[bytes, str] = {}  # and back, for bearer tokens
         for cfg in agents:
-            agent = Agent(cfg.id, cfg.name or cfg.id, cfg.role, tuple(cfg.extensions))
+            agent = Agent(cfg.id, cfg.name or cfg.id, cfg.role, tuple(cfg.extensions), cfg.locale)
             self._agents[cfg.id] = agent
             for ext in cfg.extensions:  # `Local/1001@from-internal` also answers to `1001`
                 for key in endpoint_keys(ext):

@@ -167,6 +167,14 @@ class AgentSettings(Strict):
     extensions: list[str] = []
     token: str | None = None
     token_sha256: str | None = None
+    locale: str = ""  # the agent's language and number format (BCP 47); "" = the browser's
+
+    @field_validator("locale")
+    @classmethod
+    def _locale_tag(cls, value: str) -> str:
+        if value and not _LOCALE_TAG.fullmatch(value):
+            raise ValueError(f"{value!r} is not a language tag such as 'en' or 'fr-FR'")
+        return value
 
     @model_validator(mode="after")
     def _one_token(self) -> AgentSettings:
