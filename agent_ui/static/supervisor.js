@@ -28,6 +28,7 @@ const STATES = {
   ringing: "Ringing",
   on_call: "On a call",
   wrap_up: "Wrap-up",
+  paused: "Paused",
   offline: "Offline",
 };
 const THEME_KEY = "screenpop.board.theme";
