@@ -297,6 +297,7 @@ class Daemon:
         old_connectors, old = self._connectors, self.settings
         self._connectors = connectors
         self.live.swap(new, AgentDirectory(new.agents), self._make_lookup(connectors, new))
+        self.statuses.book.forget({agent.id for agent in self.live.directory.all()})
         await self._configure_board(new)
         self._board_feed.changed()
         if new.logging != old.logging:

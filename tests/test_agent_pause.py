@@ -245,3 +245,26 @@ def test_the_book_waits_for_the_pbx_and_keeps_the_reason_asked_for() -> None:
     assert book.confirmed("alice", False, None, 107.0) is None
     book.asked("bob", True, "lunch", 0.0)
     assert book.pending("bob", 1000.0) is None  # never confirmed: forgotten
+
+
+async def test_a_leased_link_still_pauses_and_dials(tmp_path: Path) -> None:
+    from screenpop.cluster.lease import Lease, leased
+    from screenpop.cluster.redis import ClusterRedis
+    from screenpop.telephony.asterisk.source import AmiSource
+    from screenpop.telephony.base import Dialer, Pauser, SourceContext
+    from screenpop.telephony.simulator import SimulatorSource
+
+    redis = ClusterRedis("redis://127.0.0.1:1/0", "test:")  # never asked: no lease is taken
+    try:
+        context = SourceContext(base_dir=tmp_path, default_region="US", online_agents=list)
+        ami = AmiSource("pbx1", {"username": "u", "secret": "s"}, context)
+        sim = SimulatorSource("sim", {}, context)
+        wrapped = [leased(s, lambda name: Lease(redis, name, "node-a", 5.0)) for s in (ami, sim)]
+        assert isinstance(wrapped[0], Dialer) and isinstance(wrapped[0], Pauser)
+        assert isinstance(wrapped[1], Pauser) and not isinstance(wrapped[1], Dialer)
+        pauser = wrapped[1]
+        assert isinstance(pauser, Pauser)
+        await pauser.pause(["PJSIP/1003"], True, "training")
+        assert sim.online() == [] and "PJSIP/1003" in sim._paused  # the inner source paused
+    finally:
+        await redis.client.aclose()
