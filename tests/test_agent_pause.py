@@ -161,6 +161,9 @@ async def test_only_a_role_with_manage_agents_pauses_someone_else(
         await bob.next("status", lambda m: m["state"] == "available" and m["pending"] is None)
         await sam.send({"type": "pause", "agent": "nobody", "reason": "lunch"})
         assert (await sam.next("error"))["about"] == "pause"
+        await sam.send({"type": "pause", "agent": "sid", "reason": "lunch"})  # sid has "1003"
+        await sid.next("status", is_paused("lunch"))
+        assert pbx.pauses[-1]["interface"] == ["PJSIP/1003"]  # with originate_tech
 
 
 async def test_a_pause_asterisk_refuses_is_said_and_nothing_changes(

@@ -154,10 +154,13 @@ class AmiSource:
 
     async def pause(self, extensions: Sequence[str], paused: bool, reason: str | None) -> None:
         """`Action: QueuePause` for the agent's device (their first extension that names one,
-        `PJSIP/1001`, `Local/1001@from-internal`), `Paused: true|false`, the reason, and no
+        `PJSIP/1001`, `Local/1001@from-internal`; else the first with `originate_tech`, as for
+        click-to-dial), `Paused: true|false`, the reason, and no
         `Queue`: every queue the member is in. Asterisk confirms with `QueueMemberPause` events.
         ValueError when no extension names a device; ProtocolError when refused or away."""
-        device = next((e for e in extensions if _DEVICE.match(e)), None)
+        device = next((e for e in extensions if "/" in e and _DEVICE.match(e)), None)
+        if device is None and extensions and _EXTENSION.match(extensions[0]):
+            device = f"{self.options.originate_tech}/{extensions[0]}"  # as originate does
         if device is None:
             raise ValueError("no extension of this agent names a device (such as PJSIP/1001)")
         if reason is not None and not _REASON.match(reason):
