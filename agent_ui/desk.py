@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from screenpop.agents import Agent
 from screenpop.delivery.hub import Subscription
 from screenpop.delivery.outbound import Hello
-from screenpop.events import CallEvent
+from screenpop.events import SourceEvent
 from screenpop.settings import ServerSettings, UiSettings
 from screenpop.telephony.base import WebhookSource
 
@@ -44,6 +44,10 @@ class Desk(Protocol):
 
     def watches_board(self, agent: Agent) -> bool:
         """True when the agent's role may see the supervisor board (and reload the config)."""
+        ...
+
+    def manages_agents(self, agent: Agent) -> bool:
+        """True when the agent's role may pause and unpause other agents."""
         ...
 
     # -- an agent's tabs ------------------------------------------------------------------------
@@ -94,6 +98,14 @@ class Desk(Protocol):
 
     async def dial(self, agent_id: str, number: str) -> str: ...
 
+    async def set_paused(
+        self, actor_id: str, paused: bool, reason: str | None, target_id: str | None = None
+    ) -> None:
+        """Pause (a reason from `[ui] pause_reasons`) or unpause `target_id` (default: the
+        actor) at the PBX; the tabs get `status` messages. ValueError: not allowed or a bad
+        reason; KeyError: no such agent; ProtocolError: the PBX refused or is away."""
+        ...
+
     async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]: ...
 
     # -- operations -----------------------------------------------------------------------------
@@ -108,4 +120,4 @@ class Desk(Protocol):
 
     def webhook(self, name: str) -> WebhookSource | None: ...
 
-    def emit(self, event: CallEvent) -> None: ...
+    def emit(self, event: SourceEvent) -> None: ...

@@ -203,9 +203,13 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
     agent = session_agent(request)
     if agent is None:
         raise web.HTTPSeeOther("/")
-    board = request.app[DESK].watches_board(agent)
+    desk = request.app[DESK]
+    board = desk.watches_board(agent)
     warning = origin_warning(request, page_text(request, agent))
-    return render(request, "agent.html", agent=agent, board=board, warning=warning)
+    reasons = list(desk.ui.pause_reasons)
+    return render(
+        request, "agent.html", agent=agent, board=board, warning=warning, pause_reasons=reasons
+    )
 
 
 async def supervisor_page(request: web.Request) -> web.StreamResponse:
@@ -213,7 +217,9 @@ async def supervisor_page(request: web.Request) -> web.StreamResponse:
     agent = session_agent(request)
     if agent is None:
         raise web.HTTPSeeOther("/")
-    if not request.app[DESK].watches_board(agent):
+    desk = request.app[DESK]
+    if not desk.watches_board(agent):
         return render(request, "forbidden.html", 403, agent=agent)
+    pause = {"manage": desk.manages_agents(agent), "reasons": list(desk.ui.pause_reasons)}
     warning = origin_warning(request, page_text(request, agent))
-    return render(request, "supervisor.html", agent=agent, warning=warning)
+    return render(request, "supervisor.html", agent=agent, warning=warning, pause_config=pause)

@@ -2,7 +2,8 @@
 
 Credentials and the Origin are checked before the upgrade (401 / 403). After it, the tab gets
 ``hello`` first, then its hub subscription's messages in order from a writer task the handler
-owns. The reader loop applies ``resume``, ``ack``, ``note``, ``choose``, ``dial`` and ``ready``;
+owns. The reader loop applies ``resume``, ``ack``, ``note``, ``choose``, ``dial``, ``ready``,
+``pause`` and ``unpause``;
 anything else gets an ``error`` message (with ``about``: the type of the message refused, when
 known) and is counted. The credentials are checked again before every message either way and at
 least every :data:`RECHECK_S`: a tab whose session expired, or whose agent was removed or changed
@@ -30,8 +31,10 @@ from screenpop.delivery.inbound import (
     Choose,
     Dial,
     Note,
+    Pause,
     Ready,
     Resume,
+    Unpause,
     parse_client_message,
 )
 from screenpop.delivery.outbound import ErrorMessage
@@ -223,7 +226,7 @@ class Tab:
         try:
             message = parse_client_message(text)
         except BadMessage as exc:
-            await self._reject(str(exc))
+            await self._reject(str(exc), exc.about)
             return
         try:
             await self._apply(sub, message)
@@ -254,6 +257,10 @@ class Tab:
                 await desk.dial(agent_id, number)
             case Ready():
                 await desk.ready(agent_id)
+            case Pause(reason=reason, agent=target):
+                await desk.set_paused(agent_id, True, reason, target)
+            case Unpause(agent=target):
+                await desk.set_paused(agent_id, False, None, target)
 
     async def _reject(self, reason: str, about: str | None = None) -> None:
         """Refuse a malformed or not allowed message (counted in `/metrics`)."""

@@ -6,6 +6,7 @@ the pipeline's intake applies the event to its call (the `CallStore` and the pur
 the effects start a card build at first sight of the caller and queue each agent's pop,
 call-state and card messages on that call's courier, which keeps them in order and waits
 (bounded by the connectors' deadlines) for the card before a pop (:mod:`screenpop.pipeline`).
+Agent status events (pauses) take a path of their own (:mod:`screenpop.pipeline.statuses`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from screenpop.delivery.hub import Hub
 from screenpop.delivery.log import MemoryDeliveryLog
 from screenpop.desk import DeskParts, DeskService
 from screenpop.errors import ConfigError, ScreenpopError, StoreError
-from screenpop.events import CallEvent
+from screenpop.events import AgentStatusEvent, SourceEvent
 from screenpop.live_metrics import LiveFigures
 from screenpop.logs import LogSetup
 from screenpop.lookup import Lookup
@@ -47,6 +48,7 @@ from screenpop.pipeline.intake import EventIntake
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.pipeline.settle import settle
+from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.settings import RoleSettings, Settings, load_settings
@@ -82,6 +84,7 @@ class Daemon:
     _board_state: BoardState
     _board_feed: BoardFeed
     _intake: EventIntake
+    statuses: AgentStatuses  # agents' pauses, as the PBX confirms them
     cluster: ClusterNode | None  # with `[cluster] url`: this node's share of the cluster
 
     def __init__(
@@ -159,6 +162,9 @@ class Daemon:
         if self.cluster is not None:  # AMI/ESL links run only on the node holding their lease
             self.sources = self.cluster.lease(self.sources)
             self.metrics.registry.register(self.cluster.collector())
+        self.statuses = await stack.enter_async_context(
+            AgentStatuses(self.live, self.hub, self._board_state, self._board_feed, self.sources)
+        )
         self.desk = self._build_desk(presence)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
@@ -219,6 +225,7 @@ class Daemon:
                 board_feed=self._board_feed,
                 presence=presence,
                 sources=self.sources,
+                statuses=self.statuses,
                 cache=self._cache,
                 store=self.store,
                 writer=self.writer,
@@ -290,6 +297,7 @@ class Daemon:
         old_connectors, old = self._connectors, self.settings
         self._connectors = connectors
         self.live.swap(new, AgentDirectory(new.agents), self._make_lookup(connectors, new))
+        self.statuses.book.forget({agent.id for agent in self.live.directory.all()})
         await self._configure_board(new)
         self._board_feed.changed()
         if new.logging != old.logging:
@@ -333,9 +341,12 @@ class Daemon:
 
     # -- what the sources and the tests drive ----------------------------------------------
 
-    def emit(self, event: CallEvent) -> None:
+    def emit(self, event: SourceEvent) -> None:
         """Take one event from a source. Never blocks and never raises into the source."""
-        self._intake.emit(event)
+        if isinstance(event, AgentStatusEvent):
+            self.statuses.emit(event)
+        else:
+            self._intake.emit(event)
 
     def metrics_text(self) -> bytes:
         return self.desk.metrics_text()

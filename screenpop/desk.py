@@ -22,12 +22,14 @@ from screenpop.board.state import BoardState
 from screenpop.cache import Cache
 from screenpop.callerid import mask, normalize
 from screenpop.delivery.hub import Hub, Subscription
+from screenpop.delivery.inbound import check_pause_reason
 from screenpop.delivery.outbound import Hello
 from screenpop.errors import ScreenpopError
-from screenpop.events import CallEvent, EventKind
+from screenpop.events import CallEvent, EventKind, SourceEvent
 from screenpop.metrics import Metrics
 from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
+from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.presence import Presence
 from screenpop.settings import ServerSettings, UiSettings
 from screenpop.store import Store
@@ -50,13 +52,14 @@ class DeskParts:
 
     live: LiveConfig
     actions: AgentActions
-    emit: Callable[[CallEvent], None]
+    emit: Callable[[SourceEvent], None]
     hub: Hub
     metrics: Metrics
     board: BoardState
     board_feed: BoardFeed
     presence: Presence
     sources: Mapping[str, Source]
+    statuses: AgentStatuses
     cache: Cache
     store: Store
     writer: StoreWriter
@@ -95,6 +98,9 @@ class DeskService:
     def watches_board(self, agent: Agent) -> bool:
         return self._p.live.role(agent.role).board
 
+    def manages_agents(self, agent: Agent) -> bool:
+        return self._p.live.role(agent.role).manage_agents
+
     # -- an agent's tabs ------------------------------------------------------------------------
     def subscribe(self, agent_id: str) -> Subscription:
         return self._p.hub.subscribe(agent_id)
@@ -124,8 +130,10 @@ class DeskService:
         if not await self._p.hub.resume(sub, last_seq):
             await self._p.actions.redeliver(sub.agent_id)
         agent = self.agent(sub.agent_id)
+        # after the replay, so the tab never sees a newer seq before the ones it missed
+        if agent is not None and agent.extensions:
+            await self._p.statuses.resumed(sub.agent_id)
         if agent is not None and self.watches_board(agent):
-            # after the replay, so the tab never sees a newer seq before the ones it missed
             await self._p.board_feed.send_to(sub.agent_id, agent.role)
 
     def ack(self, agent_id: str, seq: int) -> None:
@@ -186,6 +194,29 @@ class DeskService:
         log.info("call %s: %s dials %s", call_id, agent_id, mask(target.e164))
         return call_id
 
+    async def set_paused(
+        self, actor_id: str, paused: bool, reason: str | None, target_id: str | None = None
+    ) -> None:
+        """Pause (with a reason from `[ui] pause_reasons`) or unpause `target_id` (default: the
+        actor), at the PBX. Pausing another agent needs a role with `manage_agents`.
+        ValueError: not allowed, or a reason not in the list; KeyError: no such agent (or one
+        without an extension); ProtocolError: the PBX refused or is away."""
+        actor = self.agent(actor_id)
+        target_id = target_id or actor_id
+        if actor is None:
+            raise KeyError("unknown agent")
+        if target_id != actor_id and not self.manages_agents(actor):
+            raise ValueError("your role may not pause other agents (manage_agents)")
+        target = self.agent(target_id)
+        if target is None or not target.extensions:
+            raise KeyError(f"no agent {target_id!r} with a phone to pause")
+        if paused:
+            reason = check_pause_reason(reason, self.ui.pause_reasons)
+        await self._p.statuses.request(target_id, paused, reason if paused else None)
+        log.info(
+            "agent %s: %s by %s", target_id, f"pause ({reason})" if paused else "unpause", actor_id
+        )
+
     def dialer(self) -> tuple[str, Dialer] | None:
         """The first telephony source that can place calls, with its name."""
         for name, source in self._p.sources.items():
@@ -243,7 +274,7 @@ class DeskService:
         source = self._p.sources.get(name)
         return source if isinstance(source, WebhookSource) else None
 
-    def emit(self, event: CallEvent) -> None:
+    def emit(self, event: SourceEvent) -> None:
         """Take one event from a source. Never blocks and never raises into the source."""
         self._p.emit(event)
 

@@ -79,3 +79,30 @@ class CallEvent:
     outbound: bool = False
     withheld: bool = False
     at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatusEvent:
+    """The PBX says an agent's endpoint is paused (not offered queue calls) or available again.
+
+    `endpoint` is the agent's device or name as the PBX spells it (an AMI queue member
+    `Interface` / `StateInterface`, a mod_callcenter `CC-Agent`); the agent directory maps it to
+    an agent like a call's endpoint. `reason` is the PBX's pause reason (empty: none given).
+    `logged_out` says the PBX took the agent out of service altogether (FreeSWITCH `Logged
+    Out`); it counts as paused, with the reason "logged out".
+
+    These events do not go through the call intake: they touch no call, so their order among
+    call events does not matter; the daemon hands them to the agent status book
+    (:mod:`screenpop.agent_status`), which keeps their own order per agent.
+    """
+
+    source: str
+    endpoint: str
+    paused: bool
+    reason: str = ""
+    logged_out: bool = False
+    state_endpoint: str | None = None  # another spelling of the device (AMI `StateInterface`)
+    at: float = field(default_factory=time.time)
+
+
+SourceEvent = CallEvent | AgentStatusEvent  # what a telephony source emits

@@ -194,6 +194,7 @@ class RoleSettings(Strict):
     sections: list[str] | None = None  # None: every section
     hide: list[str] = []  # "section.field" paths removed before the card leaves the daemon
     board: bool = False  # may watch the supervisor board
+    manage_agents: bool = False  # may pause and unpause other agents (from the board)
 
 
 class UiSettings(Strict):
@@ -260,7 +261,7 @@ class Settings(Strict):
     agents: list[AgentSettings] = []
     roles: dict[str, RoleSettings] = {
         "agent": RoleSettings(),
-        "supervisor": RoleSettings(board=True),
+        "supervisor": RoleSettings(board=True, manage_agents=True),
     }
     base_dir: Path = Path(".")  # the config file's folder; relative paths in URLs resolve from it
 

@@ -5,6 +5,7 @@ import { CallCard } from "./card.js";
 import { setText } from "./dom.js";
 import { installShortcuts } from "./keys.js";
 import { Link } from "./link.js";
+import { StatusControl } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const calls = $("calls");
@@ -49,6 +50,7 @@ function rememberClosed(callId) {
 
 const link = new Link({
   onHello: (hello) => {
+    agentStatus.reset(); // available unless the daemon says otherwise after the resume
     me = String(hello.agent ?? "");
     dispositions = Array.isArray(hello.dispositions) ? hello.dispositions : [];
   },
@@ -67,7 +69,9 @@ const link = new Link({
 });
 
 function failed(reason, about) {
-  if (about === "dial") {
+  if (about === "pause" || about === "unpause") {
+    agentStatus.failed(reason);
+  } else if (about === "dial") {
     dialling = false;
     setDialStatus(reason, "failed");
   } else if (about === "choose") {
@@ -78,6 +82,8 @@ function failed(reason, about) {
     pendingNote = null;
   }
 }
+
+const agentStatus = new StatusControl(link);
 
 function setDialStatus(text, kind = "") {
   setText(dialStatus, text);
@@ -186,7 +192,8 @@ function onCall(message, live) {
 }
 
 function handle(message, live) {
-  if (message.type === "pop") onPop(message, live);
+  if (message.type === "status") agentStatus.show(message);
+  else if (message.type === "pop") onPop(message, live);
   else if (message.type === "card") cardFor(message.call_id, false)?.setCard(message.card);
   else if (message.type === "call") onCall(message, live);
   else if (message.type === "note") {

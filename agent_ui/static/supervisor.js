@@ -2,6 +2,7 @@
 // between snapshots from the server's clock. Every name and number goes in as text (dom.js).
 
 import { h, replaceChildren, setText } from "./dom.js";
+import { BoardPause } from "./board_pause.js";
 import { Link } from "./link.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,6 +29,7 @@ const STATES = {
   ringing: "Ringing",
   on_call: "On a call",
   wrap_up: "Wrap-up",
+  paused: "Paused",
   offline: "Offline",
 };
 const THEME_KEY = "screenpop.board.theme";
@@ -154,6 +156,7 @@ function agentRow(agent) {
     h("span", { class: "agent-with", text: who ? `with ${who.name}` : "" }),
     timer("span", "agent-time", agent.since),
     h("span", { class: "agent-handled", text: `${count(agent.handled_today)} today` }),
+    boardPause.controls(agent),
   );
 }
 
@@ -244,12 +247,14 @@ setupTheme();
 setInterval(tick, 250);
 tick();
 
-new Link({
+const boardPause = new BoardPause((message) => link.send(message));
+const link = new Link({
   onHello: () => {},
   onMessage: (message) => {
     if (message.type === "board") receive(message.board);
   },
   onCaughtUp: () => {},
   onStatus: linkStatus,
-  onError: () => {},
-}).start();
+  onError: (reason, about) => boardPause.failed(reason, about),
+});
+link.start();

@@ -62,6 +62,7 @@ class AgentView:
     wrap_up_until: float | None = None
     wrap_call: str | None = None
     handled: int = 0
+    paused: str | None = None  # the pause reason ("" for none given); None when not paused
 
 
 @dataclass(slots=True)
@@ -115,6 +116,15 @@ class Board:
         if view is None or view.online == online:
             return
         view.online, view.since = online, now
+        self.version += 1
+
+    def pause(self, agent_id: str, reason: str | None, now: float) -> None:
+        """The agent paused with `reason` ("" when none was given), or unpaused (None). A paused
+        agent shows as `paused` unless a call rings them or they are on one."""
+        view = self.agents.get(agent_id)
+        if view is None or view.paused == reason:
+            return
+        view.paused, view.since = reason, now
         self.version += 1
 
     def ready(self, agent_id: str, now: float) -> None:
@@ -310,6 +320,7 @@ class Board:
             "id": agent.id,
             "name": agent.name,
             "state": state,
+            "reason": agent.paused if state == "paused" else None,
             "since": since,
             "handled_today": agent.handled,
             "call_id": call_id,
@@ -320,7 +331,8 @@ class Board:
         return out
 
     def agent_state(self, agent_id: str, now: float) -> str:
-        """What the board shows the agent as: on_call, ringing, wrap_up, available or offline."""
+        """What the board shows the agent as: on_call, ringing, paused, wrap_up, available or
+        offline."""
         return self._agent_state(self.agents[agent_id], now)[0]
 
     def _agent_state(self, agent: AgentView, now: float) -> tuple[str, str | None]:
@@ -330,6 +342,8 @@ class Board:
         rung = self._rung.get(agent.id)
         if rung:
             return "ringing", self._first(rung)
+        if agent.paused is not None:
+            return "paused", None
         if agent.wrap_up_until is not None and now < agent.wrap_up_until:
             return "wrap_up", agent.wrap_call
         return ("available" if agent.online else "offline"), None

@@ -45,6 +45,10 @@ class BoardState(Protocol):
         """The agent closed the card of their last call: wrap-up is over."""
         ...
 
+    async def pause(self, agent_id: str, reason: str | None, now: float) -> None:
+        """The agent paused with `reason` ("" when none was given), or unpaused (None)."""
+        ...
+
     async def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
         """Refill today's figures from the call log (`CallRecord`-like mappings)."""
         ...
@@ -85,6 +89,9 @@ class MemoryBoardState:
 
     async def ready(self, agent_id: str, now: float) -> None:
         self.board.ready(agent_id, now)
+
+    async def pause(self, agent_id: str, reason: str | None, now: float) -> None:
+        self.board.pause(agent_id, reason, now)
 
     async def expire(self, now: float) -> list[str]:
         return self.board.expire(now)

@@ -71,6 +71,10 @@ class SharedBoardState:
         await self.local.ready(agent_id, now)
         self._publish({"kind": "ready", "agent": agent_id, "now": now})
 
+    async def pause(self, agent_id: str, reason: str | None, now: float) -> None:
+        await self.local.pause(agent_id, reason, now)
+        self._publish({"kind": "pause", "agent": agent_id, "reason": reason, "now": now})
+
     # -- this node's own --------------------------------------------------------------------------
     async def configure(
         self,
@@ -140,4 +144,9 @@ class SharedBoardState:
             await self.local.presence(str(change["agent"]), bool(change["online"]), now)
         elif kind == "ready":
             await self.local.ready(str(change["agent"]), now)
+        elif kind == "pause":
+            reason = change.get("reason")
+            await self.local.pause(
+                str(change["agent"]), None if reason is None else str(reason), now
+            )
         self.changed()

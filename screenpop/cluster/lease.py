@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from screenpop.cluster.redis import ClusterDown, ClusterRedis
 from screenpop.keys import lease_key
-from screenpop.telephony.base import Dialer, Emit, Source, SourceStatus
+from screenpop.telephony.base import Dialer, Emit, Pauser, Source, SourceStatus
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +168,38 @@ class LeasedDialer(LeasedSource):
         return await self._dial.originate(extension, number, agent_id)
 
 
+class LeasedPauser(LeasedSource):
+    """A leased source whose PBX can pause agents: pausing works from any node, as dialling
+    does; the PBX's confirmation reaches the node holding the link, which tells the board and
+    the agent's tabs (both shared)."""
+
+    def __init__(self, inner: Source, lease: Lease, pauser: Pauser) -> None:
+        super().__init__(inner, lease)
+        self._pauser = pauser
+
+    async def pause(self, extensions: Sequence[str], paused: bool, reason: str | None) -> None:
+        await self._pauser.pause(extensions, paused, reason)
+
+
+class LeasedDialerPauser(LeasedDialer):
+    """A leased source that can both dial and pause (Asterisk, FreeSWITCH)."""
+
+    def __init__(self, inner: Source, lease: Lease, dial: Dialer, pauser: Pauser) -> None:
+        super().__init__(inner, lease, dial)
+        self._pauser = pauser
+
+    async def pause(self, extensions: Sequence[str], paused: bool, reason: str | None) -> None:
+        await self._pauser.pause(extensions, paused, reason)
+
+
 def leased(inner: Source, make_lease: Callable[[str], Lease]) -> LeasedSource:
-    """Wrap `inner` in its lease; a Dialer stays a Dialer."""
+    """Wrap `inner` in its lease; a Dialer stays a Dialer, a Pauser a Pauser."""
+    lease = make_lease(inner.name)
+    pauser = inner if isinstance(inner, Pauser) else None
     if isinstance(inner, Dialer):
-        return LeasedDialer(inner, make_lease(inner.name), inner)
-    return LeasedSource(inner, make_lease(inner.name))
+        if pauser is not None:
+            return LeasedDialerPauser(inner, lease, inner, pauser)
+        return LeasedDialer(inner, lease, inner)
+    if pauser is not None:
+        return LeasedPauser(inner, lease, pauser)
+    return LeasedSource(inner, lease)

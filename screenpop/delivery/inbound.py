@@ -3,6 +3,7 @@ sends them is in :mod:`screenpop.delivery.outbound`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -60,14 +61,46 @@ class Ready(_Client):
     type: Literal["ready"]
 
 
-AnyClientMessage = Resume | Ack | Note | Choose | Dial | Ready
+AGENT_ID_PATTERN = r"^[A-Za-z0-9_.@-]{1,128}$"
+
+
+class Pause(_Client):
+    """Pause the agent (or, for a role with `manage_agents`, the agent `agent`) with a reason
+    from `[ui] pause_reasons` (checked by :func:`check_pause_reason` against the live list)."""
+
+    type: Literal["pause"]
+    reason: str = Field(min_length=1, max_length=64)
+    agent: str | None = Field(default=None, pattern=AGENT_ID_PATTERN)
+
+
+class Unpause(_Client):
+    """Make the agent (or `agent`, as for :class:`Pause`) available again."""
+
+    type: Literal["unpause"]
+    agent: str | None = Field(default=None, pattern=AGENT_ID_PATTERN)
+
+
+AnyClientMessage = Resume | Ack | Note | Choose | Dial | Ready | Pause | Unpause
 ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
 _ADAPTER: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
-KNOWN_TYPES = "resume, ack, note, choose, dial or ready"
+KNOWN_TYPES = "resume, ack, note, choose, dial, ready, pause or unpause"
+_TYPES = frozenset(KNOWN_TYPES.replace(" or", ",").split(", "))
+
+
+def check_pause_reason(reason: str | None, allowed: Sequence[str]) -> str:
+    """`reason` when it is one of `allowed` (`[ui] pause_reasons`); else BadMessage naming them."""
+    if reason is None or reason not in allowed:
+        raise BadMessage(f"reason: {reason!r} is not a pause reason ({', '.join(allowed)})")
+    return reason
 
 
 class BadMessage(ValueError):
-    """A client message that is not valid JSON or not one of the known messages."""
+    """A client message that is not valid JSON or not one of the known messages; `about` is
+    its type when that is known (a `pause` without a reason)."""
+
+    def __init__(self, reason: str, about: str | None = None) -> None:
+        super().__init__(reason)
+        self.about = about
 
 
 def parse_client_message(text: str) -> AnyClientMessage:
@@ -75,7 +108,10 @@ def parse_client_message(text: str) -> AnyClientMessage:
     try:
         return _ADAPTER.validate_json(text)
     except ValidationError as exc:
-        raise BadMessage(_reason(exc)) from None
+        err = exc.errors(include_url=False, include_input=False)[0]
+        loc = err["loc"]
+        about = str(loc[0]) if len(loc) > 1 and str(loc[0]) in _TYPES else None
+        raise BadMessage(_reason(exc), about) from None
 
 
 def _reason(exc: ValidationError) -> str:

@@ -116,6 +116,28 @@ class BoardMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusMessage:
+    """The agent's status changed (or a tab resumed): `available`, or `paused` with a reason;
+    `pending` says a pause (True) or unpause (False) was asked and the PBX has not confirmed it
+    yet (None: nothing asked)."""
+
+    type: ClassVar[str] = "status"
+    state: str
+    reason: str | None
+    since: float
+    pending: bool | None = None
+
+    def to_json(self) -> JsonObject:
+        return {
+            "type": self.type,
+            "state": self.state,
+            "reason": self.reason,
+            "since": self.since,
+            "pending": self.pending,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorMessage:
     """A tab's message was refused; `about` names the message type refused, when known."""
 
@@ -130,4 +152,6 @@ class ErrorMessage:
         return out
 
 
-ServerMessage = Hello | PopMessage | CardMessage | CallMessage | NoteMessage | BoardMessage
+ServerMessage = (
+    Hello | PopMessage | CardMessage | CallMessage | NoteMessage | BoardMessage | StatusMessage
+)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from screenpop.errors import ConfigError
-from screenpop.events import CallEvent
+from screenpop.events import CallEvent, SourceEvent
 
-Emit = Callable[[CallEvent], None]
+Emit = Callable[[SourceEvent], None]  # call events and agent status events alike
 
 
 @dataclass(slots=True)
@@ -84,6 +84,19 @@ class WebhookSource(Source, Protocol):
 class Dialer(Protocol):
     async def originate(self, extension: str, number: str, agent_id: str) -> str:
         """Start an outbound call from `extension` to `number`; returns the call id if known."""
+        ...
+
+
+@runtime_checkable
+class Pauser(Protocol):
+    """A source whose PBX can pause an agent: no queue offers them calls until unpaused."""
+
+    async def pause(self, extensions: Sequence[str], paused: bool, reason: str | None) -> None:
+        """Ask the PBX to pause (or unpause) the agent with these `extensions`, in every queue.
+
+        Returns once the PBX accepted the request; its own confirmation arrives later as an
+        :class:`~screenpop.events.AgentStatusEvent` (the truth). Raises ProtocolError when the
+        PBX refused or cannot be reached, ValueError when no extension suits this PBX."""
         ...
 
 

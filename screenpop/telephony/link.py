@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from screenpop.errors import ScreenpopError
-from screenpop.events import CallEvent
+from screenpop.events import CallEvent, SourceEvent
 from screenpop.health import HealthLatch
 from screenpop.telephony.backoff import Backoff
 from screenpop.telephony.base import Emit, SourceStatus
@@ -113,10 +113,10 @@ class LinkHealth:
             log.warning("telephony %s: %s", self.name, detail)
         self._down_key = key
 
-    def emit_all(self, emit: Emit, events: list[CallEvent]) -> None:
+    def emit_all(self, emit: Emit, events: Sequence[SourceEvent]) -> None:
         for event in events:
             self.status.emitted()
-            if log.isEnabledFor(logging.DEBUG):
+            if isinstance(event, CallEvent) and log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "call %s: %s %s caller=%s",
                     event.call_id,
@@ -159,7 +159,7 @@ async def reconnect_forever(
 
 Conn = TypeVar("Conn", bound="Connection")
 Reply = TypeVar("Reply")
-Emitter = Callable[[list[CallEvent]], None]
+Emitter = Callable[[Sequence[SourceEvent]], None]
 
 
 class Connection(Protocol):
@@ -226,8 +226,9 @@ class LinkHooks(Protocol[Conn, Item]):
         """One keep-alive request; TimeoutError when not answered within `wait_s`."""
         ...
 
-    def map(self, item: Item) -> list[CallEvent]:
-        """The CallEvents one event read means (may raise: the link counts and logs it)."""
+    def map(self, item: Item) -> Sequence[SourceEvent]:
+        """The events (calls, agent statuses) one event read means (may raise: the link
+        counts and logs it)."""
         ...
 
     def describe(self, item: Item) -> str:

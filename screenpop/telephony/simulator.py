@@ -7,6 +7,10 @@ wait or ring (abandoned), and some calls ring two agents at once and one of them
 first call comes `first_call_after_s` after an agent appears, so a demo user sees a pop within a
 few seconds of logging in.
 
+It is also a Pauser: a paused agent's extensions are rung no more until unpaused, and each pause
+is reported back as the PBX would (an :class:`AgentStatusEvent`). `start_paused` pauses some
+extensions when it starts (for `start_paused_s` seconds), so the demo shows a paused agent.
+
 The pool file (`caller_pool`, relative to the config's folder) is UTF-8 text, one caller per
 line: ``raw caller id|Caller Name`` (the name is optional); lines starting with ``#`` are
 comments. Raw caller ids are sent exactly as written, withheld and unknown numbers included.
@@ -28,7 +32,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from screenpop.errors import ConfigError
-from screenpop.events import CallEvent, EventKind
+from screenpop.events import AgentStatusEvent, CallEvent, EventKind, SourceEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
 
@@ -54,6 +58,8 @@ class SimulatorOptions(Strict):
     queues: list[str] = Field(default=["support", "sales"], min_length=1)
     seed: int | None = None
     max_concurrent: int = Field(default=4, ge=1)
+    start_paused: dict[str, str] = Field(default_factory=dict)  # extension -> pause reason
+    start_paused_s: float = Field(default=300.0, gt=0)  # ...and unpaused after this long
 
     @field_validator("talk_s", "queue_wait_s")
     @classmethod
@@ -123,6 +129,7 @@ class SimulatorSource:
         self._rng = random.Random(self.options.seed)
         self._emit: Emit = _drop
         self._busy: dict[str, str] = {}  # extension -> the call that holds it
+        self._paused: dict[str, str] = {}  # extension -> pause reason: never rung
         self._rings: Counter[str] = Counter()  # rings per extension: the least rung goes next
         self._active: set[str] = set()
         self._seen: set[str] = set()  # extensions online at the last tick
@@ -141,6 +148,8 @@ class SimulatorSource:
             deck = _Deck(await self._load_pool(), random.Random(self._rng.getrandbits(64)))
             self._set_status(True, "simulating")
             async with asyncio.TaskGroup() as tg:
+                if self.options.start_paused:
+                    tg.create_task(self._paused_at_start(), name=f"{self.name} start paused")
                 await self._generate(tg, deck)
         finally:
             self._set_status(False, "stopped")
@@ -151,6 +160,25 @@ class SimulatorSource:
         return SourceStatus(
             connected=True, logged_in=True, detail=f"simulating, {len(callers)} callers in pool"
         )
+
+    async def pause(self, extensions: Sequence[str], paused: bool, reason: str | None) -> None:
+        """Stop (or start again) ringing these extensions, and report it as a PBX would."""
+        if not extensions:
+            raise ValueError("this agent has no extension to pause")
+        for ext in extensions:
+            if paused:
+                self._paused[ext] = reason or ""
+            else:
+                self._paused.pop(ext, None)
+        self._report(AgentStatusEvent(self.name, extensions[0], paused, reason or ""))
+
+    async def _paused_at_start(self) -> None:
+        for ext, reason in self.options.start_paused.items():
+            await self.pause([ext], True, reason)
+        await asyncio.sleep(self.options.start_paused_s)
+        for ext, reason in self.options.start_paused.items():
+            if self._paused.get(ext) == reason:  # not paused again since, for another reason
+                await self.pause([ext], False, None)
 
     async def _load_pool(self) -> list[PoolCaller]:
         while True:
@@ -222,7 +250,7 @@ class SimulatorSource:
 
     def take(self, call: _SimulatedCall, tried: set[str]) -> list[str]:
         """Reserve one free online agent (two for a ring-all call), least rung first."""
-        free = [e for e in self.online() if e not in self._busy]
+        free = [e for e in self.online() if e not in self._busy and e not in self._paused]
         choice = [e for e in free if e not in tried] or free
         if not choice:
             return []
@@ -251,12 +279,15 @@ class SimulatorSource:
             endpoint=endpoint,
             queue=call.queue,
         )
-        self.status.emitted()
         log.debug("call %s: %s %s", call.call_id, kind, endpoint or "")
+        self._report(event)
+
+    def _report(self, event: SourceEvent) -> None:
+        self.status.emitted()
         try:
             self._emit(event)
         except Exception:
-            log.exception("call %s: emit failed for %s", call.call_id, kind)
+            log.exception("%s: emit failed for %r", self.name, event)
 
 
 class _SimulatedCall:
@@ -355,5 +386,5 @@ class _SimulatedCall:
         return False
 
 
-def _drop(event: CallEvent) -> None:
+def _drop(event: SourceEvent) -> None:
     """The emit of a source that is not running: events go nowhere."""

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from screenpop.agents import AgentDirectory
 from screenpop.calls import CallTracker, Notify, Pop
-from screenpop.events import CallEvent
+from screenpop.events import AgentStatusEvent, CallEvent, SourceEvent
 from screenpop.settings import AgentSettings
 from screenpop.telephony.asterisk.mapper import AmiCallMapper
 from screenpop.telephony.asterisk.protocol import AmiParser, Message
@@ -34,10 +34,14 @@ class Desk:
         self.directory = AgentDirectory(settings)
         self.tracker = CallTracker(self.directory.match)
         self.events: list[CallEvent] = []
+        self.statuses: list[AgentStatusEvent] = []
         self.seen: dict[str, list[tuple[str, str]]] = defaultdict(list)
         self.pops: list[Pop] = []
 
-    def __call__(self, event: CallEvent) -> None:
+    def __call__(self, event: SourceEvent) -> None:
+        if isinstance(event, AgentStatusEvent):
+            self.statuses.append(event)  # pauses: what the agent status book would be told
+            return
         self.events.append(event)
         for effect in self.tracker.feed(event):
             if isinstance(effect, Pop):

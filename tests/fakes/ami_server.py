@@ -6,7 +6,9 @@ refused), and the event-list actions `CoreShowChannels` and `QueueStatus` from t
 waiting callers of a :class:`~tests.fakes.ami_scenarios.Pbx`. Every response carries the action's
 `ActionID`; anything before login gets `Authentication Required`. Tests push event packets with
 :meth:`FakeAsterisk.send`, cut every connection with :meth:`drop`, and make the current sessions
-half-open (connected, silent) with :meth:`stall`.
+half-open (connected, silent) with :meth:`stall`. `QueuePause` is answered (or refused with
+:attr:`FakeAsterisk.refuse_pause`) and, as app_queue does, confirmed to every session by one
+`QueueMemberPause` per queue of :attr:`FakeAsterisk.member_queues`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,34 @@ def _raw_offset(buffer: bytearray, lf_offset: int) -> int:
     return raw
 
 
+def member_pause(queue: str, interface: str, paused: bool, reason: str) -> bytes:
+    """A `QueueMemberPause` event as Asterisk 22 writes it (the fields of its real
+    `QueueMemberStatus`, documented for this event)."""
+    return packet(
+        [
+            ("Event", "QueueMemberPause"),
+            ("Privilege", "agent,all"),
+            ("Timestamp", "1795351030.101010"),
+            ("Queue", queue),
+            ("MemberName", interface),
+            ("Interface", interface),
+            ("StateInterface", interface),
+            ("Membership", "static"),
+            ("Penalty", "0"),
+            ("CallsTaken", "0"),
+            ("LastCall", "0"),
+            ("LastPause", "1795351030" if paused else "0"),
+            ("LoginTime", "1795350358"),
+            ("InCall", "0"),
+            ("Status", "1"),
+            ("Paused", "1" if paused else "0"),
+            ("PausedReason", reason),
+            ("Ringinuse", "0"),
+            ("Wrapuptime", "0"),
+        ]
+    )
+
+
 class _Session:
     def __init__(self, server: FakeAsterisk, writer: asyncio.StreamWriter) -> None:
         self.server, self.writer = server, writer
@@ -82,6 +112,7 @@ class _Session:
             "ping": self._ping,
             "logoff": self._logoff,
             "originate": self._originate,
+            "queuepause": self._queue_pause,
             "coreshowchannels": self._core_show_channels,
             "queuestatus": self._queue_status,
         }.get(name)
@@ -130,6 +161,24 @@ class _Session:
             self.respond(action_id, "Success", [("Message", "Originate successfully queued")])
         return True
 
+    def _queue_pause(self, action: dict[str, list[str]], action_id: str) -> bool:
+        server = self.server
+        server.pauses.append(action)
+        if server.refuse_pause:
+            self.respond(action_id, "Error", [("Message", server.refuse_pause)])
+            return True
+        interface = action.get("interface", [""])[0]
+        paused = action.get("paused", ["false"])[0].lower() == "true"
+        reason = action.get("reason", [""])[0] if paused else ""
+        message = "Interface paused successfully" if paused else "Interface unpaused successfully"
+        self.respond(action_id, "Success", [("Message", message)])
+        for queue in server.member_queues:
+            data = member_pause(queue, interface, paused, reason)
+            for session in server.sessions:
+                if session.logged_in and not session.stalled:
+                    session.write(data)
+        return True
+
     def _event_list(self, action_id: str, message: str, rows: list[Fields], event: str) -> None:
         data = [
             packet(
@@ -174,6 +223,9 @@ class FakeAsterisk:
         self.logins = self.failed_logins = self.pings = self.resyncs = self.connections = 0
         self.originates: list[dict[str, list[str]]] = []
         self.refuse_originate: str | None = None
+        self.pauses: list[dict[str, list[str]]] = []  # QueuePause actions received
+        self.refuse_pause: str | None = None
+        self.member_queues = ["support", "sales"]  # the queues every member is in
         self.forbidden: set[str] = set()  # lower-case action names answered "Permission denied"
         self._server: asyncio.Server | None = None
         self.port = 0

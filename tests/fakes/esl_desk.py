@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from screenpop.agents import AgentDirectory
 from screenpop.calls import CallTracker, Notify, Pop
-from screenpop.events import CallEvent
+from screenpop.events import AgentStatusEvent, CallEvent, SourceEvent
 from screenpop.settings import AgentSettings
 
 
@@ -19,10 +19,14 @@ class Desk:
         self.directory = AgentDirectory(list(agents))
         self.tracker = CallTracker(self.directory.match)
         self.events: list[CallEvent] = []
+        self.statuses: list[AgentStatusEvent] = []
         self.seen: dict[str, list[str]] = defaultdict(list)
         self.pops: list[Pop] = []
 
-    def emit(self, event: CallEvent) -> None:
+    def emit(self, event: SourceEvent) -> None:
+        if isinstance(event, AgentStatusEvent):
+            self.statuses.append(event)  # pauses: what the agent status book would be told
+            return
         self.events.append(event)
         for effect in self.tracker.feed(event):
             if isinstance(effect, Pop):

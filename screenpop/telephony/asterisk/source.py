@@ -7,7 +7,9 @@ framing lives in :mod:`screenpop.telephony.asterisk.protocol`, the session in
 
 After every (re)connect, and after frames it had to drop (one may have been a call event), it
 resyncs: `CoreShowChannels` re-learns calls ringing or answered (and ends the ones that finished
-while it was away), `QueueStatus` re-learns callers waiting in queues.
+while it was away), `QueueStatus` re-learns callers waiting in queues and which queue members are
+paused. Queue member pauses (:mod:`screenpop.telephony.asterisk.members`) become agent status
+events; :meth:`AmiSource.pause` sends `QueuePause` for every queue.
 A `Ping` every `ping_interval_s` that must be answered within `ping_timeout_s` notices half-open
 connections. A wrong secret, a refused connection or a dropped session sets :attr:`status`, logs
 once per change and retries with exponential backoff; nothing but cancellation leaves :meth:`run`.
@@ -19,16 +21,17 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
 
 from screenpop.errors import AuthError, ProtocolError
-from screenpop.events import CallEvent
+from screenpop.events import SourceEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.asterisk.connection import AmiConnection
 from screenpop.telephony.asterisk.mapper import AmiCallMapper
+from screenpop.telephony.asterisk.members import AmiMemberMapper
 from screenpop.telephony.asterisk.protocol import Message
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
 from screenpop.telephony.link import Emitter, PbxLink, describe
@@ -39,6 +42,7 @@ _DEVICE = re.compile(r"^[A-Za-z0-9]{1,16}/[A-Za-z0-9_.+@-]{1,128}$")
 _EXTENSION = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
 _NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
 _AGENT = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+_REASON = re.compile(r"^[^\r\n]{0,80}$")
 
 
 class AmiOptions(Strict):
@@ -66,14 +70,16 @@ def _describe(exc: BaseException) -> str:
 
 
 class AmiSource:
-    """An Asterisk server over AMI. Built by the daemon from `[[telephony]]`; also a Dialer."""
+    """An Asterisk server over AMI. Built by the daemon from `[[telephony]]`; also a Dialer
+    and a Pauser."""
 
     def __init__(self, name: str, options: Mapping[str, Any], context: SourceContext) -> None:
         self.name = name
         self.options = validate_options(AmiOptions, options, f"telephony.{name}")
         self.context = context
         self.mapper = AmiCallMapper(name)
-        self._hooks = _AmiHooks(self.options, self.mapper)
+        self.members = AmiMemberMapper(name)
+        self._hooks = _AmiHooks(self.options, self.mapper, self.members)
         self.link = PbxLink(name, self.options, self._hooks, "AMI message")
         self.status = self.link.status
 
@@ -146,6 +152,32 @@ class AmiSource:
         log.info("telephony %s: originate from %s for agent %s", self.name, device, agent_id)
         return call_id
 
+    async def pause(self, extensions: Sequence[str], paused: bool, reason: str | None) -> None:
+        """`Action: QueuePause` for the agent's device (their first extension that names one,
+        `PJSIP/1001`, `Local/1001@from-internal`; else the first with `originate_tech`, as for
+        click-to-dial), `Paused: true|false`, the reason, and no
+        `Queue`: every queue the member is in. Asterisk confirms with `QueueMemberPause` events.
+        ValueError when no extension names a device; ProtocolError when refused or away."""
+        device = next((e for e in extensions if "/" in e and _DEVICE.match(e)), None)
+        if device is None and extensions and _EXTENSION.match(extensions[0]):
+            device = f"{self.options.originate_tech}/{extensions[0]}"  # as originate does
+        if device is None:
+            raise ValueError("no extension of this agent names a device (such as PJSIP/1001)")
+        if reason is not None and not _REASON.match(reason):
+            raise ValueError("a pause reason is one short line")
+        fields = [("Interface", device), ("Paused", "true" if paused else "false")]
+        if paused and reason:
+            fields.append(("Reason", reason))
+        try:
+            reply = await self.link.send_once(
+                lambda conn: conn.request("QueuePause", fields, self.link.reply_timeout)
+            )
+        except (OSError, TimeoutError) as exc:
+            raise ProtocolError(f"Asterisk {self.name} unreachable: {_describe(exc)}") from exc
+        if reply.response.lower() != "success":
+            raise ProtocolError(f"Asterisk refused the pause: {reply.get('Message')}")
+        log.info("telephony %s: QueuePause %s paused=%s", self.name, device, paused)
+
 
 class _AmiHooks:
     """The AMI side of the link: banner and Login, the resync lists, Ping, Logoff."""
@@ -153,9 +185,12 @@ class _AmiHooks:
     keepalive = "Ping"
     login_step = "logging in"
 
-    def __init__(self, options: AmiOptions, mapper: AmiCallMapper) -> None:
+    def __init__(
+        self, options: AmiOptions, mapper: AmiCallMapper, members: AmiMemberMapper
+    ) -> None:
         self.options = options
         self.mapper = mapper
+        self.members = members
         self._reply_timeout = max(options.ping_timeout_s, options.connect_timeout_s)
 
     def connect(
@@ -204,6 +239,7 @@ class _AmiHooks:
 
         def queues_done(items: list[Message]) -> None:
             emit(self.mapper.resync_queues([i for i in items if i.event == "QueueEntry"]))
+            emit(self.members.resync([i for i in items if i.event == "QueueMember"]))
 
         wait = self.options.resync_timeout_s
         await conn.request_list("CoreShowChannels", [], wait, channels_done)
@@ -215,8 +251,8 @@ class _AmiHooks:
     async def ping(self, conn: AmiConnection, wait_s: float) -> None:
         await conn.request("Ping", [], wait_s)
 
-    def map(self, item: Message) -> list[CallEvent]:
-        return self.mapper.feed(item)
+    def map(self, item: Message) -> Sequence[SourceEvent]:
+        return [*self.mapper.feed(item), *self.members.feed(item)]
 
     def describe(self, item: Message) -> str:
         return f"{item.event} event of call {item.get('Linkedid') or '?'}"

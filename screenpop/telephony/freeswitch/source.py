@@ -9,7 +9,9 @@ event to the sans-I/O mapper (:mod:`screenpop.telephony.freeswitch.mapper`); fra
 
 After every (re)connect, and after frames it had to drop (one may have been a call event), it
 resyncs: `api show channels as json` re-learns calls ringing or answered on user legs,
-`api callcenter_config queue list members <queue>` re-learns queued ones.
+`api callcenter_config queue list members <queue>` re-learns queued ones. mod_callcenter's
+`agent-status-change` events become agent status events (:mod:`.agents`); :meth:`EslSource.pause`
+sets an agent `On Break` or `Available`.
 A periodic `api status` with a reply deadline notices half-open connections. A bad password, a
 refused connection or a `text/disconnect-notice` sets :attr:`EslSource.status`, logs once per
 change and retries with exponential backoff; nothing here raises out of :meth:`EslSource.run`.
@@ -21,15 +23,16 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
 
 from screenpop.errors import AuthError, ProtocolError
-from screenpop.events import CallEvent
+from screenpop.events import SourceEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
+from screenpop.telephony.freeswitch.agents import AVAILABLE_STATUS, ON_BREAK_STATUS, agent_status
 from screenpop.telephony.freeswitch.connection import EslConnection
 from screenpop.telephony.freeswitch.mapper import EslCallMapper
 from screenpop.telephony.freeswitch.protocol import Event, subscribe_command
@@ -75,7 +78,8 @@ def _describe(exc: BaseException) -> str:
 
 
 class EslSource:
-    """A FreeSWITCH server over mod_event_socket. Built by the daemon from `[[telephony]]`."""
+    """A FreeSWITCH server over mod_event_socket. Built by the daemon from `[[telephony]]`; also
+    a Dialer and a Pauser."""
 
     def __init__(self, name: str, options: Mapping[str, Any], context: SourceContext) -> None:
         self.name = name
@@ -137,6 +141,28 @@ class EslSource:
             raise ProtocolError(f"FreeSWITCH refused originate: {reply.reply_text}")
         job = reply.headers.get("Job-UUID") or reply.reply_text.removeprefix("+OK Job-UUID:")
         return job.strip()
+
+    async def pause(self, extensions: Sequence[str], paused: bool, reason: str | None) -> None:
+        """`bgapi callcenter_config agent set status <agent> 'On Break'|'Available'` for the
+        agent's mod_callcenter name: their first extension that is not a device (`1001@default`,
+        `agent1`; `user/1001` counts as `1001`). mod_callcenter has no pause reason: the daemon
+        keeps the one asked for. It confirms with an `agent-status-change` event.
+        ValueError when no extension is a plain name; ProtocolError when refused or away."""
+        names = [e.removeprefix("user/") for e in extensions]
+        agent = next((n for n in names if "/" not in n and _AGENT.match(n)), None)
+        if agent is None:
+            raise ValueError("no extension of this agent is a mod_callcenter agent name")
+        status = ON_BREAK_STATUS if paused else AVAILABLE_STATUS
+        line = f"bgapi callcenter_config agent set status {agent} '{status}'"
+        try:
+            reply = await self.link.send_once(
+                lambda conn: conn.request(line, self.link.reply_timeout)
+            )
+        except (OSError, TimeoutError) as exc:
+            raise ProtocolError(f"FreeSWITCH {self.name} unreachable: {_describe(exc)}") from exc
+        if not reply.ok:
+            raise ProtocolError(f"FreeSWITCH refused the pause: {reply.reply_text}")
+        log.info("telephony %s: agent %s set to %s", self.name, agent, status)
 
 
 class _EslHooks:
@@ -214,10 +240,10 @@ class _EslHooks:
     async def ping(self, conn: EslConnection, wait_s: float) -> None:
         await conn.request("api status", wait_s)
 
-    def map(self, item: Event) -> list[CallEvent]:
+    def map(self, item: Event) -> Sequence[SourceEvent]:
         if item.name == "HEARTBEAT":
             return []
-        return self.mapper.feed(item.headers)
+        return [*self.mapper.feed(item.headers), *agent_status(self.mapper.source, item.headers)]
 
     def describe(self, item: Event) -> str:
         return f"{item.name} event"
