@@ -46,6 +46,11 @@ class Desk(Protocol):
         """True when the agent's role may see the supervisor board (and reload the config)."""
         ...
 
+    def layouts(self, agent: Agent) -> dict[str, Any]:
+        """How the agent's role is shown each card section (`[sections]`, the role's sections
+        only, its hidden fields left out): JSON for the agent page."""
+        ...
+
     # -- an agent's tabs ------------------------------------------------------------------------
     def subscribe(self, agent_id: str) -> Subscription: ...
 

@@ -124,9 +124,11 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
     agent = session_agent(request)
     if agent is None:
         raise web.HTTPSeeOther("/")
-    board = request.app[DESK].watches_board(agent)
+    desk = request.app[DESK]
+    board = desk.watches_board(agent)
     warning = origin_warning(request)
-    return render(request, "agent.html", agent=agent, board=board, warning=warning)
+    layouts = desk.layouts(agent)
+    return render(request, "agent.html", agent=agent, board=board, warning=warning, layouts=layouts)
 
 
 async def supervisor_page(request: web.Request) -> web.StreamResponse:

@@ -25,6 +25,7 @@ from screenpop.delivery.hub import Hub, Subscription
 from screenpop.delivery.outbound import Hello
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, EventKind
+from screenpop.layout import page_layouts
 from screenpop.metrics import Metrics
 from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
@@ -94,6 +95,10 @@ class DeskService:
 
     def watches_board(self, agent: Agent) -> bool:
         return self._p.live.role(agent.role).board
+
+    def layouts(self, agent: Agent) -> dict[str, Any]:
+        role = self._p.live.role(agent.role)
+        return page_layouts(self._p.live.settings.sections, role.sections, role.hide)
 
     # -- an agent's tabs ------------------------------------------------------------------------
     def subscribe(self, agent_id: str) -> Subscription:
@@ -200,7 +205,7 @@ class DeskService:
         if not caller.lookupable:
             raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
         card = await self._p.actions.build_card(caller, call_id="")
-        return card.to_json(live.role(role_name))
+        return card.to_json(live.role(role_name), live.settings.sections)
 
     # -- operations -----------------------------------------------------------------------------
     @property
