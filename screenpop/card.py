@@ -176,7 +176,8 @@ def apply_layouts(
     candidates: Sequence[Mapping[str, Any]],
 ) -> list[dict[str, Any]]:
     """Raise the layouts' rules (section order, then rule order) and put each section's link
-    on its wire form (`wire`, changed in place) when one record resolves it."""
+    on its wire form (`wire`, changed in place) when one record, about the card's customer,
+    resolves it (with several customers and none picked yet, no section has a link)."""
     raised: list[dict[str, Any]] = []
     several = len(candidates) > 1 and chosen is None
     for name, section in visible.items():
@@ -185,7 +186,8 @@ def apply_layouts(
             continue
         records = customer_records(section, chosen, candidates)
         raised.extend(flags(name, layout, records, several))
-        link = resolve_link(layout.link, records[0]) if len(records) == 1 else None
+        one = len(records) == 1 and not several  # the row is about the card's customer
+        link = resolve_link(layout.link, records[0]) if one else None
         if link is not None:
             wire[name] = {**wire[name], "link": link}
     return raised

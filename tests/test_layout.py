@@ -272,6 +272,9 @@ def test_several_customers_flags_carry_the_customer_until_one_is_chosen() -> Non
         }
     ]
     assert "link" not in out["sections"]["accounting"]  # two rows: which one?
+    one_row = card_of({**ROWS, "customer_id": "C-1"}, SHARED).to_json(None, layouts)
+    assert len(one_row["candidates"]) == 2
+    assert "link" not in one_row["sections"]["accounting"]  # one row, but is it the caller's?
     chosen = card_of(SHARED, chosen="C-2").to_json(None, layouts)
     assert [f["text"] for f in chosen["flags"]] == ["overdue"]
     assert "customer_id" not in chosen["flags"][0]
