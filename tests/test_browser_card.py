@@ -163,8 +163,9 @@ async def test_the_layout_shows_labels_in_order_formats_and_highlights(
         ("Credit limit", "$5,000.00"),
         ("Used", "25%"),
         ("Terms", "net 30"),
-        ("Risk band", "E"),
+        ("Risk band", "Erisk band D/E"),  # not listed, but flagged all the same
     ]
+    await expect(credit.locator('dd[data-field="risk_band"]')).to_have_class("flagged flagged-warn")
     purchases = card.locator('[data-section="sales"] table.mini')
     await expect(purchases.locator("th")).to_have_text(["On", "What", "Paid"])
     await expect(purchases.locator("tbody tr").first.locator("td")).to_have_text(

@@ -121,23 +121,26 @@ function shownKeys(fields, record, summary) {
 /** One row: the listed fields (flagged ones marked), then every other field as before. */
 export function renderRecord(record, layout, flags, summary, opts) {
   const list = h("dl", { class: "kv" });
-  for (const field of layout.fields) {
-    const raised = flags.filter((f) => f.field === field.path);
+  const row = (path, label, value) => {
+    const raised = flags.filter((f) => f.field === path);
     const level = raised.find((f) => f.level === "alert") ?? raised.find((f) => f.level === "warn") ?? raised[0];
     const mark = level ? `flagged flagged-${level.level}` : null;
     list.append(
-      h("dt", { class: mark, "data-field": field.path, text: field.label || humanize(field.path) }),
+      h("dt", { class: mark, "data-field": path, text: label }),
       h(
         "dd",
-        { class: mark, "data-field": field.path },
-        fieldValue(record, field, opts),
+        { class: mark, "data-field": path },
+        value,
         raised.map((f) => h("span", { class: `flag-text flag-${f.level}`, text: f.text })),
       ),
     );
+  };
+  for (const field of layout.fields) {
+    row(field.path, field.label || humanize(field.path), fieldValue(record, field, opts));
   }
+  const skip = shownKeys(layout.fields, record, summary);
   for (const [key, value] of Object.entries(record)) {
-    if (shownKeys(layout.fields, record, summary).has(key)) continue;
-    list.append(h("dt", { text: humanize(key) }), h("dd", {}, renderValue(value, key, opts)));
+    if (!skip.has(key)) row(key, humanize(key), renderValue(value, key, opts));
   }
   return list;
 }
