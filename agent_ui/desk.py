@@ -48,6 +48,10 @@ class Desk(Protocol):
 
     def manages_agents(self, agent: Agent) -> bool:
         """True when the agent's role may pause and unpause other agents."""
+
+    def layouts(self, agent: Agent) -> dict[str, Any]:
+        """How the agent's role is shown each card section (`[sections]`, the role's sections
+        only, its hidden fields left out): JSON for the agent page."""
         ...
 
     # -- an agent's tabs ------------------------------------------------------------------------

@@ -206,9 +206,14 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
     desk = request.app[DESK]
     board = desk.watches_board(agent)
     warning = origin_warning(request, page_text(request, agent))
-    reasons = list(desk.ui.pause_reasons)
     return render(
-        request, "agent.html", agent=agent, board=board, warning=warning, pause_reasons=reasons
+        request,
+        "agent.html",
+        agent=agent,
+        board=board,
+        warning=warning,
+        pause_reasons=list(desk.ui.pause_reasons),
+        layouts=desk.layouts(agent),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from screenpop.layout import SectionLayout, flags, resolve_link
 from screenpop.settings import RoleSettings
 
 SUMMARY_FIELDS = ("name", "customer_id")
@@ -80,8 +81,14 @@ class Card:
             self.chosen,
         )
 
-    def to_json(self, role: RoleSettings | None = None) -> dict[str, Any]:
-        """The wire form, with the role's sections and hidden fields removed."""
+    def to_json(
+        self,
+        role: RoleSettings | None = None,
+        layouts: Mapping[str, SectionLayout] | None = None,
+    ) -> dict[str, Any]:
+        """The wire form, with the role's sections and hidden fields removed; with `layouts`
+        (`[sections]`), the flags their rules raise and each section's resolved `link`, both
+        from the data the role may see."""
         sections = {
             name: redact_section(name, sec.to_json(), role)
             for name, sec in self.sections.items()
@@ -89,6 +96,7 @@ class Card:
         }
         visible = {n: replace(self.sections[n], data=s["data"]) for n, s in sections.items()}
         candidates = find_candidates(visible, self.priorities)
+        raised = apply_layouts(sections, visible, layouts or {}, self.chosen, candidates)
         return {
             "call_id": self.call_id,
             "caller": dict(self.caller),
@@ -98,6 +106,7 @@ class Card:
             "history": list(self.history),
             "chosen": self.chosen,
             "complete": self.complete,
+            "flags": raised,
         }
 
 
@@ -146,6 +155,42 @@ def find_candidates(
             if name not in entry["sources"]:
                 entry["sources"].append(name)
     return list(found.values()) if len(found) > 1 else []
+
+
+def customer_records(
+    section: Section, chosen: str | None, candidates: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The section's records about the card's customer: with several candidates and one chosen,
+    the rows of that customer (and rows that name no customer); otherwise every row."""
+    records = section.records()
+    if len(candidates) > 1 and chosen is not None:
+        return [r for r in records if r.get("customer_id") in (chosen, None, "")]
+    return records
+
+
+def apply_layouts(
+    wire: dict[str, dict[str, Any]],
+    visible: Mapping[str, Section],
+    layouts: Mapping[str, SectionLayout],
+    chosen: str | None,
+    candidates: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Raise the layouts' rules (section order, then rule order) and put each section's link
+    on its wire form (`wire`, changed in place) when one record, about the card's customer,
+    resolves it (with several customers and none picked yet, no section has a link)."""
+    raised: list[dict[str, Any]] = []
+    several = len(candidates) > 1 and chosen is None
+    for name, section in visible.items():
+        layout = layouts.get(name)
+        if layout is None:
+            continue
+        records = customer_records(section, chosen, candidates)
+        raised.extend(flags(name, layout, records, several))
+        one = len(records) == 1 and not several  # the row is about the card's customer
+        link = resolve_link(layout.link, records[0]) if one else None
+        if link is not None:
+            wire[name] = {**wire[name], "link": link}
+    return raised
 
 
 def redact_section(name: str, section: dict[str, Any], role: RoleSettings | None) -> dict[str, Any]:

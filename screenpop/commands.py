@@ -205,7 +205,7 @@ async def lookup(settings: Settings, number: str, role: str | None) -> int:
         start = time.perf_counter()
         card = await daemon.actions.build_card(caller, call_id="")
         total = (time.perf_counter() - start) * 1000
-    out = card.to_json(settings.roles[role] if role else None)
+    out = card.to_json(settings.roles[role] if role else None, settings.sections)
     print(json.dumps(out, indent=2, ensure_ascii=False))
     rows = [["CONNECTOR", "STATUS", "MS", "CACHED"]]
     for name, section in card.sections.items():

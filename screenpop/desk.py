@@ -26,6 +26,7 @@ from screenpop.delivery.inbound import check_pause_reason
 from screenpop.delivery.outbound import Hello
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, EventKind, SourceEvent
+from screenpop.layout import page_layouts
 from screenpop.metrics import Metrics
 from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
@@ -100,6 +101,10 @@ class DeskService:
 
     def manages_agents(self, agent: Agent) -> bool:
         return self._p.live.role(agent.role).manage_agents
+
+    def layouts(self, agent: Agent) -> dict[str, Any]:
+        role = self._p.live.role(agent.role)
+        return page_layouts(self._p.live.settings.sections, role.sections, role.hide)
 
     # -- an agent's tabs ------------------------------------------------------------------------
     def subscribe(self, agent_id: str) -> Subscription:
@@ -231,7 +236,7 @@ class DeskService:
         if not caller.lookupable:
             raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
         card = await self._p.actions.build_card(caller, call_id="")
-        return card.to_json(live.role(role_name))
+        return card.to_json(live.role(role_name), live.settings.sections)
 
     # -- operations -----------------------------------------------------------------------------
     @property

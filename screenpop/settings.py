@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
+from screenpop.layout import SectionLayout, check_layouts
 from screenpop.localday import check_zone
 from screenpop.logs import check_level
 from screenpop.paths import default_store_url
@@ -259,6 +260,7 @@ class Settings(Strict):
     telephony: list[SourceSettings] = []
     connectors: list[ConnectorSettings] = []
     agents: list[AgentSettings] = []
+    sections: dict[str, SectionLayout] = {}  # `[sections.NAME]`: how connector NAME is shown
     roles: dict[str, RoleSettings] = {
         "agent": RoleSettings(),
         "supervisor": RoleSettings(board=True, manage_agents=True),
@@ -294,6 +296,7 @@ class Settings(Strict):
     @model_validator(mode="after")
     def _roles_name_known_sections(self) -> Settings:
         _check_role_sections(self.roles, {c.name for c in self.connectors})
+        check_layouts(self.sections, {c.name for c in self.connectors})
         return self
 
     def node_id(self) -> str:
@@ -389,7 +392,9 @@ def validate_options(model: type[Model], options: Mapping[str, Any], where: str)
 def describe_validation(exc: ValidationError, origin: str) -> str:
     lines = [f"{origin}: invalid configuration"]
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        key = key.removeprefix(".")
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"  {key}: {msg}")
+        msg = msg.removeprefix("Value error, ")
+        lines.append(f"  {key}: {msg}" if key else f"  {msg}")
     return "\n".join(lines)

@@ -109,7 +109,9 @@ async def test_names_and_connector_data_render_as_text_never_as_markup(
     await expect(unknown.locator(".caller-name")).to_have_text(
         "<script>alert(4)</script>", timeout=WAIT_MS
     )
-    await expect(unknown.locator('[data-section="accounting"] .badge')).to_have_text("not found")
+    await expect(unknown.locator(".no-customer h3")).to_have_text(
+        "No customer found for this number"
+    )
     assert dialogs == []
 
 

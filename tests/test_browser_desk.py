@@ -94,7 +94,9 @@ async def test_a_candidate_picked_in_one_tab_shows_in_the_other_and_sticks(
     for page in (first, second):
         candidates = card_of(page, "s1").locator("button.candidate")
         await expect(candidates).to_have_count(2, timeout=WAIT_MS)
-        await expect(card_of(page, "s1").locator(".caller-name")).to_have_text("Unknown caller")
+        await expect(card_of(page, "s1").locator(".caller-name")).to_have_text(
+            "2 customers on this number"
+        )
     await first.bring_to_front()
     await card_of(first, "s1").get_by_role("button", name="Bob Shared").click()
     for page in (first, second):

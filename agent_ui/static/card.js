@@ -2,7 +2,10 @@
 // notes; after the call, wrap-up until the agent closes the card.
 
 import { formatScalar, h, humanize, replaceChildren, setText } from "./dom.js";
-import { dialButton, renderCandidates, renderHistory, renderSections } from "./panels.js";
+import { t } from "./i18n.js";
+import { dialButton, renderCandidates, renderHistory } from "./panels.js";
+import { candidatesOf, renderSections } from "./sections.js";
+import { renderFlags, renderLastContact } from "./summary.js";
 
 const FINAL_STATES = new Set(["ended", "abandoned", "missed", "answered_elsewhere"]);
 const STATE_TEXT = {
@@ -26,8 +29,10 @@ export function numberText(caller) {
   return "number withheld";
 }
 
-/** The name to show in large type. */
+/** The name to show in large type; several customers on the number and none picked: says so. */
 export function callerName(card) {
+  const several = candidatesOf(card).length;
+  if (several && !card.chosen) return t("{count} customers on this number", { count: several });
   const name = card?.summary?.name || card?.caller?.name;
   return name ? String(name) : "Unknown caller";
 }
@@ -68,7 +73,10 @@ export class CallCard {
     this.numberEl = h("p", { class: "caller-number" });
     this.customerEl = h("p", { class: "customer-id" });
     this.choiceStatus = h("p", { class: "choice-status", role: "status" });
-    this.bodyEl = h("div", { class: "sections" });
+    this.flagsEl = h("div", { class: "strip-flags" });
+    this.lastEl = h("div", { class: "strip-last" });
+    this.bodyEl = h("div", { class: "card-body" });
+    this.historyEl = h("div", { class: "card-history" });
     this.notesEl = h("ol", { class: "entries saved-notes", "aria-label": "Notes on this call" });
     this.noteStatus = h("span", { class: "note-status", role: "status" });
     this.closeBtn = h("button", {
@@ -91,10 +99,20 @@ export class CallCard {
         this.queueEl,
         this.closeBtn,
       ),
-      h("div", { class: "caller" }, this.nameEl, this.numberEl, this.customerEl),
+      h(
+        "div",
+        { class: "caller summary-strip", "aria-label": t("Summary") },
+        h("div", { class: "strip-who" }, this.nameEl, this.numberEl, this.customerEl),
+        this.flagsEl,
+        this.lastEl,
+      ),
       this.choiceStatus,
-      this.bodyEl,
-      this.renderNotesBox(),
+      h(
+        "div",
+        { class: "call-grid" },
+        h("div", { class: "call-main" }, this.bodyEl),
+        h("div", { class: "call-side" }, this.historyEl, this.renderNotesBox()),
+      ),
     );
     this.setState("ringing");
   }
@@ -261,16 +279,23 @@ export class CallCard {
     const valid = card.caller?.valid !== false || card.caller?.kind !== "number";
     this.numberEl.classList.toggle("unverified", !valid);
     const cid = card.summary?.customer_id;
-    setText(this.customerEl, cid ? `customer ${cid}` : "");
+    setText(this.customerEl, cid ? t("customer {id}", { id: cid }) : "");
+    const picked = this.pendingChoice ?? card.chosen ?? null;
+    replaceChildren(this.flagsEl, renderFlags(card, picked));
+    replaceChildren(this.lastEl, renderLastContact(card));
     const active = document.activeElement;
     const hadFocus = this.bodyEl.contains(active);
     const refocus = hadFocus ? active.dataset?.customerId : undefined;
+    const open = [...this.bodyEl.querySelectorAll("details.others[open]")].map((d) => d.closest("[data-section]")?.dataset.section);
     replaceChildren(
       this.bodyEl,
       renderCandidates(card, (id) => this.choose(id), this.pendingChoice),
-      renderSections(card, this.ctx.dial),
-      renderHistory(card),
+      h("div", { class: "sections" }, renderSections(card, { picked, dial: this.ctx.dial, shownNumber: shown })),
     );
+    for (const name of open) {
+      this.bodyEl.querySelector(`[data-section="${CSS.escape(name ?? "")}"] details.others`)?.setAttribute("open", "");
+    }
+    replaceChildren(this.historyEl, renderHistory(card));
     if (hadFocus) {
       const again = refocus && this.bodyEl.querySelector(`[data-customer-id="${CSS.escape(refocus)}"]`);
       (again || this.element).focus();

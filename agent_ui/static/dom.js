@@ -1,3 +1,6 @@
+import { formatDateTime, looksLikeWhen } from "./format.js";
+import { pageLocale } from "./i18n.js";
+
 // Small DOM helpers. Every piece of text goes in as a text node: nothing here parses HTML, so
 // names and connector data (untrusted) can never become markup or script. Every piece of text
 // also goes through `safeText` (via `h`, `append` or `setText`): nothing else on the pages writes
@@ -67,24 +70,22 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 const MONEY_KEY = /balance|amount|price|total|paid|payment|limit|due/i;
 
 /**
- * A scalar value as text: numbers grouped (money-like keys with two decimals), booleans as
- * yes/no, ISO times in local time.
+ * A scalar value as text: numbers grouped in the page's locale (money-like keys with two
+ * decimals), booleans as yes/no, ISO dates and times in the page's one date style, times in the
+ * center's time zone (format.js).
  */
 export function formatScalar(value, key = "") {
   if (value === null || value === undefined || value === "") return "—";
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (typeof value === "number") {
     const digits = MONEY_KEY.test(key) ? 2 : 0;
-    return value.toLocaleString(undefined, {
+    return value.toLocaleString(pageLocale(), {
       minimumFractionDigits: digits,
       maximumFractionDigits: 2,
     });
   }
   const text = String(value);
-  if (ISO_TIME.test(text)) {
-    const when = new Date(text);
-    if (!Number.isNaN(when.getTime())) return when.toLocaleString();
-  }
+  if (looksLikeWhen(text)) return formatDateTime(text);
   return text;
 }
 

@@ -37,7 +37,7 @@ class LiveConfig:
     def card_json(self, card: Card, agent_id: str) -> dict[str, Any]:
         """The card as this agent's role may see it."""
         agent = self.directory.get(agent_id)
-        return card.to_json(self.role(agent.role if agent else "agent"))
+        return card.to_json(self.role(agent.role if agent else "agent"), self.settings.sections)
 
     def pop_guard_s(self) -> float:
         """How long a pop may wait for its card: the slowest connector's late deadline."""
