@@ -138,7 +138,7 @@ def test_callers_waiting_and_nobody_available(setup: list[tuple[str, str]], alar
             "alert",
             2,
         )
-        assert nobody[0]["text"] == "support: 2 callers waiting, nobody available"
+        assert nobody[0]["text"] == "support: nobody available, 2 waiting"
 
 
 def test_a_caller_ringing_an_agent_is_not_nobody_available() -> None:

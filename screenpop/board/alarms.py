@@ -114,12 +114,12 @@ def _alarm(queue: str, kind: str, level: str, value: Any, limit: float | None) -
 
 def _text(queue: str, kind: str, value: Any, limit: float | None) -> str:
     if kind == "waiting":
-        return f"{queue}: {value} callers waiting (limit {limit:g})"
+        return f"{queue}: {value} waiting (limit {limit:g})"
     if kind == "longest_wait_s":
-        return f"{queue}: longest wait {value:.0f} s (limit {limit:g} s)"
+        return f"{queue}: a caller has waited {value:.0f} s (limit {limit:g} s)"
     if kind == "service_level":
         return f"{queue}: service level {value:.0%} (limit {limit or 0:.0%})"
-    return f"{queue}: {value} callers waiting, nobody available"
+    return f"{queue}: nobody available, {value} waiting"
 
 
 def worst(found: Iterable[Mapping[str, str | None]]) -> dict[str, str | None]:
