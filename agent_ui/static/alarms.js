@@ -22,7 +22,7 @@ export function alarmText(alarm) {
     case "longest_wait_s":
       return t("{queue}: a caller has waited {wait} (limit {limit})", {
         queue,
-        wait: duration(alarm.value),
+        wait: duration(Math.ceil(alarm.value)), // past the limit, never shown as equal to it
         limit: duration(alarm.limit),
       });
     case "service_level":
