@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from screenpop.board.alarms import Limit, Thresholds
+from screenpop.board.model import Board
+from screenpop.board.state import MemoryBoardState
 from screenpop.board_settings import QueueThresholdSettings
 from screenpop.errors import ConfigError
 from screenpop.settings import load_settings, parse_settings
@@ -17,19 +20,19 @@ from screenpop.settings import load_settings, parse_settings
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 
 
-def board(thresholds: dict[str, Any]) -> dict[str, Thresholds]:
+def board_table(thresholds: dict[str, Any]) -> dict[str, Thresholds]:
     raw = {"board": {"thresholds": thresholds}, "base_dir": Path(".")}
     return parse_settings(raw, "test.toml").board.threshold_table()
 
 
 def test_without_thresholds_the_built_in_defaults_apply() -> None:
-    assert board({}) == {"default": Thresholds()}
+    assert board_table({}) == {"default": Thresholds()}
     assert Thresholds().service_level == Limit(0.8, 0.6, lower_is_worse=True)
     assert Thresholds().nobody_available is True
 
 
 def test_a_queue_overrides_the_default_key_by_key() -> None:
-    table = board(
+    table = board_table(
         {
             "default": {"waiting": 5, "longest_wait_s": {"warn": 30, "alert": 60}},
             "support": {"waiting": {"warn": 2, "alert": 4}, "service_level": False},
@@ -59,7 +62,7 @@ def test_a_queue_overrides_the_default_key_by_key() -> None:
 )
 def test_bad_thresholds_are_refused_naming_the_key(thresholds: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError) as refused:
-        board(thresholds)
+        board_table(thresholds)
     assert named in str(refused.value)
 
 
@@ -70,3 +73,15 @@ def test_the_example_shows_every_threshold_key() -> None:
     assert shown == set(QueueThresholdSettings.model_fields)
     table = load_settings(EXAMPLE, environ={}).board.threshold_table()
     assert set(table) >= {"default", "support"}
+
+
+async def test_a_reload_hands_the_board_new_thresholds_and_zone() -> None:
+    board = Board(20, 30, lambda call_id, role: {})
+    state = MemoryBoardState(board)
+    table = board_table({"default": {"waiting": 1}})
+    await state.configure(20, 30, [("alice", "Alice")], thresholds=table, zone="Europe/Paris")
+    assert board.thresholds["default"].waiting == Limit(alert=1)
+    assert board.tz == ZoneInfo("Europe/Paris")
+    await state.configure(20, 30, [("alice", "Alice")])  # neither given: both kept
+    assert board.thresholds["default"].waiting == Limit(alert=1)
+    assert board.tz == ZoneInfo("Europe/Paris")
