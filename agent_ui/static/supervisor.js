@@ -173,7 +173,7 @@ function agentRow(agent) {
   const who = agent.with ? describeCaller(agent.with) : null;
   const state = STATES[agent.state] ? t(STATES[agent.state]) : agent.state;
   let detail = who ? t("with {name}", { name: who.name }) : "";
-  if (agent.state === "paused" && agent.reason) detail = agent.reason;
+  if (agent.state === "paused" && agent.reason) detail = t(agent.reason); // a [ui] pause reason
   return h(
     "li",
     { class: `agent is-${agent.state}`, "data-agent-id": agent.id },
