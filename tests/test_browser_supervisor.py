@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import time
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, expect
@@ -294,6 +296,19 @@ async def test_per_agent_state_reason_time_and_todays_figures(page: Page, site: 
         await asyncio.sleep(1.5)  # the time in state grows with no message
         assert seconds(await bob.locator(".agent-time").inner_text()) > first
         await expect(page.locator('#agent-totals [data-fig="paused"] dd')).to_have_text("1")
+
+
+async def test_the_clock_shows_the_centers_time_of_day(browser: Any, tmp_path: Path) -> None:
+    raw = web_settings_raw(tmp_path, port=free_port())
+    raw["ui"] = {"timezone": "Pacific/Kiritimati"}  # UTC+14: another hour than the browser's
+    async with AsyncExitStack() as stack:
+        site = await open_site(stack, raw)
+        page = await new_page(browser, stack, timezone_id="UTC", locale="en-US")
+        await log_in(page, site.base)
+        text = await page.locator("#clock").inner_text()
+        center = dt.datetime.now(ZoneInfo("Pacific/Kiritimati"))
+        hours = {f"{(center - dt.timedelta(seconds=s)).hour % 12 or 12}:" for s in (0, 5)}
+        assert any(text.startswith(h) for h in hours), (text, hours)
 
 
 # -- the screenshot for the README ---------------------------------------------------------

@@ -6,7 +6,7 @@
 import { AlarmBanner } from "./alarms.js";
 import { DIRECT, count, duration, formatDuration, pct, queueLabel } from "./board_format.js";
 import { h, replaceChildren, setText } from "./dom.js";
-import { t } from "./i18n.js";
+import { pageLocale, pageTimeZone, t } from "./i18n.js";
 import { Link } from "./link.js";
 
 const $ = (id) => document.getElementById(id);
@@ -43,6 +43,16 @@ let clockOffsetMs = 0; // the server's clock minus this browser's
 let everConnected = false;
 let pending = null; // the newest snapshot not rendered yet
 
+/** The time of day at epoch `seconds` in the center's zone (`[ui] timezone`). */
+function centerTime(seconds) {
+  const options = { timeZone: pageTimeZone() };
+  try {
+    return new Date(seconds * 1000).toLocaleTimeString(pageLocale(), options);
+  } catch {
+    return new Date(seconds * 1000).toLocaleTimeString(); // a zone this browser does not know
+  }
+}
+
 /** Epoch seconds on the server's clock, estimated from the last snapshot's `at`. */
 const serverNow = () => (Date.now() + clockOffsetMs) / 1000;
 
@@ -70,7 +80,7 @@ function refreshTimer(node, now) {
 function tick() {
   const now = serverNow();
   for (const node of document.querySelectorAll(".timer[data-since]")) refreshTimer(node, now);
-  setText(els.clock, new Date(now * 1000).toLocaleTimeString());
+  setText(els.clock, centerTime(now));
 }
 
 /** How to show a caller: the best name, then the number and the other summary fields. */
@@ -256,7 +266,7 @@ function render(board) {
   );
   replaceChildren(els.agents, agents.map(agentRow));
   renderTotals(board.totals ?? {}, queues);
-  setText(els.updated, `Updated ${new Date(board.at * 1000).toLocaleTimeString()}`);
+  setText(els.updated, t("Updated {time}", { time: centerTime(board.at) }));
 }
 
 function renderPending() {
