@@ -1,10 +1,10 @@
 """The supervisor's queue board: live calls per queue, agents and their states, today's figures.
 
 Sans-I/O like the call tracker; the in-memory `BoardState` wraps it. The pipeline feeds it every
-call change (:meth:`Board.on_call`), agents' presence and wrap-up, and the feed asks for a
-:meth:`Board.snapshot` when it publishes a `board` message. Times are epoch seconds passed in,
-so the board can be tested without a clock. Live calls are indexed by the agents they are with
-or ringing, so an agent's state is found without walking every call.
+call change (:meth:`Board.on_call`), agents' presence, pauses (:meth:`Board.pause`) and wrap-up,
+and the feed asks for a :meth:`Board.snapshot` when it publishes a `board` message. Times are
+epoch seconds passed in, so the board can be tested without a clock. Live calls are indexed by
+the agents they are with or ringing, so an agent's state is found without walking every call.
 
 "Today" is the center's calendar day (`tz`, from `[ui] timezone`): today's figures
 (:mod:`~screenpop.board.figures`) restart at its midnight, and :meth:`Board.rebuild` refills
