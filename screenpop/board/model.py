@@ -74,7 +74,9 @@ class Board:
         view = self.agents.get(agent_id)
         if view is None or view.online == online:
             return
-        view.online, view.since = online, now
+        view.online = online
+        if view.paused is None:  # a pause goes on with the tab closed: its time too
+            view.since = now
         self.version += 1
 
     def pause(self, agent_id: str, reason: str | None, now: float) -> None:
