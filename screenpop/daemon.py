@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import functools
 import gc
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from screenpop import localday
 from screenpop.agents import AgentDirectory
 from screenpop.board.feed import BoardFeed
 from screenpop.board.model import Board
@@ -241,19 +242,22 @@ class Daemon:
             cfg.board.service_level_s,
             cfg.board.wrap_up_s,
             info,
+            tz=localday.zone(cfg.ui.timezone),
+            thresholds=cfg.board.threshold_table(),
             max_call_age_s=cfg.board.max_call_age_s,
         )
         self._board_state = MemoryBoardState(self.board)
         if self.cluster is not None:  # every node applies every node's board changes
             self._board_state = self.cluster.share_board(self._board_state)
         await self._configure_board(cfg)
-        midnight = dt.datetime.combine(dt.date.today(), dt.time()).timestamp()
+        now = time.time()
+        midnight = localday.day_start(now, self.board.tz)  # the center's midnight
         try:
             records = await self.store.calls_since(midnight)
         except ScreenpopError as exc:
             log.warning("board: today's calls could not be read from the call log: %s", exc)
         else:
-            await self._board_state.rebuild(dataclasses.asdict(r) for r in records)
+            await self._board_state.rebuild((dataclasses.asdict(r) for r in records), now)
         self._board_feed = BoardFeed(
             self._board_state, self.hub.publish, presence.board_watchers, self._tasks
         )
@@ -264,7 +268,12 @@ class Daemon:
         agents = [(a.id, a.name) for a in self.live.directory.all() if a.extensions]
         board = cfg.board
         await self._board_state.configure(
-            board.service_level_s, board.wrap_up_s, agents, max_call_age_s=board.max_call_age_s
+            board.service_level_s,
+            board.wrap_up_s,
+            agents,
+            max_call_age_s=board.max_call_age_s,
+            thresholds=board.threshold_table(),
+            zone=cfg.ui.timezone,
         )
 
     def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:

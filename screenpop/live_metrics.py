@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from screenpop import __version__
+from screenpop.board.figures import AGENT_STATES
 from screenpop.board.model import Board
 from screenpop.cache import Cache
 from screenpop.telephony.base import Source
@@ -81,7 +82,7 @@ class LiveFigures(Collector):
         )
         now = time.time()
         states = Counter(board.agent_state(agent_id, now) for agent_id in board.agents)
-        for state in ("offline", "available", "ringing", "on_call", "wrap_up"):
+        for state in AGENT_STATES:
             agents.add_metric([state], float(states.get(state, 0)))
         aged = CounterMetricFamily(
             "screenpop_board_calls_aged_out",

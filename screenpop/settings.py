@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from screenpop.board_settings import BoardSettings
 from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
@@ -226,12 +227,6 @@ class UiSettings(Strict):
         if not cleaned or any(not v for v in cleaned) or len(set(cleaned)) != len(cleaned):
             raise ValueError("must be a non-empty list of distinct, non-blank names")
         return cleaned
-
-
-class BoardSettings(Strict):
-    service_level_s: float = Field(default=20, gt=0)  # "answered within" threshold
-    wrap_up_s: float = Field(default=60, ge=0)  # after a call, until the agent closes its card
-    max_call_age_s: float = Field(default=4 * 3600, gt=0)  # a call never ended leaves after this
 
 
 class ClusterSettings(Strict):

@@ -143,3 +143,21 @@ async def test_todays_figures_survive_a_restart_on_the_same_store(tmp_path: Path
         assert support["service_level"] is not None
         bob = {a["id"]: a for a in board["agents"]}["bob"]
         assert bob["handled_today"] == 2
+
+
+async def test_a_wait_crossing_its_limit_raises_the_alarm_with_nothing_else_happening(
+    tmp_path: Path,
+) -> None:
+    thresholds = {"default": {"longest_wait_s": {"warn": 0.5, "alert": 1.0}}}
+    settings = make_settings(tmp_path, board={"thresholds": thresholds})
+    async with running(settings) as (daemon, port), agent_tab(port, "ts") as sam:
+        await sam.recv_type("hello")
+        daemon.emit(event("c1", EventKind.QUEUED))  # the only event: nobody answers, nothing moves
+        alarmed = await next_board(sam, lambda b: ("longest_wait_s", "alert") in alarms_of(b))
+        assert alarmed["totals"]["levels"]["longest_wait_s"] == "alert"
+        assert queue(alarmed)["levels"]["longest_wait_s"] == "alert"
+        assert alarmed["recheck_at"] is None  # past the last limit: no more rechecks
+
+
+def alarms_of(board: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(a["kind"], a["level"]) for a in board["alarms"]}

@@ -148,3 +148,15 @@ async def subscribed(redis: ClusterRedis) -> None:
             if count:
                 return
             await asyncio.sleep(0.02)
+
+
+def test_closing_the_tab_does_not_restart_the_time_in_pause() -> None:
+    board = board_of_two()
+    board.pause("alice", "lunch", T0 + 5)
+    board.presence("alice", False, T0 + 30)
+    board.presence("alice", True, T0 + 40)
+    entry = alice(board, T0 + 50)
+    assert (entry["state"], entry["since"]) == ("paused", T0 + 5)
+    board.pause("alice", None, T0 + 60)
+    board.presence("alice", False, T0 + 70)
+    assert (alice(board, T0 + 80)["state"], alice(board, T0 + 80)["since"]) == ("offline", T0 + 70)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import time
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, expect
@@ -122,7 +124,7 @@ async def test_a_waiting_call_grows_then_is_answered_and_the_agent_goes_on_the_c
     call(daemon, "c1", EventKind.ANSWERED, endpoint="1001")
     await expect(alice.locator(".agent-state")).to_have_text("On a call", timeout=WAIT_MS)
     await expect(alice.locator(".agent-with")).to_have_text("with Jane Doe")
-    await expect(alice.locator(".agent-handled")).to_have_text("1 today")
+    await expect(alice.locator(".agent-handled")).to_have_text("1")
     await expect(row).to_have_count(0)
     await expect(queue.locator(".answered")).to_have_text("1")
     await expect(queue.locator(".sl")).to_have_text("SL 20 s: 100 %")
@@ -168,6 +170,147 @@ async def test_names_on_the_board_are_text_never_markup(page: Page, site: Site) 
     assert dialogs == []
 
 
+async def headline(page: Page) -> dict[str, str]:
+    """The headline's figures by key (calls and agents), as the page shows them."""
+    figures: dict[str, str] = await page.eval_on_selector_all(
+        "#totals .fig, #agent-totals .fig",
+        "els => Object.fromEntries(els.map(e => [e.dataset.fig, e.querySelector('dd').innerText]))",
+    )
+    return figures
+
+
+async def test_the_headline_shows_zeros_and_counts_agents_by_state(page: Page, site: Site) -> None:
+    await log_in(page, site.base)
+    await expect(page.locator('#agent-totals [data-fig="offline"] dd')).to_have_text("3")
+    assert await headline(page) == {
+        "waiting": "0",
+        "longest_wait_s": "—",
+        "service_level": "—",
+        "asa_s": "—",
+        "abandon_rate": "—",
+        "available": "0",
+        "on_call": "0",
+        "ringing": "0",
+        "wrap_up": "0",
+        "paused": "0",
+        "offline": "3",
+    }
+    async with agent_tab(int(site.base.rsplit(":", 1)[1]), "alice-t") as alice:
+        await alice.recv_type("hello")
+        await expect(page.locator('#agent-totals [data-fig="available"] dd')).to_have_text(
+            "1", timeout=WAIT_MS
+        )
+        call(site.daemon, "h1", EventKind.QUEUED, caller=JANE, queue="support")
+        call(site.daemon, "h1", EventKind.ANSWERED, endpoint="1001")
+        call(site.daemon, "h2", EventKind.QUEUED, caller=JANE, queue="sales")
+        call(site.daemon, "h2", EventKind.ABANDONED)
+        totals = page.locator("#totals")
+        await expect(totals.locator('[data-fig="abandon_rate"] dd')).to_have_text(
+            "50 %", timeout=WAIT_MS
+        )
+        figures = await headline(page)
+        assert (figures["service_level"], figures["asa_s"]) == ("50 %", "0:00")
+        assert (figures["on_call"], figures["available"], figures["offline"]) == ("1", "0", "2")
+
+
+async def test_the_alarm_banner_when_callers_wait_and_nobody_is_available(
+    browser: Any, site: Site
+) -> None:
+    async with AsyncExitStack() as stack:
+        page = await new_page(browser, stack, viewport={"width": 1366, "height": 768})
+        await page.add_init_script(TONE_COUNTER)
+        await log_in(page, site.base)
+        banner = page.locator("#alarms")
+        await expect(banner).to_be_hidden()
+        await page.click("#sound-toggle")  # sound is off until the supervisor turns it on
+        await expect(page.locator("#sound-toggle")).to_have_attribute("aria-pressed", "true")
+        tones = await page.evaluate("window.tones")
+
+        # nobody has the desktop open: every agent is offline
+        call(site.daemon, "n1", EventKind.QUEUED, caller=JANE, queue="support")
+        call(site.daemon, "n2", EventKind.QUEUED, caller="+13125550199", queue="support")
+        await expect(banner).to_be_visible(timeout=WAIT_MS)
+        alarm = banner.locator('.alarm[data-queue="support"][data-kind="nobody_available"]')
+        await expect(alarm).to_have_text("support: nobody available, 2 waiting")
+        await expect(banner).to_have_class(re.compile(r"\bhas-alert\b"))
+        await expect(page.locator('.qcard[data-queue="support"]')).to_have_class(
+            re.compile(r"\balarm-alert\b")
+        )
+        assert await page.evaluate("window.tones") > tones  # the new red alarm sounded
+
+        async with agent_tab(int(site.base.rsplit(":", 1)[1]), "alice-t") as alice:
+            await alice.recv_type("hello")  # Alice is available now: the alarm goes
+            await expect(banner).to_be_hidden(timeout=WAIT_MS)
+        await expect(alarm).to_have_count(1, timeout=WAIT_MS)  # her tab closed: back again
+
+        await page.reload()
+        await expect(page.locator("#sound-toggle")).to_have_text("Sound on")  # remembered
+
+
+TONE_COUNTER = """
+window.tones = 0;
+const Real = window.AudioContext;
+window.AudioContext = class extends Real {
+  createOscillator() {
+    const osc = super.createOscillator();
+    const start = osc.start.bind(osc);
+    osc.start = (...args) => { window.tones += 1; return start(...args); };
+    return osc;
+  }
+};
+"""
+
+
+async def test_per_agent_state_reason_time_and_todays_figures(page: Page, site: Site) -> None:
+    daemon = site.daemon
+    await log_in(page, site.base)
+    port = int(site.base.rsplit(":", 1)[1])
+    async with agent_tab(port, "alice-t") as alice_tab, agent_tab(port, "bob-t") as bob_tab:
+        await alice_tab.recv_type("hello")
+        await bob_tab.recv_type("hello")
+        call(daemon, "p1", EventKind.QUEUED, caller=JANE, queue="support")
+        call(daemon, "p1", EventKind.RINGING, endpoint="1002")
+        call(daemon, "p1", EventKind.MISSED, endpoint="1002")  # Bob lets it ring out
+        call(daemon, "p1", EventKind.RINGING, endpoint="1001")
+        call(daemon, "p1", EventKind.ANSWERED, endpoint="1001")
+        call(daemon, "p1", EventKind.ENDED)
+
+        alice = page.locator('.agent[data-agent-id="alice"]')
+        bob = page.locator('.agent[data-agent-id="bob"]')
+        await expect(alice.locator(".agent-state")).to_have_text("Wrap-up", timeout=WAIT_MS)
+        await expect(alice.locator(".agent-handled")).to_have_text("1")
+        await expect(alice.locator(".agent-missed")).to_have_text("0")
+        await expect(alice.locator(".agent-aht")).to_have_text("1:00")  # no talk, 60 s wrap-up
+        await expect(bob.locator(".agent-missed")).to_have_text("1")
+        await expect(bob.locator(".agent-handled")).to_have_text("0")
+        await expect(bob.locator(".agent-aht")).to_have_text("—")
+
+        # the pause itself comes from the agent page or the PBX; here the board is told
+        # directly, and the next update (a caller giving up) carries it
+        daemon.board.pause("bob", "lunch", time.time())
+        call(daemon, "p2", EventKind.QUEUED, caller=JANE, queue="sales")
+        call(daemon, "p2", EventKind.ABANDONED)
+        await expect(bob.locator(".agent-state")).to_have_text("Paused", timeout=WAIT_MS)
+        await expect(bob.locator(".agent-reason")).to_have_text("lunch")
+        first = seconds(await bob.locator(".agent-time").inner_text())
+        await asyncio.sleep(1.5)  # the time in state grows with no message
+        assert seconds(await bob.locator(".agent-time").inner_text()) > first
+        await expect(page.locator('#agent-totals [data-fig="paused"] dd')).to_have_text("1")
+
+
+async def test_the_clock_shows_the_centers_time_of_day(browser: Any, tmp_path: Path) -> None:
+    raw = web_settings_raw(tmp_path, port=free_port())
+    raw["ui"] = {"timezone": "Pacific/Kiritimati"}  # UTC+14: another hour than the browser's
+    async with AsyncExitStack() as stack:
+        site = await open_site(stack, raw)
+        page = await new_page(browser, stack, timezone_id="UTC", locale="en-US")
+        await log_in(page, site.base)
+        text = await page.locator("#clock").inner_text()
+        center = dt.datetime.now(ZoneInfo("Pacific/Kiritimati"))
+        hours = {f"{(center - dt.timedelta(seconds=s)).hour % 12 or 12}:" for s in (0, 5)}
+        assert any(text.startswith(h) for h in hours), (text, hours)
+
+
 # -- the screenshot for the README ---------------------------------------------------------
 
 TEAM = [
@@ -197,6 +340,15 @@ def screenshot_settings(tmp_path: Path) -> dict[str, Any]:
         {"id": aid, "name": name, "extensions": [f"10{i:02d}"], "token": f"{aid}-t"}
         for i, (aid, name) in enumerate(TEAM, start=1)
     ] + [{"id": "sam", "name": "Sam Rivera", "role": "supervisor", "token": "sam-t"}]
+    raw["board"] = {
+        "thresholds": {
+            "default": {
+                "waiting": {"warn": 1, "alert": 3},
+                "longest_wait_s": {"warn": 30, "alert": 60},
+            },
+            "billing": {"nobody_available": True},
+        }
+    }
     raw["connectors"][0]["records"].update(
         {
             CALLERS[1]: {"customer_id": "C-2211", "name": "Marcus Lee", "tier": "gold"},
@@ -290,6 +442,7 @@ async def test_screenshot_of_a_busy_board(browser: Any, tmp_path: Path) -> None:
             await stack.enter_async_context(agent_tab(port, f"{aid}-t"))
         page = await new_page(browser, stack, viewport={"width": 1920, "height": 1080})
         await log_in(page, site.base)
+        site.daemon.board.pause("gus", "training", time.time() - 600)
         await live_calls(site.daemon)
         await expect(page.locator(".waiting-call")).to_have_count(3, timeout=WAIT_MS)
         name = page.locator('.waiting-call[data-call-id="w1"] .waiting-name')

@@ -28,13 +28,12 @@ export class BoardPause {
   }
 
   /** The reason and the controls for one agent's row (null for an agent nobody may pause). */
+  /** The row's Pause / Unpause controls (the row itself shows a paused agent's reason). */
   controls(agent) {
-    const paused = agent.state === "paused";
-    const reason = paused && agent.reason ? h("span", { class: "agent-reason", text: t(agent.reason) }) : null;
-    if (!this.config.manage || agent.state === "offline") return reason;
-    if (paused) {
+    if (!this.config.manage || agent.state === "offline") return null;
+    if (agent.state === "paused") {
       const unpause = () => this.ask({ type: "unpause", agent: agent.id });
-      return h("span", { class: "pause-controls" }, reason,
+      return h("span", { class: "pause-controls" },
         h("button", { type: "button", class: "unpause", onclick: unpause, text: t("Unpause") }));
     }
     const select = h("select", { class: "pause-reason", "aria-label": t("Pause reason for {name}", { name: agent.name }) },

@@ -1,8 +1,13 @@
 // The queue board: renders each `board` snapshot and keeps every wait and time-in-state growing
 // between snapshots from the server's clock. Every name and number goes in as text (dom.js).
+// The daemon computes the headline, the figures' levels (warn / alert) and the alarms once per
+// update; this page only shows them (and plays a tone for a new red alarm when sound is on).
 
+import { AlarmBanner } from "./alarms.js";
+import { DIRECT, count, duration, formatDuration, pct, queueLabel } from "./board_format.js";
 import { h, replaceChildren, setText } from "./dom.js";
 import { BoardPause } from "./board_pause.js";
+import { pageLocale, pageTimeZone, t } from "./i18n.js";
 import { Link } from "./link.js";
 
 const $ = (id) => document.getElementById(id);
@@ -10,8 +15,11 @@ const els = {
   board: $("board"),
   queues: $("queues"),
   agents: $("agents"),
-  agentCounts: $("agent-counts"),
   totals: $("totals"),
+  agentTotals: $("agent-totals"),
+  alarms: $("alarms"),
+  alarmList: $("alarm-list"),
+  sound: $("sound-toggle"),
   clock: $("clock"),
   updated: $("board-updated"),
   linkStatus: $("link-status"),
@@ -21,13 +29,11 @@ const els = {
   fullscreen: $("fullscreen"),
 };
 
-const DIRECT = "(direct)";
-const SL_GOOD = 0.8; // service level at or above this is green, above SL_FAIR amber, else red
-const SL_FAIR = 0.6;
+// the agents' states in the headline's order, with their labels (translated when shown)
 const STATES = {
   available: "Available",
-  ringing: "Ringing",
   on_call: "On a call",
+  ringing: "Ringing",
   wrap_up: "Wrap-up",
   paused: "Paused",
   offline: "Offline",
@@ -38,20 +44,20 @@ let clockOffsetMs = 0; // the server's clock minus this browser's
 let everConnected = false;
 let pending = null; // the newest snapshot not rendered yet
 
+/** The time of day at epoch `seconds` in the center's zone (`[ui] timezone`). */
+function centerTime(seconds) {
+  const options = { timeZone: pageTimeZone() };
+  try {
+    return new Date(seconds * 1000).toLocaleTimeString(pageLocale(), options);
+  } catch {
+    return new Date(seconds * 1000).toLocaleTimeString(); // a zone this browser does not know
+  }
+}
+
 /** Epoch seconds on the server's clock, estimated from the last snapshot's `at`. */
 const serverNow = () => (Date.now() + clockOffsetMs) / 1000;
 
-/** 75 -> "1:15", 3725 -> "1:02:05". */
-export function formatDuration(seconds) {
-  const total = Math.max(0, Math.floor(seconds));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const secs = String(total % 60).padStart(2, "0");
-  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
-}
-
-const count = (n) => (typeof n === "number" ? n.toLocaleString() : "—");
-const queueLabel = (name) => (name === DIRECT ? "Direct calls" : name);
+const levelClass = (level) => (level ? ` lvl-${level}` : "");
 
 /** A timer element: its text is the time since `since` (epoch s), refreshed by tick(). */
 function timer(tag, cls, since, warnAfter = null) {
@@ -75,7 +81,7 @@ function refreshTimer(node, now) {
 function tick() {
   const now = serverNow();
   for (const node of document.querySelectorAll(".timer[data-since]")) refreshTimer(node, now);
-  setText(els.clock, new Date(now * 1000).toLocaleTimeString());
+  setText(els.clock, centerTime(now));
 }
 
 /** How to show a caller: the best name, then the number and the other summary fields. */
@@ -92,16 +98,21 @@ export function describeCaller(info) {
   return { name: String(name), detail: details.join(" · ") };
 }
 
+const SL_TIERS = { alert: "bad", warn: "fair" };
+
 function slBadge(queue, thresholdS) {
   const sl = queue.service_level;
-  let tier = "none";
-  if (typeof sl === "number") tier = sl >= SL_GOOD ? "good" : sl >= SL_FAIR ? "fair" : "bad";
-  const pct = tier === "none" ? "—" : `${Math.round(sl * 100)} %`;
-  return h("span", { class: `sl sl-${tier}`, text: `SL ${thresholdS} s: ${pct}` });
+  const tier = typeof sl === "number" ? (SL_TIERS[queue.levels?.service_level] ?? "good") : "none";
+  return h("span", { class: `sl sl-${tier}`, text: `SL ${thresholdS} s: ${pct(sl)}` });
 }
 
-function figure(label, value, cls = "") {
-  return h("div", { class: `fig ${cls}` }, h("dt", { text: label }), h("dd", {}, value));
+function figure(label, value, cls = "", key = null) {
+  return h(
+    "div",
+    { class: `fig ${cls}`, "data-fig": key },
+    h("dt", { text: label }),
+    h("dd", {}, value),
+  );
 }
 
 function waitingCall(call, names, thresholdS) {
@@ -123,22 +134,44 @@ function waitingCall(call, names, thresholdS) {
   );
 }
 
-function queueCard(queue, names, thresholdS) {
+function queueCard(queue, names, thresholdS, alarmed) {
   const waiting = queue.waiting ?? [];
   const oldest = waiting.length ? Math.min(...waiting.map((c) => c.waiting_since)) : null;
-  const asa = queue.asa_s === null || queue.asa_s === undefined ? "—" : formatDuration(queue.asa_s);
+  const levels = queue.levels ?? {};
+  const cls = `qcard${waiting.length ? " has-waiting" : ""}${alarmed ? ` alarm-${alarmed}` : ""}`;
   return h(
     "article",
-    { class: `qcard${waiting.length ? " has-waiting" : ""}`, "data-queue": queue.name },
+    { class: cls, "data-queue": queue.name },
     h("header", {}, h("h3", { text: queueLabel(queue.name) }), slBadge(queue, thresholdS)),
     h(
       "dl",
       { class: "figures" },
-      figure("Waiting", h("span", { class: "waiting-count", text: count(waiting.length) }), "big"),
-      figure("Longest wait", timer("span", "longest", oldest, thresholdS), "big wide"),
+      figure(
+        "Waiting",
+        h("span", { class: "waiting-count", text: count(waiting.length) }),
+        `big${levelClass(levels.waiting)}`,
+      ),
+      figure(
+        "Longest wait",
+        timer("span", "longest", oldest), // coloured by the daemon's level, like the headline
+        `big wide${levelClass(levels.longest_wait_s)}`,
+      ),
       figure("Answered", h("span", { class: "answered", text: count(queue.answered_today) })),
-      figure("Abandoned", h("span", { class: "abandoned", text: count(queue.abandoned_today) })),
-      figure("ASA", h("span", { class: "asa", text: asa, title: "average speed of answer" })),
+      figure(
+        "Abandoned",
+        h(
+          "span",
+          {},
+          h("span", { class: "abandoned", text: count(queue.abandoned_today) }),
+          typeof queue.abandon_rate === "number"
+            ? h("span", { class: "abandon-rate", text: ` (${pct(queue.abandon_rate)})` })
+            : null,
+        ),
+      ),
+      figure(
+        "ASA",
+        h("span", { class: "asa", text: duration(queue.asa_s), title: "average speed of answer" }),
+      ),
     ),
     waiting.length
       ? h("ol", { class: "waiting" }, waiting.map((c) => waitingCall(c, names, thresholdS)))
@@ -146,62 +179,96 @@ function queueCard(queue, names, thresholdS) {
   );
 }
 
+/** One agent's row: state (with the pause reason), time in it, today's figures. */
 function agentRow(agent) {
   const who = agent.with ? describeCaller(agent.with) : null;
+  const state = STATES[agent.state] ? t(STATES[agent.state]) : agent.state;
+  let detail = who ? t("with {name}", { name: who.name }) : "";
+  if (agent.state === "paused" && agent.reason) detail = t(agent.reason); // a [ui] pause reason
   return h(
     "li",
     { class: `agent is-${agent.state}`, "data-agent-id": agent.id },
     h("span", { class: "agent-name", text: agent.name }),
-    h("span", { class: "agent-state", text: STATES[agent.state] ?? agent.state }),
-    h("span", { class: "agent-with", text: who ? `with ${who.name}` : "" }),
+    h("span", { class: "agent-state", text: state }),
+    h("span", { class: agent.state === "paused" ? "agent-reason" : "agent-with", text: detail }),
     timer("span", "agent-time", agent.since),
-    h("span", { class: "agent-handled", text: `${count(agent.handled_today)} today` }),
+    h("span", {
+      class: "agent-handled",
+      text: count(agent.handled_today),
+      title: t("Calls handled today"),
+    }),
+    h("span", {
+      class: `agent-missed${agent.missed_today ? " has-missed" : ""}`,
+      text: count(agent.missed_today),
+      title: t("Calls that rang and were not answered today"),
+    }),
+    h("span", {
+      class: "agent-aht",
+      text: duration(agent.aht_s),
+      title: t("Average handle time today (talk and wrap-up)"),
+    }),
     boardPause.controls(agent),
   );
 }
 
-function renderTotals(queues) {
+/** The headline across every queue: calls, then the agents by state, zeros shown. */
+function renderTotals(totals, queues) {
   const waiting = queues.flatMap((q) => q.waiting ?? []);
   const oldest = waiting.length ? Math.min(...waiting.map((c) => c.waiting_since)) : null;
-  const sum = (key) => queues.reduce((n, q) => n + (q[key] ?? 0), 0);
+  const levels = totals.levels ?? {};
   replaceChildren(
     els.totals,
-    figure("Waiting", count(waiting.length)),
-    figure("Longest", timer("span", "longest-all", oldest)),
-    figure("Answered", count(sum("answered_today"))),
-    figure("Abandoned", count(sum("abandoned_today"))),
+    figure(t("Waiting"), count(totals.waiting ?? 0), levelClass(levels.waiting), "waiting"),
+    figure(
+      t("Longest wait"),
+      timer("span", "longest-all", oldest),
+      levelClass(levels.longest_wait_s),
+      "longest_wait_s",
+    ),
+    figure(
+      t("Service level"),
+      pct(totals.service_level),
+      levelClass(levels.service_level),
+      "service_level",
+    ),
+    figure(t("ASA"), duration(totals.asa_s), "", "asa_s"),
+    figure(t("Abandon rate"), pct(totals.abandon_rate), "", "abandon_rate"),
+  );
+  const agents = totals.agents ?? {};
+  replaceChildren(
+    els.agentTotals,
+    Object.entries(STATES).map(([state, label]) =>
+      figure(t(label), count(agents[state] ?? 0), `is-${state}`, state),
+    ),
   );
 }
 
-function renderAgentCounts(agents) {
-  const byState = new Map();
-  for (const a of agents) byState.set(a.state, (byState.get(a.state) ?? 0) + 1);
-  const parts = Object.keys(STATES)
-    .filter((s) => byState.has(s))
-    .map((s) => {
-      const text = `${byState.get(s)} ${STATES[s].toLowerCase()}`;
-      return h("span", { class: `count is-${s}`, text });
-    });
-  replaceChildren(els.agentCounts, parts);
+/** Per queue, its worst alarm level ("alert" or "warn"). */
+function alarmLevels(alarms) {
+  const out = new Map();
+  for (const a of alarms) if (out.get(a.queue) !== "alert") out.set(a.queue, a.level);
+  return out;
 }
 
 const directLast = (a, b) => (a.name === DIRECT) - (b.name === DIRECT);
 
 function render(board) {
+  const alarms = board.alarms ?? [];
+  const alarmed = alarmLevels(alarms);
   const queues = [...(board.queues ?? [])].sort(directLast);
   const agents = board.agents ?? [];
   const names = new Map(agents.map((a) => [a.id, a.name]));
   const threshold = board.service_level_s;
+  alarmBanner.show(alarms);
   replaceChildren(
     els.queues,
     queues.length
-      ? queues.map((q) => queueCard(q, names, threshold))
+      ? queues.map((q) => queueCard(q, names, threshold, alarmed.get(q.name)))
       : h("p", { class: "none", text: "No queue has had a call today" }),
   );
   replaceChildren(els.agents, agents.map(agentRow));
-  renderTotals(queues);
-  renderAgentCounts(agents);
-  setText(els.updated, `Updated ${new Date(board.at * 1000).toLocaleTimeString()}`);
+  renderTotals(board.totals ?? {}, queues);
+  setText(els.updated, t("Updated {time}", { time: centerTime(board.at) }));
 }
 
 function renderPending() {
@@ -244,6 +311,7 @@ function setupTheme() {
 }
 
 setupTheme();
+const alarmBanner = new AlarmBanner(els.alarms, els.alarmList, els.sound);
 setInterval(tick, 250);
 tick();
 

@@ -8,7 +8,9 @@ watcher resuming between flushes gets the bytes last built for its role when the
 changed since and they are younger than the minimum interval (its page sets its clock by the
 snapshot's `at`), so watchers resuming together cost at most one build per role per interval.
 From the first change on, every :data:`SWEEP_S` the feed also removes calls past the board's
-maximum age (a PBX that never reported them ended), logging each once.
+maximum age (a PBX that never reported them ended), logging each once. A snapshot's
+`recheck_at` (a waiting caller's wait about to cross an alarm limit) gets one publish at that
+time, so the alarm shows even when nothing else changes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_RATE_HZ = 4.0
 SWEEP_S = 60.0
+RECHECK_MARGIN_S = 0.05  # a recheck lands just past the limit, not just before it
 
 Publish = Callable[[str, ServerMessage | Encoded], Awaitable[Any]]
 
@@ -56,6 +59,7 @@ class BoardFeed:
         self._later: set[asyncio.TimerHandle] = set()
         self._sweep_s = sweep_s
         self._sweeper: asyncio.TimerHandle | None = None
+        self._recheck: tuple[float, asyncio.TimerHandle] | None = None  # due (epoch s), timer
         self._closed = False
         self._generation = 0  # bumped by every change
         self._latest: dict[str, tuple[int, float, Encoded]] = {}  # role: generation, built at
@@ -132,10 +136,28 @@ class BoardFeed:
     async def _message(self, role: str, now: float) -> Encoded:
         """The role's board, built and encoded once; kept for watchers until the next change."""
         generation, built_at = self._generation, time.monotonic()
-        encoded = Encoded.of(BoardMessage(await self.board.snapshot(now, role)))
+        snapshot = await self.board.snapshot(now, role)
+        encoded = Encoded.of(BoardMessage(snapshot))
         self.built += 1
+        self._recheck_at(snapshot.get("recheck_at"), now)
         self._latest[role] = (generation, built_at, encoded)
         return encoded
+
+    def _recheck_at(self, due: float | None, now: float) -> None:
+        """Publish again at `due` (epoch s), unless an earlier recheck is already set."""
+        if due is None or self._closed:
+            return
+        if self._recheck is not None:
+            if self._recheck[0] <= due:
+                return
+            self._recheck[1].cancel()
+
+        def fire() -> None:
+            self._recheck = None
+            self.changed()
+
+        timer = asyncio.get_running_loop().call_later(max(0.0, due - now) + RECHECK_MARGIN_S, fire)
+        self._recheck = (due, timer)
 
     def close(self) -> None:
         """Stop publishing: cancel the pending flush and every scheduled expiry."""
@@ -144,6 +166,9 @@ class BoardFeed:
             if timer is not None:
                 timer.cancel()
         self._timer = self._sweeper = None
+        if self._recheck is not None:
+            self._recheck[1].cancel()
+            self._recheck = None
         for handle in self._later:
             handle.cancel()
         self._later.clear()

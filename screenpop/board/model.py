@@ -1,83 +1,35 @@
 """The supervisor's queue board: live calls per queue, agents and their states, today's figures.
 
 Sans-I/O like the call tracker; the in-memory `BoardState` wraps it. The pipeline feeds it every
-call change (:meth:`Board.on_call`), agents' presence and wrap-up, and the feed asks for a
-:meth:`Board.snapshot` when it publishes a `board` message. Times are epoch seconds passed in,
-so the board can be tested without a clock. Live calls are indexed by the agents they are with
-or ringing, so an agent's state is found without walking every call.
+call change (:meth:`Board.on_call`), agents' presence, pauses (:meth:`Board.pause`) and wrap-up,
+and the feed asks for a :meth:`Board.snapshot` when it publishes a `board` message. Times are
+epoch seconds passed in, so the board can be tested without a clock. Live calls are indexed by
+the agents they are with or ringing, so an agent's state is found without walking every call.
 
-"Today" is the local calendar day. Figures per queue: calls answered and abandoned, average speed
-of answer (mean wait of answered calls) and service level, the share of answered calls answered
-within the threshold among all calls offered that ended either way (answered + abandoned).
-:meth:`Board.rebuild` refills today's figures from the call log after a restart.
+"Today" is the center's calendar day (`tz`, from `[ui] timezone`): today's figures
+(:mod:`~screenpop.board.figures`) restart at its midnight, and :meth:`Board.rebuild` refills
+them from the call log after a restart. Thresholds and alarms: :mod:`~screenpop.board.alarms`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from screenpop.board import alarms
+from screenpop.board.alarms import Thresholds
+from screenpop.board.figures import AgentDay, QueueDay, headline
+from screenpop.board.views import AgentView, CallView, drop
 from screenpop.calls import Call
 from screenpop.events import CallState
+from screenpop.localday import local_date
 
 DIRECT = "(direct)"  # calls that reached an agent without a queue
 MAX_CALL_AGE_S = 4 * 3600.0  # a call the PBX never reported ended leaves the board after this
 AGED_REMEMBERED = 10_000  # ids of aged-out calls kept, so a late event does not bring one back
-
-
-@dataclass(slots=True)
-class QueueDay:
-    """One queue's figures for the day."""
-
-    answered: int = 0
-    abandoned: int = 0
-    within_sl: int = 0
-    total_wait_s: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        offered = self.answered + self.abandoned
-        return {
-            "answered_today": self.answered,
-            "abandoned_today": self.abandoned,
-            "asa_s": round(self.total_wait_s / self.answered, 1) if self.answered else None,
-            "service_level": round(self.within_sl / offered, 3) if offered else None,
-        }
-
-    def answer(self, wait_s: float, service_level_s: float) -> None:
-        """Count one call answered after waiting `wait_s` seconds."""
-        wait_s = max(0.0, wait_s)
-        self.answered += 1
-        self.total_wait_s += wait_s
-        self.within_sl += wait_s <= service_level_s
-
-
-@dataclass(slots=True)
-class AgentView:
-    id: str
-    name: str
-    online: bool = False
-    since: float = 0.0
-    wrap_up_until: float | None = None
-    wrap_call: str | None = None
-    handled: int = 0
-    paused: str | None = None  # the pause reason ("" for none given); None when not paused
-
-
-@dataclass(slots=True)
-class CallView:
-    """What the board remembers of a live call."""
-
-    call_id: str
-    queue: str
-    started_at: float
-    state: CallState
-    agent: str | None
-    ringing: frozenset[str]
-    counted: bool = False  # today's figures already include it (answered or abandoned)
-    since: float = 0.0
-    order: int = 0  # when the board first saw it: an agent on two calls shows the earlier one
 
 
 @dataclass(slots=True)
@@ -88,7 +40,9 @@ class Board:
     service_level_s: float
     wrap_up_s: float
     caller_info: Callable[[str, str | None], dict[str, Any]]
-    day: dt.date = field(default_factory=dt.date.today)
+    tz: dt.tzinfo | None = None  # the center's zone (None: the server's)
+    thresholds: Mapping[str, Thresholds] = field(default_factory=dict)  # queue or "default"
+    day: dt.date = dt.date.min  # today in `tz`; set from the clock when not given
     queues: dict[str, QueueDay] = field(default_factory=dict)
     agents: dict[str, AgentView] = field(default_factory=dict)
     calls: dict[str, CallView] = field(default_factory=dict)
@@ -100,6 +54,11 @@ class Board:
     _holding: dict[str, dict[str, None]] = field(default_factory=dict)  # agent: calls they hold
     _rung: dict[str, dict[str, None]] = field(default_factory=dict)  # agent: calls ringing them
     _seen: int = 0  # calls the board has put on it, ever (their `order`)
+    _members: dict[str, set[str]] = field(default_factory=dict)  # queue: agents its calls reached
+
+    def __post_init__(self) -> None:
+        if self.day == dt.date.min:
+            self.day = local_date(time.time(), self.tz)
 
     def set_agents(self, agents: Iterable[tuple[str, str]]) -> None:
         """The agents to show (id, name), e.g. after a config reload; keeps known ones' state."""
@@ -115,7 +74,9 @@ class Board:
         view = self.agents.get(agent_id)
         if view is None or view.online == online:
             return
-        view.online, view.since = online, now
+        view.online = online
+        if view.paused is None:  # a pause goes on with the tab closed: its time too
+            view.since = now
         self.version += 1
 
     def pause(self, agent_id: str, reason: str | None, now: float) -> None:
@@ -131,7 +92,8 @@ class Board:
         """The agent closed the card of their last call: wrap-up is over."""
         view = self.agents.get(agent_id)
         if view is not None and view.wrap_up_until is not None:
-            view.wrap_up_until, view.wrap_call, view.since = None, None, now
+            self._end_wrap_up(view, now)
+            view.since = now
             self.version += 1
 
     def expire(self, now: float) -> list[str]:
@@ -168,6 +130,7 @@ class Board:
             self.calls[call.call_id] = view
         self._touch_agents(view, call, now)
         self._unlink(view)
+        self._misses(view, call)
         view.state, view.agent, view.ringing = call.state, call.agent, frozenset(call.ringing)
         self._count(view, call)
         if call.active:
@@ -177,19 +140,41 @@ class Board:
             self._wrap_up(call, now)
         self.version += 1
 
+    def _misses(self, view: CallView, call: Call) -> None:
+        """Count a miss for each agent the call stopped ringing who did not answer it (it rang
+        out, someone else answered, or the caller hung up); once per call and agent, taken back
+        if that agent answers it after all."""
+        answerer = self.agents.get(call.agent) if call.agent else None
+        if answerer is not None and answerer.id in view.missed:
+            answerer.today.missed = max(0, answerer.today.missed - 1)
+            view.missed -= {answerer.id}
+        if not self._today(view.started_at):
+            return
+        still = frozenset(call.ringing) if call.active else frozenset()
+        for agent_id in view.ringing - still - view.missed - {call.agent}:
+            agent = self.agents.get(agent_id)
+            if agent is not None:
+                agent.today.missed += 1
+                view.missed |= {agent_id}
+
     def _link(self, view: CallView) -> None:
         """Index a live call under the agent holding it and every agent it rings."""
         if view.agent is not None:
             self._holding.setdefault(view.agent, {})[view.call_id] = None
         for agent_id in view.ringing:
             self._rung.setdefault(agent_id, {})[view.call_id] = None
+        if view.queue != DIRECT:
+            members = self._members.setdefault(view.queue, set())
+            members.update(view.ringing)
+            if view.agent is not None:
+                members.add(view.agent)
 
     def _unlink(self, view: CallView) -> None:
         """Undo :meth:`_link` for the call as it was indexed."""
         if view.agent is not None:
-            _drop(self._holding, view.agent, view.call_id)
+            drop(self._holding, view.agent, view.call_id)
         for agent_id in view.ringing:
-            _drop(self._rung, agent_id, view.call_id)
+            drop(self._rung, agent_id, view.call_id)
 
     def _touch_agents(self, view: CallView, call: Call, now: float) -> None:
         for agent_id in (view.ringing ^ frozenset(call.ringing)) | {view.agent, call.agent}:
@@ -197,7 +182,7 @@ class Board:
             if agent is not None:
                 agent.since = now
                 if agent_id in call.ringing or agent_id == call.agent:
-                    agent.wrap_up_until = agent.wrap_call = None
+                    self._end_wrap_up(agent, now)
 
     def _count(self, view: CallView, call: Call) -> None:
         if view.counted or not self._today(call.started_at):
@@ -207,7 +192,7 @@ class Board:
                 wait = call.answered_at - (call.started_at or call.answered_at)
                 self._queue_day(view.queue).answer(wait, self.service_level_s)
             if call.agent in self.agents:
-                self.agents[call.agent].handled += 1
+                self.agents[call.agent].today.handled += 1
             view.counted = True
         elif call.state is CallState.ABANDONED:
             self._queue_day(view.queue).abandoned += 1
@@ -217,56 +202,105 @@ class Board:
         return self.queues.setdefault(queue, QueueDay())
 
     def _wrap_up(self, call: Call, now: float) -> None:
+        """The agent's call ended: wrap-up starts, and the call counts in today's handle time
+        with a whole wrap-up (the part not used is taken back when it ends early)."""
         agent = self.agents.get(call.agent) if call.agent else None
-        if agent is not None and call.state is CallState.ENDED and self.wrap_up_s > 0:
+        if agent is None or call.state is not CallState.ENDED:
+            return
+        if self.wrap_up_s > 0:
             agent.wrap_up_until, agent.wrap_call, agent.since = (
                 now + self.wrap_up_s,
                 call.call_id,
                 now,
             )
+        if call.answered_at is not None and self._today(call.started_at):
+            talk = max(0.0, (call.ended_at or now) - call.answered_at)
+            agent.today.handle_s += talk + self.wrap_up_s
+            agent.today.finished += 1
+            agent.wrap_credit = agent.wrap_up_until
 
-    def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
-        """Refill today's figures from the call log (`CallRecord`-like mappings) after a restart."""
+    def _end_wrap_up(self, agent: AgentView, now: float) -> None:
+        """Wrap-up is over before its time (the agent is ready, or a call reaches them)."""
+        if agent.wrap_credit is not None:
+            agent.today.handle_s -= max(0.0, agent.wrap_credit - now)
+        agent.wrap_up_until = agent.wrap_call = agent.wrap_credit = None
+
+    def rebuild(self, calls: Iterable[Mapping[str, Any]], now: float | None = None) -> None:
+        """Refill today's figures (today at `now` when given) from the call log
+        (`CallRecord`-like mappings) after a restart. Handle times count the talk (and a
+        record's `wrap_s` when it has one); misses are not in the log."""
+        if now is not None:
+            self._roll(now)
         for rec in calls:
             started = rec.get("started_at")
             if started is None or not self._today(started) or rec.get("call_id") in self.logged:
                 continue
-            queue = rec.get("queue") or DIRECT
-            answered = rec.get("answered_at")
-            if answered is not None:
-                if rec.get("direction") != "outbound":
-                    self._queue_day(queue).answer(answered - started, self.service_level_s)
-                agent = self.agents.get(rec.get("agent_id") or "")
-                if agent is not None:
-                    agent.handled += 1
-            elif rec.get("state") == str(CallState.ABANDONED):
-                self._queue_day(queue).abandoned += 1
-            else:
-                continue
-            if rec.get("call_id"):
+            if self._rebuild_one(rec, started) and rec.get("call_id"):
                 self.logged.add(rec["call_id"])
         self.version += 1
 
+    def _rebuild_one(self, rec: Mapping[str, Any], started: float) -> bool:
+        queue = rec.get("queue") or DIRECT
+        answered, ended = rec.get("answered_at"), rec.get("ended_at")
+        if answered is None:
+            if rec.get("state") != str(CallState.ABANDONED):
+                return False
+            self._queue_day(queue).abandoned += 1
+            return True
+        if rec.get("direction") != "outbound":
+            self._queue_day(queue).answer(answered - started, self.service_level_s)
+        agent = self.agents.get(rec.get("agent_id") or "")
+        if agent is not None:
+            agent.today.handled += 1
+            if ended is not None:
+                agent.today.handle_s += max(0.0, ended - answered) + (rec.get("wrap_s") or 0.0)
+                agent.today.finished += 1
+        return True
+
     def _today(self, ts: float) -> bool:
-        return dt.datetime.fromtimestamp(ts).date() == self.day
+        return local_date(ts, self.tz) == self.day
 
     def _roll(self, now: float) -> None:
-        today = dt.datetime.fromtimestamp(now).date()
+        today = local_date(now, self.tz)
         if today != self.day:
             self.day = today
             self.queues = {}
             self.logged = set()
             for agent in self.agents.values():
-                agent.handled = 0
+                agent.today, agent.wrap_credit = AgentDay(), None
 
     def snapshot(self, now: float, role: str | None) -> dict[str, Any]:
-        """The board as a supervisor of `role` sees it (`board` message payload)."""
+        """The board as a supervisor of `role` sees it (`board` message payload): the headline
+        (`totals`), the `alarms`, each queue and each agent; `recheck_at` is when a waiting
+        caller's wait next crosses a limit (the feed publishes again then), or None."""
         self._roll(now)
+        agents = self._sorted_agents()
+        states = [self._agent_state(a, now) for a in agents]
+        available = {
+            a.id for a, (state, _) in zip(agents, states, strict=True) if state == "available"
+        }
+        views = self.waiting()
+        names = self.queue_names(views)
+        found: list[dict[str, Any]] = []
+        recheck: list[float] = []
+        queues = [
+            self._queue_json(name, views.get(name, []), now, role, available, found, recheck)
+            for name in names
+        ]
+        day = QueueDay.combined(self.queues[n] for n in names if n in self.queues)
+        longest = max((q["longest_wait_s"] for q in queues), default=0.0)
+        totals = headline(day, sum(len(v) for v in views.values()), longest, (s for s, _ in states))
+        totals["levels"] = alarms.worst(q["levels"] for q in queues)
         return {
             "at": now,
             "service_level_s": self.service_level_s,
-            "queues": self._queues_json(now, role),
-            "agents": [self._agent_json(a, now, role) for a in self._sorted_agents()],
+            "totals": totals,
+            "alarms": alarms.ordered(found),
+            "recheck_at": min(recheck, default=None),
+            "queues": queues,
+            "agents": [
+                self._agent_json(a, st, now, role) for a, st in zip(agents, states, strict=True)
+            ],
         }
 
     def waiting(self) -> dict[str, list[CallView]]:
@@ -281,38 +315,63 @@ class Board:
         """Every queue the board shows: those with figures today and those with callers now."""
         return sorted((set(self.queues) | set(waiting)) - {DIRECT})
 
-    def _queues_json(self, now: float, role: str | None) -> list[dict[str, Any]]:
-        waiting = {
-            queue: [
-                {
-                    "call_id": view.call_id,
-                    "waiting_since": view.started_at,
-                    "ringing": sorted(view.ringing),
-                    **self.caller_info(view.call_id, role),
-                }
-                for view in views
-            ]
-            for queue, views in self.waiting().items()
+    def _queue_json(
+        self,
+        name: str,
+        views: list[CallView],
+        now: float,
+        role: str | None,
+        available: set[str],
+        found: list[dict[str, Any]],
+        recheck: list[float],
+    ) -> dict[str, Any]:
+        """One queue's entry; adds its alarms to `found` and its next crossing to `recheck`."""
+        figures = self.queues.get(name, QueueDay()).to_json()
+        longest = now - views[0].started_at if views else 0.0
+        th = alarms.thresholds_for(self.thresholds, name)
+        seen = alarms.QueueNow(
+            name,
+            len(views),
+            sum(1 for v in views if not v.ringing),
+            longest,
+            figures["service_level"],
+            self._anyone_available(name, available),
+        )
+        levels = alarms.levels(th, seen)
+        found.extend(alarms.alarms(th, seen, levels))
+        crossing = alarms.next_crossing(th, views[0].started_at, now) if views else None
+        if crossing is not None:
+            recheck.append(crossing)
+        waiting = [
+            {
+                "call_id": view.call_id,
+                "waiting_since": view.started_at,
+                "ringing": sorted(view.ringing),
+                **self.caller_info(view.call_id, role),
+            }
+            for view in views
+        ]
+        return {
+            "name": name,
+            "waiting": waiting,
+            "longest_wait_s": round(longest, 1),
+            **figures,
+            "levels": levels,
         }
-        out = []
-        for name in self.queue_names(waiting):
-            calls = waiting.get(name, [])
-            longest = max((now - c["waiting_since"] for c in calls), default=0.0)
-            out.append(
-                {
-                    "name": name,
-                    "waiting": calls,
-                    "longest_wait_s": round(longest, 1),
-                    **self.queues.get(name, QueueDay()).to_json(),
-                }
-            )
-        return out
+
+    def _anyone_available(self, queue: str, available: set[str]) -> bool:
+        """An agent who takes `queue` (its calls reached them) is available; any agent, while
+        the queue's calls have reached nobody on the board."""
+        members = self._members.get(queue, set()) & self.agents.keys()
+        return bool(available & members) if members else bool(available)
 
     def _sorted_agents(self) -> list[AgentView]:
         return sorted(self.agents.values(), key=lambda a: a.name.lower())
 
-    def _agent_json(self, agent: AgentView, now: float, role: str | None) -> dict[str, Any]:
-        state, call_id = self._agent_state(agent, now)
+    def _agent_json(
+        self, agent: AgentView, shown: tuple[str, str | None], now: float, role: str | None
+    ) -> dict[str, Any]:
+        state, call_id = shown
         since = agent.since
         if state == "available" and agent.wrap_up_until is not None:
             since = max(since, agent.wrap_up_until)  # available since the wrap-up ran out
@@ -322,7 +381,7 @@ class Board:
             "state": state,
             "reason": agent.paused if state == "paused" else None,
             "since": since,
-            "handled_today": agent.handled,
+            **agent.today.to_json(),
             "call_id": call_id,
             "with": None,
         }
@@ -353,11 +412,3 @@ class Board:
         if len(call_ids) == 1:
             return next(iter(call_ids))
         return min(call_ids, key=lambda call_id: self.calls[call_id].order)
-
-
-def _drop(index: dict[str, dict[str, None]], agent_id: str, call_id: str) -> None:
-    calls = index.get(agent_id)
-    if calls is not None:
-        calls.pop(call_id, None)
-        if not calls:
-            del index[agent_id]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from screenpop import localday
+from screenpop.board.alarms import Thresholds
 from screenpop.board.model import Board
 from screenpop.calls import Call
 
@@ -24,9 +26,13 @@ class BoardState(Protocol):
         agents: Iterable[tuple[str, str]],
         *,
         max_call_age_s: float | None = None,
+        thresholds: Mapping[str, Thresholds] | None = None,
+        zone: str | None = None,
     ) -> None:
         """Take the (reloaded) thresholds and the agents to show (id, name); a call older than
-        `max_call_age_s` (when given) is aged out of the board."""
+        `max_call_age_s` (when given) is aged out of the board; `thresholds` (when given) are
+        the alarm limits per queue (`"default"` for the others); `zone` (when given) is the
+        center's IANA time zone (`[ui] timezone`; "" for the server's)."""
         ...
 
     async def on_call(self, call: Call, now: float) -> None:
@@ -49,8 +55,9 @@ class BoardState(Protocol):
         """The agent paused with `reason` ("" when none was given), or unpaused (None)."""
         ...
 
-    async def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
-        """Refill today's figures from the call log (`CallRecord`-like mappings)."""
+    async def rebuild(self, calls: Iterable[Mapping[str, Any]], now: float | None = None) -> None:
+        """Refill today's figures (today at `now` when given) from the call log
+        (`CallRecord`-like mappings)."""
         ...
 
     async def shows_call(self, call_id: str) -> bool:
@@ -75,10 +82,16 @@ class MemoryBoardState:
         agents: Iterable[tuple[str, str]],
         *,
         max_call_age_s: float | None = None,
+        thresholds: Mapping[str, Thresholds] | None = None,
+        zone: str | None = None,
     ) -> None:
         self.board.service_level_s, self.board.wrap_up_s = service_level_s, wrap_up_s
         if max_call_age_s is not None:
             self.board.max_call_age_s = max_call_age_s
+        if thresholds is not None:
+            self.board.thresholds = dict(thresholds)
+        if zone is not None:
+            self.board.tz = localday.zone(zone)
         self.board.set_agents(agents)
 
     async def on_call(self, call: Call, now: float) -> None:
@@ -96,8 +109,8 @@ class MemoryBoardState:
     async def expire(self, now: float) -> list[str]:
         return self.board.expire(now)
 
-    async def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
-        self.board.rebuild(calls)
+    async def rebuild(self, calls: Iterable[Mapping[str, Any]], now: float | None = None) -> None:
+        self.board.rebuild(calls, now)
 
     async def shows_call(self, call_id: str) -> bool:
         return call_id in self.board.calls

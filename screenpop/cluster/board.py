@@ -20,6 +20,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from screenpop.board.alarms import Thresholds
 from screenpop.board.state import BoardState
 from screenpop.calls import Call
 from screenpop.cluster.redis import ClusterDown, ClusterRedis
@@ -83,16 +84,23 @@ class SharedBoardState:
         agents: Iterable[tuple[str, str]],
         *,
         max_call_age_s: float | None = None,
+        thresholds: Mapping[str, Thresholds] | None = None,
+        zone: str | None = None,
     ) -> None:
         await self.local.configure(
-            service_level_s, wrap_up_s, agents, max_call_age_s=max_call_age_s
+            service_level_s,
+            wrap_up_s,
+            agents,
+            max_call_age_s=max_call_age_s,
+            thresholds=thresholds,
+            zone=zone,
         )
 
     async def expire(self, now: float) -> list[str]:
         return await self.local.expire(now)
 
-    async def rebuild(self, calls: Iterable[Mapping[str, Any]]) -> None:
-        await self.local.rebuild(calls)
+    async def rebuild(self, calls: Iterable[Mapping[str, Any]], now: float | None = None) -> None:
+        await self.local.rebuild(calls, now)
 
     async def shows_call(self, call_id: str) -> bool:
         return await self.local.shows_call(call_id)
