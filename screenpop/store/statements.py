@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from screenpop.store.schema import CallRecord, NoteRecord, Tables, Write
+from screenpop.store.schema import RING_RINGING, CallRecord, NoteRecord, RingRecord, Tables, Write
 
 
 class WriteStatements:
@@ -47,6 +47,8 @@ class WriteStatements:
         t = self._tables
         if kind is CallRecord:
             return _upsert_call(insert(t.calls), t)
+        if kind is RingRecord:
+            return _upsert_ring(insert(t.rings), t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
         ins = insert(t.logouts)
@@ -85,6 +87,23 @@ def _upsert_call(ins: Any, tables: Tables) -> Any:
         "ended_at": func.coalesce(new.ended_at, c.ended_at),
     }
     return ins.on_conflict_do_update(index_elements=[c.source, c.call_id], set_=changes)
+
+
+def _upsert_ring(ins: Any, tables: Tables) -> Any:
+    """Insert or update one ring; its first time stays, a final outcome is never replaced."""
+    c = tables.rings.c
+    new = ins.excluded
+    settled = c.outcome != RING_RINGING
+    changes = {
+        "outcome": case((settled, c.outcome), else_=new.outcome),
+        "ended_at": case((settled, c.ended_at), else_=func.coalesce(new.ended_at, c.ended_at)),
+        "outbound": c.outbound | new.outbound,
+        "queue": func.coalesce(c.queue, new.queue),
+        "caller_e164": func.coalesce(c.caller_e164, new.caller_e164),
+        "caller_name": func.coalesce(c.caller_name, new.caller_name),
+    }
+    keys = [c.source, c.call_id, c.agent_id, c.ring_no]
+    return ins.on_conflict_do_update(index_elements=keys, set_=changes)
 
 
 def _first_time(rec: CallRecord) -> float:
