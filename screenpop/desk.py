@@ -35,6 +35,7 @@ from screenpop.settings import ServerSettings, UiSettings
 from screenpop.store import Store, iso
 from screenpop.store.agent_day import AgentCall
 from screenpop.store.call_log import logout_record
+from screenpop.store.schema import WrapRecord
 from screenpop.store.writer import StoreWriter
 from screenpop.telephony.base import Dialer, Source, WebhookSource
 
@@ -137,9 +138,20 @@ class DeskService:
             self._p.metrics.ring_to_render.observe(latency)
 
     async def ready(self, agent_id: str) -> None:
-        """The agent closed the card of their last call: their wrap-up is over."""
-        await self._p.board.ready(agent_id, time.time())
+        """The agent closed the card of their last call: their wrap-up is over (on the board,
+        and in the call log as the wrap-up of the call they held that ended last)."""
+        now = time.time()
+        await self._p.board.ready(agent_id, now)
         self._p.board_feed.changed()
+        try:
+            last = await self._p.store.last_ended_call(agent_id)
+        except ScreenpopError as exc:
+            log.warning("agent %s: wrap-up not logged: %s", agent_id, exc)
+            return
+        if last is not None:
+            source, call_id, ended_at = last
+            wrap = min(max(0.0, now - ended_at), self._p.live.settings.board.wrap_up_s)
+            self._p.writer.queue(WrapRecord(source, call_id, agent_id, round(wrap, 1)))
 
     def slow_client(self) -> None:
         self._p.metrics.slow_clients.inc()
@@ -218,7 +230,7 @@ class DeskService:
             "answered_at": None if call.answered_at is None else iso(call.answered_at),
             "ended_at": None if call.ended_at is None else iso(call.ended_at),
             "talk_s": call.talk_s,
-            "wrap_s": None,
+            "wrap_s": call.wrap_s,
         }
 
     def dialer(self) -> tuple[str, Dialer] | None:

@@ -122,6 +122,7 @@ async def test_my_calls_lists_a_missed_call_and_reopens_its_card(
     await expect(wrapped.locator(".saved-note")).to_contain_text("Refund sent", timeout=WAIT_MS)
     await wrapped.locator("button.close").click()
     await expect(wrapped).to_have_count(0)
+    await expect(answered).to_contain_text("wrap-up 0:")  # closing the card ended the wrap-up
     await answered.click()
     await expect(wrapped.locator(".state")).to_have_text("Ended", timeout=WAIT_MS)
     await expect(wrapped.locator(".saved-note")).to_contain_text("Refund sent")

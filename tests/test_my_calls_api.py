@@ -15,7 +15,7 @@ import aiohttp
 from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.store.schema import CallRecord, RingRecord
-from tests.harness import make_settings, running
+from tests.harness import agent_tab, make_settings, running
 
 JANE = "+12125551234"
 ZONE = "America/New_York"
@@ -85,6 +85,17 @@ async def test_answered_missed_and_outbound_calls_newest_first(tmp_path: Path) -
         assert isinstance(answered["talk_s"], float)
         assert answered["rang_at"].endswith("Z") and answered["ended_at"] is not None
         assert body["calls"][0]["ended_at"] is None  # the outbound call is still on
+        assert answered["wrap_s"] is None  # the card is not closed yet
+        async with agent_tab(port, "ta") as alice:
+            await alice.recv_type("hello")
+            await alice.send({"type": "ready"})  # the card of a1 closed: wrap-up over
+            for _ in range(200):
+                _, body = await get(port, "/api/me/calls")
+                wrapped = next(c for c in body["calls"] if c["call_id"] == "a1")
+                if wrapped["wrap_s"] is not None:
+                    break
+                await asyncio.sleep(0.02)
+        assert 0 <= wrapped["wrap_s"] <= 60  # at most [board] wrap_up_s
 
 
 def local(day: dt.date, hour: int, minute: int) -> float:

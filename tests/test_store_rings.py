@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from screenpop.store import Store
 from screenpop.store.outbox import Outbox
-from screenpop.store.schema import RingRecord
+from screenpop.store.schema import RingRecord, WrapRecord
 from tests.test_store import E164, T0, call
 
 
@@ -105,6 +105,25 @@ async def test_the_agent_day_shows_answered_missed_and_outbound_newest_first(
     assert day[-1].talk_s == 60.0
     assert day[1].talk_s is None
     assert await store.agent_day("alice", T0 + 1, T0 + 350) == day[1:3]
+
+
+async def test_the_wrap_up_is_set_once_on_the_answered_ring(store: Store) -> None:
+    await store.write(
+        [
+            call("c1", T0, state="ended", answered_at=T0 + 10, ended_at=T0 + 70),
+            ring("c1", "alice", T0, "answered", ended_at=T0 + 10),
+            ring("c1", "bob", T0, "answered_elsewhere", ended_at=T0 + 10),
+        ]
+    )
+    assert await store.last_ended_call("alice") == ("pbx1", "c1", T0 + 70)
+    assert await store.last_ended_call("bob") is None  # he never held it
+    await store.write([WrapRecord("pbx1", "c1", "alice", 12.5)])
+    await store.write([WrapRecord("pbx1", "c1", "alice", 40.0)])  # again, later: no change
+    await store.write([WrapRecord("pbx1", "c1", "bob", 3.0)])  # not his answered ring
+    (only,) = await store.agent_day("alice", T0 - 1, T0 + 1)
+    assert only.wrap_s == 12.5
+    (missed,) = await store.agent_day("bob", T0 - 1, T0 + 1)
+    assert missed.wrap_s is None
 
 
 async def test_calls_held_before_rings_were_kept_still_show(store: Store) -> None:

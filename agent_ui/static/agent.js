@@ -148,6 +148,8 @@ function remove(card, byAgent = true) {
   if (cards.get(card.callId) !== card) return;
   const hadFocus = card.element.contains(document.activeElement);
   cards.delete(card.callId);
+  const times = clocks.get(card.callId)?.times();
+  if (byAgent && card.wrapUp && times?.wrap != null) myCalls.wrapped(card.callId, times.wrap);
   clocks.delete(card.callId);
   card.element.remove();
   idle.hidden = cards.size > 0;

@@ -145,6 +145,14 @@ export class MyCalls {
     this.render();
   }
 
+  /** The agent closed the call's card after `seconds` of wrap-up (the daemon logs it too). */
+  wrapped(callId, seconds) {
+    const entry = this.entries.get(callId);
+    if (!entry || entry.wrap_s != null) return;
+    entry.wrap_s = seconds;
+    this.render();
+  }
+
   missed(entry, state) {
     entry.ended_at ??= nowIso();
     if (entry.direction === "outbound") {
@@ -176,7 +184,10 @@ export class MyCalls {
   item(entry) {
     const caller = entry.caller ?? {};
     const who = caller.name || caller.national || caller.e164 || t("number withheld");
-    const talk = entry.talk_s != null ? t("talk {time}", { time: duration(entry.talk_s) }) : null;
+    let talk = entry.talk_s != null ? t("talk {time}", { time: duration(entry.talk_s) }) : null;
+    if (talk && entry.wrap_s != null) {
+      talk = t("talk {time} · wrap-up {wrap}", { time: duration(entry.talk_s), wrap: duration(entry.wrap_s) });
+    }
     return h(
       "li",
       {},

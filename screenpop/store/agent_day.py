@@ -37,6 +37,7 @@ class AgentCall:
     rang_at: float
     answered_at: float | None
     ended_at: float | None
+    wrap_s: float | None = None  # wrap-up after the call, once the agent closed its card
 
     @property
     def talk_s(self) -> float | None:
@@ -65,6 +66,7 @@ def rings_query(tables: Tables) -> Any:
             r.queue.label("ring_queue"),
             r.caller_e164.label("ring_e164"),
             r.caller_name.label("ring_name"),
+            r.wrap_s,
             c.caller_raw,
             c.caller_e164,
             c.caller_name,
@@ -141,6 +143,7 @@ def _from_rings(agent: str, group: list[Any]) -> AgentCall:
         rang_at=float(first.rang_at),
         answered_at=first.answered_at,
         ended_at=ended_at,
+        wrap_s=next((row.wrap_s for row in group if row.wrap_s is not None), None),
     )
 
 

@@ -28,15 +28,23 @@ from typing import Any
 import aiosqlite
 
 from screenpop.errors import OutboxFull, StoreError
-from screenpop.store.schema import CallRecord, LogoutRecord, NoteRecord, RingRecord, Write
+from screenpop.store.schema import (
+    CallRecord,
+    LogoutRecord,
+    NoteRecord,
+    RingRecord,
+    WrapRecord,
+    Write,
+)
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, type[CallRecord] | type[NoteRecord] | type[LogoutRecord] | type[RingRecord]] = {
+KINDS: dict[str, type[Write]] = {
     "call": CallRecord,
     "note": NoteRecord,
     "logout": LogoutRecord,
     "ring": RingRecord,
+    "wrap": WrapRecord,
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -67,6 +75,8 @@ def kind_of(item: Write) -> str:
             return "logout"
         case RingRecord():
             return "ring"
+        case WrapRecord():
+            return "wrap"
 
 
 def key_of(item: Write) -> str:
@@ -79,6 +89,8 @@ def key_of(item: Write) -> str:
             return agent_id
         case RingRecord(source=source, call_id=call_id, agent_id=agent_id, ring_no=ring_no):
             return f"{source}\x1f{call_id}\x1f{agent_id}\x1f{ring_no}"
+        case WrapRecord(source=source, call_id=call_id, agent_id=agent_id):
+            return f"{source}\x1f{call_id}\x1f{agent_id}"
 
 
 class Outbox:

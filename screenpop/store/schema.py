@@ -103,6 +103,17 @@ class RingRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class WrapRecord:
+    """How long the agent wrapped up after a call they answered (end of the call to the card
+    closed, at most `[board] wrap_up_s`): set once on their answered ring of it."""
+
+    source: str
+    call_id: str
+    agent_id: str
+    wrap_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class LogoutRecord:
     """An agent logged out: their sessions issued until `not_before_ms` are void."""
 
@@ -111,7 +122,7 @@ class LogoutRecord:
     expires_at: float  # when those sessions would have expired anyway (epoch seconds)
 
 
-Write = CallRecord | NoteRecord | LogoutRecord | RingRecord
+Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
 
 
@@ -191,6 +202,7 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("queue", String(128)),
         Column("caller_e164", String(32)),
         Column("caller_name", String(256)),
+        Column("wrap_s", Double),  # on the answered ring: wrap-up after the call (WrapRecord)
         UniqueConstraint(
             "source", "call_id", "agent_id", "ring_no", name=f"{prefix}call_rings_ring"
         ),

@@ -15,7 +15,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from screenpop.store.schema import RING_RINGING, CallRecord, NoteRecord, RingRecord, Tables, Write
+from screenpop.store.schema import (
+    RING_ANSWERED,
+    RING_RINGING,
+    CallRecord,
+    NoteRecord,
+    RingRecord,
+    Tables,
+    WrapRecord,
+    Write,
+)
 
 
 class WriteStatements:
@@ -49,6 +58,8 @@ class WriteStatements:
             return _upsert_call(insert(t.calls), t)
         if kind is RingRecord:
             return _upsert_ring(insert(t.rings), t)
+        if kind is WrapRecord:
+            return _set_wrap(t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
         ins = insert(t.logouts)
@@ -60,6 +71,8 @@ class WriteStatements:
 
 def _values(item: Write) -> dict[str, Any]:
     values = asdict(item)
+    if isinstance(item, WrapRecord):  # an UPDATE's parameters may not be named like columns
+        values = {f"w_{name}": value for name, value in values.items()}
     if isinstance(item, CallRecord):
         values["started_at"] = _first_time(item)
     return values
@@ -104,6 +117,19 @@ def _upsert_ring(ins: Any, tables: Tables) -> Any:
     }
     keys = [c.source, c.call_id, c.agent_id, c.ring_no]
     return ins.on_conflict_do_update(index_elements=keys, set_=changes)
+
+
+def _set_wrap(tables: Tables) -> Any:
+    """Set the wrap-up of the agent's answered ring of the call, once (a second write of it, or
+    a later one, changes nothing)."""
+    c = tables.rings.c
+    return (
+        tables.rings.update()
+        .where(c.source == bindparam("w_source"), c.call_id == bindparam("w_call_id"))
+        .where(c.agent_id == bindparam("w_agent_id"), c.outcome == RING_ANSWERED)
+        .where(c.wrap_s.is_(None))
+        .values(wrap_s=bindparam("w_wrap_s"))
+    )
 
 
 def _first_time(rec: CallRecord) -> float:
