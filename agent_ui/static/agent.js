@@ -386,4 +386,5 @@ setInterval(() => {
 }, 1000);
 
 myCalls.load().then(syncClocks);
+setInterval(() => myCalls.load(), 5 * 60 * 1000); // a new day starts a new list
 link.start();

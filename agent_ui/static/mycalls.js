@@ -40,7 +40,7 @@ function clock(iso) {
   }
 }
 
-const nowIso = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+const nowIso = () => new Date().toISOString();
 const seconds = (from, to) => (Date.parse(to) - Date.parse(from)) / 1000;
 
 export class MyCalls {
@@ -73,6 +73,7 @@ export class MyCalls {
     } catch {
       return; // offline: the live entries stay, the next reconnect loads again
     }
+    if (this.day !== null && body.day !== this.day) this.entries.clear(); // a new day began
     this.day = body.day;
     for (const stored of Array.isArray(body.calls) ? body.calls : []) {
       const live = this.entries.get(stored.call_id);

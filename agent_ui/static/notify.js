@@ -38,6 +38,10 @@ export class Alerts {
     this.audio = null;
     sound.checked = stored(SOUND_KEY) === "on";
     button.addEventListener("click", () => this.toggle());
+    // after a reload the browser lets audio start only once the agent has touched the page
+    document.addEventListener("pointerdown", () => {
+      if (sound.checked) this.unlockAudio();
+    });
     sound.addEventListener("change", () => {
       store(SOUND_KEY, sound.checked ? "on" : "off");
       if (sound.checked) this.unlockAudio(); // a click: the browser lets audio start now
