@@ -143,15 +143,7 @@ class DeskService:
         now = time.time()
         await self._p.board.ready(agent_id, now)
         self._p.board_feed.changed()
-        try:
-            last = await self._p.store.last_ended_call(agent_id)
-        except ScreenpopError as exc:
-            log.warning("agent %s: wrap-up not logged: %s", agent_id, exc)
-            return
-        if last is not None:
-            source, call_id, ended_at = last
-            wrap = min(max(0.0, now - ended_at), self._p.live.settings.board.wrap_up_s)
-            self._p.writer.queue(WrapRecord(source, call_id, agent_id, round(wrap, 1)))
+        self._p.writer.queue(WrapRecord(agent_id, now, self._p.live.settings.board.wrap_up_s))
 
     def slow_client(self) -> None:
         self._p.metrics.slow_clients.inc()

@@ -115,15 +115,30 @@ async def test_the_wrap_up_is_set_once_on_the_answered_ring(store: Store) -> Non
             ring("c1", "bob", T0, "answered_elsewhere", ended_at=T0 + 10),
         ]
     )
-    assert await store.last_ended_call("alice") == ("pbx1", "c1", T0 + 70)
-    assert await store.last_ended_call("bob") is None  # he never held it
-    await store.write([WrapRecord("pbx1", "c1", "alice", 12.5)])
-    await store.write([WrapRecord("pbx1", "c1", "alice", 40.0)])  # again, later: no change
-    await store.write([WrapRecord("pbx1", "c1", "bob", 3.0)])  # not his answered ring
+    await store.write([WrapRecord("alice", T0 + 82.5, 60.0)] * 2)  # twice: the same
+    await store.write([WrapRecord("alice", T0 + 100, 60.0)])  # a later ready: no change
+    await store.write([WrapRecord("bob", T0 + 80, 60.0)])  # not his answered ring
     (only,) = await store.agent_day("alice", T0 - 1, T0 + 1)
     assert only.wrap_s == 12.5
     (missed,) = await store.agent_day("bob", T0 - 1, T0 + 1)
     assert missed.wrap_s is None
+
+
+async def test_the_wrap_up_goes_to_the_last_call_ended_and_stops_at_the_limit(
+    store: Store,
+) -> None:
+    for call_id, at in (("c1", T0), ("c2", T0 + 100)):
+        await store.write(
+            [
+                call(call_id, at, state="ended", answered_at=at + 10, ended_at=at + 70),
+                ring(call_id, "alice", at, "answered", ended_at=at + 10),
+            ]
+        )
+    await store.write([WrapRecord("alice", T0 + 500, 60.0)])  # closed long after c2 ended
+    assert [(c.call_id, c.wrap_s) for c in await store.agent_day("alice", T0 - 1, T0 + 200)] == [
+        ("c2", 60.0),
+        ("c1", None),
+    ]
 
 
 async def test_calls_held_before_rings_were_kept_still_show(store: Store) -> None:

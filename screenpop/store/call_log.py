@@ -151,19 +151,6 @@ class Store:
             held = (await conn.execute(self._held_statement, params)).all()
         return agent_calls(agent_id, rings, held)
 
-    async def last_ended_call(self, agent_id: str) -> tuple[str, str, float] | None:
-        """(source, call_id, ended_at) of the call `agent_id` held that ended last, or None."""
-        c = self.tables.calls.c
-        query = (
-            select(c.source, c.call_id, c.ended_at)
-            .where(c.agent_id == agent_id, c.ended_at.is_not(None))
-            .order_by(c.ended_at.desc())
-            .limit(1)
-        )
-        async with self._connect("read the agent's last call") as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else (row.source, row.call_id, float(row.ended_at))
-
     # -- history and notes ------------------------------------------------------------------
 
     async def history(self, e164: str, limit: int) -> list[dict[str, Any]]:

@@ -89,8 +89,8 @@ def key_of(item: Write) -> str:
             return agent_id
         case RingRecord(source=source, call_id=call_id, agent_id=agent_id, ring_no=ring_no):
             return f"{source}\x1f{call_id}\x1f{agent_id}\x1f{ring_no}"
-        case WrapRecord(source=source, call_id=call_id, agent_id=agent_id):
-            return f"{source}\x1f{call_id}\x1f{agent_id}"
+        case WrapRecord(agent_id=agent_id, at=at):
+            return f"{agent_id}\x1f{at!r}"
 
 
 class Outbox:

@@ -104,13 +104,14 @@ class RingRecord:
 
 @dataclass(frozen=True, slots=True)
 class WrapRecord:
-    """How long the agent wrapped up after a call they answered (end of the call to the card
-    closed, at most `[board] wrap_up_s`): set once on their answered ring of it."""
+    """The agent ended their wrap-up at `at` (closed the card of their last call): the call
+    they answered that ended last before `at` gets its wrap-up, ``at`` minus its end, at most
+    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it. Written after the call's
+    row (the same queue), so the call that just ended is the one found."""
 
-    source: str
-    call_id: str
     agent_id: str
-    wrap_s: float
+    at: float
+    max_s: float
 
 
 @dataclass(frozen=True, slots=True)

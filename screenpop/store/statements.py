@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, case, func, literal, select, union_all
+from sqlalchemy import (
+    Double,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -120,15 +131,34 @@ def _upsert_ring(ins: Any, tables: Tables) -> Any:
 
 
 def _set_wrap(tables: Tables) -> Any:
-    """Set the wrap-up of the agent's answered ring of the call, once (a second write of it, or
-    a later one, changes nothing)."""
-    c = tables.rings.c
+    """Set the wrap-up of the agent's answered ring of the call they held that ended last
+    before the ready, once: writing it again, or a later ready, changes nothing."""
+    rings, calls = tables.rings, tables.calls
+    inner = rings.alias("answered")
+    at, most = bindparam("w_at", type_=Double), bindparam("w_max_s", type_=Double)
+    last_ring = (
+        select(inner.c.id)
+        .select_from(
+            inner.join(
+                calls, and_(calls.c.source == inner.c.source, calls.c.call_id == inner.c.call_id)
+            )
+        )
+        .where(inner.c.agent_id == bindparam("w_agent_id"), inner.c.outcome == RING_ANSWERED)
+        .where(calls.c.ended_at.is_not(None), calls.c.ended_at <= at)
+        .order_by(calls.c.ended_at.desc(), inner.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    ended = (
+        select(calls.c.ended_at)
+        .where(calls.c.source == rings.c.source, calls.c.call_id == rings.c.call_id)
+        .scalar_subquery()
+    )
+    wrap = case((at - ended > most, most), else_=at - ended)
     return (
-        tables.rings.update()
-        .where(c.source == bindparam("w_source"), c.call_id == bindparam("w_call_id"))
-        .where(c.agent_id == bindparam("w_agent_id"), c.outcome == RING_ANSWERED)
-        .where(c.wrap_s.is_(None))
-        .values(wrap_s=bindparam("w_wrap_s"))
+        rings.update()
+        .where(rings.c.id == last_ring, rings.c.wrap_s.is_(None))
+        .values(wrap_s=case((wrap < 0, 0.0), else_=wrap))
     )
 
 
