@@ -138,3 +138,35 @@ async def test_the_day_ends_at_midnight_in_the_centers_time_zone(tmp_path: Path)
             http.get(f"http://127.0.0.1:{port}/api/me/calls") as resp,
         ):
             assert resp.status == 401
+
+
+async def test_each_ring_is_kept_for_the_reports_and_the_call_shows_once(tmp_path: Path) -> None:
+    async with running(make_settings(tmp_path)) as (daemon, port):
+        emit(daemon, "q1", EventKind.RINGING, "1001")  # rings out on Alice...
+        emit(daemon, "q1", EventKind.MISSED, "1001")
+        emit(daemon, "q1", EventKind.RINGING, "1002")  # ...and Bob...
+        emit(daemon, "q1", EventKind.MISSED, "1002")
+        emit(daemon, "q1", EventKind.RINGING, "1001")  # ...then Alice again, who takes it
+        emit(daemon, "q1", EventKind.ANSWERED, "1001")
+        emit(daemon, "q1", EventKind.ENDED)
+        emit(daemon, "o2", EventKind.RINGING, "1001", outbound=True)  # nobody picks up
+        emit(daemon, "o2", EventKind.ABANDONED, outbound=True)
+        emit(daemon, "last", EventKind.RINGING, "1002")
+        await listed(port, 2, token="tb")  # Bob's "last": everything before it is written
+        body = await listed(port, 2)
+        assert [(c["call_id"], c["outcome"]) for c in body["calls"]] == [
+            ("o2", "no_answer"),
+            ("q1", "answered"),
+        ]
+        rings = daemon.store.tables.rings
+        async with daemon.store._connect("test") as conn:
+            rows = (await conn.execute(rings.select().order_by(rings.c.id))).all()
+        assert [(r.call_id, r.agent_id, r.ring_no, r.outcome) for r in rows] == [
+            ("q1", "alice", 1, "missed"),
+            ("q1", "bob", 1, "missed"),
+            ("q1", "alice", 2, "answered"),
+            ("o2", "alice", 1, "unanswered"),
+            ("last", "bob", 1, "ringing"),
+        ]
+        assert all(r.queue == "support" and r.caller_e164 == JANE for r in rows)
+        assert rows[0].rang_at < rows[2].rang_at and rows[3].outbound
