@@ -216,7 +216,7 @@ class DeskService:
             "outcome": call.outcome,
             "reason": call.reason,
             "caller": {"e164": e164, "national": national, "name": call.caller_name},
-            "customer": None,
+            "customer": None if call.customer_id is None else {"customer_id": call.customer_id},
             "queue": call.queue,
             "rang_at": iso(call.rang_at),
             "answered_at": None if call.answered_at is None else iso(call.answered_at),

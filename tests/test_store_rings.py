@@ -145,6 +145,15 @@ async def test_calls_held_before_rings_were_kept_still_show(store: Store) -> Non
     await store.record_call(call("old", T0, state="ended", ended_at=T0 + 70))
     (only,) = await store.agent_day("alice", T0 - 1, T0 + 1)
     assert (only.call_id, only.outcome, only.talk_s) == ("old", "answered", 60.0)
+    assert only.customer_id is None
+
+
+async def test_the_customer_picked_for_the_number_comes_with_the_call(store: Store) -> None:
+    await store.record_call(call("old", T0, state="ended", ended_at=T0 + 70))
+    await store.write([ring("new", "alice", T0 + 100, "missed", ended_at=T0 + 106)])
+    await store.remember_choice(E164, "C-2002", "bob")
+    day = await store.agent_day("alice", T0 - 1, T0 + 200)
+    assert [(c.call_id, c.customer_id) for c in day] == [("new", "C-2002"), ("old", "C-2002")]
 
 
 async def test_an_existing_call_log_gains_the_rings_table(store_url: tuple[str, str]) -> None:

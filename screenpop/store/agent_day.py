@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 
 from screenpop.store.schema import RING_ANSWERED, RING_RINGING, Tables
 
@@ -38,6 +38,7 @@ class AgentCall:
     answered_at: float | None
     ended_at: float | None
     wrap_s: float | None = None  # wrap-up after the call, once the agent closed its card
+    customer_id: str | None = None  # the customer an agent picked for the number, if any
 
     @property
     def talk_s(self) -> float | None:
@@ -50,10 +51,10 @@ class AgentCall:
 def rings_query(tables: Tables) -> Any:
     """The agent's rings in [start, end) with their call's row, if logged; parameters
     `agent`, `start`, `end`."""
-    r, c = tables.rings.c, tables.calls.c
+    r, c, picked = tables.rings.c, tables.calls.c, tables.choices.c
     joined = tables.rings.outerjoin(
         tables.calls, and_(c.source == r.source, c.call_id == r.call_id)
-    )
+    ).outerjoin(tables.choices, picked.caller_e164 == func.coalesce(c.caller_e164, r.caller_e164))
     return (
         select(
             r.source,
@@ -67,6 +68,7 @@ def rings_query(tables: Tables) -> Any:
             r.caller_e164.label("ring_e164"),
             r.caller_name.label("ring_name"),
             r.wrap_s,
+            picked.customer_id,
             c.caller_raw,
             c.caller_e164,
             c.caller_name,
@@ -85,9 +87,10 @@ def rings_query(tables: Tables) -> Any:
 
 def held_query(tables: Tables) -> Any:
     """The calls the agent held that started in [start, end) (for calls without ring rows)."""
-    c = tables.calls.c
+    c, picked = tables.calls.c, tables.choices.c
     return (
         select(
+            picked.customer_id,
             c.source,
             c.call_id,
             c.caller_raw,
@@ -99,6 +102,7 @@ def held_query(tables: Tables) -> Any:
             c.answered_at,
             c.ended_at,
         )
+        .select_from(tables.calls.outerjoin(tables.choices, picked.caller_e164 == c.caller_e164))
         .where(c.agent_id == _param("agent"), c.started_at >= _param("start"))
         .where(c.started_at < _param("end"))
     )
@@ -144,6 +148,7 @@ def _from_rings(agent: str, group: list[Any]) -> AgentCall:
         answered_at=first.answered_at,
         ended_at=ended_at,
         wrap_s=next((row.wrap_s for row in group if row.wrap_s is not None), None),
+        customer_id=first.customer_id,
     )
 
 
@@ -177,4 +182,5 @@ def _from_held(row: Any) -> AgentCall:
         rang_at=float(row.started_at),
         answered_at=row.answered_at,
         ended_at=row.ended_at,
+        customer_id=row.customer_id,
     )
