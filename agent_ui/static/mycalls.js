@@ -43,6 +43,18 @@ function clock(iso) {
 const nowIso = () => new Date().toISOString();
 const seconds = (from, to) => (Date.parse(to) - Date.parse(from)) / 1000;
 
+/** The call log's entry, with the names this tab learnt from the card (the log keeps only the
+ * PBX's caller name). */
+function merged(live, stored) {
+  const name = live.caller?.name || stored.caller?.name || null;
+  return {
+    ...live,
+    ...stored,
+    caller: { ...stored.caller, name },
+    customer: live.customer ?? stored.customer,
+  };
+}
+
 export class MyCalls {
   /**
    * @param {HTMLElement} root  the <details> holding the list
@@ -77,7 +89,7 @@ export class MyCalls {
     this.day = body.day;
     for (const stored of Array.isArray(body.calls) ? body.calls : []) {
       const live = this.entries.get(stored.call_id);
-      this.entries.set(stored.call_id, live ? { ...live, ...stored, customer: live.customer } : stored);
+      this.entries.set(stored.call_id, live ? merged(live, stored) : stored);
     }
     this.render();
   }
