@@ -157,6 +157,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/readyz", api.readyz)
     r.add_get("/metrics", api.metrics)
     r.add_get("/api/cards/{number}", api.card)
+    r.add_get("/api/me/calls", desk_api.my_calls)
     r.add_post("/api/calls/{call_id}/notes", api.add_note)
     r.add_post("/api/calls/{call_id}/choice", desk_api.choose)
     r.add_post("/api/dial", desk_api.dial)

@@ -7,6 +7,7 @@ concrete daemon class, so either side can change behind the seam.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -108,6 +109,10 @@ class Desk(Protocol):
         """Pause (a reason from `[ui] pause_reasons`) or unpause `target_id` (default: the
         actor) at the PBX; the tabs get `status` messages. ValueError: not allowed or a bad
         reason; KeyError: no such agent; ProtocolError: the PBX refused or is away."""
+
+    async def my_calls(self, agent_id: str, day: dt.date | None = None) -> dict[str, Any]:
+        """The agent's calls of `day` (default: today in `[ui] timezone`), newest first:
+        ``{"day", "calls"}``. StoreError when the store does not answer."""
         ...
 
     async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]: ...

@@ -1,4 +1,5 @@
-"""Agent and supervisor actions over HTTP: click-to-dial, picking a candidate, reloading config.
+"""Agent and supervisor actions over HTTP: the agent's calls of the day, click-to-dial, picking a
+candidate, reloading config.
 
 The same actions exist as websocket messages for the agent page; these routes serve scripts and
 other clients. Every route checks the caller's identity and role first.
@@ -6,6 +7,7 @@ other clients. Every route checks the caller's identity and role first.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from aiohttp import web
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_ui.api import api_agent, invalid_body, problem
 from agent_ui.keys import DESK
-from screenpop.errors import ConfigError, ScreenpopError
+from screenpop.errors import ConfigError, ScreenpopError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,24 @@ class DialBody(BaseModel):
 class ChoiceBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     customer_id: str = Field(min_length=1, max_length=200)
+
+
+async def my_calls(request: web.Request) -> web.Response:
+    """`GET /api/me/calls[?day=YYYY-MM-DD]`: the caller's calls of that day (default today, in
+    `[ui] timezone`), newest first: answered, missed and outbound."""
+    agent = api_agent(request)
+    day: dt.date | None = None
+    if "day" in request.query:
+        try:
+            day = dt.date.fromisoformat(request.query["day"])
+        except ValueError:
+            return problem(400, "day: expected a date as YYYY-MM-DD")
+    try:
+        found = await request.app[DESK].my_calls(agent.id, day)
+    except StoreError as exc:
+        log.warning("agent %s: calls of the day not read: %s", agent.id, exc)
+        return problem(503, "the call log does not answer, try again")
+    return web.json_response(found)
 
 
 async def dial(request: web.Request) -> web.Response:

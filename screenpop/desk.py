@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,14 +28,17 @@ from screenpop.delivery.outbound import Hello
 from screenpop.errors import ScreenpopError
 from screenpop.events import CallEvent, EventKind, SourceEvent
 from screenpop.layout import page_layouts
+from screenpop.localday import day_bounds, local_date, zone
 from screenpop.metrics import Metrics
 from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.presence import Presence
 from screenpop.settings import ServerSettings, UiSettings
-from screenpop.store import Store
+from screenpop.store import Store, iso
+from screenpop.store.agent_day import AgentCall
 from screenpop.store.call_log import logout_record
+from screenpop.store.schema import WrapRecord
 from screenpop.store.writer import StoreWriter
 from screenpop.telephony.base import Dialer, Source, WebhookSource
 
@@ -147,9 +151,12 @@ class DeskService:
             self._p.metrics.ring_to_render.observe(latency)
 
     async def ready(self, agent_id: str) -> None:
-        """The agent closed the card of their last call: their wrap-up is over."""
-        await self._p.board.ready(agent_id, time.time())
+        """The agent closed the card of their last call: their wrap-up is over (on the board,
+        and in the call log as the wrap-up of the call they held that ended last)."""
+        now = time.time()
+        await self._p.board.ready(agent_id, now)
         self._p.board_feed.changed()
+        self._p.writer.queue(WrapRecord(agent_id, now, self._p.live.settings.board.wrap_up_s))
 
     def slow_client(self) -> None:
         self._p.metrics.slow_clients.inc()
@@ -221,6 +228,38 @@ class DeskService:
         log.info(
             "agent %s: %s by %s", target_id, f"pause ({reason})" if paused else "unpause", actor_id
         )
+
+    async def my_calls(self, agent_id: str, day: dt.date | None = None) -> dict[str, Any]:
+        """The agent's calls of `day` (default today) in the center's time zone (`[ui]
+        timezone`), newest first, from the store: ``{"day", "calls": [...]}`` (README, "My
+        calls"). StoreError when the store does not answer."""
+        tz = zone(self.ui.timezone)
+        day = day or local_date(time.time(), tz)
+        noon = dt.datetime.combine(day, dt.time(12), tzinfo=tz).timestamp()
+        start, end = day_bounds(noon, tz)
+        calls = await self._p.store.agent_day(agent_id, start, end)
+        return {"day": day.isoformat(), "calls": [self._call_json(c) for c in calls]}
+
+    def _call_json(self, call: AgentCall) -> dict[str, Any]:
+        raw = call.caller_e164 or call.caller_raw
+        caller = normalize(raw, self._p.live.settings.phone.default_region)
+        e164 = caller.e164 if caller.lookupable else None
+        national = caller.national if caller.lookupable else None
+        return {
+            "call_id": call.call_id,
+            "source": call.source,
+            "direction": call.direction,
+            "outcome": call.outcome,
+            "reason": call.reason,
+            "caller": {"e164": e164, "national": national, "name": call.caller_name},
+            "customer": None if call.customer_id is None else {"customer_id": call.customer_id},
+            "queue": call.queue,
+            "rang_at": iso(call.rang_at),
+            "answered_at": None if call.answered_at is None else iso(call.answered_at),
+            "ended_at": None if call.ended_at is None else iso(call.ended_at),
+            "talk_s": call.talk_s,
+            "wrap_s": call.wrap_s,
+        }
 
     def dialer(self) -> tuple[str, Dialer] | None:
         """The first telephony source that can place calls, with its name."""

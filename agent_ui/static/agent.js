@@ -1,11 +1,17 @@
 // The agent desktop: a card per call, newest on top, live over the websocket; click-to-dial,
-// candidate choice, wrap-up, keyboard shortcuts and screen-reader announcements.
+// candidate choice, wrap-up with talk and wrap-up timers, "My calls" of the day, notifications
+// while the tab is hidden, a banner while the link is down, keyboard shortcuts and screen-reader
+// announcements.
 
 import { CallCard } from "./card.js";
+import { CardClock, markLive, markStale } from "./cardextras.js";
 import { setText } from "./dom.js";
+import { t } from "./i18n.js";
 import { installShortcuts } from "./keys.js";
 import { Link } from "./link.js";
 import { StatusControl } from "./status.js";
+import { MyCalls } from "./mycalls.js";
+import { Alerts } from "./notify.js";
 
 const $ = (id) => document.getElementById(id);
 const calls = $("calls");
@@ -16,11 +22,15 @@ const dialForm = $("dial-form");
 const dialInput = $("dial-number");
 const dialStatus = $("dial-status");
 const help = $("help");
+const banner = $("link-banner");
 const baseTitle = document.title;
 const LOGOUT_KEY = "screenpop:logout";
 const MAX_CLOSED = 200;
 
 const cards = new Map();
+const clocks = new Map(); // call id -> CardClock
+const alerts = new Alerts($("notify-toggle"), $("ring-sound"));
+const myCalls = new MyCalls($("my-calls"), (entry) => reopen(entry));
 let me = "";
 let dispositions = [];
 let pendingNote = null;
@@ -66,6 +76,16 @@ const link = new Link({
     linkStatus.classList.toggle("ok", ok);
   },
   onError: (reason, about) => failed(reason, about),
+  onDown: () => {
+    banner.hidden = false;
+    for (const card of cards.values()) markStale(card);
+  },
+  onUp: () => {
+    const wasDown = !banner.hidden;
+    banner.hidden = true;
+    for (const card of cards.values()) markLive(card);
+    if (wasDown) myCalls.load().then(syncClocks);
+  },
 });
 
 function failed(reason, about) {
@@ -134,6 +154,9 @@ function remove(card, byAgent = true) {
   if (cards.get(card.callId) !== card) return;
   const hadFocus = card.element.contains(document.activeElement);
   cards.delete(card.callId);
+  const times = clocks.get(card.callId)?.times();
+  if (byAgent && card.wrapUp && times?.wrap != null) myCalls.wrapped(card.callId, times.wrap);
+  clocks.delete(card.callId);
   card.element.remove();
   idle.hidden = cards.size > 0;
   if (byAgent) {
@@ -149,6 +172,7 @@ function cardFor(callId, create) {
   if (!card && create) {
     card = new CallCard(callId, context);
     cards.set(callId, card);
+    clocks.set(callId, new CardClock(card));
     calls.prepend(card.element);
     idle.hidden = true;
   }
@@ -168,10 +192,23 @@ function updateTitle() {
 function onPop(message, live) {
   const fresh = !cards.has(message.call_id);
   const card = cardFor(message.call_id, true);
+  delete card.element.dataset.reopened;
   card.setPop(message);
+  myCalls.fromPop(message);
+  if (message.state === "answered" || message.state === "transferred") {
+    clocks.get(card.callId)?.answered();
+  }
+  syncClocks();
   if (!live) return;
   link.send({ type: "ack", seq: message.seq });
   if (fresh) announce(card.announcement());
+  if (fresh && message.state === "ringing") {
+    const title =
+      card.direction === "outbound"
+        ? t("Calling {name}", { name: card.nameEl.textContent })
+        : t("Incoming call: {name}", { name: card.nameEl.textContent });
+    alerts.pop(title, card.announcement(), message.call_id);
+  }
   if (card.direction === "outbound" && dialling) {
     dialling = false;
     dialInput.value = "";
@@ -181,8 +218,13 @@ function onPop(message, live) {
 
 function onCall(message, live) {
   const card = cardFor(message.call_id, false);
+  myCalls.fromCall(message, me);
   if (!card) return;
   card.setState(message.state, message.agent);
+  const clock = clocks.get(card.callId);
+  if (message.state === "answered") clock?.answered();
+  else if (card.finished || message.state === "ended") clock?.ended();
+  clock?.tick();
   if (message.state === "answered") {
     // the agent picked up the next call: cards of finished calls make way
     for (const other of [...cards.values()]) if (other !== card && other.finished) remove(other, false);
@@ -194,7 +236,10 @@ function onCall(message, live) {
 function handle(message, live) {
   if (message.type === "status") agentStatus.show(message);
   else if (message.type === "pop") onPop(message, live);
-  else if (message.type === "card") cardFor(message.call_id, false)?.setCard(message.card);
+  else if (message.type === "card") {
+    cardFor(message.call_id, false)?.setCard(message.card);
+    myCalls.fromCard(message);
+  }
   else if (message.type === "call") onCall(message, live);
   else if (message.type === "note") {
     const card = cardFor(message.note?.call_id ?? message.call_id, false);
@@ -275,4 +320,78 @@ window.addEventListener("storage", (event) => {
   }
 });
 
+// -- the agent's day ------------------------------------------------------------------------
+
+/** Times from the call log beat this tab's own (it may have opened in the middle of a call). */
+function syncClocks() {
+  for (const [callId, clock] of clocks) {
+    const entry = myCalls.get(callId);
+    if (entry?.answered_at) clock.logged(entry);
+    clock.tick();
+  }
+}
+
+const REOPENED_STATE = {
+  answered_elsewhere: "answered_elsewhere",
+  abandoned: "abandoned",
+  rang_out: "missed",
+};
+
+function reopenedState(entry) {
+  if (entry.outcome === "answered") return entry.ended_at ? "ended" : "answered";
+  if (entry.outcome === "missed") return REOPENED_STATE[entry.reason] ?? "missed";
+  return entry.outcome === "ringing" ? "ringing" : "ended";
+}
+
+async function cardJson(entry) {
+  const caller = entry.caller ?? {};
+  if (caller.e164) {
+    try {
+      const response = await fetch(`/api/cards/${encodeURIComponent(caller.e164)}`);
+      if (response.ok) return { ...(await response.json()), call_id: entry.call_id };
+    } catch {
+      // offline: the card shows what the list knows
+    }
+  }
+  const withheld = { kind: caller.e164 ? "number" : "withheld", withheld: !caller.e164 };
+  return {
+    call_id: entry.call_id,
+    caller: { ...withheld, e164: caller.e164, national: caller.national, name: caller.name },
+    summary: {},
+    sections: {},
+    candidates: [],
+    history: [],
+  };
+}
+
+/** A call of "My calls" clicked: its card again (the one on screen, or a fresh lookup). */
+async function reopen(entry) {
+  const shown = cards.get(entry.call_id);
+  if (shown) {
+    shown.element.scrollIntoView({ block: "nearest" });
+    shown.element.focus();
+    return;
+  }
+  const json = await cardJson(entry);
+  if (cards.has(entry.call_id)) return; // it popped meanwhile
+  const card = cardFor(entry.call_id, true);
+  card.setPop({ direction: entry.direction, queue: entry.queue, card: json, state: reopenedState(entry) });
+  card.element.dataset.reopened = "";
+  const notes = (Array.isArray(json.history) ? json.history : []).filter(
+    (e) => e.call_id === entry.call_id && e.disposition,
+  );
+  for (const note of notes.reverse()) card.addNote(note);
+  setText(card.noteStatus, "");
+  clocks.get(entry.call_id)?.logged(entry);
+  clocks.get(entry.call_id)?.tick();
+  card.element.focus();
+  updateTitle();
+}
+
+setInterval(() => {
+  for (const clock of clocks.values()) clock.tick();
+}, 1000);
+
+myCalls.load().then(syncClocks);
+setInterval(() => myCalls.load(), 5 * 60 * 1000); // a new day starts a new list
 link.start();

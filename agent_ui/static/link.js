@@ -16,6 +16,9 @@ export class Link {
    * @param {(text: string, ok: boolean) => void} opts.onStatus
    * @param {(reason: string, about: string | undefined) => void} opts.onError  the daemon refused
    *   a message we sent; `about` is that message's type when the daemon says
+   * @param {() => void} [opts.onDown]  the link was lost (or could not be made): what the page
+   *   shows may be out of date until `onUp`
+   * @param {() => void} [opts.onUp]  the link is back (after its hello, before the replay)
    */
   constructor(opts) {
     this.opts = opts;
@@ -27,6 +30,7 @@ export class Link {
     this.failures = 0;
     this.socket = null;
     this.stopped = false;
+    this.down = false;
   }
 
   start() {
@@ -80,6 +84,8 @@ export class Link {
       this.maybeCaughtUp();
     }
     this.opts.onStatus("connected", true);
+    this.down = false;
+    this.opts.onUp?.();
     this.opts.onHello(message);
     this.send({ type: "resume", last_seq: this.lastSeq });
   }
@@ -101,6 +107,10 @@ export class Link {
   closed(event) {
     this.socket = null;
     if (this.stopped) return;
+    if (!this.down) {
+      this.down = true;
+      this.opts.onDown?.();
+    }
     this.failures += 1;
     const wait = event.code === CLOSE_TOO_SLOW ? MIN_DELAY_MS : this.delay;
     this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);

@@ -1,6 +1,7 @@
 """The effect interpreter: what the tracker's effects mean for the rest of the daemon. A
 `Prefetch` starts a card build, a `Pop` or `Notify` goes to the call's courier, a `Changed`
-updates the board and writes the call log (answers and ends only)."""
+updates the board and writes the call log (answers and ends only); pops and notifies also
+write the agent's ring rows."""
 
 from __future__ import annotations
 
@@ -46,8 +47,10 @@ class EffectInterpreter:
                 self._builds.start(effect.call, shown=effect.shown)
             elif isinstance(effect, Pop):
                 self._deliveries.pop(effect.call, effect.agent_id, event.at)
+                self._call_log.rang(effect.call, effect.agent_id, event.at)
             elif isinstance(effect, Notify):
                 self._deliveries.notify(effect.call, effect.agent_id, effect.state)
+                self._call_log.ring_over(effect.call, effect.agent_id, effect.state, event.at)
             elif isinstance(effect, Changed):
                 await self._changed(effect.call)
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from screenpop.errors import StoreError, StoreRejected
+from screenpop.store.agent_day import AgentCall, agent_calls, held_query, rings_query
 from screenpop.store.database import create_engine, password_of, upsert_insert
 from screenpop.store.schema import (
     DISPOSITION_MAX_CHARS,
@@ -63,6 +64,8 @@ class Store:
         # more than running it (this runs on the event loop beside the pops).
         self._history_statement = history_query(self.tables)
         self._writes = WriteStatements(self.tables)
+        self._rings_statement = rings_query(self.tables)
+        self._held_statement = held_query(self.tables)
         c = self.tables.choices.c
         self._choice_statement = select(c.customer_id).where(c.caller_e164 == bindparam("e164"))
 
@@ -138,6 +141,15 @@ class Store:
         async with self._connect("read calls") as conn:
             rows = (await conn.execute(query.order_by(c.started_at, c.id))).all()
         return [CallRecord(*row) for row in rows]
+
+    async def agent_day(self, agent_id: str, start: float, end: float) -> list[AgentCall]:
+        """The calls that rang `agent_id` or that they held, between `start` (included) and
+        `end` (excluded), newest first (see :mod:`screenpop.store.agent_day`)."""
+        params = {"agent": agent_id, "start": start, "end": end}
+        async with self._connect("read the agent's calls") as conn:
+            rings = (await conn.execute(self._rings_statement, params)).all()
+            held = (await conn.execute(self._held_statement, params)).all()
+        return agent_calls(agent_id, rings, held)
 
     # -- history and notes ------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ is bounded by `max_items`: when it is full, the oldest call rows make room (coun
 :class:`~screenpop.errors.OutboxFull`; notes are never dropped.
 
 One row per call (a newer record of a call replaces the waiting one, which it contains, and
-takes its place at the end of the line) and per logout; a note is kept once per note id.
+takes its place at the end of the line), per ring of a call on an agent's phone and per logout;
+a note is kept once per note id.
 """
 
 from __future__ import annotations
@@ -27,14 +28,23 @@ from typing import Any
 import aiosqlite
 
 from screenpop.errors import OutboxFull, StoreError
-from screenpop.store.schema import CallRecord, LogoutRecord, NoteRecord, Write
+from screenpop.store.schema import (
+    CallRecord,
+    LogoutRecord,
+    NoteRecord,
+    RingRecord,
+    WrapRecord,
+    Write,
+)
 
 log = logging.getLogger(__name__)
 
-KINDS: dict[str, type[CallRecord] | type[NoteRecord] | type[LogoutRecord]] = {
+KINDS: dict[str, type[Write]] = {
     "call": CallRecord,
     "note": NoteRecord,
     "logout": LogoutRecord,
+    "ring": RingRecord,
+    "wrap": WrapRecord,
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -63,6 +73,10 @@ def kind_of(item: Write) -> str:
             return "note"
         case LogoutRecord():
             return "logout"
+        case RingRecord():
+            return "ring"
+        case WrapRecord():
+            return "wrap"
 
 
 def key_of(item: Write) -> str:
@@ -73,6 +87,10 @@ def key_of(item: Write) -> str:
             return note_id
         case LogoutRecord(agent_id=agent_id):
             return agent_id
+        case RingRecord(source=source, call_id=call_id, agent_id=agent_id, ring_no=ring_no):
+            return f"{source}\x1f{call_id}\x1f{agent_id}\x1f{ring_no}"
+        case WrapRecord(agent_id=agent_id, at=at):
+            return f"{agent_id}\x1f{at!r}"
 
 
 class Outbox:

@@ -1,12 +1,15 @@
 """The call log's tables and the row it keeps per call.
 
-Four tables, created if missing (names take an optional prefix, indexes too, so several
+Five tables, created if missing (names take an optional prefix, indexes too, so several
 prefixes can share one database):
 
 * ``calls``: one row per (source, call_id), upserted as the call moves on;
 * ``call_notes``: an agent's disposition and text about a call (and the caller's number), unique
   by its ``note_id`` so a note sent twice (a retry, or the outbox after a write whose answer was
   lost) is stored once;
+* ``call_rings``: one row per ring of a call on an agent's phone, unique by (source, call_id,
+  agent_id, ring_no), with how it ended for that agent (answered, or one of
+  :data:`MISSED_OUTCOMES`): the agent's missed calls and, for reports, missed rings per agent;
 * ``caller_choices``: which customer an agent picked for a number that matched several;
 * ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
   have expired anyway, so a restart does not bring them back.
@@ -19,6 +22,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Double,
     Index,
@@ -66,6 +70,50 @@ class NoteRecord:
     at: float
 
 
+RING_RINGING = "ringing"
+RING_ANSWERED = "answered"
+MISSED_OUTCOMES = ("missed", "answered_elsewhere", "abandoned")
+"""How a ring the agent did not answer ended: it rang out (`missed`), another agent answered
+(`answered_elsewhere`) or the caller hung up while it rang (`abandoned`). A ring of an outbound
+call (the agent's own phone, click-to-dial) that was never answered is `unanswered`, never
+missed."""
+RING_OUTCOMES = (RING_RINGING, RING_ANSWERED, *MISSED_OUTCOMES, "unanswered")
+
+
+@dataclass(frozen=True, slots=True)
+class RingRecord:
+    """One ring of a call on one agent's phone; times are epoch seconds.
+
+    `ring_no` counts the rings of this call for this agent (1, then 2 if the queue rings them
+    again after a ring-out), so each ring is its own row and writing one twice changes nothing.
+    `outcome` is ``ringing`` until the ring ends; a final outcome is never replaced (an older
+    write arriving late cannot undo it)."""
+
+    source: str
+    call_id: str
+    agent_id: str
+    ring_no: int
+    rang_at: float
+    outcome: str  # one of RING_OUTCOMES
+    ended_at: float | None = None  # when the ring stopped (answered, rang out...)
+    outbound: bool = False
+    queue: str | None = None
+    caller_e164: str | None = None
+    caller_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WrapRecord:
+    """The agent ended their wrap-up at `at` (closed the card of their last call): the call
+    they answered that ended last before `at` gets its wrap-up, ``at`` minus its end, at most
+    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it. Written after the call's
+    row (the same queue), so the call that just ended is the one found."""
+
+    agent_id: str
+    at: float
+    max_s: float
+
+
 @dataclass(frozen=True, slots=True)
 class LogoutRecord:
     """An agent logged out: their sessions issued until `not_before_ms` are void."""
@@ -75,7 +123,7 @@ class LogoutRecord:
     expires_at: float  # when those sessions would have expired anyway (epoch seconds)
 
 
-Write = CallRecord | NoteRecord | LogoutRecord
+Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
 
 
@@ -85,6 +133,7 @@ class Tables:
     notes: Table
     choices: Table
     logouts: Table
+    rings: Table
 
 
 def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
@@ -139,7 +188,29 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("not_before_ms", BigInteger, nullable=False),  # sessions issued until then are void
         Column("expires_at", Double, nullable=False),  # after this, those sessions expired anyway
     )
-    return Tables(calls, notes, choices, logouts)
+    rings = Table(
+        f"{prefix}call_rings",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("source", String(64), nullable=False),
+        Column("call_id", String(128), nullable=False),
+        Column("agent_id", String(128), nullable=False),
+        Column("ring_no", Integer, nullable=False),
+        Column("rang_at", Double, nullable=False),
+        Column("outcome", String(32), nullable=False),
+        Column("ended_at", Double),
+        Column("outbound", Boolean, nullable=False, default=False),
+        Column("queue", String(128)),
+        Column("caller_e164", String(32)),
+        Column("caller_name", String(256)),
+        Column("wrap_s", Double),  # on the answered ring: wrap-up after the call (WrapRecord)
+        UniqueConstraint(
+            "source", "call_id", "agent_id", "ring_no", name=f"{prefix}call_rings_ring"
+        ),
+        Index(f"{prefix}call_rings_agent_rang", "agent_id", "rang_at"),
+        Index(f"{prefix}call_rings_rang", "rang_at"),
+    )
+    return Tables(calls, notes, choices, logouts, rings)
 
 
 def iso(ts: float) -> str:

@@ -10,12 +10,32 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, bindparam, case, func, literal, select, union_all
+from sqlalchemy import (
+    Double,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from screenpop.store.schema import CallRecord, NoteRecord, Tables, Write
+from screenpop.store.schema import (
+    RING_ANSWERED,
+    RING_RINGING,
+    CallRecord,
+    NoteRecord,
+    RingRecord,
+    Tables,
+    WrapRecord,
+    Write,
+)
 
 
 class WriteStatements:
@@ -47,6 +67,10 @@ class WriteStatements:
         t = self._tables
         if kind is CallRecord:
             return _upsert_call(insert(t.calls), t)
+        if kind is RingRecord:
+            return _upsert_ring(insert(t.rings), t)
+        if kind is WrapRecord:
+            return _set_wrap(t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
         ins = insert(t.logouts)
@@ -58,6 +82,8 @@ class WriteStatements:
 
 def _values(item: Write) -> dict[str, Any]:
     values = asdict(item)
+    if isinstance(item, WrapRecord):  # an UPDATE's parameters may not be named like columns
+        values = {f"w_{name}": value for name, value in values.items()}
     if isinstance(item, CallRecord):
         values["started_at"] = _first_time(item)
     return values
@@ -85,6 +111,55 @@ def _upsert_call(ins: Any, tables: Tables) -> Any:
         "ended_at": func.coalesce(new.ended_at, c.ended_at),
     }
     return ins.on_conflict_do_update(index_elements=[c.source, c.call_id], set_=changes)
+
+
+def _upsert_ring(ins: Any, tables: Tables) -> Any:
+    """Insert or update one ring; its first time stays, a final outcome is never replaced."""
+    c = tables.rings.c
+    new = ins.excluded
+    settled = c.outcome != RING_RINGING
+    changes = {
+        "outcome": case((settled, c.outcome), else_=new.outcome),
+        "ended_at": case((settled, c.ended_at), else_=func.coalesce(new.ended_at, c.ended_at)),
+        "outbound": c.outbound | new.outbound,
+        "queue": func.coalesce(c.queue, new.queue),
+        "caller_e164": func.coalesce(c.caller_e164, new.caller_e164),
+        "caller_name": func.coalesce(c.caller_name, new.caller_name),
+    }
+    keys = [c.source, c.call_id, c.agent_id, c.ring_no]
+    return ins.on_conflict_do_update(index_elements=keys, set_=changes)
+
+
+def _set_wrap(tables: Tables) -> Any:
+    """Set the wrap-up of the agent's answered ring of the call they held that ended last
+    before the ready, once: writing it again, or a later ready, changes nothing."""
+    rings, calls = tables.rings, tables.calls
+    inner = rings.alias("answered")
+    at, most = bindparam("w_at", type_=Double), bindparam("w_max_s", type_=Double)
+    last_ring = (
+        select(inner.c.id)
+        .select_from(
+            inner.join(
+                calls, and_(calls.c.source == inner.c.source, calls.c.call_id == inner.c.call_id)
+            )
+        )
+        .where(inner.c.agent_id == bindparam("w_agent_id"), inner.c.outcome == RING_ANSWERED)
+        .where(calls.c.ended_at.is_not(None), calls.c.ended_at <= at)
+        .order_by(calls.c.ended_at.desc(), inner.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    ended = (
+        select(calls.c.ended_at)
+        .where(calls.c.source == rings.c.source, calls.c.call_id == rings.c.call_id)
+        .scalar_subquery()
+    )
+    wrap = case((at - ended > most, most), else_=at - ended)
+    return (
+        rings.update()
+        .where(rings.c.id == last_ring, rings.c.wrap_s.is_(None))
+        .values(wrap_s=case((wrap < 0, 0.0), else_=wrap))
+    )
 
 
 def _first_time(rec: CallRecord) -> float:

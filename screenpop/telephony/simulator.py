@@ -11,6 +11,9 @@ It is also a Pauser: a paused agent's extensions are rung no more until unpaused
 is reported back as the PBX would (an :class:`AgentStatusEvent`). `start_paused` pauses some
 extensions when it starts (for `start_paused_s` seconds), so the demo shows a paused agent.
 
+It is also a Dialer: click-to-dial places a made-up outbound call, which the callee "answers"
+after a second or two (:data:`OUTBOUND_ANSWER_S`), talks for `talk_s`, and hangs up.
+
 The pool file (`caller_pool`, relative to the config's folder) is UTF-8 text, one caller per
 line: ``raw caller id|Caller Name`` (the name is optional); lines starting with ``#`` are
 comments. Raw caller ids are sent exactly as written, withheld and unknown numbers included.
@@ -31,7 +34,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from screenpop.errors import ConfigError
+from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.events import AgentStatusEvent, CallEvent, EventKind, SourceEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4  # agents a caller rings before giving up
 POOL_RETRY_S = 5.0  # a missing pool file is looked for again this often
 MAX_TICK_S = 0.2  # how often the online agents are looked at
+OUTBOUND_ANSWER_S = (1.0, 2.0)  # an outbound call is answered after this long, [low, high]
 
 
 class SimulatorOptions(Strict):
@@ -135,6 +139,7 @@ class SimulatorSource:
         self._seen: set[str] = set()  # extensions online at the last tick
         self._prefix = f"sim-{int(time.time()) % 1_000_000}"  # call ids differ across restarts
         self._count = 0
+        self._tasks: asyncio.TaskGroup | None = None  # while running: owns the calls' tasks
         opts = self.options
         gaps = [opts.interval_s / 4, opts.ring_s / 4, MAX_TICK_S]
         if opts.first_call_after_s > 0:
@@ -148,11 +153,37 @@ class SimulatorSource:
             deck = _Deck(await self._load_pool(), random.Random(self._rng.getrandbits(64)))
             self._set_status(True, "simulating")
             async with asyncio.TaskGroup() as tg:
+                self._tasks = tg
                 if self.options.start_paused:
                     tg.create_task(self._paused_at_start(), name=f"{self.name} start paused")
                 await self._generate(tg, deck)
         finally:
+            self._tasks = None
             self._set_status(False, "stopped")
+
+    async def originate(self, extension: str, number: str, agent_id: str) -> str:
+        """Place a simulated outbound call from `extension` to `number`; returns its call id.
+        The daemon pops it as ringing; it is answered after a second or two, talks, and ends.
+        ScreenpopError while the simulator is not running."""
+        if self._tasks is None:
+            raise ScreenpopError(f"{self.name}: the simulator is not running")
+        self._count += 1
+        call = _OutboundCall(f"{self._prefix}-out-{self._count}", PoolCaller(number), extension)
+        self._busy[extension] = call.call_id
+        self._active.add(call.call_id)
+        self._tasks.create_task(self._run_outbound(call), name=f"simulated call {call.call_id}")
+        log.info("call %s: %s dials out (simulated)", call.call_id, agent_id)
+        return call.call_id
+
+    async def _run_outbound(self, call: _OutboundCall) -> None:
+        try:
+            await asyncio.sleep(self._rng.uniform(*OUTBOUND_ANSWER_S))
+            self.send(call, EventKind.ANSWERED, call.extension)
+            await asyncio.sleep(self._rng.uniform(*self.options.talk_s))
+        finally:
+            self.send(call, EventKind.ENDED, call.extension)
+            self.release(call.call_id)
+            self._active.discard(call.call_id)
 
     async def check(self) -> SourceStatus:
         """The status the simulator would run with; ConfigError if the pool is missing or empty."""
@@ -268,7 +299,9 @@ class SimulatorSource:
             if holder == call_id and extension in (None, ext):
                 del self._busy[ext]
 
-    def send(self, call: _SimulatedCall, kind: EventKind, endpoint: str | None = None) -> None:
+    def send(
+        self, call: _SimulatedCall | _OutboundCall, kind: EventKind, endpoint: str | None = None
+    ) -> None:
         """Emit one event of the call."""
         event = CallEvent(
             source=self.name,
@@ -278,6 +311,7 @@ class SimulatorSource:
             caller_name=call.caller.name,
             endpoint=endpoint,
             queue=call.queue,
+            outbound=call.outbound,
         )
         log.debug("call %s: %s %s", call.call_id, kind, endpoint or "")
         self._report(event)
@@ -290,8 +324,21 @@ class SimulatorSource:
             log.exception("%s: emit failed for %r", self.name, event)
 
 
+@dataclass(frozen=True, slots=True)
+class _OutboundCall:
+    """A simulated click-to-dial call: `caller` is the number dialled."""
+
+    call_id: str
+    caller: PoolCaller
+    extension: str
+    queue: str | None = None
+    outbound: bool = True
+
+
 class _SimulatedCall:
     """One made-up caller's journey: queue, ring, answer or ring out, talk, hang up."""
+
+    outbound = False
 
     def __init__(
         self,
