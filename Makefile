@@ -28,8 +28,8 @@ test: $(TEST_STAMP)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check screenpop connectors agent_ui screenpop_demo tests bench
-	$(BIN)/ruff format --check screenpop connectors agent_ui screenpop_demo tests bench
+	$(BIN)/ruff check screenpop connectors agent_ui screenpop_demo tests bench tools
+	$(BIN)/ruff format --check screenpop connectors agent_ui screenpop_demo tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
