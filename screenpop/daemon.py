@@ -52,13 +52,14 @@ from screenpop.pipeline.settle import settle
 from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
+from screenpop.reloads import build_sources, close_later, restart_only_changes
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.store.figures import WriterFigures
 from screenpop.store.outbox import Outbox
 from screenpop.store.writer import StoreWriter
 from screenpop.tasks import TaskOwner
-from screenpop.telephony.base import Source, SourceContext, find_source_kind
+from screenpop.telephony.base import Source
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class Daemon:
         await self._open_board(cfg, runtimes, presence)
         stack.callback(self._board_feed.close)
         await self._open_pipeline(runtimes, stack)
-        self.sources = self._build_sources(cfg, presence)
+        self.sources = build_sources(cfg, presence)
         if self.cluster is not None:  # AMI/ESL links run only on the node holding their lease
             self.sources = self.cluster.lease(self.sources)
             self.metrics.registry.register(self.cluster.collector())
@@ -302,7 +303,7 @@ class Daemon:
             raise ConfigError("this daemon was not started from a config file: nothing to reload")
         new = load_settings(path)
         connectors = await ConnectorSet.start(new.connectors, new.base_dir)
-        notes = self._restart_only_changes(new)
+        notes = restart_only_changes(self.settings, new)
         old_connectors, old = self._connectors, self.settings
         self._connectors = connectors
         self.live.swap(new, AgentDirectory(new.agents), self._make_lookup(connectors, new))
@@ -312,41 +313,13 @@ class Daemon:
         if new.logging != old.logging:
             notes.append(self._log_setup.reapply(new.logging.level, new.logging.format))
         grace = max((c.late_ms for c in old.connectors), default=0) / 1000 + 1.0
-        self._tasks.spawn(self._close_later(old_connectors, grace), name="close old connectors")
+        self._tasks.spawn(close_later(old_connectors, grace), name="close old connectors")
         summary = (
             f"reloaded {path}: {len(new.connectors)} connectors, {len(new.agents)} agents, "
             f"{len(new.roles)} roles" + "".join(f"; {n}" for n in notes)
         )
         log.info("%s", summary)
         return summary
-
-    def _restart_only_changes(self, new: Settings) -> list[str]:
-        old = self.settings
-        notes = []
-        for section in ("server", "cache", "store", "cluster", "telephony"):
-            if getattr(old, section) != getattr(new, section):
-                notes.append(f"[{section}] changed: takes effect after a restart")
-                log.warning("reload: [%s] changed; it takes effect after a restart", section)
-        return notes
-
-    @staticmethod
-    async def _close_later(connectors: ConnectorSet, delay_s: float) -> None:
-        try:
-            await asyncio.sleep(delay_s)  # lookups already running on them finish first
-        finally:
-            await connectors.aclose()  # also when the daemon stops within the grace
-
-    def _build_sources(self, cfg: Settings, presence: Presence) -> dict[str, Source]:
-        context = SourceContext(
-            base_dir=cfg.base_dir,
-            default_region=cfg.phone.default_region,
-            online_agents=presence.online_extensions,
-        )
-        sources: dict[str, Source] = {}
-        for entry in cfg.telephony:
-            factory = find_source_kind(entry.kind, f"telephony.{entry.name}")
-            sources[entry.name] = factory(entry.name, entry.options(), context)
-        return sources
 
     # -- what the sources and the tests drive ----------------------------------------------
 
