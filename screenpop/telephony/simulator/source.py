@@ -1,23 +1,5 @@
-"""A telephony source that makes up realistic call-center traffic (`kind = "simulator"`).
-
-It is what the demo runs on: while at least one agent has the page open
-(:attr:`SourceContext.online_agents`), callers from a pool file join a queue, ring a free online
-agent, are answered or ring out to the next agent, talk and hang up; a few give up while they
-wait or ring (abandoned), and some calls ring two agents at once and one of them answers. The
-first call comes `first_call_after_s` after an agent appears, so a demo user sees a pop within a
-few seconds of logging in.
-
-It is also a Pauser: a paused agent's extensions are rung no more until unpaused, and each pause
-is reported back as the PBX would (an :class:`AgentStatusEvent`). `start_paused` pauses some
-extensions when it starts (for `start_paused_s` seconds), so the demo shows a paused agent.
-
-It is also a Dialer: click-to-dial places a made-up outbound call, which the callee "answers"
-after a second or two (:data:`OUTBOUND_ANSWER_S`), talks for `talk_s`, and hangs up.
-
-The pool file (`caller_pool`, relative to the config's folder) is UTF-8 text, one caller per
-line: ``raw caller id|Caller Name`` (the name is optional); lines starting with ``#`` are
-comments. Raw caller ids are sent exactly as written, withheld and unknown numbers included.
-"""
+"""The simulator source itself: its options, the traffic it makes, pauses and dialling (the
+package's docstring tells the whole story)."""
 
 from __future__ import annotations
 
@@ -29,7 +11,6 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -38,6 +19,7 @@ from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.events import AgentStatusEvent, CallEvent, EventKind, SourceEvent
 from screenpop.settings import Strict, validate_options
 from screenpop.telephony.base import Emit, SourceContext, SourceStatus
+from screenpop.telephony.simulator.pool import Deck, PoolCaller, load_pool
 
 log = logging.getLogger(__name__)
 
@@ -73,54 +55,6 @@ class SimulatorOptions(Strict):
         return value
 
 
-@dataclass(frozen=True, slots=True)
-class PoolCaller:
-    """One line of the caller pool."""
-
-    raw: str
-    name: str | None = None
-
-
-def parse_pool(text: str) -> list[PoolCaller]:
-    """The callers in a pool file's text; blank lines and `#` comments are skipped."""
-    callers = []
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        raw, _, name = line.partition("|")
-        callers.append(PoolCaller(raw.strip(), name.strip() or None))
-    return callers
-
-
-def load_pool(path: Path) -> list[PoolCaller]:
-    """Read the pool file. Raises ConfigError when it is missing, unreadable or empty."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: caller pool file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: caller pool unreadable: {exc}") from None
-    callers = parse_pool(text)
-    if not callers:
-        raise ConfigError(f"{path}: caller pool has no callers")
-    return callers
-
-
-class _Deck:
-    """Deals the pool's callers in shuffled rounds, so every caller comes up in turn."""
-
-    def __init__(self, callers: Sequence[PoolCaller], rng: random.Random) -> None:
-        self._callers = list(callers)
-        self._rng = rng
-        self._left: list[PoolCaller] = []
-
-    def deal(self) -> PoolCaller:
-        if not self._left:
-            self._left = list(self._callers)
-            self._rng.shuffle(self._left)
-        return self._left.pop()
-
-
 class SimulatorSource:
     """Simulated PBX traffic for the online agents. See the module docstring."""
 
@@ -150,7 +84,7 @@ class SimulatorSource:
         """Make calls while agents are online, until cancelled; never raises otherwise."""
         self._emit = emit
         try:
-            deck = _Deck(await self._load_pool(), random.Random(self._rng.getrandbits(64)))
+            deck = Deck(await self._load_pool(), random.Random(self._rng.getrandbits(64)))
             self._set_status(True, "simulating")
             async with asyncio.TaskGroup() as tg:
                 self._tasks = tg
@@ -223,7 +157,7 @@ class SimulatorSource:
         if self.status.set(connected=running, logged_in=running, detail=detail):
             log.log(level, "%s: %s", self.name, detail)
 
-    async def _generate(self, tg: asyncio.TaskGroup, deck: _Deck) -> None:
+    async def _generate(self, tg: asyncio.TaskGroup, deck: Deck) -> None:
         loop = asyncio.get_running_loop()
         next_at: float | None = None
         while True:
@@ -247,7 +181,7 @@ class SimulatorSource:
             return soon if next_at is None else min(next_at, soon)
         return next_at
 
-    def _start(self, tg: asyncio.TaskGroup, deck: _Deck) -> None:
+    def _start(self, tg: asyncio.TaskGroup, deck: Deck) -> None:
         self._count += 1
         call = _SimulatedCall(
             self,
