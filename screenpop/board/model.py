@@ -21,6 +21,7 @@ from typing import Any
 
 from screenpop.board import alarms
 from screenpop.board.alarms import Thresholds
+from screenpop.board.entries import agent_json, queue_json
 from screenpop.board.figures import AgentDay, QueueDay, headline
 from screenpop.board.views import AgentView, CallView, drop
 from screenpop.calls import Call
@@ -284,7 +285,7 @@ class Board:
         found: list[dict[str, Any]] = []
         recheck: list[float] = []
         queues = [
-            self._queue_json(name, views.get(name, []), now, role, available, found, recheck)
+            queue_json(self, name, views.get(name, []), now, role, available, found, recheck)
             for name in names
         ]
         day = QueueDay.combined(self.queues[n] for n in names if n in self.queues)
@@ -299,7 +300,7 @@ class Board:
             "recheck_at": min(recheck, default=None),
             "queues": queues,
             "agents": [
-                self._agent_json(a, st, now, role) for a, st in zip(agents, states, strict=True)
+                agent_json(self, a, st, now, role) for a, st in zip(agents, states, strict=True)
             ],
         }
 
@@ -315,51 +316,7 @@ class Board:
         """Every queue the board shows: those with figures today and those with callers now."""
         return sorted((set(self.queues) | set(waiting)) - {DIRECT})
 
-    def _queue_json(
-        self,
-        name: str,
-        views: list[CallView],
-        now: float,
-        role: str | None,
-        available: set[str],
-        found: list[dict[str, Any]],
-        recheck: list[float],
-    ) -> dict[str, Any]:
-        """One queue's entry; adds its alarms to `found` and its next crossing to `recheck`."""
-        figures = self.queues.get(name, QueueDay()).to_json()
-        longest = now - views[0].started_at if views else 0.0
-        th = alarms.thresholds_for(self.thresholds, name)
-        seen = alarms.QueueNow(
-            name,
-            len(views),
-            sum(1 for v in views if not v.ringing),
-            longest,
-            figures["service_level"],
-            self._anyone_available(name, available),
-        )
-        levels = alarms.levels(th, seen)
-        found.extend(alarms.alarms(th, seen, levels))
-        crossing = alarms.next_crossing(th, views[0].started_at, now) if views else None
-        if crossing is not None:
-            recheck.append(crossing)
-        waiting = [
-            {
-                "call_id": view.call_id,
-                "waiting_since": view.started_at,
-                "ringing": sorted(view.ringing),
-                **self.caller_info(view.call_id, role),
-            }
-            for view in views
-        ]
-        return {
-            "name": name,
-            "waiting": waiting,
-            "longest_wait_s": round(longest, 1),
-            **figures,
-            "levels": levels,
-        }
-
-    def _anyone_available(self, queue: str, available: set[str]) -> bool:
+    def anyone_available(self, queue: str, available: set[str]) -> bool:
         """An agent who takes `queue` (its calls reached them) is available; any agent, while
         the queue's calls have reached nobody on the board."""
         members = self._members.get(queue, set()) & self.agents.keys()
@@ -367,27 +324,6 @@ class Board:
 
     def _sorted_agents(self) -> list[AgentView]:
         return sorted(self.agents.values(), key=lambda a: a.name.lower())
-
-    def _agent_json(
-        self, agent: AgentView, shown: tuple[str, str | None], now: float, role: str | None
-    ) -> dict[str, Any]:
-        state, call_id = shown
-        since = agent.since
-        if state == "available" and agent.wrap_up_until is not None:
-            since = max(since, agent.wrap_up_until)  # available since the wrap-up ran out
-        out: dict[str, Any] = {
-            "id": agent.id,
-            "name": agent.name,
-            "state": state,
-            "reason": agent.paused if state == "paused" else None,
-            "since": since,
-            **agent.today.to_json(),
-            "call_id": call_id,
-            "with": None,
-        }
-        if call_id is not None and state in ("ringing", "on_call"):
-            out["with"] = self.caller_info(call_id, role)
-        return out
 
     def agent_state(self, agent_id: str, now: float) -> str:
         """What the board shows the agent as: on_call, ringing, paused, wrap_up, available or
