@@ -5,33 +5,36 @@ still used. The files are read when the test runs, so a new string fails it at o
 
 from __future__ import annotations
 
+import re
+
 from agent_ui import i18n_extract
 from agent_ui.i18n import load_catalogs
 
-# Scripts whose text is not yet written with t() and translated: their strings are neither
-# required in the catalog nor counted as uses. The sweep that converts a script takes it off
-# this list (and then the list is empty).
-NOT_YET_SWEPT = [
-    "agent.js",
-    "card.js",
-    "panels.js",
-    "link.js",
-    "supervisor.js",
-    "keys.js",
-    "dom.js",
-]
-
 FRENCH = load_catalogs().catalog("fr")
 
-
-def test_the_scripts_not_yet_swept_are_scripts_of_the_pages() -> None:
-    scripts = {path.name for path in i18n_extract.STATIC.glob("*.js")}
-    assert set(NOT_YET_SWEPT) <= scripts
+# A string literal a script shows as it is: element text, a title, a placeholder, a label, or
+# text set on a node. Letters there (outside `${...}`) are English the catalog never sees.
+_SHOWN_LITERAL = re.compile(
+    r"""(?:\b(?:text|title|placeholder)|"aria-label")\s*:\s*(["'`])((?:(?!\1).)*)\1"""
+    r"""|\bsetText\([^,()]+,\s*(["'`])((?:(?!\3).)*)\3"""
+)
+_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 
 
 def test_every_page_text_has_a_french_entry() -> None:
-    lacking = i18n_extract.missing(FRENCH, i18n_extract.all_uses(NOT_YET_SWEPT))
+    lacking = i18n_extract.missing(FRENCH, i18n_extract.all_uses())
     assert lacking == {}, "add these to agent_ui/messages/fr.json"
+
+
+def test_no_script_shows_text_that_is_not_written_with_t() -> None:
+    bare = []
+    for script in sorted(i18n_extract.STATIC.glob("*.js")):
+        for number, line in enumerate(script.read_text("utf-8").splitlines(), 1):
+            for match in _SHOWN_LITERAL.finditer(line):
+                literal = match.group(2) if match.group(2) is not None else match.group(4)
+                if re.search("[A-Za-z]", _INTERPOLATION.sub("", literal)):
+                    bare.append(f"{script.name}:{number}: {literal!r}")
+    assert bare == [], 'write these as t("...") and add them to fr.json'
 
 
 def test_every_french_entry_is_still_used() -> None:

@@ -113,15 +113,15 @@ function setDialStatus(text, kind = "") {
 function dial(number) {
   const text = String(number ?? "").trim();
   if (!text) {
-    setDialStatus("type a number first", "failed");
+    setDialStatus(t("type a number first"), "failed");
     return;
   }
   if (!link.send({ type: "dial", number: text })) {
-    setDialStatus("not connected, try again in a moment", "failed");
+    setDialStatus(t("not connected, try again in a moment"), "failed");
     return;
   }
   dialling = true;
-  setDialStatus(`calling ${text}…`);
+  setDialStatus(t("calling {number}…", { number: text }));
 }
 
 const context = {
@@ -134,14 +134,14 @@ const context = {
   saveNote(card, disposition, text, id) {
     pendingNote = card;
     if (!link.send({ type: "note", call_id: card.callId, disposition, text, id })) {
-      card.noteFailed("not connected, try again in a moment");
+      card.noteFailed(t("not connected, try again in a moment"));
       pendingNote = null;
     }
   },
   choose(card, customerId) {
     pendingChoice = card;
     if (!link.send({ type: "choose", call_id: card.callId, customer_id: customerId })) {
-      card.chooseFailed("not connected, try again in a moment");
+      card.chooseFailed(t("not connected, try again in a moment"));
       pendingChoice = null;
     }
   },
@@ -186,7 +186,9 @@ function announce(text) {
 
 function updateTitle() {
   const ringing = [...cards.values()].find((c) => c.state === "ringing");
-  document.title = ringing ? `Ringing: ${ringing.nameEl.textContent} · ${baseTitle}` : baseTitle;
+  document.title = ringing
+    ? t("Ringing: {name} · {title}", { name: ringing.nameEl.textContent, title: baseTitle })
+    : baseTitle;
 }
 
 function onPop(message, live) {
@@ -212,7 +214,7 @@ function onPop(message, live) {
   if (card.direction === "outbound" && dialling) {
     dialling = false;
     dialInput.value = "";
-    setDialStatus("call placed", "ok");
+    setDialStatus(t("call placed"), "ok");
   }
 }
 
@@ -229,7 +231,7 @@ function onCall(message, live) {
     // the agent picked up the next call: cards of finished calls make way
     for (const other of [...cards.values()]) if (other !== card && other.finished) remove(other, false);
   } else if (live && card.finished) {
-    announce(`${card.nameEl.textContent}: ${card.stateEl.textContent}`);
+    announce(t("{name}: {state}", { name: card.nameEl.textContent, state: card.stateEl.textContent }));
   }
 }
 

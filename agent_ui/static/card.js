@@ -9,24 +9,26 @@ import { renderFlags, renderLastContact } from "./summary.js";
 
 const FINAL_STATES = new Set(["ended", "abandoned", "missed", "answered_elsewhere"]);
 const STATE_TEXT = {
-  ringing: "Ringing",
-  answered: "On the call",
-  answered_elsewhere: "Answered by someone else",
-  missed: "Missed",
-  transferred: "Transferred",
-  ended: "Ended",
-  abandoned: "Caller hung up",
+  ringing: () => t("Ringing"),
+  answered: () => t("On the call"),
+  answered_elsewhere: () => t("Answered by someone else"),
+  missed: () => t("Missed"),
+  transferred: () => t("Transferred"),
+  ended: () => t("Ended"),
+  abandoned: () => t("Caller hung up"),
 };
 
 /** The number line: national format and region, or why there is no number to show. */
 export function numberText(caller) {
-  if (!caller) return "number withheld";
+  if (!caller) return t("number withheld");
   if (caller.kind === "number" && !caller.withheld) {
     const shown = caller.national || caller.e164 || caller.raw || "";
     return caller.region ? `${shown} · ${caller.region}` : shown;
   }
-  if (caller.kind === "extension") return `internal extension ${caller.extension ?? caller.raw}`;
-  return "number withheld";
+  if (caller.kind === "extension") {
+    return t("internal extension {extension}", { extension: caller.extension ?? caller.raw });
+  }
+  return t("number withheld");
 }
 
 /** The name to show in large type; several customers on the number and none picked: says so. */
@@ -34,7 +36,7 @@ export function callerName(card) {
   const several = candidatesOf(card).length;
   if (several && !card.chosen) return t("{count} customers on this number", { count: several });
   const name = card?.summary?.name || card?.caller?.name;
-  return name ? String(name) : "Unknown caller";
+  return name ? String(name) : t("Unknown caller");
 }
 
 /** A fresh note id (getRandomValues works on plain http too, unlike randomUUID). */
@@ -61,6 +63,7 @@ export class CallCard {
     this.ctx = ctx;
     this.state = "ringing";
     this.direction = "inbound";
+    this.queue = "";
     this.answered = false; // this agent was on the call: its end starts wrap-up
     this.transferredAway = false;
     this.card = null;
@@ -77,13 +80,13 @@ export class CallCard {
     this.lastEl = h("div", { class: "strip-last" });
     this.bodyEl = h("div", { class: "card-body" });
     this.historyEl = h("div", { class: "card-history" });
-    this.notesEl = h("ol", { class: "entries saved-notes", "aria-label": "Notes on this call" });
+    this.notesEl = h("ol", { class: "entries saved-notes", "aria-label": t("Notes on this call") });
     this.noteStatus = h("span", { class: "note-status", role: "status" });
     this.closeBtn = h("button", {
       type: "button",
       class: "close",
-      "aria-label": "Close this card",
-      title: "Close (c)",
+      "aria-label": t("Close this card"),
+      title: t("Close (c)"),
       text: "×",
       onclick: () => this.ctx.close(this),
     });
@@ -142,7 +145,7 @@ export class CallCard {
       class: "note-input",
       rows: "2",
       maxlength: "4000",
-      placeholder: "Note for this call (n)",
+      placeholder: t("Note for this call (n)"),
     });
     this.textEl.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
@@ -150,13 +153,13 @@ export class CallCard {
         this.save();
       }
     });
-    const save = h("button", { type: "submit", class: "save", text: "Save note" });
+    const save = h("button", { type: "submit", class: "save", text: t("Save note") });
     const form = h(
       "form",
-      { class: "notes-box", "aria-label": "Note" },
-      h("div", { class: "field" }, h("label", { for: this.domId("disp"), text: "Disposition" }), this.dispositionEl),
-      h("div", { class: "field" }, h("label", { for: this.domId("text"), text: "Note" }), this.textEl),
-      h("div", { class: "note-actions" }, save, h("span", { class: "hint", text: "Ctrl+Enter" }), this.noteStatus),
+      { class: "notes-box", "aria-label": t("Note") },
+      h("div", { class: "field" }, h("label", { for: this.domId("disp"), text: t("Disposition") }), this.dispositionEl),
+      h("div", { class: "field" }, h("label", { for: this.domId("text"), text: t("Note") }), this.textEl),
+      h("div", { class: "note-actions" }, save, h("span", { class: "hint", text: t("Ctrl+Enter") }), this.noteStatus),
       this.notesEl,
     );
     form.addEventListener("submit", (e) => {
@@ -167,7 +170,7 @@ export class CallCard {
   }
 
   save() {
-    setText(this.noteStatus, "saving…");
+    setText(this.noteStatus, t("saving…"));
     this.noteStatus.className = "note-status";
     const disposition = this.dispositionEl.value;
     const text = this.textEl.value;
@@ -190,7 +193,7 @@ export class CallCard {
   /** A note the daemon saved (from this tab or another one of the agent's). */
   addNote(note) {
     const queued = note.synced === false;
-    setText(this.noteStatus, queued ? "saved, will sync" : "saved");
+    setText(this.noteStatus, queued ? t("saved, will sync") : t("saved"));
     this.noteStatus.className = queued ? "note-status queued" : "note-status ok";
     if (this.draft && this.draft.id === note.id) this.draft = null;
     if (this.textEl.value === note.text) this.textEl.value = "";
@@ -218,7 +221,7 @@ export class CallCard {
   /** Ask the daemon to take candidate `customerId` as the caller; the `card` reply shows it. */
   choose(customerId) {
     this.pendingChoice = customerId;
-    setText(this.choiceStatus, "saving the choice…");
+    setText(this.choiceStatus, t("saving the choice…"));
     this.choiceStatus.className = "choice-status";
     this.ctx.choose(this, customerId);
     this.render();
@@ -238,23 +241,28 @@ export class CallCard {
       if (agent && agent !== this.ctx.me) this.transferredAway = true;
       else this.answered = true;
     }
-    let text = STATE_TEXT[state] ?? humanize(state);
-    if (state === "ringing" && this.direction === "outbound") text = "Calling";
-    if (state === "answered_elsewhere" && agent) text = `Answered by ${agent}`;
-    if (state === "transferred" && agent) text = `Transferred to ${agent}`;
-    setText(this.stateEl, text);
+    setText(this.stateEl, this.stateText(state, agent));
     this.wrapEl.hidden = !this.wrapUp;
-    setText(this.wrapEl, this.wrapUp ? "Wrap-up" : "");
+    setText(this.wrapEl, this.wrapUp ? t("Wrap-up") : "");
     this.element.className = `call state-${state}${this.finished ? " finished" : ""}`;
     this.element.dataset.direction = this.direction;
     this.element.toggleAttribute("data-wrap-up", this.wrapUp);
   }
 
+  /** The call's state as the card's header says it. */
+  stateText(state, agent) {
+    if (state === "ringing" && this.direction === "outbound") return t("Calling");
+    if (state === "answered_elsewhere" && agent) return t("Answered by {agent}", { agent });
+    if (state === "transferred" && agent) return t("Transferred to {agent}", { agent });
+    return STATE_TEXT[state]?.() ?? humanize(state);
+  }
+
   setPop(message) {
     this.direction = message.direction === "outbound" ? "outbound" : "inbound";
-    setText(this.directionEl, this.direction === "outbound" ? "Outbound" : "Inbound");
+    setText(this.directionEl, this.direction === "outbound" ? t("Outbound") : t("Inbound"));
     this.element.dataset.direction = this.direction;
-    setText(this.queueEl, message.queue ? `queue ${message.queue}` : "");
+    this.queue = message.queue ? String(message.queue) : "";
+    setText(this.queueEl, this.queue ? t("queue {queue}", { queue: this.queue }) : "");
     this.setCard(message.card);
     this.setState(message.state);
   }
@@ -304,11 +312,22 @@ export class CallCard {
 
   /** A short sentence for screen readers about this pop. */
   announcement() {
-    const open = this.candidates.length > 1 && !this.card?.chosen;
-    const who = open ? `one of ${this.candidates.length} customers` : callerName(this.card);
-    const number = numberText(this.card?.caller);
-    const queue = this.queueEl.textContent ? `, ${this.queueEl.textContent}` : "";
-    if (this.direction === "outbound") return `Outbound call to ${who}, ${number}`;
-    return `Incoming call from ${who}, ${number}${queue}`;
+    const count = this.candidates.length;
+    const open = count > 1 && !this.card?.chosen;
+    const values = { name: open ? "" : callerName(this.card), count, number: numberText(this.card?.caller) };
+    const queue = { ...values, queue: this.queue };
+    if (this.direction === "outbound") {
+      return open
+        ? t("Outbound call to one of {count} customers, {number}", values)
+        : t("Outbound call to {name}, {number}", values);
+    }
+    if (open) {
+      return this.queue
+        ? t("Incoming call from one of {count} customers, {number}, queue {queue}", queue)
+        : t("Incoming call from one of {count} customers, {number}", values);
+    }
+    return this.queue
+      ? t("Incoming call from {name}, {number}, queue {queue}", queue)
+      : t("Incoming call from {name}, {number}", values);
   }
 }

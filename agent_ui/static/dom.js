@@ -1,5 +1,5 @@
 import { formatDateTime, looksLikeWhen } from "./format.js";
-import { pageLocale } from "./i18n.js";
+import { pageLocale, t } from "./i18n.js";
 
 // Small DOM helpers. Every piece of text goes in as a text node: nothing here parses HTML, so
 // names and connector data (untrusted) can never become markup or script. Every piece of text
@@ -71,12 +71,12 @@ const MONEY_KEY = /balance|amount|price|total|paid|payment|limit|due/i;
 
 /**
  * A scalar value as text: numbers grouped in the page's locale (money-like keys with two
- * decimals), booleans as yes/no, ISO dates and times in the page's one date style, times in the
+ * decimals), booleans as yes/no (in the page's language), ISO dates and times in the page's one date style, times in the
  * center's time zone (format.js).
  */
 export function formatScalar(value, key = "") {
   if (value === null || value === undefined || value === "") return "—";
-  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "boolean") return value ? t("yes") : t("no");
   if (typeof value === "number") {
     const digits = MONEY_KEY.test(key) ? 2 : 0;
     return value.toLocaleString(pageLocale(), {
@@ -116,7 +116,7 @@ export function phoneLike(value, key = "") {
  */
 export function renderValue(value, key = "", opts = {}) {
   if (Array.isArray(value)) {
-    if (value.length === 0) return h("span", { class: "muted", text: "none" });
+    if (value.length === 0) return h("span", { class: "muted", text: t("none") });
     if (value.every(isRecord)) return renderTable(value, opts);
     if (opts.phone && value.some((v) => phoneLike(v, key))) {
       return h("span", {}, value.map((v, i) => [i ? ", " : null, renderValue(v, key, opts)]));

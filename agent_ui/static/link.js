@@ -1,6 +1,8 @@
 // The websocket link to the daemon: reconnects with backoff and resumes from the last seq seen,
 // so a dropped connection loses nothing and repeats nothing.
 
+import { t } from "./i18n.js";
+
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const CLOSE_TOO_SLOW = 4000;
@@ -13,7 +15,8 @@ export class Link {
    *   `live` is false for what this page replays from before it was opened
    * @param {(hello: object) => void} opts.onHello  after every (re)connect
    * @param {() => void} opts.onCaughtUp  once, when the page's initial replay is done
-   * @param {(text: string, ok: boolean) => void} opts.onStatus
+   * @param {(text: string, ok: boolean, phase: "connecting" | "connected" | "retrying") => void}
+   *   opts.onStatus  `text` is in the page's language; `phase` says the same for the page's logic
    * @param {(reason: string, about: string | undefined) => void} opts.onError  the daemon refused
    *   a message we sent; `about` is that message's type when the daemon says
    * @param {() => void} [opts.onDown]  the link was lost (or could not be made): what the page
@@ -51,7 +54,7 @@ export class Link {
   }
 
   connect() {
-    this.opts.onStatus("connecting…", false);
+    this.opts.onStatus(t("connecting…"), false, "connecting");
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("message", (event) => this.receive(event.data));
@@ -69,7 +72,7 @@ export class Link {
       this.hello(message);
     } else if (message.type === "error") {
       const about = typeof message.about === "string" ? message.about : undefined;
-      this.opts.onError(String(message.reason ?? "error"), about);
+      this.opts.onError(String(message.reason ?? t("error")), about);
     } else if (typeof message.seq === "number") {
       this.stream(message);
     }
@@ -83,7 +86,7 @@ export class Link {
       this.replayUntil = message.seq;
       this.maybeCaughtUp();
     }
-    this.opts.onStatus("connected", true);
+    this.opts.onStatus(t("connected"), true, "connected");
     this.down = false;
     this.opts.onUp?.();
     this.opts.onHello(message);
@@ -115,7 +118,8 @@ export class Link {
     const wait = event.code === CLOSE_TOO_SLOW ? MIN_DELAY_MS : this.delay;
     this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
     const jittered = wait * (0.75 + Math.random() * 0.5);
-    this.opts.onStatus(`disconnected, retrying in ${Math.ceil(jittered / 1000)} s…`, false);
+    const seconds = Math.ceil(jittered / 1000);
+    this.opts.onStatus(t("disconnected, retrying in {seconds} s…", { seconds }), false, "retrying");
     if (this.failures >= 2 || event.code === CLOSE_SESSION_ENDED) this.checkSession();
     setTimeout(() => this.connect(), jittered);
   }

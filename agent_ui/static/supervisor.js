@@ -29,14 +29,14 @@ const els = {
   fullscreen: $("fullscreen"),
 };
 
-// the agents' states in the headline's order, with their labels (translated when shown)
+// the agents' states in the headline's order, with their labels (in the page's language)
 const STATES = {
-  available: "Available",
-  on_call: "On a call",
-  ringing: "Ringing",
-  wrap_up: "Wrap-up",
-  paused: "Paused",
-  offline: "Offline",
+  available: () => t("Available"),
+  on_call: () => t("On a call"),
+  ringing: () => t("Ringing"),
+  wrap_up: () => t("Wrap-up"),
+  paused: () => t("Paused"),
+  offline: () => t("Offline"),
 };
 const THEME_KEY = "screenpop.board.theme";
 
@@ -87,7 +87,7 @@ function tick() {
 /** How to show a caller: the best name, then the number and the other summary fields. */
 export function describeCaller(info) {
   const summary = info?.summary ?? {};
-  const name = summary.name || info?.caller_name || info?.caller || "Unknown caller";
+  const name = summary.name || info?.caller_name || info?.caller || t("Unknown caller");
   const details = [];
   if (info?.caller && info.caller !== name) details.push(info.caller);
   for (const [key, value] of Object.entries(summary)) {
@@ -103,7 +103,8 @@ const SL_TIERS = { alert: "bad", warn: "fair" };
 function slBadge(queue, thresholdS) {
   const sl = queue.service_level;
   const tier = typeof sl === "number" ? (SL_TIERS[queue.levels?.service_level] ?? "good") : "none";
-  return h("span", { class: `sl sl-${tier}`, text: `SL ${thresholdS} s: ${pct(sl)}` });
+  const text = t("SL {seconds} s: {value}", { seconds: thresholdS, value: pct(sl) });
+  return h("span", { class: `sl sl-${tier}`, text });
 }
 
 function figure(label, value, cls = "", key = null) {
@@ -129,7 +130,7 @@ function waitingCall(call, names, thresholdS) {
       who.detail ? h("span", { class: "waiting-detail", text: who.detail }) : null,
     ),
     ringing.length
-      ? h("span", { class: "ringing-to", text: `ringing ${ringing.join(", ")}` })
+      ? h("span", { class: "ringing-to", text: t("ringing {agents}", { agents: ringing.join(", ") }) })
       : null,
   );
 }
@@ -147,18 +148,18 @@ function queueCard(queue, names, thresholdS, alarmed) {
       "dl",
       { class: "figures" },
       figure(
-        "Waiting",
+        t("Waiting"),
         h("span", { class: "waiting-count", text: count(waiting.length) }),
         `big${levelClass(levels.waiting)}`,
       ),
       figure(
-        "Longest wait",
+        t("Longest wait"),
         timer("span", "longest", oldest), // coloured by the daemon's level, like the headline
         `big wide${levelClass(levels.longest_wait_s)}`,
       ),
-      figure("Answered", h("span", { class: "answered", text: count(queue.answered_today) })),
+      figure(t("Answered"), h("span", { class: "answered", text: count(queue.answered_today) })),
       figure(
-        "Abandoned",
+        t("Abandoned"),
         h(
           "span",
           {},
@@ -169,20 +170,20 @@ function queueCard(queue, names, thresholdS, alarmed) {
         ),
       ),
       figure(
-        "ASA",
-        h("span", { class: "asa", text: duration(queue.asa_s), title: "average speed of answer" }),
+        t("ASA"),
+        h("span", { class: "asa", text: duration(queue.asa_s), title: t("average speed of answer") }),
       ),
     ),
     waiting.length
       ? h("ol", { class: "waiting" }, waiting.map((c) => waitingCall(c, names, thresholdS)))
-      : h("p", { class: "none", text: "Nobody waiting" }),
+      : h("p", { class: "none", text: t("Nobody waiting") }),
   );
 }
 
 /** One agent's row: state (with the pause reason), time in it, today's figures. */
 function agentRow(agent) {
   const who = agent.with ? describeCaller(agent.with) : null;
-  const state = STATES[agent.state] ? t(STATES[agent.state]) : agent.state;
+  const state = STATES[agent.state]?.() ?? agent.state;
   let detail = who ? t("with {name}", { name: who.name }) : "";
   if (agent.state === "paused" && agent.reason) detail = t(agent.reason); // a [ui] pause reason
   return h(
@@ -238,7 +239,7 @@ function renderTotals(totals, queues) {
   replaceChildren(
     els.agentTotals,
     Object.entries(STATES).map(([state, label]) =>
-      figure(t(label), count(agents[state] ?? 0), `is-${state}`, state),
+      figure(label(), count(agents[state] ?? 0), `is-${state}`, state),
     ),
   );
 }
@@ -264,7 +265,7 @@ function render(board) {
     els.queues,
     queues.length
       ? queues.map((q) => queueCard(q, names, threshold, alarmed.get(q.name)))
-      : h("p", { class: "none", text: "No queue has had a call today" }),
+      : h("p", { class: "none", text: t("No queue has had a call today") }),
   );
   replaceChildren(els.agents, agents.map(agentRow));
   renderTotals(board.totals ?? {}, queues);
@@ -283,11 +284,11 @@ function receive(board) {
   pending = board;
 }
 
-function linkStatus(text, ok) {
+function linkStatus(text, ok, phase) {
   setText(els.linkStatus, text);
   els.linkStatus.classList.toggle("ok", ok);
   everConnected ||= ok;
-  const lost = !ok && (everConnected || !text.startsWith("connecting"));
+  const lost = !ok && (everConnected || phase !== "connecting");
   els.banner.hidden = !lost;
   setText(els.bannerDetail, lost ? `(${text})` : "");
   els.board.classList.toggle("stale", lost);
@@ -296,7 +297,7 @@ function linkStatus(text, ok) {
 function setupTheme() {
   const apply = (theme) => {
     document.body.classList.toggle("theme-light", theme === "light");
-    setText(els.theme, theme === "light" ? "Dark theme" : "Light theme");
+    setText(els.theme, theme === "light" ? t("Dark theme") : t("Light theme"));
   };
   apply(localStorage.getItem(THEME_KEY) ?? "dark");
   els.theme.addEventListener("click", () => {
