@@ -107,6 +107,20 @@ async def time_pops(page: Page, pops: int) -> list[float]:
     return [round(float(ms), 1) for ms in pairs]
 
 
+async def ring_to_render(page: Page, base: str) -> str:
+    """The daemon's own figure (`screenpop_ring_to_render_seconds`, from the tabs' acks): from
+    the ring event to the card rendered, over every pop so far."""
+    response = await page.request.get(f"{base}/metrics")
+    values = {}
+    for line in (await response.text()).splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("screenpop_ring_to_render_seconds_") and "{" not in name:
+            values[name.rsplit("_", 1)[1]] = float(value)
+    count, total = values.get("count", 0.0), values.get("sum", 0.0)
+    mean = f"{total / count * 1000:.1f} ms" if count else "-"
+    return f"ring event to card rendered (daemon's figure): {count:.0f} pops, mean {mean}"
+
+
 async def main(port: int, pops: int, out: Path) -> None:
     async with demo(port) as base, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -118,6 +132,7 @@ async def main(port: int, pops: int, out: Path) -> None:
             f"pop to summary strip, {len(timings)} pops: median {statistics.median(timings)} ms, "
             f"max {max(timings)} ms ({timings})"
         )
+        print(await ring_to_render(agent, base))
         flagged = agent.locator("article.call", has=agent.locator(".flags")).first
         await flagged.wait_for(timeout=WAIT_MS * 3)
         await flagged.scroll_into_view_if_needed()
