@@ -66,20 +66,16 @@ class Card:
     priorities: Mapping[str, int] = field(default_factory=dict)
     history: Sequence[Mapping[str, Any]] = ()
     chosen: str | None = None  # customer_id the agent picked among candidates
+    # what found the customer: the lookup keys a keyed connector was asked ({"account": "12345"}),
+    # "number" when only the caller's number did; None while nothing is found
+    matched_by: Mapping[str, str] | str | None = None
 
     @property
     def complete(self) -> bool:
         return all(s.status in FINAL for s in self.sections.values())
 
     def with_section(self, name: str, section: Section) -> Card:
-        return Card(
-            self.call_id,
-            self.caller,
-            {**self.sections, name: section},
-            self.priorities,
-            self.history,
-            self.chosen,
-        )
+        return replace(self, sections={**self.sections, name: section})
 
     def to_json(
         self,
@@ -105,9 +101,14 @@ class Card:
             "candidates": candidates,
             "history": list(self.history),
             "chosen": self.chosen,
+            "matched_by": _matched_by(self.matched_by),
             "complete": self.complete,
             "flags": raised,
         }
+
+
+def _matched_by(matched: Mapping[str, str] | str | None) -> dict[str, str] | str | None:
+    return matched if matched is None or isinstance(matched, str) else dict(matched)
 
 
 def _ordered(sections: Mapping[str, Section], priorities: Mapping[str, int]) -> list[str]:

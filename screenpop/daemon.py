@@ -188,7 +188,9 @@ class Daemon:
         await outbox.open()
         stack.push_async_callback(outbox.aclose)
         self.writer = await stack.enter_async_context(StoreWriter(self.store, outbox))
-        self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
+        self._connectors = await ConnectorSet.start(
+            cfg.connectors, cfg.base_dir, tuple(cfg.lookup.keys)
+        )
         stack.push_async_callback(self._close_connectors)
         stack.push_async_callback(self._tasks.aclose)
 
@@ -301,7 +303,7 @@ class Daemon:
         if path is None:
             raise ConfigError("this daemon was not started from a config file: nothing to reload")
         new = load_settings(path)
-        connectors = await ConnectorSet.start(new.connectors, new.base_dir)
+        connectors = await ConnectorSet.start(new.connectors, new.base_dir, tuple(new.lookup.keys))
         notes = self._restart_only_changes(new)
         old_connectors, old = self._connectors, self.settings
         self._connectors = connectors
@@ -341,6 +343,7 @@ class Daemon:
             base_dir=cfg.base_dir,
             default_region=cfg.phone.default_region,
             online_agents=presence.online_extensions,
+            variables=cfg.lookup.variables,
         )
         sources: dict[str, Source] = {}
         for entry in cfg.telephony:
