@@ -142,3 +142,22 @@ async def test_the_cache_keeps_two_accounts_on_one_number_apart(tmp_path: Path) 
             ("Phone Only", "number", False),  # no account: found by the caller's number
             ("Acme Ltd", {"account": "12345"}, True),  # the first call's answer, cached
         ]
+
+
+async def test_an_account_arriving_after_the_pop_updates_the_card(tmp_path: Path) -> None:
+    source = {"name": "generic", "kind": "webhook", "flavor": "json", "secret": "k"}
+    async with (
+        running(settings_with(tmp_path, [source])) as (_, port),
+        agent_tab(port, "ta") as alice,
+    ):
+        await alice.recv_type("hello")
+        ring = {"call_id": "w9", "event": "ringing", "caller": "+12125551234", "agent": "1001"}
+        assert await post_json(port, ring) == 200
+        card = (await alice.recv_type("pop"))["card"]
+        assert (card["summary"]["name"], card["matched_by"]) == ("Phone Only", "number")
+        update = {"call_id": "w9", "event": "updated", "variables": {"IVR_ACCOUNT": "67890"}}
+        assert await post_json(port, update) == 200
+        card = (await alice.recv_type("card"))["card"]
+        assert (card["summary"]["name"], card["matched_by"]) == ("Bolt & Co", {"account": "67890"})
+        assert await post_json(port, {**update, "event": "ended"}) == 200
+        assert (await alice.recv_type("call"))["state"] == "abandoned"  # nobody answered
