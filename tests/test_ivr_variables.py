@@ -3,19 +3,24 @@ and the `[lookup]` settings that name them."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
+from connectors.http import HttpConnector, HttpSettings
 from screenpop.calls import CallTracker, Prefetch
+from screenpop.connectors.contract import ConnectorContext, LookupQuery
+from screenpop.connectors.registry import build_connector
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind
-from screenpop.settings import parse_settings
+from screenpop.settings import parse_settings, validate_options
 from screenpop.telephony.asterisk.mapper import AmiCallMapper
 from screenpop.telephony.asterisk.protocol import AmiParser, Message
 from screenpop.telephony.freeswitch.mapper import EslCallMapper
 from screenpop.telephony.freeswitch.protocol import EslParser, parse_event
+from tests.fakes.backoffice_http import FakeBackOffice
 from tests.fakes.esl_server import cc_event, channel_event, event_frame
 
 WANTED = frozenset({"IVR_ACCOUNT"})
@@ -203,8 +208,6 @@ def test_lookup_settings_refuse_bad_keys(lookup: dict[str, Any], message: str) -
 
 
 def test_a_connector_query_may_use_only_configured_keys(tmp_path: Any) -> None:
-    from screenpop.connectors.registry import build_connector
-
     sql = {
         "name": "crm",
         "kind": "sql",
@@ -222,3 +225,21 @@ def test_a_connector_query_may_use_only_configured_keys(tmp_path: Any) -> None:
         build_connector(settings.connectors[0], tmp_path)
     connector = build_connector(settings.connectors[0], tmp_path, ("account",))
     assert getattr(connector, "uses_keys", None) == {"account"}
+
+
+async def test_the_http_connector_fills_keys_and_leaves_a_missing_one_empty() -> None:
+    async with FakeBackOffice() as office:
+        options = {"url": office.url + "/echo/x", "params": {"a": "{account}", "n": "{e164}"}}
+        settings = validate_options(HttpSettings, options, "connectors.web", {"keys": ("account",)})
+        connector = HttpConnector("web", settings, ConnectorContext(keys=("account",)))
+        await connector.start()
+        try:
+            query = LookupQuery("+12125551234", "(212) 555-1234", "12125551234", "2125551234")
+            await connector.lookup(dataclasses.replace(query, keys={"account": "12 345"}))
+            await connector.lookup(query)  # outside a call: no key at all
+        finally:
+            await connector.aclose()
+    assert [r.query for r in office.requests] == [
+        {"a": "12 345", "n": "+12125551234"},
+        {"a": "", "n": "+12125551234"},
+    ]
