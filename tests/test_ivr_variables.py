@@ -8,8 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from connectors.http import HttpConnector, HttpSettings
+from connectors.sql import SqlConnector, SqlSettings
 from screenpop.calls import CallTracker, Prefetch
 from screenpop.connectors.contract import ConnectorContext, LookupQuery
 from screenpop.connectors.registry import build_connector
@@ -243,3 +246,41 @@ async def test_the_http_connector_fills_keys_and_leaves_a_missing_one_empty() ->
         {"a": "12 345", "n": "+12125551234"},
         {"a": "", "n": "+12125551234"},
     ]
+
+
+async def test_a_postgres_query_looks_up_by_account_first_then_by_phone(
+    postgres_url: str, unique_table: str, tmp_path: Any
+) -> None:
+    engine = create_async_engine(postgres_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(f"CREATE TABLE {unique_table} (name text, acct text, e164 text)")
+            )
+            await conn.execute(
+                text(
+                    f"INSERT INTO {unique_table} VALUES ('Acme', '12345', '+1'), ('Jane', NULL, :n)"
+                ),
+                {"n": "+12125551234"},
+            )
+        query = (
+            f"SELECT name FROM {unique_table}"
+            " WHERE acct = :account OR (:account IS NULL AND e164 = :e164)"
+        )
+        options = {"url": postgres_url, "query": query}
+        settings = validate_options(SqlSettings, options, "connectors.crm", {"keys": ("account",)})
+        connector = SqlConnector("crm", settings, ConnectorContext(tmp_path, keys=("account",)))
+        await connector.start()
+        try:
+            jane = LookupQuery("+12125551234", "(212) 555-1234", "12125551234", "2125551234")
+            by_account = dataclasses.replace(jane, keys={"account": "12345"})
+            assert await connector.lookup(by_account) == {"name": "Acme"}
+            assert await connector.lookup(dataclasses.replace(jane, keys={"account": ""})) == {
+                "name": "Jane"
+            }
+        finally:
+            await connector.aclose()
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {unique_table}"))
+        await engine.dispose()
