@@ -336,7 +336,8 @@ class CardBuild:
         if section.status is Status.OK:
             keys = self._matches(name)
             if keys:
-                card = dataclasses.replace(card, matched_by=keys)
+                matched_in = (*card.matched_in, name)
+                card = dataclasses.replace(card, matched_by=keys, matched_in=matched_in)
             elif card.matched_by is None:
                 card = dataclasses.replace(card, matched_by="number")
         self.card = card

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from connectors.http import HttpConnector, HttpSettings
 from connectors.sql import SqlConnector, SqlSettings
 from screenpop.calls import CallTracker, Prefetch
+from screenpop.card import Card, Section, Status
 from screenpop.connectors.contract import ConnectorContext, LookupQuery
 from screenpop.connectors.registry import build_connector
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind
-from screenpop.settings import parse_settings, validate_options
+from screenpop.settings import RoleSettings, parse_settings, validate_options
 from screenpop.telephony.asterisk.mapper import AmiCallMapper
 from screenpop.telephony.asterisk.protocol import AmiParser, Message
 from screenpop.telephony.freeswitch.mapper import EslCallMapper
@@ -284,3 +285,13 @@ async def test_a_postgres_query_looks_up_by_account_first_then_by_phone(
         async with engine.begin() as conn:
             await conn.execute(text(f"DROP TABLE IF EXISTS {unique_table}"))
         await engine.dispose()
+
+
+def test_a_role_sees_the_matching_key_only_with_the_section_it_found() -> None:
+    sections = {"crm": Section(Status.OK, {"name": "Acme"}), "sales": Section(Status.OK, {})}
+    card = Card("c1", {}, sections, matched_by={"account": "12345"}, matched_in=("crm",))
+    assert card.to_json()["matched_by"] == {"account": "12345"}
+    assert card.to_json(RoleSettings(sections=["sales"]))["matched_by"] == "number"
+    nothing = {"sales": Section(Status.NOT_FOUND)}
+    card = Card("c1", {}, {**sections, **nothing}, matched_by={"a": "1"}, matched_in=("crm",))
+    assert card.to_json(RoleSettings(sections=["sales"]))["matched_by"] is None
