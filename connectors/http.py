@@ -6,7 +6,9 @@ Config (every key besides the common ones of `[[connectors]]`)::
     name = "credit"
     kind = "http"
     url = "https://credit.example.com/v1/customers/{e164}"   # {e164} {national} {digits}
-    method = "GET"                                           #   {national_digits}, URL-quoted
+    method = "GET"                                           #   {national_digits}, URL-quoted;
+                                                             #   `[lookup] keys` too ({account}:
+                                                             #   empty when the call has none)
     headers = { Authorization = "Bearer ${CREDIT_TOKEN}" }   # ${VAR}: from the environment
     params = { phone = "{national_digits}", key = "${CREDIT_KEY}" }   # the query string
     root = "data"                  # optional dotted path to the record(s) in the JSON
@@ -46,10 +48,15 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from screenpop.callerid import mask
-from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import (
+    ConnectorContext,
+    LookupQuery,
+    LookupResult,
+    lookup_keys,
+)
 from screenpop.errors import ConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
@@ -83,17 +90,17 @@ class HttpSettings(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str, info: ValidationInfo) -> str:
         if urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
-        _check_fields(value)
+        _check_fields(value, lookup_keys(info))
         return value
 
     @field_validator("params")
     @classmethod
-    def _params(cls, value: dict[str, str]) -> dict[str, str]:
+    def _params(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         for text in value.values():
-            _check_fields(text)
+            _check_fields(text, lookup_keys(info))
         return value
 
     @field_validator("check_url")
@@ -104,11 +111,19 @@ class HttpSettings(BaseModel):
         return value
 
 
-def _check_fields(text: str) -> None:
+def _check_fields(text: str, keys: tuple[str, ...] = ()) -> None:
+    known = (*FIELDS, *keys)
     for match in _TOKEN.finditer(text):
         name = match.group("field")
-        if name is not None and name not in FIELDS:
-            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join(FIELDS)})")
+        if name is not None and name not in known:
+            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join(known)})")
+
+
+def used_fields(*texts: str) -> frozenset[str]:
+    """The `{field}` placeholders the texts use."""
+    return frozenset(
+        m.group("field") for t in texts for m in _TOKEN.finditer(t) if m.group("field")
+    )
 
 
 # -- templates ------------------------------------------------------------------------------------
@@ -243,6 +258,8 @@ class HttpConnector:
         self._params: dict[str, Template] = {}
         self._headers: dict[str, str] = {}
         self._check_url = ""
+        used = used_fields(settings.url, *settings.params.values())
+        self.uses_keys = frozenset(k for k in context.keys if k in used)  # `[lookup] keys` used
 
     @property
     def _where(self) -> str:
@@ -290,7 +307,7 @@ class HttpConnector:
     async def lookup(self, query: LookupQuery) -> LookupResult:
         """One request for the number; the shaped JSON, None when not found."""
         session, url = self._started()
-        values = query.params()
+        values = {**dict.fromkeys(self.uses_keys, ""), **query.params()}  # no key value: empty
         params = {k: t.render(values, url_quote=False) for k, t in self._params.items()}
         cfg = self.settings
         log.debug("connector %s: %s for %s", self.name, cfg.method, mask(query.e164))

@@ -17,7 +17,8 @@ Config (every key besides the common ones of `[[connectors]]`)::
     check_query = "SELECT 1"      # what `screenpop check` runs
 
 The query names any of the bind parameters `:e164` (+12125551234), `:national`
-((212) 555-1234), `:digits` (12125551234) and `:national_digits` (2125551234); another name is a
+((212) 555-1234), `:digits` (12125551234) and `:national_digits` (2125551234), and the names of
+the `[lookup] keys` (IVR data: `:account`, NULL when the call has none); another name is a
 configuration error. No row is `not_found`, one row is the section, several rows (customers who
 share the number) are a list. Values are made JSON-safe: decimals become floats, dates and times
 ISO strings, binary columns are left out.
@@ -41,14 +42,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import URL, TextClause, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from screenpop.callerid import mask
-from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import (
+    ConnectorContext,
+    LookupQuery,
+    LookupResult,
+    lookup_keys,
+)
 from screenpop.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -99,15 +105,16 @@ class SqlSettings(BaseModel):
 
     @field_validator("query")
     @classmethod
-    def _query(cls, value: str) -> str:
+    def _query(cls, value: str, info: ValidationInfo) -> str:
+        known_names = (*PARAMETERS, *lookup_keys(info))
         cast = _CAST.search(value)
-        if cast is not None and cast.group(1) in PARAMETERS:
+        if cast is not None and cast.group(1) in known_names:
             name, type_ = cast.groups()
             raise ValueError(f":{name}::{type_} does not bind; write CAST(:{name} AS {type_})")
         names = bind_names(value)
-        unknown = [name for name in names if name not in PARAMETERS]
+        unknown = [name for name in names if name not in known_names]
         if unknown:
-            known = ", ".join(f":{p}" for p in PARAMETERS)
+            known = ", ".join(f":{p}" for p in known_names)
             raise ValueError(f"unknown parameter :{unknown[0]} (known: {known})")
         if not names:
             raise ValueError("the query must use the caller's number: :e164, :national, ...")
@@ -205,7 +212,10 @@ class SqlConnector:
         self._engine: AsyncEngine | None = None
         self._query: TextClause = text(settings.query)
         self._check: TextClause = text(settings.check_query)
-        self._names = [n for n in bind_names(settings.query) if n in PARAMETERS]
+        self.uses_keys = frozenset(n for n in bind_names(settings.query) if n in context.keys)
+        self._names = [
+            n for n in bind_names(settings.query) if n in PARAMETERS or n in self.uses_keys
+        ]
 
     @property
     def statement_timeout_ms(self) -> int | None:
@@ -263,7 +273,8 @@ class SqlConnector:
 
     async def lookup(self, query: LookupQuery) -> LookupResult:
         """Run the query for the number: None, one record, or a list of records."""
-        params = {name: value for name, value in query.params().items() if name in self._names}
+        values = query.params()
+        params = {name: values.get(name) or None for name in self._names}  # no key value: NULL
         log.debug("connector %s: query for %s", self.name, mask(query.e164))
         try:
             rows = await self._fetch(params)
@@ -280,7 +291,7 @@ class SqlConnector:
             return None
         return records[0] if len(records) == 1 else records
 
-    async def _fetch(self, params: Mapping[str, str]) -> Sequence[Mapping[Any, Any]]:
+    async def _fetch(self, params: Mapping[str, str | None]) -> Sequence[Mapping[Any, Any]]:
         engine = self._started()
         for attempt in (1, 2):
             try:

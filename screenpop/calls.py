@@ -21,6 +21,12 @@ is built again for the new number (a new :class:`Prefetch`); after a pop the car
 screens stays the one they saw. A caller the PBX marks withheld (`CallEvent.withheld`) is withheld
 for good, even after a pop: the number is dropped (``anonymous``), and a later event carrying a
 number never brings it back.
+
+Call variables (IVR data, `CallEvent.variables`) are kept, the latest value of each. New values
+before the pop rebuild the card (a new :class:`Prefetch`) so that the pop uses them; after the
+pop too, with `shown`: the agents get the card the new lookup keys give at once. An `updated`
+event (variables only) for a call the tracker has not seen yet is ignored: the source passes its
+variables on with the call's first event.
 """
 
 from __future__ import annotations
@@ -31,7 +37,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from screenpop.events import WITHHELD_CALLER, AgentCallState, CallEvent, CallState, EventKind
+from screenpop.events import (
+    WITHHELD_CALLER,
+    AgentCallState,
+    CallEvent,
+    CallState,
+    EventKind,
+    merge_variables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +73,7 @@ class Call:
     agent: str | None = None  # who holds the call (answered or transferred to)
     ringing: set[str] = field(default_factory=set)  # agents whose phone rings now
     popped: list[str] = field(default_factory=list)  # agents who got a pop, in order
+    variables: dict[str, str] = field(default_factory=dict)  # call variables (IVR data), latest
 
     @property
     def active(self) -> bool:
@@ -202,7 +216,9 @@ class CallReducer:
         """Apply `event` to its call as stored (None: never seen). Returns the call to store
         (None when the event changed nothing: it came after the call ended) and the effects in
         the order they must happen. Only `call` is changed, in place."""
-        if call is not None and not call.active:
+        if (call is not None and not call.active) or (
+            call is None and event.kind is EventKind.UPDATED
+        ):
             self.ignored += 1
             return None, []
         effects: list[Effect] = []
@@ -225,6 +241,15 @@ class CallReducer:
     @staticmethod
     def _learn(call: Call, event: CallEvent) -> Prefetch | None:
         """Take what the event says about the call; a Prefetch when its card must be rebuilt."""
+        rebuild = CallReducer._learn_caller(call, event)
+        if not event.variables or not merge_variables(call.variables, event.variables):
+            return rebuild
+        if rebuild is not None or call.withheld or event.kind in _FINAL_KINDS:
+            return rebuild
+        return Prefetch(call, shown=bool(call.popped))
+
+    @staticmethod
+    def _learn_caller(call: Call, event: CallEvent) -> Prefetch | None:
         call.queue = call.queue or event.queue
         if call.withheld:
             return None
@@ -249,6 +274,9 @@ class CallReducer:
             self.unknown_endpoints += 1
             log.debug("call %s: endpoint %s is no agent's", event.call_id, event.endpoint)
         return agent
+
+    def _on_updated(self, call: Call, event: CallEvent) -> list[Effect]:
+        return []  # `_learn` took the variables
 
     def _on_queued(self, call: Call, event: CallEvent) -> list[Effect]:
         if call.state is not CallState.QUEUED or call.ringing:
@@ -362,6 +390,7 @@ _HANDLERS: dict[EventKind, Callable[[CallReducer, Call, CallEvent], list[Effect]
     EventKind.TRANSFERRED: CallReducer._on_transferred,
     EventKind.ENDED: CallReducer._on_ended,
     EventKind.ABANDONED: CallReducer._on_abandoned,
+    EventKind.UPDATED: CallReducer._on_updated,
 }
 
 

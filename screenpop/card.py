@@ -66,20 +66,17 @@ class Card:
     priorities: Mapping[str, int] = field(default_factory=dict)
     history: Sequence[Mapping[str, Any]] = ()
     chosen: str | None = None  # customer_id the agent picked among candidates
+    # what found the customer: the lookup keys a keyed connector was asked ({"account": "12345"}),
+    # "number" when only the caller's number did; None while nothing is found
+    matched_by: Mapping[str, str] | str | None = None
+    matched_in: tuple[str, ...] = ()  # the sections that found a record with the lookup keys
 
     @property
     def complete(self) -> bool:
         return all(s.status in FINAL for s in self.sections.values())
 
     def with_section(self, name: str, section: Section) -> Card:
-        return Card(
-            self.call_id,
-            self.caller,
-            {**self.sections, name: section},
-            self.priorities,
-            self.history,
-            self.chosen,
-        )
+        return replace(self, sections={**self.sections, name: section})
 
     def to_json(
         self,
@@ -105,9 +102,17 @@ class Card:
             "candidates": candidates,
             "history": list(self.history),
             "chosen": self.chosen,
+            "matched_by": self._matched_for(visible),
             "complete": self.complete,
             "flags": raised,
         }
+
+    def _matched_for(self, visible: Mapping[str, Section]) -> dict[str, str] | str | None:
+        """`matched_by` as a role sees it: the keys only if it sees a section they found."""
+        found = any(s.status is Status.OK for s in visible.values())
+        if isinstance(self.matched_by, Mapping) and any(n in visible for n in self.matched_in):
+            return dict(self.matched_by)
+        return "number" if found and self.matched_by is not None else None
 
 
 def _ordered(sections: Mapping[str, Section], priorities: Mapping[str, int]) -> list[str]:

@@ -72,7 +72,7 @@ async def _check_connector(
     name = entry.name
     start = time.perf_counter()
     try:
-        connector = build_connector(entry, settings.base_dir)
+        connector = build_connector(entry, settings.base_dir, tuple(settings.lookup.keys))
         await connector.start()
         try:
             async with asyncio.timeout(max(entry.deadline_ms, 2000) / 1000):

@@ -189,7 +189,9 @@ class Daemon:
         await outbox.open()
         stack.push_async_callback(outbox.aclose)
         self.writer = await stack.enter_async_context(StoreWriter(self.store, outbox))
-        self._connectors = await ConnectorSet.start(cfg.connectors, cfg.base_dir)
+        self._connectors = await ConnectorSet.start(
+            cfg.connectors, cfg.base_dir, tuple(cfg.lookup.keys)
+        )
         stack.push_async_callback(self._close_connectors)
         stack.push_async_callback(self._tasks.aclose)
 
@@ -302,7 +304,7 @@ class Daemon:
         if path is None:
             raise ConfigError("this daemon was not started from a config file: nothing to reload")
         new = load_settings(path)
-        connectors = await ConnectorSet.start(new.connectors, new.base_dir)
+        connectors = await ConnectorSet.start(new.connectors, new.base_dir, tuple(new.lookup.keys))
         notes = restart_only_changes(self.settings, new)
         old_connectors, old = self._connectors, self.settings
         self._connectors = connectors

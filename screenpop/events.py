@@ -7,6 +7,7 @@ Every telephony source (AMI, ESL, webhooks, the simulator) translates its own pr
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ class EventKind(StrEnum):
     TRANSFERRED = "transferred"  # the call moved to `endpoint`
     ENDED = "ended"  # the call is over after being answered (or the source cannot tell)
     ABANDONED = "abandoned"  # the caller hung up before anybody answered
+    UPDATED = "updated"  # the source learned call variables (IVR data); the state is unchanged
 
 
 class CallState(StrEnum):
@@ -67,6 +69,10 @@ class CallEvent:
     puts `WITHHELD_CALLER` in `caller`, never the number; the tracker then treats the call as
     withheld for good: no number on the card, board, call log or history, never looked up, even
     if a later event carries one.
+
+    `variables` are the call variables the source kept (those `[lookup] keys` names: IVR data
+    such as the account number the caller typed), as known when the event happened; the tracker
+    keeps the latest value of each. An `updated` event only brings new variables.
     """
 
     source: str
@@ -79,6 +85,7 @@ class CallEvent:
     outbound: bool = False
     withheld: bool = False
     at: float = field(default_factory=time.time)
+    variables: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,4 +112,17 @@ class AgentStatusEvent:
     at: float = field(default_factory=time.time)
 
 
-SourceEvent = CallEvent | AgentStatusEvent  # what a telephony source emits
+SourceEvent = CallEvent | AgentStatusEvent
+
+
+def merge_variables(current: dict[str, str], new: Mapping[str, str]) -> bool:
+    """Take `new` call variables into `current` (an empty value removes one); True if changed."""
+    changed = False
+    for name, value in new.items():
+        if value:
+            changed = changed or current.get(name) != value
+            current[name] = value
+        elif name in current:
+            del current[name]
+            changed = True
+    return changed  # what a telephony source emits

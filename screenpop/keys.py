@@ -5,7 +5,10 @@ several deployments can share one Redis with different prefixes). The cache appl
 the builders here give the part after it, so a key's layout is read in one module:
 
 * `section:<connector>:<e164>`: one connector's answer for a number, with the time it stops
-  being fresh; Redis expires it when it stops being usable stale (written by the lookup).
+  being fresh; Redis expires it when it stops being usable stale (written by the lookup). For a
+  connector whose query uses lookup keys (`[lookup] keys`, IVR data) and a call that has values
+  for them, the values follow, sorted by key, URL-quoted: `section:<connector>:<e164>|account=12345`
+  (the same number with another account is another answer).
 * `choice:<e164>`: the customer an agent picked for a number several customers share (written
   by the lookup when an agent picks a candidate).
 
@@ -25,14 +28,18 @@ In cluster mode (`[cluster]`, its own `key_prefix`):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import quote
+
 DEFAULT_PREFIX = "screenpop:"
 SECTION = "section:"
 CHOICE = "choice:"
 
 
-def section_key(connector: str, e164: str) -> str:
-    """One connector's cached answer for `e164`."""
-    return f"{SECTION}{connector}:{e164}"
+def section_key(connector: str, e164: str, keys: Mapping[str, str] | None = None) -> str:
+    """One connector's cached answer for `e164` (and the lookup `keys` values it was asked)."""
+    extra = "".join(f"|{k}={quote(v, safe='')}" for k, v in sorted((keys or {}).items()) if v)
+    return f"{SECTION}{connector}:{e164}{extra}"
 
 
 def choice_key(e164: str) -> str:

@@ -8,6 +8,10 @@ trip, runs the connectors that missed (all at once, one TaskGroup), and exposes:
 * ``on_update``: called with each newer card after that, when a late answer arrives (counted
   per connector in `screenpop_connector_late_total`).
 
+Lookup keys (`[lookup] keys`, IVR data) reach a connector in its query; a connector whose query
+uses some (its `uses_keys`) has their values in its cache key, and a record it finds with them
+makes the card's `matched_by` those keys (else `"number"`).
+
 Stale cache entries are served at once and refreshed in the background (single flight per key).
 A connector's failure becomes its section's status; it never cancels a sibling.
 
@@ -188,6 +192,7 @@ class Lookup:
         claims: Claims | None = None,
     ) -> None:
         self.connectors = list(connectors)
+        self.keyed = {c.name: _uses_keys(c) for c in self.connectors}
         self._claims = claims
         self._cache = cache
         self._cfg = cache_settings
@@ -209,6 +214,15 @@ class Lookup:
         if self._metrics is not None:
             self._metrics.late_section(connector)
 
+    def key_values(self, connector: str, query: LookupQuery) -> dict[str, str]:
+        """The lookup keys with a value for this call that the connector's query uses."""
+        used = self.keyed.get(connector, frozenset())
+        return {k: v for k, v in query.key_values.items() if k in used}
+
+    def section_key(self, connector: str, query: LookupQuery) -> str:
+        """The cache key of the connector's answer to `query`."""
+        return section_key(connector, query.e164, self.key_values(connector, query))
+
     @property
     def priorities(self) -> dict[str, int]:
         return {c.name: c.settings.priority for c in self.connectors}
@@ -216,7 +230,7 @@ class Lookup:
     async def cached(self, query: LookupQuery) -> tuple[list[CacheHit | None], str | None]:
         """Every connector's cached section and the customer picked for the number, in one
         round trip to the cache."""
-        keys = [section_key(c.name, query.e164) for c in self.connectors]
+        keys = [self.section_key(c.name, query) for c in self.connectors]
         *hits, choice = await self._cache.get_many([*keys, choice_key(query.e164)])
         chosen = choice.value.get("customer_id") if choice is not None else None
         return hits, chosen if isinstance(chosen, str) else None
@@ -225,7 +239,7 @@ class Lookup:
         """Cache the customer an agent picked for this number (the store keeps it for good)."""
         await self._cache.set(choice_key(e164), {"customer_id": customer_id}, CHOICE_TTL_S, 0.0)
 
-    async def store(self, runtime: ConnectorRuntime, e164: str, section: Section) -> None:
+    async def store(self, runtime: ConnectorRuntime, query: LookupQuery, section: Section) -> None:
         """Cache a final answer: ok for the connector's TTL, not_found for the negative TTL."""
         if section.status is Status.OK:
             fresh = (
@@ -240,7 +254,7 @@ class Lookup:
             return
         value = {"status": str(section.status), "data": section.data}
         stale = self._cfg.stale_s if section.status is Status.OK else 0.0
-        await self._cache.set(section_key(runtime.name, e164), value, fresh, stale)
+        await self._cache.set(self.section_key(runtime.name, query), value, fresh, stale)
 
     async def fetch(
         self,
@@ -252,7 +266,7 @@ class Lookup:
 
         `on_answer` gets the section before the cache write, so a slow cache never delays it.
         """
-        claims, key = self._claims, section_key(runtime.name, query.e164)
+        claims, key = self._claims, self.section_key(runtime.name, query)
         if claims is not None:
             hit = await claims.claim(key, runtime.settings.deadline_ms / 1000)
             if hit is not None:  # another node asked meanwhile: its answer, from the cache
@@ -267,7 +281,7 @@ class Lookup:
                 self._metrics.connector_outcome(runtime.name, attempt.outcome, seconds)
             self._on_section(runtime.name, section)
             on_answer(section)
-            await self.store(runtime, query.e164, section)
+            await self.store(runtime, query, section)
         finally:
             if claims is not None:
                 await claims.release(key)
@@ -277,7 +291,13 @@ class Lookup:
         async def refresh() -> None:
             await self.fetch(runtime, query)
 
-        self._revalidator.refresh(section_key(runtime.name, query.e164), refresh)
+        self._revalidator.refresh(self.section_key(runtime.name, query), refresh)
+
+
+def _uses_keys(runtime: ConnectorRuntime) -> frozenset[str]:
+    """The lookup keys a connector's query uses (a connector's optional `uses_keys`)."""
+    used: object = getattr(runtime.connector, "uses_keys", frozenset())
+    return frozenset(used) if isinstance(used, frozenset | set | tuple | list) else frozenset()
 
 
 def from_cache(hit: CacheHit) -> Section:
@@ -293,6 +313,7 @@ class CardBuild:
         self.first: asyncio.Future[Card] = asyncio.get_running_loop().create_future()
         self._on_update = on_update
         self._pending: set[str] = set()
+        self._matches: Callable[[str], Mapping[str, str]] = lambda name: {}
 
     def _set(self, name: str, section: Section) -> bool:
         """Put a connector's answer on the card; True when it is late: it fills in a section
@@ -301,13 +322,25 @@ class CardBuild:
         if current is not None and current.status not in (Status.PENDING, Status.TIMEOUT):
             return False
         late = self.first.done() and section.status is not Status.TIMEOUT
-        self.card = self.card.with_section(name, section)
+        self._put(name, section)
         self._pending.discard(name)
         if self.first.done():
             self._on_update(self.card)
         else:
             self._maybe_first()
         return late
+
+    def _put(self, name: str, section: Section) -> None:
+        """Put a section on the card; a record found makes `matched_by` what found it."""
+        card = self.card.with_section(name, section)
+        if section.status is Status.OK:
+            keys = self._matches(name)
+            if keys:
+                matched_in = (*card.matched_in, name)
+                card = dataclasses.replace(card, matched_by=keys, matched_in=matched_in)
+            elif card.matched_by is None:
+                card = dataclasses.replace(card, matched_by="number")
+        self.card = card
 
     def _deadline(self, name: str) -> None:
         if name in self._pending and not self.first.done():
@@ -334,6 +367,7 @@ class CardBuild:
         if query is None or not lookup.connectors:
             self._maybe_first()
             return
+        self._matches = lambda name: lookup.key_values(name, query)
         hits, chosen = await lookup.cached(query)
         if chosen is not None:
             self.card = dataclasses.replace(self.card, chosen=chosen)
@@ -342,7 +376,7 @@ class CardBuild:
         handles = []
         for runtime, hit in zip(lookup.connectors, hits, strict=True):
             if hit is not None:
-                self.card = self.card.with_section(runtime.name, from_cache(hit))
+                self._put(runtime.name, from_cache(hit))
                 if hit.state is CacheState.STALE:
                     lookup.revalidate(runtime, query)
                 continue

@@ -22,6 +22,7 @@ def build_sources(cfg: Settings, presence: Presence) -> dict[str, Source]:
         base_dir=cfg.base_dir,
         default_region=cfg.phone.default_region,
         online_agents=presence.online_extensions,
+        variables=cfg.lookup.variables,
     )
     sources: dict[str, Source] = {}
     for entry in cfg.telephony:

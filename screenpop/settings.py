@@ -32,6 +32,7 @@ from screenpop.keys import DEFAULT_PREFIX
 from screenpop.layout import SectionLayout, check_layouts
 from screenpop.localday import check_zone
 from screenpop.logs import check_level
+from screenpop.lookup_settings import LookupSettings
 from screenpop.paths import default_store_url
 
 DEFAULT_SESSION_SECRET = "change-me"
@@ -252,6 +253,7 @@ class Settings(Strict):
     board: BoardSettings = BoardSettings()
     logging: LoggingSettings = LoggingSettings()
     cluster: ClusterSettings = ClusterSettings()
+    lookup: LookupSettings = LookupSettings()
     telephony: list[SourceSettings] = []
     connectors: list[ConnectorSettings] = []
     agents: list[AgentSettings] = []
@@ -376,10 +378,16 @@ def parse_settings(raw: dict[str, Any], origin: str) -> Settings:
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def validate_options(model: type[Model], options: Mapping[str, Any], where: str) -> Model:
-    """Validate a source's or connector's own options; `where` names it (`connectors.credit`)."""
+def validate_options(
+    model: type[Model],
+    options: Mapping[str, Any],
+    where: str,
+    context: Mapping[str, Any] | None = None,
+) -> Model:
+    """Validate a source's or connector's own options; `where` names it (`connectors.credit`).
+    `context` reaches the model's validators (a connector's: `keys`, the `[lookup] keys`)."""
     try:
-        return model.model_validate(dict(options))
+        return model.model_validate(dict(options), context=dict(context or {}))
     except ValidationError as exc:
         raise ConfigError(describe_validation(exc, where)) from None
 

@@ -5,7 +5,7 @@ import { formatScalar, h, humanize, replaceChildren, setText } from "./dom.js";
 import { t } from "./i18n.js";
 import { dialButton, renderCandidates, renderHistory } from "./panels.js";
 import { candidatesOf, renderSections } from "./sections.js";
-import { renderFlags, renderLastContact } from "./summary.js";
+import { matchedByText, renderFlags, renderLastContact } from "./summary.js";
 
 const FINAL_STATES = new Set(["ended", "abandoned", "missed", "answered_elsewhere"]);
 const STATE_TEXT = {
@@ -75,6 +75,7 @@ export class CallCard {
     this.nameEl = h("h2", { class: "caller-name", id: this.domId("name") });
     this.numberEl = h("p", { class: "caller-number" });
     this.customerEl = h("p", { class: "customer-id" });
+    this.matchedEl = h("p", { class: "matched-by" });
     this.choiceStatus = h("p", { class: "choice-status", role: "status" });
     this.flagsEl = h("div", { class: "strip-flags" });
     this.lastEl = h("div", { class: "strip-last" });
@@ -105,7 +106,7 @@ export class CallCard {
       h(
         "div",
         { class: "caller summary-strip", "aria-label": t("Summary") },
-        h("div", { class: "strip-who" }, this.nameEl, this.numberEl, this.customerEl),
+        h("div", { class: "strip-who" }, this.nameEl, this.numberEl, this.customerEl, this.matchedEl),
         this.flagsEl,
         this.lastEl,
       ),
@@ -288,6 +289,7 @@ export class CallCard {
     this.numberEl.classList.toggle("unverified", !valid);
     const cid = card.summary?.customer_id;
     setText(this.customerEl, cid ? t("customer {id}", { id: cid }) : "");
+    setText(this.matchedEl, matchedByText(card));
     const picked = this.pendingChoice ?? card.chosen ?? null;
     replaceChildren(this.flagsEl, renderFlags(card, picked));
     replaceChildren(this.lastEl, renderLastContact(card));

@@ -1,6 +1,7 @@
 // The summary strip at the top of a card: what the agent needs in the first two seconds. The
 // flags the daemon's highlight rules raised (coloured by level) and the last contact (when,
-// who, disposition, the note's first line); the name and customer id sit beside them.
+// who, disposition, the note's first line); the name and customer id sit beside them, with what
+// found the customer: the IVR data (`[lookup] keys`, "matched by account 12345") or the number.
 
 import { h, humanize } from "./dom.js";
 import { formatDateTime } from "./format.js";
@@ -44,6 +45,18 @@ export function renderFlags(card, picked) {
       );
     }),
   );
+}
+
+/** What found the card's customer ("matched by account 12345", "matched by number"); "" when
+ * nothing was found. */
+export function matchedByText(card) {
+  const matched = card?.matched_by;
+  if (matched === "number") return t("matched by number");
+  if (!matched || typeof matched !== "object") return "";
+  const parts = Object.entries(matched)
+    .filter(([, value]) => typeof value === "string" && value)
+    .map(([key, value]) => t("{key} {value}", { key: humanize(key).toLowerCase(), value }));
+  return parts.length ? t("matched by {keys}", { keys: parts.join(", ") }) : "";
 }
 
 /** The caller's previous calls (this call left out), newest first. */

@@ -27,7 +27,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeAlias
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationInfo
 
 from screenpop.errors import ConfigError
 
@@ -39,22 +39,31 @@ LookupResult: TypeAlias = Record | Sequence[Record] | None
 
 @dataclass(frozen=True, slots=True)
 class LookupQuery:
-    """What a connector receives: the caller's number in the forms back offices store."""
+    """What a connector receives: the caller's number in the forms back offices store, and the
+    lookup keys (`[lookup] keys`) from the call's variables: every configured key, "" when this
+    call has no value for it (SQL binds it as NULL, HTTP fills in nothing)."""
 
     e164: str  # +12125551234
     national: str  # (212) 555-1234
     digits: str  # 12125551234 (e164 without the plus)
     national_digits: str  # 2125551234
     region: str | None = None
+    keys: Mapping[str, str] = field(default_factory=dict)  # {"account": "12345"}
 
     def params(self) -> dict[str, str]:
         """The bind parameters and URL placeholders every connector understands."""
         return {
+            **self.keys,
             "e164": self.e164,
             "national": self.national,
             "digits": self.digits,
             "national_digits": self.national_digits,
         }
+
+    @property
+    def key_values(self) -> dict[str, str]:
+        """The lookup keys this call has a value for."""
+        return {key: value for key, value in self.keys.items() if value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,8 @@ class ConnectorContext:
     # pass it to its back office (a statement timeout) so slow work stops server-side too. The
     # softer `deadline_ms` only decides when the card pops without it.
     deadline_ms: int | None = None
+    # The names of the `[lookup] keys`: parameters a connector's query may use besides the number.
+    keys: tuple[str, ...] = ()
 
 
 class Connector(Protocol):
@@ -87,6 +98,14 @@ class ConnectorFactory(Protocol):
     Settings: type[BaseModel]
 
     def __call__(self, name: str, settings: Any, context: ConnectorContext) -> Connector: ...
+
+
+def lookup_keys(info: ValidationInfo) -> tuple[str, ...]:
+    """In a connector's settings validator: the `[lookup] keys` names its query may use besides
+    the number (the daemon validates connector options with them as the context's `keys`)."""
+    context = info.context if isinstance(info.context, Mapping) else {}
+    keys = context.get("keys", ())
+    return tuple(k for k in keys if isinstance(k, str))
 
 
 def connector_kinds() -> dict[str, ConnectorFactory]:

@@ -19,12 +19,15 @@ from screenpop.settings import ConnectorSettings, validate_options
 log = logging.getLogger(__name__)
 
 
-def build_connector(entry: ConnectorSettings, base_dir: Path) -> Connector:
-    """Validate one `[[connectors]]` entry with its kind's own settings model and build it."""
+def build_connector(
+    entry: ConnectorSettings, base_dir: Path, keys: Sequence[str] = ()
+) -> Connector:
+    """Validate one `[[connectors]]` entry with its kind's own settings model and build it;
+    `keys` are the `[lookup] keys` its query may use."""
     where = f"connectors.{entry.name}"
     factory = find_kind(entry.kind, where)
-    options = validate_options(factory.Settings, entry.options(), where)
-    context = ConnectorContext(base_dir=base_dir, deadline_ms=entry.late_ms)
+    options = validate_options(factory.Settings, entry.options(), where, {"keys": tuple(keys)})
+    context = ConnectorContext(base_dir=base_dir, deadline_ms=entry.late_ms, keys=tuple(keys))
     return factory(entry.name, options, context)
 
 
@@ -35,13 +38,15 @@ class ConnectorSet:
         self.runtimes = list(runtimes)
 
     @classmethod
-    async def start(cls, entries: Sequence[ConnectorSettings], base_dir: Path) -> ConnectorSet:
+    async def start(
+        cls, entries: Sequence[ConnectorSettings], base_dir: Path, keys: Sequence[str] = ()
+    ) -> ConnectorSet:
         """Build and start every connector, or none: on any failure the started ones are closed
         and a ConfigError names the connector."""
         started = cls([])
         try:
             for entry in entries:
-                connector = build_connector(entry, base_dir)
+                connector = build_connector(entry, base_dir, keys)
                 try:
                     await connector.start()
                 except (ScreenpopError, OSError) as exc:

@@ -1,6 +1,7 @@
 """The card-build lifecycle: a build starts at first sight of a call's caller, starts again when
-the caller changes (the old one stops and speaks to nobody), passes late updates on, and is
-forgotten a grace after the call ended (:class:`~screenpop.pipeline.runtime.CallRuntimes`).
+the caller or the call's lookup keys (IVR data) change (the old one stops and speaks to nobody),
+passes late updates on, and is forgotten a grace after the call ended
+(:class:`~screenpop.pipeline.runtime.CallRuntimes`).
 
 A build runs the connectors and reads the call log at the same time: the pop never waits on SQL;
 what the log knows reaches the card as soon as it is read.
@@ -9,6 +10,7 @@ what the log knows reaches the card as soon as it is read.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from screenpop.callerid import CallerId, mask, normalize
 from screenpop.calls import Call
 from screenpop.card import Card
+from screenpop.connectors.contract import LookupQuery
 from screenpop.errors import ScreenpopError
 from screenpop.lookup import CardBuild
 from screenpop.pipeline.live import LiveConfig
@@ -47,14 +50,16 @@ class CardBuilds:
         self._on_card = on_card
 
     def start(self, call: Call, *, shown: bool = False) -> None:
-        """Start the call's card build; again when its caller changed (the old build stops).
+        """Start the call's card build; again when its caller or its lookup keys changed (the old
+        build stops).
         With `shown`, agents already have the previous card: they get the new one at once."""
         runtime = self._runtimes.seen(call)
         caller = normalize(call.caller, self._live.settings.phone.default_region)
+        keys = self._live.settings.lookup.values(call.variables)
         previous = runtime.caller
-        if previous is not None and _same_caller(previous, caller):
+        if previous is not None and _same_caller(previous, caller) and keys == runtime.keys:
             return
-        runtime.caller = caller
+        runtime.caller, runtime.keys = caller, keys
         lookup = self._live.lookup
         card = Card(
             call.call_id, {**caller.to_json(), "name": call.caller_name}, {}, lookup.priorities
@@ -67,13 +72,16 @@ class CardBuilds:
         if runtime.build_task is not None:
             runtime.build_task.cancel()
         log.info(
-            "call %s: caller %s (%s), %s card",
+            "call %s: caller %s (%s)%s, %s card",
             call.call_id,
             mask(caller.e164 or caller.raw),
             caller.kind,
-            "building" if previous is None else "caller changed, rebuilding",
+            f" with {', '.join(sorted(keys))}" if keys else "",
+            _why(previous, caller),
         )
-        task = self._tasks.spawn(self.run(build, caller), name=f"build {call.call_id}")
+        if keys:
+            log.debug("call %s: lookup keys %s", call.call_id, keys)
+        task = self._tasks.spawn(self.run(build, caller, keys), name=f"build {call.call_id}")
         runtime.build_task = task
         task.add_done_callback(lambda t: _build_done(runtime, t))
         if shown:  # a caller withheld after the pop: the number leaves the agents' screens now
@@ -95,14 +103,24 @@ class CardBuilds:
         if build is not None and build.first is first:
             self._on_card(build.card.call_id, build.card)
 
-    async def run(self, build: CardBuild, caller: CallerId) -> None:
+    async def run(
+        self, build: CardBuild, caller: CallerId, keys: dict[str, str] | None = None
+    ) -> None:
         """Fill `build`: the connectors and the call log at once. The connectors (and the cache)
         start first: the history read's SQL is prepared on this loop, and a cache hit must not
         wait behind it."""
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(build.run(self._live.lookup, caller.query()))
+            tg.create_task(build.run(self._live.lookup, self._query(caller, keys or {})))
             if caller.lookupable and caller.e164 is not None:
                 tg.create_task(self._recall(build, caller.e164))
+
+    def _query(self, caller: CallerId, keys: dict[str, str]) -> LookupQuery | None:
+        """The caller's lookup query with every configured lookup key ("" when it has none)."""
+        query = caller.query()
+        if query is None:
+            return None
+        names = self._live.settings.lookup.keys
+        return dataclasses.replace(query, keys={name: keys.get(name, "") for name in names})
 
     async def _recall(self, build: CardBuild, e164: str) -> None:
         history_size = self._live.settings.store.history_size
@@ -149,6 +167,14 @@ def _board_caller(card: dict[str, Any]) -> dict[str, Any]:
 def _build_done(runtime: CallRuntime, task: asyncio.Task[Any]) -> None:
     if runtime.build_task is task:
         runtime.build_task = None
+
+
+def _why(previous: CallerId | None, caller: CallerId) -> str:
+    if previous is None:
+        return "building"
+    if _same_caller(previous, caller):
+        return "lookup keys changed, rebuilding"
+    return "caller changed, rebuilding"
 
 
 def _same_caller(a: CallerId, b: CallerId) -> bool:

@@ -24,6 +24,7 @@ class CallRuntime:
 
     call: Call
     caller: CallerId | None = None
+    keys: dict[str, str] = field(default_factory=dict)  # the lookup keys its card was built with
     build: CardBuild | None = None
     build_task: asyncio.Task[Any] | None = None
     courier: Courier | None = None

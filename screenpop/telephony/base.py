@@ -57,6 +57,7 @@ class SourceContext:
     default_region: str
     online_agents: Callable[[], Sequence[str]]  # extensions of agents with a page open (simulator)
     demo_numbers: Callable[[], Sequence[str]] = lambda: ()  # numbers the simulator may call from
+    variables: frozenset[str] = frozenset()  # call variables to pass on (`[lookup] keys`)
 
 
 @runtime_checkable

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
-from screenpop.events import WITHHELD_CALLER, CallEvent, EventKind
+from screenpop.events import WITHHELD_CALLER, CallEvent, EventKind, merge_variables
 from screenpop.telephony.asterisk.callstate import CallState, caller_of, known, restricted
 from screenpop.telephony.asterisk.protocol import Message
+from screenpop.telephony.variables import ami_variables, clean, name_of
 
 MAX_TRACKED = 4096  # calls remembered at once; the oldest are forgotten first
 
@@ -23,10 +24,17 @@ class CallTable:
 
     :meth:`get_call` creates a call the first time its Linkedid is seen and refuses it once
     :meth:`close` ended it; :meth:`event` writes a CallEvent of a call as known now.
+    `wanted` are the call variables kept (`[lookup] keys`), read from the caller's channel.
     """
 
-    def __init__(self, source: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        source: str,
+        clock: Callable[[], float] = time.time,
+        wanted: Collection[str] = frozenset(),
+    ) -> None:
         self.source = source
+        self.wanted = frozenset(wanted)
         self._clock = clock
         self.calls: OrderedDict[str, CallState] = OrderedDict()
         self._closed: OrderedDict[str, None] = OrderedDict()
@@ -47,6 +55,7 @@ class CallTable:
             outbound=call.outbound,
             withheld=withheld,
             at=self._clock(),
+            variables=dict(call.variables) if call.variables else None,
         )
 
     def reported(self, events: list[CallEvent]) -> list[CallEvent]:
@@ -85,11 +94,21 @@ class CallTable:
             return
         if restricted(msg):
             call.withheld = True
+        if self.wanted:
+            merge_variables(call.variables, ami_variables(msg.fields, self.wanted))
         number = known(msg.get("CallerIDNum"))
         if number is not None:
             call.root_num = number
         if msg.event == "NewCallerid" and number is not None and not call.outbound:
             call.caller, call.caller_name = caller_of(msg)
+
+    def var_set(self, call: CallState, msg: Message) -> bool:
+        """A `VarSet` of a wanted variable on the caller's channel; True if its value changed."""
+        name = name_of(msg.get("Variable").strip())
+        uid = msg.get("Uniqueid")
+        if name not in self.wanted or (uid != call.call_id and uid != call.caller_uid):
+            return False
+        return merge_variables(call.variables, {name: clean(msg.get("Value"))})
 
     def existing(self, msg: Message, key: str = "Linkedid") -> CallState | None:
         """The live call `msg` names in `key`, never created."""

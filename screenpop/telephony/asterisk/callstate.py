@@ -48,6 +48,7 @@ class CallState:
     dialled: dict[str, str] = field(default_factory=dict)  # dest uid -> channel, not ringing yet
     ringing: dict[str, str] = field(default_factory=dict)  # dest uid -> channel, reported ringing
     answered_legs: dict[str, str] = field(default_factory=dict)  # dest uid -> channel, in order
+    variables: dict[str, str] = field(default_factory=dict)  # the caller channel's, wanted ones
 
 
 def caller_of(msg: Message, prefix: str = "") -> tuple[str | None, str | None]:

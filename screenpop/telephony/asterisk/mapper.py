@@ -28,6 +28,9 @@ Every call:
   a caller channel whose `CID-CallingPres`/`CallingPres` is restricted makes the whole call
   withheld: `caller="anonymous"`, no name, `withheld=True` on every event, for good.
 Transfers and consultation calls: see :mod:`screenpop.telephony.asterisk.transfers`.
+Call variables (`[lookup] keys`, IVR data) come from the caller's channel: its `VarSet` events
+(an `updated` CallEvent when a value changes) and, with `channelvars` in manager.conf, the
+`ChanVariable` headers of its events; every later CallEvent carries them.
 Calls we originate (click-to-dial) are announced with :meth:`AmiCallMapper.expect_originate`:
 their first channel rings the agent (RINGING, outbound) and answers (ANSWERED).
 
@@ -38,7 +41,7 @@ them); caller names lose their C escapes and `<unknown>`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.asterisk import resync, transfers
@@ -59,9 +62,14 @@ class AmiCallMapper:
     with the `CoreShowChannel` items and :meth:`resync_queues` with the `QueueEntry` items.
     """
 
-    def __init__(self, source: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        source: str,
+        clock: Callable[[], float] = time.time,
+        variables: Collection[str] = frozenset(),
+    ) -> None:
         self.source = source
-        self.table = CallTable(source, clock)
+        self.table = CallTable(source, clock, variables)
         self._originates: dict[str, str] = {}  # channel id -> number dialled
 
     # -- entry points ---------------------------------------------------------------------------
@@ -135,6 +143,12 @@ class AmiCallMapper:
         call.caller, call.caller_name = number, None
         call.ringing[uid] = msg.get("Channel")
         return [self.table.event(call, EventKind.RINGING, msg.get("Channel"))]
+
+    def _on_var_set(self, msg: Message) -> list[CallEvent]:
+        call = self.table.existing(msg)
+        if call is None or not self.table.var_set(call, msg):
+            return []
+        return [self.table.event(call, EventKind.UPDATED)]
 
     def _on_newcallerid(self, msg: Message) -> list[CallEvent]:
         return []  # `_observe` already took what it says
@@ -296,6 +310,7 @@ class AmiCallMapper:
 _HANDLERS: dict[str, Callable[[AmiCallMapper, Message], list[CallEvent]]] = {
     "Newchannel": AmiCallMapper._on_newchannel,
     "NewCallerid": AmiCallMapper._on_newcallerid,
+    "VarSet": AmiCallMapper._on_var_set,
     "Newstate": AmiCallMapper._on_newstate,
     "Hangup": AmiCallMapper._on_hangup,
     "DialBegin": AmiCallMapper._on_dial_begin,

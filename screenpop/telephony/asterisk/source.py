@@ -77,7 +77,7 @@ class AmiSource:
         self.name = name
         self.options = validate_options(AmiOptions, options, f"telephony.{name}")
         self.context = context
-        self.mapper = AmiCallMapper(name)
+        self.mapper = AmiCallMapper(name, variables=context.variables)
         self.members = AmiMemberMapper(name)
         self._hooks = _AmiHooks(self.options, self.mapper, self.members)
         self.link = PbxLink(name, self.options, self._hooks, "AMI message")

@@ -38,6 +38,10 @@ so a queued call never pops twice. A withheld caller (`Caller-Privacy-Hide-Numbe
 `variable_privacy` of `yes`/`number`/`full`, seen on the caller's channel, on a leg rung from it,
 or on the `member-queue-*` events that carry the member's channel data) makes the call withheld
 for good: every later event has `withheld=True`, caller `anonymous` and no name.
+
+Call variables (`[lookup] keys`, IVR data) are the caller channel's `variable_<name>` headers, read
+from every event of that channel (its CHANNEL_CREATE, the `member-queue-*` events, a bridge): every
+later CallEvent carries them, and a change that no other CallEvent reports is an `updated` one.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 
-from screenpop.events import CallEvent, EventKind
+from screenpop.events import CallEvent, EventKind, merge_variables
 from screenpop.telephony.freeswitch.headers import (
     Headers,
     channel_gone,
@@ -59,6 +63,7 @@ from screenpop.telephony.freeswitch.headers import (
 from screenpop.telephony.freeswitch.resync import bridged_legs, channel_rows, queue_members
 from screenpop.telephony.freeswitch.state import MAX_TRACKED, CallTable
 from screenpop.telephony.freeswitch.state import EslCall as _Call
+from screenpop.telephony.variables import esl_variables
 
 __all__ = ["MAX_TRACKED", "EslCallMapper"]
 
@@ -73,9 +78,15 @@ class EslCallMapper:
     the resync commands after every (re)connect.
     """
 
-    def __init__(self, source: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        source: str,
+        clock: Callable[[], float] = time.time,
+        variables: Collection[str] = frozenset(),
+    ) -> None:
         self.source = source
         self.table = CallTable(source, clock)
+        self.wanted = frozenset(variables)  # call variables kept (`[lookup] keys`)
 
     @property
     def open_calls(self) -> list[str]:
@@ -86,6 +97,23 @@ class EslCallMapper:
 
     def feed(self, h: Headers) -> list[CallEvent]:
         """Map one event (its URL-decoded headers); returns the CallEvents it means, in order."""
+        call = self._variables(h)
+        events = self._dispatch(h)
+        if call is not None and not events and call.call_id in self.table.calls:
+            return [self.table.event(call, EventKind.UPDATED)]
+        return events
+
+    def _variables(self, h: Headers) -> _Call | None:
+        """Take the wanted variables of an event of a caller's channel; the call if they changed."""
+        if not self.wanted:
+            return None
+        uuid = h.get("Unique-ID", "")
+        call = self.table.calls.get(uuid) or self.table.callers.get(uuid)
+        if call is None or not merge_variables(call.variables, esl_variables(h, self.wanted)):
+            return None
+        return call
+
+    def _dispatch(self, h: Headers) -> list[CallEvent]:
         name = h.get("Event-Name", "")
         if name == "CUSTOM":
             if h.get("Event-Subclass") == CALLCENTER_SUBCLASS:
@@ -153,6 +181,7 @@ class EslCallMapper:
         number = h.get("CC-Member-CID-Number") or h.get("Caller-Caller-ID-Number")
         name = h.get("CC-Member-CID-Name") or h.get("Caller-Caller-ID-Name")
         call.learn(number, name, h)
+        merge_variables(call.variables, esl_variables(h, self.wanted))
         call.queue = h.get("CC-Queue") or call.queue
         call.in_queue = True
         return [self.table.event(call, EventKind.QUEUED)]
@@ -196,6 +225,7 @@ class EslCallMapper:
         if uuid and uuid not in self.table.closed and uuid not in self.table.calls:
             call = _Call(uuid)
             call.learn(h.get("Caller-Caller-ID-Number"), h.get("Caller-Caller-ID-Name"), h)
+            merge_variables(call.variables, esl_variables(h, self.wanted))
             self.table.callers.remember(call)
         return []
 

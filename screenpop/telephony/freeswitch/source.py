@@ -85,7 +85,7 @@ class EslSource:
         self.name = name
         self.options = validate_options(EslOptions, options, f"telephony.{name}")
         self.context = context
-        self.mapper = EslCallMapper(name)
+        self.mapper = EslCallMapper(name, variables=context.variables)
         self._hooks = _EslHooks(self.options, self.mapper)
         self.link = PbxLink(name, self.options, self._hooks, "ESL frame")
         self.status = self.link.status

@@ -34,6 +34,7 @@ class EslCall:
     answered_legs: set[str] = field(default_factory=set)
     consults: dict[str, str] = field(default_factory=dict)  # consultation leg -> its endpoint
     carriers: set[str] = field(default_factory=set)  # legs out to the far end of a placed call
+    variables: dict[str, str] = field(default_factory=dict)  # the caller channel's, wanted ones
 
     def learn(self, number: str | None, name: str | None, h: Headers) -> None:
         """Take the caller from an event that carries the caller's own channel data."""
@@ -96,6 +97,7 @@ class CallTable:
             outbound=call.outbound,
             withheld=call.withheld,
             at=self._clock(),
+            variables=dict(call.variables) if call.variables else None,
         )
 
     def holding(self, leg: str) -> EslCall | None:

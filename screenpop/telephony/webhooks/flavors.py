@@ -21,7 +21,8 @@ def make_webhook_source(
     where = f"telephony.{name}"
     flavor = options.get("flavor", "json")
     if flavor == "json":
-        return JsonWebhookSource(name, validate_options(JsonOptions, options, where))
+        json_options = validate_options(JsonOptions, options, where)
+        return JsonWebhookSource(name, json_options, variables=context.variables)
     if flavor == "twilio":
         return TwilioSource(name, validate_options(TwilioOptions, options, where))
     raise ConfigError(f"{where}: unknown webhook flavor {flavor!r} (known: json, twilio)")

@@ -10,14 +10,17 @@ timestamp is still inside that window (the same signature) is :class:`~.base.Rep
 timestamp. The body::
 
     {"call_id": "42", "event": "ringing", "caller": "+12125551234", "caller_name": "Jane",
-     "agent": "1001", "queue": "support", "withheld": false}
+     "agent": "1001", "queue": "support", "withheld": false,
+     "variables": {"IVR_ACCOUNT": "12345"}}
 
 ``event`` is one of queued, ringing, answered, missed, transferred, ended, abandoned;
 ``agent`` is required for ringing, answered, missed and transferred. ``withheld`` (optional,
 a JSON boolean, default false) says the PBX marked the caller presentation-restricted; a
 withheld word or sentinel in ``caller`` (``anonymous``, ``restricted``, ``+266696687``...)
 says the same. A withheld caller is passed on as ``anonymous``, without a name, whatever
-number and name the body carries: it is never shown nor looked up.
+number and name the body carries: it is never shown nor looked up. ``variables`` (optional, an
+object of strings, 64 at most) are the call's variables (IVR data): only those `[lookup] keys`
+names are kept, each cut to 128 characters; an ``updated`` event brings variables only.
 
 A missing signature is :class:`~.base.MissingSignature` (401), a wrong signature or a missing
 timestamp :class:`AuthError` (403), a signed timestamp that is not Unix seconds or a body that is
@@ -30,7 +33,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
@@ -38,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import Strict
+from screenpop.telephony.variables import clean
 from screenpop.telephony.webhooks.base import (
     REPLAY_WINDOW_S,
     Clock,
@@ -78,6 +82,7 @@ class JsonBody(BaseModel):
     caller_name: str | None = Field(default=None, max_length=256)
     agent: str | None = Field(default=None, max_length=256)
     queue: str | None = Field(default=None, max_length=256)
+    variables: dict[str, str] | None = Field(default=None, max_length=64)
     withheld: StrictBool = False
 
     @model_validator(mode="after")
@@ -120,8 +125,15 @@ class JsonWebhookSource(WebhookSourceBase):
 
     flavor = "json"
 
-    def __init__(self, name: str, options: JsonOptions, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: JsonOptions,
+        clock: Clock = time.time,
+        variables: Collection[str] = frozenset(),
+    ) -> None:
         super().__init__(name, clock)
+        self._wanted = frozenset(variables)
         self._secret = options.secret
         self._max_skew_s = options.max_skew_s
         self._seen = SeenRequests()
@@ -162,8 +174,16 @@ class JsonWebhookSource(WebhookSourceBase):
                 endpoint=parsed.agent or None,
                 queue=parsed.queue or None,
                 withheld=withheld,
+                variables=self._variables(parsed.variables),
             )
         ]
+
+    def _variables(self, given: Mapping[str, str] | None) -> dict[str, str] | None:
+        """The wanted call variables of the body, bounded."""
+        if not given or not self._wanted:
+            return None
+        kept = {name: clean(value) for name, value in given.items() if name in self._wanted}
+        return kept or None
 
     def _check_fresh(self, timestamp: str) -> float:
         """Refuse a signed timestamp outside the window; when its request may be forgotten."""
