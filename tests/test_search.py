@@ -37,7 +37,8 @@ def accounts_db(path: Path) -> Path:
             [
                 ("C-1", "Jane Doe", "+12125551234", 120.5),
                 ("C-2", "Ann Shared", "+12125550000", 0.0),
-                ("C-9", "Jane Roe", "+12125559999,+12125559998", 3.0),
+                ("C-9", "Jane Roe", "+12125559999", 3.0),
+                ("C-5", "Zed Multi", "+12125554444, +12125554445", 0.0),
             ],
         )
     return db
@@ -166,9 +167,16 @@ async def test_search_over_sqlite_and_http_is_merged_by_customer_id(
         "numbers": ["+12125551234"],
         "sections": ["accounting", "crm"],
     }
-    assert found["C-9"]["numbers"] == ["+12125559999", "+12125559998"]
+    assert found["H-7"]["numbers"] == ["+12125557777", "+12125558888"]
     assert found["H-7"]["sections"] == ["crm"]
     assert crm.terms == ["jane"]
+
+
+async def test_sql_numbers_separated_by_commas_are_a_list(tmp_path: Path) -> None:
+    connectors = [sql_entry(f"sqlite+aiosqlite:///{accounts_db(tmp_path)}")]
+    async with running(make_settings(tmp_path, connectors=connectors)) as (_, port):
+        _, answer = await get(port, "/api/search?q=zed")
+    assert answer["results"][0]["numbers"] == ["+12125554444", "+12125554445"]
 
 
 async def test_search_by_customer_id_and_url_quoting(tmp_path: Path, crm: SearchBackOffice) -> None:
