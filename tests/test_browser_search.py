@@ -75,6 +75,8 @@ async def test_search_opens_a_card_and_links_the_customer_to_the_ringing_call(
     await result.locator(".open-result").click()
     opened = page.locator('article[data-call-id="search-C-9"]')
     await expect(opened.locator(".caller-name")).to_have_text("Jane Roe", timeout=WAIT_MS)
+    await expect(opened.locator(".state")).to_have_text("Found by search")
+    await expect(opened.locator(".notes-box")).to_be_hidden()
 
     await result.locator(".link-caller").click()
     await expect(page.locator("#search-status")).to_contain_text("Linked", timeout=WAIT_MS)

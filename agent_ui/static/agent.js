@@ -423,6 +423,7 @@ async function openCustomer(result) {
   const card = cardFor(id, true);
   card.element.dataset.searched = "";
   card.setPop({ direction: "inbound", card: json, state: "ended" });
+  setText(card.stateEl, t("Found by search")); // not a call: no state of its own
   card.element.focus();
 }
 

@@ -84,9 +84,9 @@ export function installSearch(parts) {
     list.replaceChildren(...answer.results.map(row));
     list.hidden = answer.results.length === 0;
     const failed = failures(answer.sections);
-    const found = answer.results.length
-      ? t("{count} customers found", { count: answer.results.length })
-      : t("Nobody found");
+    const count = answer.results.length;
+    const found =
+      count > 1 ? t("{count} customers found", { count }) : count ? t("1 customer found") : t("Nobody found");
     say(failed.length ? `${found} (${failed.join("; ")})` : found, failed.length ? "partial" : "");
   }
 
