@@ -92,6 +92,17 @@ class Desk(Protocol):
 
     async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None: ...
 
+    async def link(self, agent_id: str, call_id: str, customer_id: str) -> None:
+        """A customer found by search is the caller of the agent's call (remembered for the
+        number like a candidate pick). KeyError: not their call; ValueError: the connectors
+        already know the caller as someone else."""
+        ...
+
+    async def search(self, q: str, role_name: str) -> dict[str, Any]:
+        """Customers matching `q` (name, customer id, number) in every searching connector the
+        role may see, merged by customer id. ValueError unless `q` has 2 to 100 characters."""
+        ...
+
     async def remember_logout(self, agent_id: str, not_before_ms: int, ttl_s: float) -> None:
         """Keep a logout (sessions of `agent_id` issued until `not_before_ms` are void) for
         `ttl_s` seconds, across restarts. StoreError if it could not be kept."""

@@ -20,6 +20,9 @@ Config (every key besides the common ones of `[[connectors]]`)::
     pool_size = 10                 # connections kept to the back office
     timeout_ms = 800               # optional: see below
     check_url = "https://credit.example.com/health"   # for `screenpop check`; default: HEAD /
+    # optional: agents can search this back office (GET /api/search?q=)
+    search_url = "https://credit.example.com/v1/customers?search={q}"   # {q}: URL-quoted
+    search_map = { items = "results", customer_id = "id", name = "full_name", numbers = "phones" }
 
 `${VAR}` is read from the environment once, at start; a missing variable is a ConfigError naming
 it. The JSON answer (an object, or a list of objects: several matches) becomes the section; with
@@ -27,6 +30,12 @@ it. The JSON answer (an object, or a list of objects: several matches) becomes t
 absent is left out). No answer (a `not_found_statuses` status, 204, `null`, `{}`, `[]`) is
 `not_found`. Anything else fails with a ConnectorError whose message is safe to show an agent:
 it names the connector and the kind of failure, never the URL, a header or a number.
+
+Search (optional): `search_url` is fetched with GET, `{q}` replaced by what the agent typed
+(URL-quoted; `${VAR}`s and `headers` as above). `search_map` says where the answer's list of
+customers is (`items`, a dotted path; default: the answer itself is the list) and the dotted path,
+in each item, of `customer_id`, `name` and `numbers` (a list of numbers, or one); by default the
+fields of those names. A `not_found_statuses` status means nobody matched.
 
 Time: by default the request runs until the daemon stops waiting for it (the connector's
 `late_ms`: a late answer still fills the card after it popped at `deadline_ms`) and is cancelled
@@ -62,6 +71,7 @@ from screenpop.errors import ConfigError, ConnectorError
 log = logging.getLogger(__name__)
 
 FIELDS = ("e164", "national", "digits", "national_digits")
+SEARCH_MAP_KEYS = ("items", "customer_id", "name", "numbers")
 CHECK_TIMEOUT_S = 5.0
 _TOKEN = re.compile(r"\$\{(?P<env>[A-Za-z_][A-Za-z0-9_]*)\}|\{(?P<field>[^{}]*)\}")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -87,6 +97,29 @@ class HttpSettings(BaseModel):
     timeout_ms: int | None = Field(default=None, gt=0)
     check_url: str | None = None
     follow_redirects: bool = False
+    search_url: str | None = None
+    search_map: dict[str, str] = {}
+
+    @field_validator("search_url")
+    @classmethod
+    def _search_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        for match in _TOKEN.finditer(value):
+            name = match.group("field")
+            if name is not None and name != "q":
+                raise ValueError(f"unknown placeholder {{{name}}} (known: {{q}})")
+        return value
+
+    @field_validator("search_map")
+    @classmethod
+    def _search_map(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(SEARCH_MAP_KEYS))
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(SEARCH_MAP_KEYS)})")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -210,6 +243,23 @@ def shape(data: Any, root: str | None, mapping: Mapping[str, str], name: str) ->
     return rows if isinstance(data, list) else rows[0]
 
 
+def shape_search(data: Any, search_map: Mapping[str, str], name: str) -> list[dict[str, Any]]:
+    """The customers in a decoded search answer, by `search_map` (see the module docstring)."""
+    items = search_map.get("items")
+    if items is not None:
+        data = resolve(data, items)
+    if data is None or data is _MISSING:
+        return []
+    if not isinstance(data, list) or not all(isinstance(row, Mapping) for row in data):
+        raise ConnectorError(f"unexpected JSON from {name}: expected a list of customers")
+    fields = {key: search_map.get(key, key) for key in SEARCH_MAP_KEYS if key != "items"}
+    rows = [_apply_map(row, fields) for row in data]
+    for row in rows:
+        if isinstance(row.get("numbers"), str | int):
+            row["numbers"] = [str(row["numbers"])]
+    return [row for row in rows if row.get("customer_id") not in (None, "")]
+
+
 def _apply_map(row: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
     out = {}
     for field, path in mapping.items():
@@ -260,6 +310,12 @@ class HttpConnector:
         self._check_url = ""
         used = used_fields(settings.url, *settings.params.values())
         self.uses_keys = frozenset(k for k in context.keys if k in used)  # `[lookup] keys` used
+        self._search_url: Template | None = None
+
+    @property
+    def searches(self) -> bool:
+        """True when `search_url` is configured."""
+        return self.settings.search_url is not None
 
     @property
     def _where(self) -> str:
@@ -279,6 +335,8 @@ class HttpConnector:
         else:
             parts = urlsplit(self._url.render(dict.fromkeys(FIELDS, "0"), url_quote=True))
             self._check_url = f"{parts.scheme}://{parts.netloc}/"
+        if cfg.search_url is not None:
+            self._search_url = Template(cfg.search_url, environ, self._where)
         connector = aiohttp.TCPConnector(limit=cfg.pool_size, ssl=self._ssl())
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -331,6 +389,31 @@ class HttpConnector:
             log.debug("connector %s: %s", self.name, type(exc).__name__)
             raise ConnectorError(describe_failure(exc, self.name)) from None
         return shape(_decode(body, self.name), cfg.root, cfg.map, self.name)
+
+    async def search(self, q: str) -> list[dict[str, Any]]:
+        """GET `search_url` for what the agent typed: the customers found (maybe [])."""
+        session, _ = self._started()
+        if self._search_url is None:
+            return []
+        cfg = self.settings
+        timeout = aiohttp.ClientTimeout(total=cfg.timeout_ms / 1000 if cfg.timeout_ms else None)
+        try:
+            async with session.get(
+                self._search_url.render({"q": q}, url_quote=True),
+                timeout=timeout,
+                allow_redirects=cfg.follow_redirects,
+            ) as response:
+                if response.status in cfg.not_found_statuses or response.status == 204:
+                    return []
+                if not 200 <= response.status < 300:
+                    raise ConnectorError(f"HTTP {response.status} from {self.name}")
+                body = await self._read(response)
+        except TimeoutError:
+            raise
+        except aiohttp.ClientError as exc:
+            log.debug("connector %s: search: %s", self.name, type(exc).__name__)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        return shape_search(_decode(body, self.name), cfg.search_map, self.name)
 
     def _started(self) -> tuple[aiohttp.ClientSession, Template]:
         if self._session is None or self._url is None:

@@ -15,6 +15,9 @@ Config (every key besides the common ones of `[[connectors]]`)::
     json_columns = ["recent_purchases"]   # text columns holding JSON, decoded for the card
     max_rows = 20                 # at most this many matches are returned
     check_query = "SELECT 1"      # what `screenpop check` runs
+    # optional: agents can search this back office (GET /api/search?q=)
+    search_query = '''SELECT id AS customer_id, name, phone AS numbers FROM accounts
+                      WHERE name LIKE :q_like OR id = :q'''
 
 The query names any of the bind parameters `:e164` (+12125551234), `:national`
 ((212) 555-1234), `:digits` (12125551234) and `:national_digits` (2125551234), and the names of
@@ -22,6 +25,11 @@ the `[lookup] keys` (IVR data: `:account`, NULL when the call has none); another
 configuration error. No row is `not_found`, one row is the section, several rows (customers who
 share the number) are a list. Values are made JSON-safe: decimals become floats, dates and times
 ISO strings, binary columns are left out.
+
+`search_query` (optional) makes the connector search: it names `:q` (what the agent typed) and/or
+`:q_like` (`%q%`, for LIKE; a `%` or `_` the agent types is a wildcard too) and returns
+`customer_id` and `name` columns, and optionally `numbers` (one number, or several separated by
+commas, or a JSON list with `json_columns`). At most `max_rows` rows.
 
 Failures raise a ConnectorError whose message names the connector and the kind of failure, never
 the URL, the password, the query or the number. A SQLite file must exist (the connector never
@@ -60,6 +68,7 @@ from screenpop.errors import ConnectorError
 log = logging.getLogger(__name__)
 
 PARAMETERS = ("e164", "national", "digits", "national_digits")
+SEARCH_PARAMETERS = ("q", "q_like")
 CHECK_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
 # The bind parameters SQLAlchemy's text() sees: `:name`, but not `::cast` nor `\:escaped`.
@@ -87,6 +96,7 @@ class SqlSettings(BaseModel):
     json_columns: list[str] = []
     max_rows: int = Field(default=20, gt=0)
     check_query: str = "SELECT 1"
+    search_query: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -118,6 +128,19 @@ class SqlSettings(BaseModel):
             raise ValueError(f"unknown parameter :{unknown[0]} (known: {known})")
         if not names:
             raise ValueError("the query must use the caller's number: :e164, :national, ...")
+        return value
+
+    @field_validator("search_query")
+    @classmethod
+    def _search_query(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        names = bind_names(value)
+        unknown = [name for name in names if name not in SEARCH_PARAMETERS]
+        if unknown:
+            raise ValueError(f"unknown parameter :{unknown[0]} (known: :q, :q_like)")
+        if not names:
+            raise ValueError("the search query must use what the agent typed: :q or :q_like")
         return value
 
     @field_validator("check_query")
@@ -216,6 +239,13 @@ class SqlConnector:
         self._names = [
             n for n in bind_names(settings.query) if n in PARAMETERS or n in self.uses_keys
         ]
+        self._search = text(settings.search_query) if settings.search_query else None
+        self._search_names = bind_names(settings.search_query or "")
+
+    @property
+    def searches(self) -> bool:
+        """True when `search_query` is configured."""
+        return self._search is not None
 
     @property
     def statement_timeout_ms(self) -> int | None:
@@ -291,12 +321,33 @@ class SqlConnector:
             return None
         return records[0] if len(records) == 1 else records
 
-    async def _fetch(self, params: Mapping[str, str | None]) -> Sequence[Mapping[Any, Any]]:
+    async def search(self, q: str) -> list[dict[str, Any]]:
+        """Run `search_query` for what the agent typed: the matching customers (maybe [])."""
+        if self._search is None:
+            return []
+        values = {"q": q, "q_like": f"%{q}%"}
+        params = {name: values[name] for name in self._search_names}
+        try:
+            rows = await self._fetch(params, self._search)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == _STATEMENT_TIMEOUT:
+                raise TimeoutError(describe_failure(exc, self.name)) from None
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        except (SQLAlchemyError, OSError) as exc:
+            log.debug("connector %s: search: %r", self.name, exc)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        records = [decode_row(row, self.settings.json_columns, self.name) for row in rows]
+        return [_split_numbers(record) for record in records]
+
+    async def _fetch(
+        self, params: Mapping[str, str | None], statement: TextClause | None = None
+    ) -> Sequence[Mapping[Any, Any]]:
         engine = self._started()
+        statement = self._query if statement is None else statement
         for attempt in (1, 2):
             try:
                 async with engine.connect() as conn:
-                    result = await conn.execute(self._query, params)
+                    result = await conn.execute(statement, params)
                     return result.mappings().fetchmany(self.settings.max_rows)
             except DBAPIError as exc:
                 # A connection the server dropped (a restart): the pool is invalidated; try once
@@ -321,6 +372,15 @@ class SqlConnector:
         except (SQLAlchemyError, OSError) as exc:
             log.debug("connector %s: check failed: %r", self.name, exc)
             raise ConnectorError(describe_failure(exc, self.name)) from None
+
+
+def _split_numbers(record: dict[str, Any]) -> dict[str, Any]:
+    numbers = record.get("numbers")
+    if isinstance(numbers, str):
+        record["numbers"] = [n.strip() for n in numbers.split(",") if n.strip()]
+    elif numbers is None and "numbers" in record:
+        record["numbers"] = []
+    return record
 
 
 def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:

@@ -140,6 +140,8 @@ def summarize(
                 if key not in summary and record.get(key) not in (None, ""):
                     summary[key] = record[key]
             break
+    if chosen is not None and "customer_id" not in summary:
+        summary["customer_id"] = chosen  # linked by search: no connector has it for the number
     return summary
 
 

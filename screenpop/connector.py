@@ -7,6 +7,16 @@ from screenpop.connectors.contract import (
     LookupQuery,
     LookupResult,
     Record,
+    Searcher,
+    SearchResult,
 )
 
-__all__ = ["Connector", "ConnectorContext", "LookupQuery", "LookupResult", "Record"]
+__all__ = [
+    "Connector",
+    "ConnectorContext",
+    "LookupQuery",
+    "LookupResult",
+    "Record",
+    "SearchResult",
+    "Searcher",
+]

@@ -34,6 +34,7 @@ from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.presence import Presence
+from screenpop.search import SearchCounters, check_query, search_all
 from screenpop.settings import ServerSettings, UiSettings
 from screenpop.store import Store, iso
 from screenpop.store.agent_day import AgentCall
@@ -77,6 +78,7 @@ class DeskService:
 
     def __init__(self, parts: DeskParts) -> None:
         self._p = parts
+        self._search_counters = SearchCounters(parts.metrics.registry)
 
     # -- who may do what ----------------------------------------------------------------------
     @property
@@ -184,6 +186,19 @@ class DeskService:
     async def choose(self, agent_id: str, call_id: str, customer_id: str) -> None:
         """The agent picked one of the card's candidate customers (see AgentActions.choose)."""
         await self._p.actions.choose(agent_id, call_id, customer_id)
+
+    async def link(self, agent_id: str, call_id: str, customer_id: str) -> None:
+        """A customer found by search is this call's caller (see AgentActions.link)."""
+        await self._p.actions.link(agent_id, call_id, customer_id)
+
+    async def search(self, q: str, role_name: str) -> dict[str, Any]:
+        """Customers matching `q` in every searching connector the role may see (see
+        screenpop.search). ValueError unless `q` has 2 to 100 characters."""
+        q = check_query(q)
+        live = self._p.live
+        return await search_all(
+            live.lookup.connectors, q, live.role(role_name), self._search_counters
+        )
 
     async def dial(self, agent_id: str, number: str) -> str:
         """Click-to-dial: call `number` from the agent's first extension through the first

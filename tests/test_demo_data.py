@@ -12,7 +12,7 @@ import phonenumbers
 import pytest
 
 from screenpop.callerid import normalize
-from screenpop.connectors.contract import Connector, LookupQuery
+from screenpop.connectors.contract import Connector, LookupQuery, Searcher
 from screenpop.connectors.registry import build_connector
 from screenpop.settings import load_settings
 from screenpop.telephony.simulator import load_pool
@@ -279,3 +279,16 @@ async def test_a_customer_missing_from_sales_is_not_found_there_only(
     card = await lookup_all(connectors, e164)
     assert card["sales"] is None
     assert isinstance(card["accounting"], dict) and card["accounting"]["name"] == name
+
+
+async def test_the_demo_accounting_searches_by_name_and_customer_id(
+    demo: Path, connectors: dict[str, Connector]
+) -> None:
+    customer_id, name, e164 = a_customer(demo, "1 = 1")
+    accounting = connectors["accounting"]
+    assert isinstance(accounting, Searcher)
+    by_name = await accounting.search(name)
+    assert any(r["customer_id"] == customer_id and e164 in r["numbers"] for r in by_name)
+    (by_id,) = await accounting.search(customer_id)
+    assert (by_id["customer_id"], by_id["name"]) == (customer_id, name)
+    assert await accounting.search("zz nobody here") == []

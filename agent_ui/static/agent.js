@@ -11,6 +11,7 @@ import { installShortcuts } from "./keys.js";
 import { Link } from "./link.js";
 import { StatusControl } from "./status.js";
 import { MyCalls } from "./mycalls.js";
+import { installSearch } from "./search.js";
 import { Alerts } from "./notify.js";
 
 const $ = (id) => document.getElementById(id);
@@ -389,6 +390,65 @@ async function reopen(entry) {
   card.element.focus();
   updateTitle();
 }
+
+// -- search -------------------------------------------------------------------------------
+
+/** The customer's card from a search result: its first number's lookup, else the record. */
+async function openCustomer(result) {
+  const id = `search-${result.customer_id}`;
+  const shown = cards.get(id);
+  if (shown) {
+    shown.element.focus();
+    return;
+  }
+  const number = Array.isArray(result.numbers) ? result.numbers[0] : undefined;
+  let json = null;
+  if (number) {
+    try {
+      const response = await fetch(`/api/cards/${encodeURIComponent(number)}`);
+      if (response.ok) json = await response.json();
+    } catch {
+      // offline: the card shows what the search found
+    }
+  }
+  json ??= {
+    caller: { kind: "withheld", withheld: true, name: result.name },
+    summary: { name: result.name, customer_id: result.customer_id },
+    sections: {},
+    candidates: [],
+    history: [],
+  };
+  const several = Array.isArray(json.candidates) && json.candidates.length > 1;
+  const summary = json.summary?.name ? json.summary : { name: result.name, customer_id: result.customer_id };
+  json = { ...json, summary, call_id: id, chosen: several ? result.customer_id : json.chosen };
+  if (cards.has(id)) return;
+  const card = cardFor(id, true);
+  card.element.dataset.searched = "";
+  card.setPop({ direction: "inbound", card: json, state: "ended" });
+  setText(card.stateEl, t("Found by search")); // not a call: no state of its own
+  card.element.focus();
+}
+
+/** The call a search result may be linked to: ringing or answered, its caller unknown or
+ * shared by several customers none of which was picked yet. */
+function linkTarget() {
+  return ordered().find((c) => {
+    if (!c || c.element.hasAttribute("data-searched")) return false;
+    if (c.state !== "ringing" && c.state !== "answered") return false;
+    const card = c.card ?? {};
+    const shared = Array.isArray(card.candidates) && card.candidates.length > 1 && !card.chosen;
+    return shared || !card.summary?.customer_id;
+  });
+}
+
+installSearch({
+  form: $("search-form"),
+  input: $("search-q"),
+  list: $("search-results"),
+  status: $("search-status"),
+  open: openCustomer,
+  target: linkTarget,
+});
 
 setInterval(() => {
   for (const clock of clocks.values()) clock.tick();

@@ -16,6 +16,11 @@ The contract, for connector authors:
   to show an agent for anything else; any other exception is reported as an internal error.
   ``lookup`` is cancelled at its deadline and must not swallow ``CancelledError``.
 * ``async check()``: prove the connection works (raise :class:`ConnectorError` if not).
+* Optional, ``async search(q) -> Sequence[Record]``: the customers matching a name, a customer
+  id or a number (``q``, 2 to 100 characters); each record has at least ``customer_id`` and
+  ``name``, and may have ``numbers`` (a list of phone numbers). ``[]`` when nobody matches. A
+  connector without the method does not search; one whose ``searches`` attribute is False (a
+  built-in connector configured without a search) does not either. Cancelled at its deadline.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeAlias
+from typing import Any, ClassVar, Protocol, TypeAlias, TypeGuard, runtime_checkable
 
 from pydantic import BaseModel, ValidationInfo
 
@@ -35,6 +40,7 @@ ENTRY_POINT_GROUP = "screenpop.connectors"
 
 Record: TypeAlias = Mapping[str, Any]
 LookupResult: TypeAlias = Record | Sequence[Record] | None
+SearchResult: TypeAlias = Sequence[Record]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,18 @@ class Connector(Protocol):
     async def check(self) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """A connector that can look customers up by name, customer id or number."""
+
+    async def search(self, q: str) -> SearchResult: ...
+
+
+def can_search(connector: object) -> TypeGuard[Searcher]:
+    """Whether `connector` searches: it has `search()` and does not say `searches = False`."""
+    return isinstance(connector, Searcher) and getattr(connector, "searches", True) is not False
 
 
 class ConnectorFactory(Protocol):

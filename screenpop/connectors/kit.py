@@ -28,7 +28,11 @@ contract asks instead. The checks, in order:
    ``CancelledError`` promptly and never swallows it or turns it into another error.
 7. ``aclose()`` returns and leaves no task of the connector's running and no unclosed resource
    (a ``ResourceWarning`` when the connector is garbage collected).
-8. With ``failing_options`` (optional): ``start()`` either raises ``ConnectorError`` or succeeds,
+8. If the connector searches (``search()``, see the contract): ``search()`` of a text nobody
+   matches returns an empty list, and with ``search_for`` (a text the back office has a customer
+   for) a non-empty list of records that each have ``customer_id`` and ``name`` (and ``numbers``,
+   when present, is a list of strings), JSON values only.
+9. With ``failing_options`` (optional): ``start()`` either raises ``ConnectorError`` or succeeds,
    and then ``check()`` and ``lookup()`` raise ``ConnectorError`` and nothing else.
 
 Throughout, any exception other than ``ConnectorError`` fails the check: a connector maps every
@@ -50,7 +54,14 @@ from typing import Any, TypeGuard, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from screenpop.callerid import normalize
-from screenpop.connectors.contract import Connector, ConnectorContext, ConnectorFactory, LookupQuery
+from screenpop.connectors.contract import (
+    Connector,
+    ConnectorContext,
+    ConnectorFactory,
+    LookupQuery,
+    Searcher,
+    can_search,
+)
 from screenpop.errors import ConnectorError
 from screenpop.settings import describe_validation
 
@@ -59,6 +70,7 @@ CANCEL_POINTS = 25  # how many of a lookup's first await points cancellation is 
 CANCEL_GRACE_S = 1.0  # a cancelled lookup must be gone within this
 CANCEL_SETTLE_S = 0.2  # after the cancellations, before aclose()
 CONCURRENT_LOOKUPS = 5
+NOBODY = "zz screenpop contract nobody"  # a search text no back office should match
 
 T = TypeVar("T")
 
@@ -74,6 +86,7 @@ async def check_connector_contract(
     region: str = "US",
     deadline_ms: int = 5000,
     name: str = "contract",
+    search_for: str | None = None,
 ) -> None:
     """Run the connector class `factory` through the contract checks; AssertionError if not kept.
 
@@ -88,7 +101,9 @@ async def check_connector_contract(
     known, unknown = query_for(known_number, region), query_for(unknown_number, region)
     with _resource_warnings() as leaks:
         before = set(asyncio.all_tasks())
-        await _check_working(_build(factory, name, settings, context), known, unknown, limit_s)
+        built = _build(factory, name, settings, context)
+        await _check_working(built, known, unknown, limit_s, search_for)
+        del built  # the connector must be garbage now: what it left open warns below
         await _check_no_leftover_tasks(before)
         gc.collect()  # the connector is gone: whatever it left open warns now
     if leaks:
@@ -98,7 +113,11 @@ async def check_connector_contract(
 
 
 async def _check_working(
-    connector: Connector, known: LookupQuery, unknown: LookupQuery, limit_s: float
+    connector: Connector,
+    known: LookupQuery,
+    unknown: LookupQuery,
+    limit_s: float,
+    search_for: str | None = None,
 ) -> None:
     await _call("start()", connector.start(), limit_s)
     try:
@@ -106,12 +125,43 @@ async def _check_working(
         check_answer(await _call("lookup(known)", connector.lookup(known), limit_s), found=True)
         check_answer(await _call("lookup(unknown)", connector.lookup(unknown), limit_s), False)
         await _check_concurrent(connector, known, limit_s)
+        if can_search(connector):
+            await check_search(connector, search_for, limit_s)
         await check_cancellation(connector, known)
         # A driver that runs queries in a thread (aiosqlite) finishes a cancelled one there and
         # hands its result back through the event loop: give it the time while the loop runs.
         await asyncio.sleep(CANCEL_SETTLE_S)
     finally:
         await _call("aclose()", connector.aclose(), limit_s)
+
+
+async def check_search(connector: Searcher, search_for: str | None, limit_s: float) -> None:
+    """`search()` answers nobody with [] and `search_for` with customers (see check 8)."""
+    nobody = await _call("search(nobody)", connector.search(NOBODY), limit_s)
+    if not _is_list(nobody) or nobody:
+        raise AssertionError(f"search({NOBODY!r}) must return an empty list, not {_short(nobody)}")
+    if search_for is None:
+        return
+    found = await _call("search(search_for)", connector.search(search_for), limit_s)
+    if not _is_list(found) or not found:
+        raise AssertionError(f"search({search_for!r}) must return customers, not {_short(found)}")
+    for index, record in enumerate(found):
+        check_search_record(record, f"search()[{index}]")
+
+
+def check_search_record(record: object, where: str) -> None:
+    """One search result: a JSON mapping with customer_id and name, numbers a list of str."""
+    if not isinstance(record, Mapping):
+        raise AssertionError(f"{where} is a {type(record).__name__}, not a mapping")
+    missing = [key for key in ("customer_id", "name") if key not in record]
+    if missing:
+        raise AssertionError(f"{where} has no {missing[0]!r}: every customer needs one")
+    numbers = record.get("numbers", [])
+    if not _is_list(numbers) or not all(isinstance(n, str) for n in numbers):
+        raise AssertionError(f"{where}: numbers must be a list of strings, not {_short(numbers)}")
+    problem = _json_problem(record, where)
+    if problem is not None:
+        raise AssertionError(f"search() returned a value that is not JSON: {problem}")
 
 
 def query_for(number: str, region: str) -> LookupQuery:

@@ -74,15 +74,40 @@ class AgentActions:
         """The agent picked one of the card's candidate customers. Every tab of every agent the
         call popped for gets the updated card; the choice is remembered for the number, so the
         next call from it pops straight to that customer. KeyError if not theirs or not offered."""
+        build = await self._own_build(agent_id, call_id)
+        card = build.card
+        offered = {c["customer_id"] for c in find_candidates(card.sections, card.priorities)}
+        if customer_id not in offered:
+            raise KeyError(f"customer {customer_id!r} is not a candidate on this card")
+        await self._remember(agent_id, call_id, build, customer_id)
+
+    async def link(self, agent_id: str, call_id: str, customer_id: str) -> None:
+        """The agent found the caller by search: this call's caller is that customer, remembered
+        for the number like a candidate pick. Only for a caller no connector knows, or one whose
+        number several customers share (ValueError otherwise); KeyError if not their call."""
+        build = await self._own_build(agent_id, call_id)
+        card = build.card
+        known = {
+            str(r["customer_id"])
+            for s in card.sections.values()
+            for r in s.records()
+            if r.get("customer_id") not in (None, "")
+        }
+        if len(known) == 1 and customer_id not in known:
+            raise ValueError("the connectors already know this caller as another customer")
+        await self._remember(agent_id, call_id, build, customer_id)
+
+    async def _own_build(self, agent_id: str, call_id: str) -> CardBuild:
         call = await self._calls.load(call_id)
         runtime = self._runtimes.get(call_id)
         build = runtime.build if runtime is not None else None
         if call is None or build is None or agent_id not in call.popped:
             raise KeyError(f"no call {call_id} for this agent")
-        card = build.card
-        offered = {c["customer_id"] for c in find_candidates(card.sections, card.priorities)}
-        if customer_id not in offered:
-            raise KeyError(f"customer {customer_id!r} is not a candidate on this card")
+        return build
+
+    async def _remember(
+        self, agent_id: str, call_id: str, build: CardBuild, customer_id: str
+    ) -> None:
         build.card = dataclasses.replace(build.card, chosen=customer_id)
         self._deliveries.card_updated(call_id, build.card)
         caller = self._caller(call_id)

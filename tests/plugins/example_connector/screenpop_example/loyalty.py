@@ -13,6 +13,10 @@ The file is either CSV with a header row (a ``number`` column plus any others) o
 them; they are normalized once, when the file is read. The file is re-read when it changes
 (checked at most every ``recheck_s``), so ops can update it without a reload.
 
+It also searches (the optional part of the contract): ``search(q)`` returns the customers whose
+``name`` or ``customer_id`` contains ``q`` (case-insensitive), or whose number is ``q``, as
+``{"customer_id", "name", "numbers"}``; rows without a ``customer_id`` are never found by search.
+
 It shows each part of the connector contract: its own pydantic settings with unknown keys
 forbidden, a cheap constructor, blocking work (file reads) kept off the event loop, one error type
 (:class:`~screenpop.errors.ConnectorError`) with messages safe to show an agent, and a ``check``
@@ -89,6 +93,23 @@ class LoyaltyConnector:
         table = await self._table()
         record = table.get(query.e164)
         return dict(record) if record is not None else None
+
+    async def search(self, q: str) -> list[dict[str, Any]]:
+        """The customers whose name or customer id contains `q`, or whose number is `q`."""
+        table = await self._table()
+        needle = q.casefold()
+        number = normalize(q, self.settings.default_region)
+        e164 = number.e164 if number.lookupable else None
+        found: dict[str, dict[str, Any]] = {}
+        for phone, record in table.items():
+            cid = str(record.get("customer_id") or "")
+            name = str(record.get("name") or "")
+            if not cid:
+                continue
+            if phone == e164 or needle in cid.casefold() or needle in name.casefold():
+                entry = found.setdefault(cid, {"customer_id": cid, "name": name, "numbers": []})
+                entry["numbers"].append(phone)
+        return list(found.values())
 
     async def _table(self) -> Table:
         async with self._lock:
