@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -67,15 +68,26 @@ async def dial(request: web.Request) -> web.Response:
 
 async def choose(request: web.Request) -> web.Response:
     """`POST /api/calls/{call_id}/choice` `{"customer_id": ...}`: this caller is that customer."""
+    return await customer_for_call(request, request.app[DESK].choose)
+
+
+async def customer_for_call(
+    request: web.Request, action: Callable[[str, str, str], Awaitable[None]]
+) -> web.Response:
+    """A `{"customer_id"}` body applied to one of the agent's calls by `action(agent, call,
+    customer)`: 404 for a call that is not theirs, 409 when `action` refuses the customer
+    (ValueError), 503 when the store is away."""
     agent = api_agent(request)
     try:
         body = ChoiceBody.model_validate_json(await request.read())
     except ValidationError as exc:
         return invalid_body(exc)
     try:
-        await request.app[DESK].choose(agent.id, request.match_info["call_id"], body.customer_id)
+        await action(agent.id, request.match_info["call_id"], body.customer_id)
     except KeyError as exc:
         return problem(404, str(exc.args[0]) if exc.args else "no such call for this agent")
+    except ValueError as exc:
+        return problem(409, str(exc))
     except ScreenpopError as exc:
         return problem(503, str(exc))
     return web.json_response({"ok": True})

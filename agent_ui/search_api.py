@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import ValidationError
 
-from agent_ui.api import api_agent, invalid_body, problem
-from agent_ui.desk_api import ChoiceBody
+from agent_ui.api import api_agent, problem
+from agent_ui.desk_api import customer_for_call
 from agent_ui.keys import DESK
-from screenpop.errors import ScreenpopError
 
 
 async def search(request: web.Request) -> web.Response:
@@ -25,17 +23,4 @@ async def search(request: web.Request) -> web.Response:
 async def link(request: web.Request) -> web.Response:
     """`POST /api/calls/{call_id}/link` `{"customer_id": ...}`: the customer found by search is
     this call's caller; the next call from the number pops that customer."""
-    agent = api_agent(request)
-    try:
-        body = ChoiceBody.model_validate_json(await request.read())
-    except ValidationError as exc:
-        return invalid_body(exc)
-    try:
-        await request.app[DESK].link(agent.id, request.match_info["call_id"], body.customer_id)
-    except KeyError as exc:
-        return problem(404, str(exc.args[0]) if exc.args else "no such call for this agent")
-    except ValueError as exc:
-        return problem(409, str(exc))
-    except ScreenpopError as exc:
-        return problem(503, str(exc))
-    return web.json_response({"ok": True})
+    return await customer_for_call(request, request.app[DESK].link)

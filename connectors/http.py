@@ -59,6 +59,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from connectors.json_shape import SEARCH_MAP_KEYS, shape, shape_search
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
     ConnectorContext,
@@ -71,11 +72,9 @@ from screenpop.errors import ConfigError, ConnectorError
 log = logging.getLogger(__name__)
 
 FIELDS = ("e164", "national", "digits", "national_digits")
-SEARCH_MAP_KEYS = ("items", "customer_id", "name", "numbers")
 CHECK_TIMEOUT_S = 5.0
 _TOKEN = re.compile(r"\$\{(?P<env>[A-Za-z_][A-Za-z0-9_]*)\}|\{(?P<field>[^{}]*)\}")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MISSING = object()
 
 
 class HttpSettings(BaseModel):
@@ -205,70 +204,6 @@ def substitute_env(text: str, environ: Mapping[str, str], where: str) -> str:
     return _ENV.sub(lambda m: _env(m.group(1), environ, where), text)
 
 
-# -- JSON shaping ---------------------------------------------------------------------------------
-
-
-def resolve(data: Any, path: str) -> Any:
-    """The value at a dotted path (`customer.name`, `items.0.sku`), or `_MISSING`."""
-    current = data
-    for part in path.split("."):
-        if isinstance(current, Mapping):
-            current = current.get(part, _MISSING)
-        elif isinstance(current, list) and part.lstrip("-").isdigit():
-            index = int(part)
-            current = current[index] if -len(current) <= index < len(current) else _MISSING
-        else:
-            return _MISSING
-        if current is _MISSING:
-            return _MISSING
-    return current
-
-
-def shape(data: Any, root: str | None, mapping: Mapping[str, str], name: str) -> LookupResult:
-    """The connector's answer from the decoded JSON: root selected, map applied, empty -> None."""
-    if root is not None:
-        data = resolve(data, root)
-        if data is _MISSING:
-            return None
-    if data is None:
-        return None
-    rows = data if isinstance(data, list) else [data]
-    if not all(isinstance(row, Mapping) for row in rows):
-        raise ConnectorError(f"unexpected JSON from {name}: expected an object or a list of them")
-    if mapping:
-        rows = [_apply_map(row, mapping) for row in rows]
-    rows = [row for row in rows if row]
-    if not rows:
-        return None
-    return rows if isinstance(data, list) else rows[0]
-
-
-def shape_search(data: Any, search_map: Mapping[str, str], name: str) -> list[dict[str, Any]]:
-    """The customers in a decoded search answer, by `search_map` (see the module docstring)."""
-    items = search_map.get("items")
-    if items is not None:
-        data = resolve(data, items)
-    if data is None or data is _MISSING:
-        return []
-    if not isinstance(data, list) or not all(isinstance(row, Mapping) for row in data):
-        raise ConnectorError(f"unexpected JSON from {name}: expected a list of customers")
-    fields = {key: search_map.get(key, key) for key in SEARCH_MAP_KEYS if key != "items"}
-    rows = [_apply_map(row, fields) for row in data]
-    for row in rows:
-        if isinstance(row.get("numbers"), str | int):
-            row["numbers"] = [str(row["numbers"])]
-    return [row for row in rows if row.get("customer_id") not in (None, "")]
-
-
-def _apply_map(row: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
-    out = {}
-    for field, path in mapping.items():
-        value = resolve(row, path)
-        if value is not _MISSING:
-            out[field] = value
-    return out
-
-
 # -- errors ---------------------------------------------------------------------------------------
 
 
@@ -364,16 +299,39 @@ class HttpConnector:
 
     async def lookup(self, query: LookupQuery) -> LookupResult:
         """One request for the number; the shaped JSON, None when not found."""
-        session, url = self._started()
+        _, url = self._started()
         values = {**dict.fromkeys(self.uses_keys, ""), **query.params()}  # no key value: empty
         params = {k: t.render(values, url_quote=False) for k, t in self._params.items()}
         cfg = self.settings
         log.debug("connector %s: %s for %s", self.name, cfg.method, mask(query.e164))
+        body = await self._fetch(cfg.method, url.render(values, url_quote=True), params, "lookup")
+        if body is None:
+            return None
+        return shape(_decode(body, self.name), cfg.root, cfg.map, self.name)
+
+    async def search(self, q: str) -> list[dict[str, Any]]:
+        """GET `search_url` for what the agent typed: the customers found (maybe [])."""
+        self._started()
+        if self._search_url is None:
+            return []
+        url = self._search_url.render({"q": q}, url_quote=True)
+        body = await self._fetch("GET", url, {}, "search")
+        if body is None:
+            return []
+        return shape_search(_decode(body, self.name), self.settings.search_map, self.name)
+
+    async def _fetch(
+        self, method: str, url: str, params: Mapping[str, str], what: str
+    ) -> bytes | None:
+        """The body of a 2xx answer; None for "nobody" (a not-found status, 204). TimeoutError
+        when `timeout_ms` runs out; ConnectorError, safe to show, for anything else."""
+        session, _ = self._started()
+        cfg = self.settings
         timeout = aiohttp.ClientTimeout(total=cfg.timeout_ms / 1000 if cfg.timeout_ms else None)
         try:
             async with session.request(
-                cfg.method,
-                url.render(values, url_quote=True),
+                method,
+                url,
                 params=params or None,
                 timeout=timeout,
                 allow_redirects=cfg.follow_redirects,
@@ -382,38 +340,12 @@ class HttpConnector:
                     return None
                 if not 200 <= response.status < 300:
                     raise ConnectorError(f"HTTP {response.status} from {self.name}")
-                body = await self._read(response)
+                return await self._read(response)
         except TimeoutError:
             raise
         except aiohttp.ClientError as exc:
-            log.debug("connector %s: %s", self.name, type(exc).__name__)
+            log.debug("connector %s: %s: %s", self.name, what, type(exc).__name__)
             raise ConnectorError(describe_failure(exc, self.name)) from None
-        return shape(_decode(body, self.name), cfg.root, cfg.map, self.name)
-
-    async def search(self, q: str) -> list[dict[str, Any]]:
-        """GET `search_url` for what the agent typed: the customers found (maybe [])."""
-        session, _ = self._started()
-        if self._search_url is None:
-            return []
-        cfg = self.settings
-        timeout = aiohttp.ClientTimeout(total=cfg.timeout_ms / 1000 if cfg.timeout_ms else None)
-        try:
-            async with session.get(
-                self._search_url.render({"q": q}, url_quote=True),
-                timeout=timeout,
-                allow_redirects=cfg.follow_redirects,
-            ) as response:
-                if response.status in cfg.not_found_statuses or response.status == 204:
-                    return []
-                if not 200 <= response.status < 300:
-                    raise ConnectorError(f"HTTP {response.status} from {self.name}")
-                body = await self._read(response)
-        except TimeoutError:
-            raise
-        except aiohttp.ClientError as exc:
-            log.debug("connector %s: search: %s", self.name, type(exc).__name__)
-            raise ConnectorError(describe_failure(exc, self.name)) from None
-        return shape_search(_decode(body, self.name), cfg.search_map, self.name)
 
     def _started(self) -> tuple[aiohttp.ClientSession, Template]:
         if self._session is None or self._url is None:
