@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from screenpop.calls import Call, CallTable
+from screenpop.call_table import CallTable
+from screenpop.calls import Call
 
 
 class CallStore(Protocol):

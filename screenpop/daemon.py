@@ -30,7 +30,7 @@ from screenpop.board.model import Board
 from screenpop.board.state import BoardState, MemoryBoardState
 from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.call_store import MemoryCallStore
-from screenpop.calls import CallTable
+from screenpop.call_table import CallTable
 from screenpop.cluster.node import ClusterNode
 from screenpop.connectors.registry import ConnectorSet
 from screenpop.delivery.hub import Hub

@@ -10,7 +10,7 @@ The stream goes through exactly what a live source uses: :class:`AmiParser` and
 :class:`AmiCallMapper` (event lists answering `CoreShowChannels` / `QueueStatus` go to the
 mapper's resync, as :class:`~screenpop.telephony.asterisk.connection.AmiConnection` routes them), or
 :class:`EslParser` and :class:`EslCallMapper` (the `api/response` bodies of the resync commands
-go to its resync), then :class:`~screenpop.calls.CallTracker`. Block captures carry timestamps:
+go to its resync), then :class:`~screenpop.call_table.CallTracker`. Block captures carry timestamps:
 each frame is fed at its block's `t`, which is also the events' time.
 """
 
@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
+from screenpop.call_table import CallTracker
 from screenpop.callerid import normalize
-from screenpop.calls import Call, CallTracker, Effect, Notify, Pop
+from screenpop.calls import Call, Effect, Notify, Pop
 from screenpop.errors import ProtocolError
 from screenpop.events import CallEvent, CallState
 from screenpop.telephony import recording

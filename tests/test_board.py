@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from screenpop.board.model import Board
-from screenpop.calls import CallTracker, Changed
+from screenpop.call_table import CallTracker
+from screenpop.calls import Changed
 from screenpop.events import CallEvent, EventKind
 
 AGENTS = {"1001": "alice", "1002": "bob"}

@@ -11,7 +11,8 @@ import pytest
 
 from screenpop.board.alarms import Limit, Thresholds
 from screenpop.board.model import Board
-from screenpop.calls import CallTracker, Changed
+from screenpop.call_table import CallTracker
+from screenpop.calls import Changed
 from screenpop.events import CallEvent, EventKind
 
 T0 = time.time()

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from screenpop.board.model import Board
-from screenpop.calls import CallTracker, Changed
+from screenpop.call_table import CallTracker
+from screenpop.calls import Changed
 from screenpop.events import CallEvent, EventKind
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -11,7 +11,8 @@ import pytest
 
 from screenpop.board.model import Board
 from screenpop.board.state import MemoryBoardState
-from screenpop.calls import CallTracker, Changed
+from screenpop.call_table import CallTracker
+from screenpop.calls import Changed
 from screenpop.cluster.board import SharedBoardState
 from screenpop.cluster.redis import ClusterRedis
 from screenpop.events import CallEvent, EventKind

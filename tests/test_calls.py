@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from screenpop.calls import CallTracker, Changed, Effect, Notify, Pop, Prefetch
+from screenpop.call_table import CallTracker
+from screenpop.calls import Changed, Effect, Notify, Pop, Prefetch
 from screenpop.events import CallEvent, CallState, EventKind
 
 AGENTS = {"PJSIP/1001": "alice", "PJSIP/1002": "bob", "PJSIP/1003": "carol"}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from screenpop.calls import CallTracker, Effect, Pop, Prefetch
+from screenpop.call_table import CallTracker
+from screenpop.calls import Effect, Pop, Prefetch
 from screenpop.events import WITHHELD_CALLER, CallEvent, EventKind
 
 AGENTS = {"PJSIP/1001": "alice", "PJSIP/1002": "bob"}

@@ -4,16 +4,8 @@ before. Sources are not trusted to have filtered their repeats."""
 
 from __future__ import annotations
 
-from screenpop.calls import (
-    ENDED_REMEMBERED_S,
-    RECENTLY_CLOSED,
-    CallTable,
-    CallTracker,
-    Changed,
-    Effect,
-    Notify,
-    Pop,
-)
+from screenpop.call_table import ENDED_REMEMBERED_S, RECENTLY_CLOSED, CallTable, CallTracker
+from screenpop.calls import Changed, Effect, Notify, Pop
 from screenpop.events import CallEvent, CallState, EventKind
 
 AGENTS = {"1001": "alice", "1002": "bob", "1003": "carol"}

@@ -344,7 +344,8 @@ def _click_to_dial(agent_leg_uuid: str, carrier: dict[str, str]) -> list[dict[st
 )  # fmt: skip
 def test_click_to_dial_ends_on_the_agents_leg(carrier: dict[str, str]) -> None:
     from screenpop.agents import AgentDirectory
-    from screenpop.calls import CallTracker, Notify
+    from screenpop.call_table import CallTracker
+    from screenpop.calls import Notify
     from screenpop.settings import AgentSettings
 
     m = EslCallMapper("fs1")

@@ -12,7 +12,8 @@ import re
 import pytest
 
 from screenpop.agents import AgentDirectory
-from screenpop.calls import CallTracker, Pop
+from screenpop.call_table import CallTracker
+from screenpop.calls import Pop
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import AgentSettings
 from screenpop.telephony.freeswitch.formats import esl_stream_from

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from connectors.http import HttpConnector, HttpSettings
 from connectors.sql import SqlConnector, SqlSettings
-from screenpop.calls import CallTracker, Prefetch
+from screenpop.call_table import CallTracker
+from screenpop.calls import Prefetch
 from screenpop.card import Card, Section, Status
 from screenpop.connectors.contract import ConnectorContext, LookupQuery
 from screenpop.connectors.registry import build_connector

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from screenpop.agents import AgentDirectory
+from screenpop.call_table import CallTracker
 from screenpop.callerid import normalize
-from screenpop.calls import CallTracker, Effect, Notify, Pop
+from screenpop.calls import Effect, Notify, Pop
 from screenpop.errors import ConfigError
 from screenpop.events import AgentCallState, CallEvent, EventKind
 from screenpop.settings import AgentSettings

@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 
 from screenpop.agents import AgentDirectory
-from screenpop.calls import CallTracker, Effect, Notify, Pop
+from screenpop.call_table import CallTracker
+from screenpop.calls import Effect, Notify, Pop
 from screenpop.errors import AuthError, ProtocolError
 from screenpop.events import AgentCallState, CallEvent, CallState
 from screenpop.settings import AgentSettings

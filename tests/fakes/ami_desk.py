@@ -7,7 +7,8 @@ import itertools
 from collections import defaultdict
 
 from screenpop.agents import AgentDirectory
-from screenpop.calls import CallTracker, Notify, Pop
+from screenpop.call_table import CallTracker
+from screenpop.calls import Notify, Pop
 from screenpop.events import AgentStatusEvent, CallEvent, SourceEvent
 from screenpop.settings import AgentSettings
 from screenpop.telephony.asterisk.mapper import AmiCallMapper
