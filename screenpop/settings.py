@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from screenpop.board_settings import BoardSettings
+from screenpop.create_fields import CreateField, check_declared
 from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
@@ -158,6 +159,12 @@ class ConnectorSettings(BaseModel):
     max_concurrency: int = Field(default=8, gt=0)  # lookups at once; more wait within the deadline
     breaker_failures: int = Field(default=5, gt=0)  # consecutive failures that open the breaker
     breaker_cooloff_s: float = Field(default=30, gt=0)  # skipped this long, then one probe
+    create_fields: list[CreateField] = []  # what agents fill in to create a customer here
+
+    @field_validator("create_fields")
+    @classmethod
+    def _create_fields(cls, value: list[CreateField]) -> list[CreateField]:
+        return check_declared(value)
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

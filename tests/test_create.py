@@ -1,0 +1,233 @@
+"""Creating a customer from an unknown caller's card: the declared fields, the API's answers
+(400 naming the field, 404, 409, 502), the card rebuilt on every tab, the next pop finding the
+customer; over SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from screenpop.connectors.registry import build_connector
+from screenpop.errors import ConfigError
+from screenpop.events import CallEvent, EventKind
+from screenpop.settings import parse_settings
+from tests.harness import agent_tab, agents, make_settings, running
+from tests.test_search import get, post
+
+UNKNOWN = "+12125553333"
+FIELDS = [
+    {"name": "name", "label": "Name", "type": "text", "required": True},
+    {"name": "email", "label": "E-mail", "type": "email"},
+]
+
+
+def accounts_db(path: Path) -> Path:
+    db = path / "accounting.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE accounts (id TEXT, name TEXT, email TEXT, phone TEXT UNIQUE)")
+        conn.execute("INSERT INTO accounts VALUES ('C-1', 'Jane Doe', '', '+12125551234')")
+    return db
+
+
+def sql_entry(url: str, table: str = "accounts", **options: Any) -> dict[str, Any]:
+    return {
+        "name": "accounting",
+        "kind": "sql",
+        "url": url,
+        "query": f"SELECT id AS customer_id, name, email FROM {table} WHERE phone = :e164",
+        "create_query": f"INSERT INTO {table} (id, name, email, phone)"
+        " VALUES ('N-' || :call_id, :name, :email, :e164) RETURNING id AS customer_id",
+        "create_fields": FIELDS,
+        **options,
+    }
+
+
+def settings(tmp_path: Path, entry: dict[str, Any] | None = None) -> Any:
+    entry = entry or sql_entry(f"sqlite+aiosqlite:///{accounts_db(tmp_path)}")
+    return make_settings(tmp_path, connectors=[entry])
+
+
+def ring(daemon: Any, call_id: str, number: str = UNKNOWN) -> None:
+    daemon.emit(CallEvent("pbx", call_id, EventKind.RINGING, number, endpoint="1001"))
+
+
+# -- config -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "match"),
+    [
+        ({"name": "name", "type": "colour"}, r"create_fields\[0\]\.type"),
+        ({"name": "name", "labl": "x"}, r"create_fields\[0\]\.labl: unknown key"),
+        ({"name": "tier", "type": "choice"}, r"'tier': a choice needs `choices`"),
+        ({"name": "e164"}, r"'e164' is reserved"),
+    ],
+)
+def test_bad_create_fields_are_config_errors(
+    tmp_path: Path, field: dict[str, Any], match: str
+) -> None:
+    raw = {
+        "connectors": [{**sql_entry("sqlite+aiosqlite://"), "create_fields": [field]}],
+        "agents": agents(),
+    }
+    with pytest.raises(ConfigError, match=match):
+        parse_settings(raw, "test")
+
+
+def test_the_create_query_names_only_known_parameters(tmp_path: Path) -> None:
+    entry = {**sql_entry("sqlite+aiosqlite://"), "create_query": "INSERT INTO t VALUES (:phone)"}
+    built = parse_settings({"connectors": [entry], "agents": agents()}, "test")
+    with pytest.raises(ConfigError, match=r"(?s)connectors\.accounting.*unknown parameter :phone"):
+        build_connector(built.connectors[0], tmp_path)
+
+
+# -- the API ----------------------------------------------------------------------------------
+
+
+async def test_the_forms_follow_the_role(tmp_path: Path) -> None:
+    roles = {"agent": {}, "supervisor": {"sections": [], "board": True}}
+    entry = sql_entry(f"sqlite+aiosqlite:///{accounts_db(tmp_path)}")
+    async with running(make_settings(tmp_path, connectors=[entry], roles=roles)) as (_, port):
+        _, for_alice = await get(port, "/api/create-forms")
+        _, for_sam = await get(port, "/api/create-forms", "ts")
+    (form,) = for_alice["forms"]
+    assert form["connector"] == "accounting"
+    assert form["fields"] == [
+        {"name": "name", "label": "Name", "type": "text", "required": True},
+        {"name": "email", "label": "E-mail", "type": "email", "required": False},
+    ]
+    assert for_sam == {"forms": []}
+
+
+async def test_creating_an_unknown_caller_updates_every_tab_and_the_next_pop(
+    tmp_path: Path,
+) -> None:
+    async with (
+        running(settings(tmp_path)) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+        agent_tab(port, "ta") as other_tab,
+    ):
+        await tab.recv_type("hello")
+        await other_tab.recv_type("hello")
+        ring(daemon, "u1")
+        for t in (tab, other_tab):
+            pop = await t.recv_type("pop")
+            if pop["card"]["sections"]["accounting"]["status"] == "pending":
+                pop = await t.recv_type("card")
+            assert pop["card"]["sections"]["accounting"]["status"] == "not_found"
+        # a cached "not found" would keep the new customer out of the card without the drop
+        body = {"connector": "accounting", "fields": {"name": "Max New", "email": "max@x.org"}}
+        status, answer = await post(port, "/api/calls/u1/create", body)
+        assert status == 201, answer
+        assert answer == {"connector": "accounting", "customer": {"customer_id": "N-u1"}}
+        for t in (tab, other_tab):
+            card = (await t.recv_type("card"))["card"]
+            assert card["summary"]["name"] == "Max New"
+            assert card["sections"]["accounting"]["data"]["email"] == "max@x.org"
+        status, again = await post(port, "/api/calls/u1/create", body)
+        assert status == 409, again  # now known
+        daemon.emit(CallEvent("pbx", "u1", EventKind.ABANDONED))
+        await tab.recv_type("call")
+        ring(daemon, "u2")
+        pop = await tab.recv_type("pop")
+        if pop["card"]["sections"]["accounting"]["status"] == "pending":
+            pop = await tab.recv_type("card")
+    assert pop["card"]["summary"]["customer_id"] == "N-u1"
+
+
+async def test_wrong_fields_are_400_naming_the_field(tmp_path: Path) -> None:
+    async with (
+        running(settings(tmp_path)) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+    ):
+        await tab.recv_type("hello")
+        ring(daemon, "u1")
+        await tab.recv_type("pop")
+        cases = [
+            ({"email": "a@b.org"}, "name"),
+            ({"name": "Max", "email": "not-an-address"}, "email"),
+            ({"name": "Max", "phone": "1"}, "phone"),
+        ]
+        for fields, field in cases:
+            status, body = await post(
+                port, "/api/calls/u1/create", {"connector": "accounting", "fields": fields}
+            )
+            assert (status, body["field"]) == (400, field), body
+            assert body["error"].startswith(f"{field}: ")
+        status, _ = await post(port, "/api/calls/u1/create", {"connector": "nope", "fields": {}})
+        assert status == 404
+        body = {"connector": "accounting", "fields": {"name": "Max"}}
+        status, _ = await post(port, "/api/calls/u1/create", body, "tb")
+        assert status == 404  # not bob's call
+
+
+async def test_a_known_caller_is_409(tmp_path: Path) -> None:
+    async with (
+        running(settings(tmp_path)) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+    ):
+        await tab.recv_type("hello")
+        ring(daemon, "k1", "+12125551234")
+        await tab.recv_type("pop")
+        body = {"connector": "accounting", "fields": {"name": "Max"}}
+        status, answer = await post(port, "/api/calls/k1/create", body)
+    assert status == 409 and "not unknown" in answer["error"]
+
+
+async def test_a_back_office_error_is_502_with_a_safe_message(tmp_path: Path) -> None:
+    entry = sql_entry(f"sqlite+aiosqlite:///{accounts_db(tmp_path)}")
+    entry["create_query"] = "INSERT INTO accounts (id, name, phone) VALUES ('C-1', :name, :e164)"
+    entry["query"] = "SELECT id AS customer_id FROM accounts WHERE phone = :e164 AND id = 'x'"
+    async with (
+        running(settings(tmp_path, entry)) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+    ):
+        await tab.recv_type("hello")
+        ring(daemon, "u1", "+12125551234")  # the query does not find it; the INSERT collides
+        await tab.recv_type("pop")
+        body = {"connector": "accounting", "fields": {"name": "Max"}}
+        status, answer = await post(port, "/api/calls/u1/create", body)
+    assert status == 502
+    assert answer["error"] == "accounting: database error: IntegrityError"
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def pg_accounts(postgres_url: str, unique_table: str) -> AsyncIterator[str]:
+    engine = create_async_engine(postgres_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(f"CREATE TABLE {unique_table} (id text, name text, email text, phone text)")
+            )
+        yield unique_table
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {unique_table}"))
+        await engine.dispose()
+
+
+async def test_creating_in_postgresql(tmp_path: Path, postgres_url: str, pg_accounts: str) -> None:
+    entry = sql_entry(postgres_url, pg_accounts)
+    async with (
+        running(make_settings(tmp_path, connectors=[entry])) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+    ):
+        await tab.recv_type("hello")
+        ring(daemon, "p1")
+        pop = await tab.recv_type("pop")
+        if pop["card"]["sections"]["accounting"]["status"] == "pending":
+            await tab.recv_type("card")
+        body = {"connector": "accounting", "fields": {"name": "Pia Postgres", "email": ""}}
+        status, answer = await post(port, "/api/calls/p1/create", body)
+        assert status == 201, answer
+        card = (await tab.recv_type("card"))["card"]
+    assert card["summary"] == {"name": "Pia Postgres", "customer_id": "N-p1"}
