@@ -17,6 +17,7 @@ from screenpop.connectors.registry import build_connector
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
+from tests.fakes.create_backoffice import CreateBackOffice
 from tests.harness import agent_tab, agents, make_settings, running
 from tests.test_search import get, post
 
@@ -231,3 +232,59 @@ async def test_creating_in_postgresql(tmp_path: Path, postgres_url: str, pg_acco
         assert status == 201, answer
         card = (await tab.recv_type("card"))["card"]
     assert card["summary"] == {"name": "Pia Postgres", "customer_id": "N-p1"}
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def crm() -> AsyncIterator[CreateBackOffice]:
+    async with CreateBackOffice() as server:
+        yield server
+
+
+def crm_entry(base: str) -> dict[str, Any]:
+    return {
+        "name": "crm",
+        "kind": "http",
+        "url": base + "/customers/{e164}",
+        "map": {"customer_id": "id", "name": "name", "email": "email"},
+        "create_url": base + "/customers",
+        "create_fields": FIELDS,
+    }
+
+
+async def test_creating_over_http_posts_once_per_key(tmp_path: Path, crm: CreateBackOffice) -> None:
+    async with (
+        running(make_settings(tmp_path, connectors=[crm_entry(crm.url)])) as (daemon, port),
+        agent_tab(port, "ta") as tab,
+    ):
+        await tab.recv_type("hello")
+        ring(daemon, "h1")
+        pop = await tab.recv_type("pop")
+        if pop["card"]["sections"]["crm"]["status"] == "pending":
+            await tab.recv_type("card")
+        crm.failing = True
+        body = {"connector": "crm", "fields": {"name": "Wes Web", "email": "wes@x.org"}}
+        status, answer = await post(port, "/api/calls/h1/create", body)
+        assert (status, answer) == (502, {"error": "HTTP 500 from crm"})
+        crm.failing = False
+        status, answer = await post(port, "/api/calls/h1/create", body)
+        assert status == 201 and answer["customer"] == {"customer_id": "W-1"}
+        card = (await tab.recv_type("card"))["card"]
+        assert card["summary"] == {"name": "Wes Web", "customer_id": "W-1"}
+    ((key, sent),) = crm.created
+    assert len(key) == 32
+    assert sent == {
+        "e164": UNKNOWN,
+        "agent": "alice",
+        "call_id": "h1",
+        "fields": {"name": "Wes Web", "email": "wes@x.org"},
+    }
+
+
+def test_a_create_url_needs_declared_fields(tmp_path: Path) -> None:
+    entry = {**crm_entry("http://crm"), "create_fields": []}
+    built = parse_settings({"connectors": [entry], "agents": agents()}, "test")
+    with pytest.raises(ConfigError, match=r"(?s)connectors\.crm.*create_url: declare the fields"):
+        build_connector(built.connectors[0], tmp_path)
