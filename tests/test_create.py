@@ -13,12 +13,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from screenpop.callerid import normalize
+from screenpop.connectors.contract import CreateQuery, can_create
 from screenpop.connectors.registry import build_connector
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind
-from screenpop.settings import parse_settings
+from screenpop.settings import load_settings, parse_settings
+from screenpop_demo import build_demo_databases
 from tests.fakes.create_backoffice import CreateBackOffice
 from tests.harness import agent_tab, agents, make_settings, running
+from tests.test_demo_data import DEMO_TOML
 from tests.test_search import get, post
 
 UNKNOWN = "+12125553333"
@@ -288,3 +292,28 @@ def test_a_create_url_needs_declared_fields(tmp_path: Path) -> None:
     built = parse_settings({"connectors": [entry], "agents": agents()}, "test")
     with pytest.raises(ConfigError, match=r"(?s)connectors\.crm.*create_url: declare the fields"):
         build_connector(built.connectors[0], tmp_path)
+
+
+# -- the demo ---------------------------------------------------------------------------------
+
+
+async def test_the_demo_accounting_creates_a_customer_its_lookup_finds(tmp_path: Path) -> None:
+    build_demo_databases(tmp_path)
+    entry = next(e for e in load_settings(DEMO_TOML).connectors if e.name == "accounting")
+    connector = build_connector(entry, tmp_path)
+    assert can_create(connector)
+    with sqlite3.connect(tmp_path / "demo-accounting.db") as db:
+        taken = {e164 for (e164,) in db.execute("SELECT e164 FROM phones")}
+    e164 = next(f"+1212555{n:04d}" for n in range(10_000) if f"+1212555{n:04d}" not in taken)
+    number = normalize(e164, "US").query()
+    assert number is not None
+    await connector.start()
+    try:
+        assert await connector.lookup(number) is None
+        query = CreateQuery(number, "alice", "demo-1")
+        await connector.create({"name": "Dee Mo", "email": ""}, query)
+        found = await connector.lookup(number)
+    finally:
+        await connector.aclose()
+    assert isinstance(found, dict)
+    assert (found["customer_id"], found["name"]) == ("NEW-demo-1", "Dee Mo")
