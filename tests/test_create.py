@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from connectors.sql import SqlConnector
 from screenpop.callerid import normalize
-from screenpop.connectors.contract import CreateQuery, can_create
+from screenpop.connectors.contract import ConnectorContext, CreateQuery, can_create
 from screenpop.connectors.registry import build_connector
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import load_settings, parse_settings
+from screenpop.testing import check_connector_contract
 from screenpop_demo import build_demo_databases
 from tests.fakes.create_backoffice import CreateBackOffice
 from tests.harness import agent_tab, agents, make_settings, running
@@ -317,3 +319,39 @@ async def test_the_demo_accounting_creates_a_customer_its_lookup_finds(tmp_path:
         await connector.aclose()
     assert isinstance(found, dict)
     assert (found["customer_id"], found["name"]) == ("NEW-demo-1", "Dee Mo")
+
+
+# -- the contract kit -------------------------------------------------------------------------
+
+
+async def test_the_kit_checks_a_sql_create(tmp_path: Path) -> None:
+    entry = sql_entry("sqlite+aiosqlite:///accounting.db")
+    options = {k: entry[k] for k in ("url", "query", "create_query")}
+    accounts_db(tmp_path)
+    await check_connector_contract(
+        SqlConnector,
+        options,
+        known_number="+12125551234",
+        unknown_number=UNKNOWN,
+        context=ConnectorContext(base_dir=tmp_path, deadline_ms=5000, create_fields=("name",)),
+        create_with={"name": "Kit Kat", "email": ""},
+    )
+
+
+async def test_the_kit_catches_a_create_the_lookup_does_not_see(tmp_path: Path) -> None:
+    entry = sql_entry("sqlite+aiosqlite:///accounting.db")
+    options = {
+        "url": entry["url"],
+        "query": entry["query"],
+        "create_query": "INSERT INTO accounts (id, name) VALUES ('X', :name)",  # no number
+    }
+    accounts_db(tmp_path)
+    with pytest.raises(AssertionError, match="lookup\\(\\) of the number must find"):
+        await check_connector_contract(
+            SqlConnector,
+            options,
+            known_number="+12125551234",
+            unknown_number=UNKNOWN,
+            context=ConnectorContext(base_dir=tmp_path, deadline_ms=5000),
+            create_with={"name": "Kit Kat"},
+        )
