@@ -14,11 +14,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from connectors.sql import SqlConnector
+from screenpop.cache import Cache, open_cache
 from screenpop.callerid import normalize
 from screenpop.connectors.contract import ConnectorContext, CreateQuery, can_create
 from screenpop.connectors.registry import build_connector
 from screenpop.errors import ConfigError
 from screenpop.events import CallEvent, EventKind
+from screenpop.keys import choice_key, section_key
 from screenpop.settings import load_settings, parse_settings
 from screenpop.testing import check_connector_contract
 from screenpop_demo import build_demo_databases
@@ -355,3 +357,42 @@ async def test_the_kit_catches_a_create_the_lookup_does_not_see(tmp_path: Path) 
             context=ConnectorContext(base_dir=tmp_path, deadline_ms=5000),
             create_with={"name": "Kit Kat"},
         )
+
+
+# -- the cache --------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "redis"])
+def cache_backend(request: pytest.FixtureRequest) -> tuple[str, str]:
+    if request.param == "memory":
+        return "memory://", "test:"
+    return request.getfixturevalue("redis_url"), request.getfixturevalue("redis_cleanup")
+
+
+@pytest.fixture
+async def cache(cache_backend: tuple[str, str]) -> AsyncIterator[Cache]:
+    url, prefix = cache_backend
+    opened = open_cache(url, prefix, 1.0)
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+async def test_dropping_a_number_drops_every_section_of_it_and_nothing_else(
+    cache: Cache,
+) -> None:
+    doomed = [
+        section_key("accounting", UNKNOWN),
+        section_key("crm", UNKNOWN, {"account": "12*3"}),
+    ]
+    kept = [
+        section_key("accounting", UNKNOWN + "4"),  # a longer number
+        section_key("accounting", "+12125551234"),
+        choice_key(UNKNOWN),
+    ]
+    for key in doomed + kept:
+        await cache.set(key, {"status": "not_found"}, 30, 30)
+    await cache.drop_number(UNKNOWN)
+    hits = await cache.get_many(doomed + kept)
+    assert [hit is not None for hit in hits] == [False, False, True, True, True]
