@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 FieldType = Literal["text", "email", "phone", "number", "choice"]
 MAX_LENGTH = 500
@@ -52,11 +52,11 @@ class CreateField(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> CreateField:
         if self.name in RESERVED:
-            raise ValueError(f"field name {self.name!r} is reserved (the query has it already)")
+            raise ValueError("the name is reserved (the query has it already)")
         if self.type == "choice" and not self.choices:
-            raise ValueError(f"field {self.name!r}: a choice needs `choices`")
+            raise ValueError("a choice needs `choices`")
         if self.type != "choice" and self.choices:
-            raise ValueError(f'field {self.name!r}: `choices` only go with type = "choice"')
+            raise ValueError('`choices` only go with type = "choice"')
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -72,14 +72,26 @@ class CreateField(BaseModel):
         return out
 
 
-def check_declared(fields: Sequence[CreateField]) -> list[CreateField]:
-    """ValueError when two fields share a name."""
-    seen: set[str] = set()
-    for item in fields:
-        if item.name in seen:
-            raise ValueError(f"field {item.name!r} is declared twice")
-        seen.add(item.name)
-    return list(fields)
+def parse_declared(raw: object, connector: str) -> list[CreateField]:
+    """`create_fields` from the config, or a ValueError naming the connector and the field."""
+    if not isinstance(raw, list):
+        raise ValueError(f"connector {connector!r}: create_fields must be a list of tables")
+    fields: list[CreateField] = []
+    for index, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, Mapping) else None
+        where = f"connector {connector!r}, create field {name or index!r}"
+        try:
+            field = item if isinstance(item, CreateField) else CreateField.model_validate(item)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            key = ".".join(str(p) for p in err["loc"])
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            msg = msg.removeprefix("Value error, ")
+            raise ValueError(f"{where}: {key + ': ' if key else ''}{msg}") from None
+        if any(f.name == field.name for f in fields):
+            raise ValueError(f"{where}: declared twice")
+        fields.append(field)
+    return fields
 
 
 def check_values(fields: Sequence[CreateField], values: object) -> dict[str, Any]:

@@ -72,10 +72,10 @@ def ring(daemon: Any, call_id: str, number: str = UNKNOWN) -> None:
 @pytest.mark.parametrize(
     ("field", "match"),
     [
-        ({"name": "name", "type": "colour"}, r"create_fields\[0\]\.type"),
-        ({"name": "name", "labl": "x"}, r"create_fields\[0\]\.labl: unknown key"),
+        ({"name": "name", "type": "colour"}, r"'accounting', create field 'name': type: Input"),
+        ({"name": "name", "labl": "x"}, r"'accounting', create field 'name': labl: unknown key"),
         ({"name": "tier", "type": "choice"}, r"'tier': a choice needs `choices`"),
-        ({"name": "e164"}, r"'e164' is reserved"),
+        ({"name": "e164"}, r"create field 'e164': the name is reserved"),
     ],
 )
 def test_bad_create_fields_are_config_errors(
