@@ -103,6 +103,19 @@ class Desk(Protocol):
         role may see, merged by customer id. ValueError unless `q` has 2 to 100 characters."""
         ...
 
+    def create_forms(self, role_name: str) -> list[dict[str, Any]]:
+        """The connectors the role may create customers with: ``[{"connector", "fields"}]``."""
+        ...
+
+    async def create_customer(
+        self, agent: Agent, call_id: str, connector: str, values: object
+    ) -> dict[str, Any]:
+        """Create the unknown caller of the agent's call in `connector` with the field
+        `values`; the card is rebuilt for every tab. KeyError: not their call or not a connector
+        their role may create with; ValueError: the caller is not unknown; FieldError (a
+        ValueError) naming a wrong field; CreateFailed: the back office failed (safe message)."""
+        ...
+
     async def remember_logout(self, agent_id: str, not_before_ms: int, ttl_s: float) -> None:
         """Keep a logout (sessions of `agent_id` issued until `not_before_ms` are void) for
         `ttl_s` seconds, across restarts. StoreError if it could not be kept."""

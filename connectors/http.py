@@ -59,12 +59,15 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from connectors.http_create import create_body, created_customer, idempotency_key
 from connectors.json_shape import SEARCH_MAP_KEYS, shape, shape_search
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
     ConnectorContext,
+    CreateQuery,
     LookupQuery,
     LookupResult,
+    create_field_names,
     lookup_keys,
 )
 from screenpop.errors import ConfigError, ConnectorError
@@ -98,6 +101,19 @@ class HttpSettings(BaseModel):
     follow_redirects: bool = False
     search_url: str | None = None
     search_map: dict[str, str] = {}
+    create_url: str | None = None
+
+    @field_validator("create_url")
+    @classmethod
+    def _create_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        _check_fields(value)
+        if not create_field_names(info):
+            raise ValueError("declare the fields agents fill in: create_fields = [{ name = ... }]")
+        return value
 
     @field_validator("search_url")
     @classmethod
@@ -246,11 +262,38 @@ class HttpConnector:
         used = used_fields(settings.url, *settings.params.values())
         self.uses_keys = frozenset(k for k in context.keys if k in used)  # `[lookup] keys` used
         self._search_url: Template | None = None
+        self._create_url: Template | None = None
 
     @property
     def searches(self) -> bool:
         """True when `search_url` is configured."""
         return self.settings.search_url is not None
+
+    @property
+    def creates(self) -> bool:
+        """True when `create_url` is configured."""
+        return self.settings.create_url is not None
+
+    async def create(self, fields: Mapping[str, Any], query: CreateQuery) -> dict[str, Any] | None:
+        """POST the new customer to `create_url` (see connectors.http_create)."""
+        session, _ = self._started()
+        if self._create_url is None:
+            raise ConnectorError(f"{self.name} does not create customers")
+        url = self._create_url.render(query.number.params(), url_quote=True)
+        headers = {"Idempotency-Key": idempotency_key(self.name, query)}
+        cfg = self.settings
+        timeout = aiohttp.ClientTimeout(total=cfg.timeout_ms / 1000 if cfg.timeout_ms else None)
+        try:
+            async with session.post(
+                url, json=create_body(fields, query), headers=headers, timeout=timeout
+            ) as response:
+                if not 200 <= response.status < 300:
+                    raise ConnectorError(f"HTTP {response.status} from {self.name}")
+                body = await self._read(response)
+        except aiohttp.ClientError as exc:
+            log.debug("connector %s: create: %s", self.name, type(exc).__name__)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        return created_customer(body, self.name)
 
     @property
     def _where(self) -> str:
@@ -272,6 +315,8 @@ class HttpConnector:
             self._check_url = f"{parts.scheme}://{parts.netloc}/"
         if cfg.search_url is not None:
             self._search_url = Template(cfg.search_url, environ, self._where)
+        if cfg.create_url is not None:
+            self._create_url = Template(cfg.create_url, environ, self._where)
         connector = aiohttp.TCPConnector(limit=cfg.pool_size, ssl=self._ssl())
         self._session = aiohttp.ClientSession(
             connector=connector,

@@ -56,11 +56,14 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from connectors.sql_create import check_create_query, run_create
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
     ConnectorContext,
+    CreateQuery,
     LookupQuery,
     LookupResult,
+    create_field_names,
     lookup_keys,
 )
 from screenpop.errors import ConnectorError
@@ -97,6 +100,14 @@ class SqlSettings(BaseModel):
     max_rows: int = Field(default=20, gt=0)
     check_query: str = "SELECT 1"
     search_query: str | None = None
+    create_query: str | None = None
+
+    @field_validator("create_query")
+    @classmethod
+    def _create_query(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            check_create_query(bind_names(value), create_field_names(info))
+        return value
 
     @field_validator("url")
     @classmethod
@@ -246,6 +257,26 @@ class SqlConnector:
     def searches(self) -> bool:
         """True when `search_query` is configured."""
         return self._search is not None
+
+    @property
+    def creates(self) -> bool:
+        """True when `create_query` is configured."""
+        return self.settings.create_query is not None
+
+    async def create(self, fields: Mapping[str, Any], query: CreateQuery) -> dict[str, Any] | None:
+        """Run `create_query` for the caller with the agent's field values (see sql_create)."""
+        statement = self.settings.create_query
+        if statement is None:
+            raise ConnectorError(f"{self.name} does not create customers")
+        values = {**query.params(), **fields}
+        params = {name: values.get(name) for name in bind_names(statement)}
+        sqlite = make_url(self.settings.url).get_backend_name() == "sqlite"
+        try:
+            row = await run_create(self._started(), text(statement), params, sqlite)
+        except (SQLAlchemyError, OSError) as exc:
+            log.debug("connector %s: create: %r", self.name, exc)
+            raise ConnectorError(describe_failure(exc, self.name)) from None
+        return _safe_mapping(row) if row is not None else None
 
     @property
     def statement_timeout_ms(self) -> int | None:

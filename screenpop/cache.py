@@ -36,6 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from screenpop.errors import ConfigError
 from screenpop.health import FailureStreak, HealthLatch
+from screenpop.keys import SECTION
 from screenpop.redis_client import describe, redis_client, safe_location
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,10 @@ class Cache(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def drop_number(self, e164: str) -> None:
+        """Delete every connector's cached section for `e164` (with any lookup key values)."""
+        ...
 
     async def ping(self) -> None:
         """Raise (OSError or ScreenpopError) when the cache is unreachable."""
@@ -120,6 +125,18 @@ def decode(raw: str | bytes | None, now: float) -> CacheHit | None:
     if not isinstance(value, dict):
         return None
     return CacheHit(value, CacheState.FRESH if now < fresh_until else CacheState.STALE)
+
+
+def is_number_section(key: str, e164: str) -> bool:
+    """Whether `key` (without the prefix) is a cached section for `e164` (see screenpop.keys)."""
+    if not key.startswith(SECTION):
+        return False
+    _connector, sep, tail = key[len(SECTION) :].partition(":")
+    return bool(sep) and (tail == e164 or tail.startswith(e164 + "|"))
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
 
 
 # -- memory --------------------------------------------------------------------------------------
@@ -171,6 +188,11 @@ class MemoryCache:
     async def delete(self, key: str) -> None:
         self._entries.pop(self._prefix + key, None)
 
+    async def drop_number(self, e164: str) -> None:
+        size = len(self._prefix)
+        for full in [k for k in self._entries if is_number_section(k[size:], e164)]:
+            del self._entries[full]
+
     async def ping(self) -> None:
         return None
 
@@ -219,6 +241,20 @@ class RedisCache:
 
     async def delete(self, key: str) -> None:
         await self._call(self._client.delete, self._prefix + key)
+
+    async def drop_number(self, e164: str) -> None:
+        pattern = f"{_glob_escape(self._prefix)}{SECTION}*:{_glob_escape(e164)}*"
+        keys = await self._call(self._scan, pattern)
+        size = len(self._prefix)
+        doomed = [k for k in keys or [] if is_number_section(k[size:], e164)]
+        if doomed:
+            await self._call(self._client.delete, *doomed)
+
+    async def _scan(self, pattern: str) -> list[str]:
+        return [
+            k.decode() if isinstance(k, bytes) else str(k)
+            async for k in self._client.scan_iter(match=pattern, count=500)
+        ]
 
     async def ping(self) -> None:
         try:

@@ -115,6 +115,13 @@ class Card:
         return "number" if found and self.matched_by is not None else None
 
 
+def nobody_found(card: Card) -> bool:
+    """No connector knows the caller: every answer is in, none found them, one said not found
+    (as the agent page's "No customer found" notice)."""
+    statuses = {s.status for s in card.sections.values()}
+    return Status.NOT_FOUND in statuses and not statuses & {Status.OK, Status.PENDING}
+
+
 def _ordered(sections: Mapping[str, Section], priorities: Mapping[str, int]) -> list[str]:
     return sorted(sections, key=lambda n: (priorities.get(n, 100), n))
 

@@ -4,6 +4,8 @@
 from screenpop.connectors.contract import (
     Connector,
     ConnectorContext,
+    CreateQuery,
+    Creator,
     LookupQuery,
     LookupResult,
     Record,
@@ -14,6 +16,8 @@ from screenpop.connectors.contract import (
 __all__ = [
     "Connector",
     "ConnectorContext",
+    "CreateQuery",
+    "Creator",
     "LookupQuery",
     "LookupResult",
     "Record",

@@ -22,6 +22,8 @@ from screenpop.board.feed import BoardFeed
 from screenpop.board.state import BoardState
 from screenpop.cache import Cache
 from screenpop.callerid import mask, normalize
+from screenpop.connectors.contract import CreateQuery
+from screenpop.create import create_one, find_creator, forms
 from screenpop.delivery.hub import Hub, Subscription
 from screenpop.delivery.inbound import check_pause_reason
 from screenpop.delivery.outbound import Hello
@@ -199,6 +201,27 @@ class DeskService:
         return await search_all(
             live.lookup.connectors, q, live.role(role_name), self._search_counters
         )
+
+    def create_forms(self, role_name: str) -> list[dict[str, Any]]:
+        """The connectors the role may create customers with, and their fields."""
+        live = self._p.live
+        return forms(live.lookup.connectors, live.role(role_name))
+
+    async def create_customer(
+        self, agent: Agent, call_id: str, connector: str, values: object
+    ) -> dict[str, Any]:
+        """Create the unknown caller of the agent's call in `connector` (see screenpop.create),
+        drop the number's cache entries and rebuild the card for every tab. KeyError: not their
+        call, or not a connector their role may create with; ValueError: the caller is known;
+        FieldError: a value is wrong; CreateFailed: the back office failed."""
+        live = self._p.live
+        runtime = find_creator(live.lookup.connectors, live.role(agent.role), connector)
+        number = await self._p.actions.unknown_caller(agent.id, call_id)
+        query = CreateQuery(number, agent.id, call_id)
+        created = await create_one(runtime, values, query)
+        await self._p.cache.drop_number(number.e164)
+        self._p.actions.rebuild(call_id)
+        return {"connector": runtime.name, "customer": created}
 
     async def dial(self, agent_id: str, number: str) -> str:
         """Click-to-dial: call `number` from the agent's first extension through the first

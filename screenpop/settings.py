@@ -23,9 +23,18 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from screenpop.board_settings import BoardSettings
+from screenpop.create_fields import CreateField, parse_declared
 from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
@@ -158,6 +167,12 @@ class ConnectorSettings(BaseModel):
     max_concurrency: int = Field(default=8, gt=0)  # lookups at once; more wait within the deadline
     breaker_failures: int = Field(default=5, gt=0)  # consecutive failures that open the breaker
     breaker_cooloff_s: float = Field(default=30, gt=0)  # skipped this long, then one probe
+    create_fields: list[CreateField] = []  # what agents fill in to create a customer here
+
+    @field_validator("create_fields", mode="before")
+    @classmethod
+    def _create_fields(cls, value: object, info: ValidationInfo) -> list[CreateField]:
+        return parse_declared(value, str(info.data.get("name", "?")))
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -124,7 +124,14 @@ def _write_accounting(path: Path, customers: Sequence[Customer], rng: random.Ran
         path,
         "CREATE TABLE customers (customer_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
         " balance REAL NOT NULL, currency TEXT NOT NULL, last_payment_at TEXT,"
-        " last_payment_amount REAL, account_status TEXT NOT NULL);",
+        " last_payment_amount REAL, account_status TEXT NOT NULL, email TEXT);"
+        # what an agent's "Create customer" writes: a customer and their number at once
+        "CREATE VIEW signups AS SELECT c.customer_id, c.name, c.email, p.e164"
+        " FROM customers AS c JOIN phones AS p ON p.customer_id = c.customer_id;"
+        "CREATE TRIGGER signup INSTEAD OF INSERT ON signups BEGIN"
+        " INSERT INTO customers (customer_id, name, balance, currency, account_status, email)"
+        " VALUES (NEW.customer_id, NEW.name, 0, 'USD', 'new', NULLIF(NEW.email, ''));"
+        " INSERT INTO phones VALUES (NEW.customer_id, NEW.e164); END;",
     )
     rows: list[tuple[object, ...]] = []
     for c in customers:
@@ -135,7 +142,16 @@ def _write_accounting(path: Path, customers: Sequence[Customer], rng: random.Ran
         paid_at = TODAY - dt.timedelta(days=rng.randrange(3, 200))
         paid = round(rng.uniform(25, 2500), 2)
         rows.append(
-            (c.customer_id, c.name, balance, CURRENCY[c.country], paid_at.isoformat(), paid, status)
+            (
+                c.customer_id,
+                c.name,
+                balance,
+                CURRENCY[c.country],
+                paid_at.isoformat(),
+                paid,
+                status,
+                None,
+            )
         )
     _write(db, customers, "customers", rows)
 

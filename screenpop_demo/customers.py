@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 SEED = 20261120

@@ -5,6 +5,7 @@
 // others' rows stay behind a toggle. Pure rendering: fresh nodes from the card JSON, untrusted
 // text as text nodes only (dom.js).
 
+import { fillCreateForms } from "./create.js";
 import { h, humanize, phoneLike, renderValue } from "./dom.js";
 import { formatField, pick } from "./format.js";
 import { t } from "./i18n.js";
@@ -213,12 +214,14 @@ export function nobodyFound(card) {
 }
 
 function noCustomer(card, shownNumber) {
+  const actions = h("div", { class: "no-customer-actions" });
+  fillCreateForms(actions, card.call_id);
   return h(
     "section",
     { class: "panel no-customer", role: "status" },
     h("h3", { text: t("No customer found for this number") }),
     shownNumber ? h("p", { class: "no-customer-number", text: shownNumber }) : null,
-    h("div", { class: "no-customer-actions" }),
+    actions,
   );
 }
 

@@ -21,6 +21,14 @@ The contract, for connector authors:
   ``name``, and may have ``numbers`` (a list of phone numbers). ``[]`` when nobody matches. A
   connector without the method does not search; one whose ``searches`` attribute is False (a
   built-in connector configured without a search) does not either. Cancelled at its deadline.
+* Optional, ``async create(fields, query) -> Record | None``: create a customer for an unknown
+  caller. ``fields`` holds the values of the connector's declared ``create_fields`` (checked:
+  required ones present, types right; an optional field left empty is ``""``); ``query`` is a
+  :class:`CreateQuery` (the number, the agent, the call id). Return the new customer (at least
+  ``customer_id``) when the back office says, else None; raise :class:`ConnectorError` with a
+  message safe to show when it refuses. After it, the connector's ``lookup`` for the number
+  must find the customer. A ``creates`` attribute False means it does not create. Cancelled at
+  its deadline.
 """
 
 from __future__ import annotations
@@ -73,6 +81,19 @@ class LookupQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateQuery:
+    """Who a customer is created for: the caller's number, and the agent and call asking."""
+
+    number: LookupQuery
+    agent: str
+    call_id: str
+
+    def params(self) -> dict[str, str]:
+        """The number's parameters (see LookupQuery.params) with `agent` and `call_id`."""
+        return {**self.number.params(), "agent": self.agent, "call_id": self.call_id}
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorContext:
     """What the daemon hands every connector: where relative paths resolve from."""
 
@@ -83,6 +104,8 @@ class ConnectorContext:
     deadline_ms: int | None = None
     # The names of the `[lookup] keys`: parameters a connector's query may use besides the number.
     keys: tuple[str, ...] = ()
+    # The names of the connector's `create_fields`: parameters its create statement may use.
+    create_fields: tuple[str, ...] = ()
 
 
 class Connector(Protocol):
@@ -110,6 +133,26 @@ class Searcher(Protocol):
 def can_search(connector: object) -> TypeGuard[Searcher]:
     """Whether `connector` searches: it has `search()` and does not say `searches = False`."""
     return isinstance(connector, Searcher) and getattr(connector, "searches", True) is not False
+
+
+@runtime_checkable
+class Creator(Protocol):
+    """A connector that can create a customer for an unknown caller."""
+
+    async def create(self, fields: Mapping[str, Any], query: CreateQuery) -> Record | None: ...
+
+
+def can_create(connector: object) -> TypeGuard[Creator]:
+    """Whether `connector` creates: it has `create()` and does not say `creates = False`."""
+    return isinstance(connector, Creator) and getattr(connector, "creates", True) is not False
+
+
+def create_field_names(info: ValidationInfo) -> tuple[str, ...]:
+    """In a connector's settings validator: the names of its `create_fields` (the daemon
+    validates connector options with them as the context's `create_fields`)."""
+    context = info.context if isinstance(info.context, Mapping) else {}
+    names = context.get("create_fields", ())
+    return tuple(n for n in names if isinstance(n, str))
 
 
 class ConnectorFactory(Protocol):

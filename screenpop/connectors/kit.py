@@ -34,6 +34,9 @@ contract asks instead. The checks, in order:
    when present, is a list of strings), JSON values only.
 9. With ``failing_options`` (optional): ``start()`` either raises ``ConnectorError`` or succeeds,
    and then ``check()`` and ``lookup()`` raise ``ConnectorError`` and nothing else.
+10. With ``create_with`` (field values) and a connector that creates (``create()``): creating
+    a customer for ``unknown_number`` returns None or a record with ``customer_id``, and
+    ``lookup()`` then finds the number (run last: it writes to the back office).
 
 Throughout, any exception other than ``ConnectorError`` fails the check: a connector maps every
 failure of its back office to ``ConnectorError`` with a message safe to show an agent.
@@ -60,8 +63,10 @@ from screenpop.connectors.contract import (
     ConnectorFactory,
     LookupQuery,
     Searcher,
+    can_create,
     can_search,
 )
+from screenpop.connectors.kit_create import check_create
 from screenpop.errors import ConnectorError
 from screenpop.settings import describe_validation
 
@@ -87,6 +92,7 @@ async def check_connector_contract(
     deadline_ms: int = 5000,
     name: str = "contract",
     search_for: str | None = None,
+    create_with: Mapping[str, Any] | None = None,
 ) -> None:
     """Run the connector class `factory` through the contract checks; AssertionError if not kept.
 
@@ -94,15 +100,18 @@ async def check_connector_contract(
     table. Numbers are read as dialled in `region`. Each call into the connector may take at
     most `deadline_ms` (generous by default: this is a correctness check, not a benchmark).
     """
-    settings = check_settings(factory, options)
-    failing = check_settings(factory, failing_options) if failing_options is not None else None
-    context = context or ConnectorContext(base_dir=Path.cwd(), deadline_ms=deadline_ms)
+    fields = tuple(create_with or ())
+    settings = check_settings(factory, options, fields)
+    failing = check_settings(factory, failing_options, fields) if failing_options else None
+    context = context or ConnectorContext(
+        base_dir=Path.cwd(), deadline_ms=deadline_ms, create_fields=fields
+    )
     limit_s = deadline_ms / 1000
     known, unknown = query_for(known_number, region), query_for(unknown_number, region)
     with _resource_warnings() as leaks:
         before = set(asyncio.all_tasks())
         built = _build(factory, name, settings, context)
-        await _check_working(built, known, unknown, limit_s, search_for)
+        await _check_working(built, known, unknown, limit_s, search_for, create_with)
         del built  # the connector must be garbage now: what it left open warns below
         await _check_no_leftover_tasks(before)
         gc.collect()  # the connector is gone: whatever it left open warns now
@@ -118,6 +127,7 @@ async def _check_working(
     unknown: LookupQuery,
     limit_s: float,
     search_for: str | None = None,
+    create_with: Mapping[str, Any] | None = None,
 ) -> None:
     await _call("start()", connector.start(), limit_s)
     try:
@@ -131,6 +141,9 @@ async def _check_working(
         # A driver that runs queries in a thread (aiosqlite) finishes a cancelled one there and
         # hands its result back through the event loop: give it the time while the loop runs.
         await asyncio.sleep(CANCEL_SETTLE_S)
+        creates = can_create(connector)  # a bool: check_create needs it as a Connector too
+        if create_with is not None and creates:
+            await check_create(connector, create_with, unknown, limit_s)
     finally:
         await _call("aclose()", connector.aclose(), limit_s)
 
@@ -172,18 +185,23 @@ def query_for(number: str, region: str) -> LookupQuery:
     return query
 
 
-def check_settings(factory: ConnectorFactory | type[Any], options: Mapping[str, Any]) -> Any:
+def check_settings(
+    factory: ConnectorFactory | type[Any],
+    options: Mapping[str, Any],
+    create_fields: tuple[str, ...] = (),
+) -> Any:
     """`factory.Settings` validates `options` and rejects an unknown key, naming it."""
+    context = {"create_fields": create_fields}
     model = getattr(factory, "Settings", None)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise AssertionError(f"{_name(factory)}.Settings must be a pydantic BaseModel subclass")
     try:
-        settings = model.model_validate(dict(options))
+        settings = model.model_validate(dict(options), context=context)
     except ValidationError as exc:
         where = f"{_name(factory)}.Settings rejects the options"
         raise AssertionError(describe_validation(exc, where)) from None
     try:
-        model.model_validate({**options, UNKNOWN_KEY: 1})
+        model.model_validate({**options, UNKNOWN_KEY: 1}, context=context)
     except ValidationError as exc:
         if not any(UNKNOWN_KEY in err["loc"] for err in exc.errors()):
             raise AssertionError(f"the error for an unknown key does not name it: {exc}") from None

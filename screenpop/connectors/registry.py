@@ -26,8 +26,12 @@ def build_connector(
     `keys` are the `[lookup] keys` its query may use."""
     where = f"connectors.{entry.name}"
     factory = find_kind(entry.kind, where)
-    options = validate_options(factory.Settings, entry.options(), where, {"keys": tuple(keys)})
-    context = ConnectorContext(base_dir=base_dir, deadline_ms=entry.late_ms, keys=tuple(keys))
+    fields = tuple(f.name for f in entry.create_fields)
+    validation = {"keys": tuple(keys), "create_fields": fields}
+    options = validate_options(factory.Settings, entry.options(), where, validation)
+    context = ConnectorContext(
+        base_dir=base_dir, deadline_ms=entry.late_ms, keys=tuple(keys), create_fields=fields
+    )
     return factory(entry.name, options, context)
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from screenpop.call_store import CallStore
 from screenpop.callerid import CallerId
-from screenpop.card import Card, find_candidates
+from screenpop.card import Card, find_candidates, nobody_found
+from screenpop.connectors.contract import LookupQuery
 from screenpop.delivery.hub import Hub
 from screenpop.delivery.outbound import NoteMessage
 from screenpop.lookup import CardBuild
@@ -96,6 +97,22 @@ class AgentActions:
         if len(known) == 1 and customer_id not in known:
             raise ValueError("the connectors already know this caller as another customer")
         await self._remember(agent_id, call_id, build, customer_id)
+
+    async def unknown_caller(self, agent_id: str, call_id: str) -> LookupQuery:
+        """The lookup query of the agent's call whose caller no connector knows (a customer may
+        be created for it). KeyError if not their call; ValueError when the caller is known (or
+        still being looked up), or has no number."""
+        build = await self._own_build(agent_id, call_id)
+        if not nobody_found(build.card):
+            raise ValueError("this caller is not unknown: a connector knows them (or is asked)")
+        query = self._builds.query_for(call_id)
+        if query is None:
+            raise ValueError("this caller has no number to create a customer for")
+        return query
+
+    def rebuild(self, call_id: str) -> None:
+        """Build the call's card again; the agents who have it get the new one."""
+        self._builds.rebuild(call_id)
 
     async def _own_build(self, agent_id: str, call_id: str) -> CardBuild:
         call = await self._calls.load(call_id)

@@ -87,6 +87,21 @@ class CardBuilds:
         if shown:  # a caller withheld after the pop: the number leaves the agents' screens now
             build.first.add_done_callback(self._first_shown)
 
+    def rebuild(self, call_id: str) -> None:
+        """Build the call's card again from the connectors (drop the number's cache entries
+        first); every agent who has the card gets the new one as soon as it is built."""
+        runtime = self._runtimes.get(call_id)
+        if runtime is not None:
+            runtime.caller = None
+            self.start(runtime.call, shown=True)
+
+    def query_for(self, call_id: str) -> LookupQuery | None:
+        """The lookup query the call's card was built with; None for a caller without one."""
+        runtime = self._runtimes.get(call_id)
+        if runtime is None or runtime.caller is None:
+            return None
+        return self._query(runtime.caller, runtime.keys)
+
     def _updated(self, card: Card) -> None:
         """A card build moved on. Only the call's current build speaks: its latest card is
         `card` (a build replaced by a newer one, or forgotten, speaks to nobody)."""
