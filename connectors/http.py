@@ -59,12 +59,14 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from connectors.http_record import post_record
 from connectors.json_shape import SEARCH_MAP_KEYS, shape, shape_search
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
     ConnectorContext,
     LookupQuery,
     LookupResult,
+    RecordItem,
     lookup_keys,
 )
 from screenpop.errors import ConfigError, ConnectorError
@@ -98,6 +100,14 @@ class HttpSettings(BaseModel):
     follow_redirects: bool = False
     search_url: str | None = None
     search_map: dict[str, str] = {}
+    record_url: str | None = None  # write-back: see connectors/http_record.py
+
+    @field_validator("record_url")
+    @classmethod
+    def _record_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @field_validator("search_url")
     @classmethod
@@ -251,6 +261,19 @@ class HttpConnector:
     def searches(self) -> bool:
         """True when `search_url` is configured."""
         return self.settings.search_url is not None
+
+    @property
+    def records(self) -> bool:
+        """True when `record_url` is configured (write-back)."""
+        return self.settings.record_url is not None
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None:
+        """POST the item to `record_url` (see connectors/http_record.py)."""
+        session, _ = self._started()
+        if self.settings.record_url is None:
+            return
+        url = substitute_env(self.settings.record_url, os.environ, self._where)
+        await post_record(session, url, item, self.name, dry_run=dry_run)
 
     @property
     def _where(self) -> str:

@@ -56,11 +56,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from connectors.sql_record import SqlRecorder, check_record_query
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
     ConnectorContext,
     LookupQuery,
     LookupResult,
+    RecordItem,
     lookup_keys,
 )
 from screenpop.errors import ConnectorError
@@ -97,6 +99,14 @@ class SqlSettings(BaseModel):
     max_rows: int = Field(default=20, gt=0)
     check_query: str = "SELECT 1"
     search_query: str | None = None
+    record_query: str | None = None  # write-back: see connectors/sql_record.py
+
+    @field_validator("record_query")
+    @classmethod
+    def _record_query(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_record_query(bind_names(value))
+        return value
 
     @field_validator("url")
     @classmethod
@@ -241,6 +251,11 @@ class SqlConnector:
         ]
         self._search = text(settings.search_query) if settings.search_query else None
         self._search_names = bind_names(settings.search_query or "")
+        self._recorder: SqlRecorder | None = None
+        if settings.record_query is not None:
+            self._recorder = SqlRecorder(
+                name, settings.url, settings.record_query, context.base_dir
+            )
 
     @property
     def searches(self) -> bool:
@@ -257,6 +272,8 @@ class SqlConnector:
         missing."""
         if self._engine is None:
             self._engine = self._create_engine(make_url(self.settings.url))
+            if self._recorder is not None:
+                self._recorder.start()
 
     def _create_engine(self, url: URL) -> AsyncEngine:
         options: dict[str, Any] = {"hide_parameters": True}
@@ -295,8 +312,20 @@ class SqlConnector:
             args["server_settings"] = {"statement_timeout": str(timeout)}
         return args
 
+    @property
+    def records(self) -> bool:
+        """True when `record_query` is configured (write-back)."""
+        return self._recorder is not None
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None:
+        """Run `record_query` for the item (see connectors/sql_record.py)."""
+        if self._recorder is not None:
+            await self._recorder.record(item, dry_run=dry_run)
+
     async def aclose(self) -> None:
         """Close every pooled connection."""
+        if self._recorder is not None:
+            await self._recorder.aclose()
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()
