@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from screenpop.connectors.contract import Recorder, RecordItem, RecordRejected
+from screenpop.connectors.contract import Recorder, RecordItem, RecordRejected, can_record
+from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConnectorError, StoreError
 from screenpop.store.records import RecordQueue, Waiting
 
@@ -47,6 +48,11 @@ async def _ignore(_status: RecordStatus) -> None:
     return None
 
 
+def recorders_of(runtimes: Iterable[ConnectorRuntime]) -> dict[str, Recorder]:
+    """The recording connectors among `runtimes`, by name."""
+    return {r.name: r.connector for r in runtimes if can_record(r.connector)}
+
+
 class Writeback:
     """Queues write-backs and delivers them. Use as ``async with`` (starts and stops the drain)."""
 
@@ -63,6 +69,7 @@ class Writeback:
         self._retry_s = retry_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._later: list[RecordItem] = []  # handed over without waiting, filed by the drain
         self._delay: dict[str, float] = {}  # per connector in backoff: the current wait
         self._next_try: dict[str, float] = {}
         self.delivered: dict[str, int] = {}
@@ -89,6 +96,16 @@ class Writeback:
             self._wake.set()
         return states
 
+    def put_later(self, item: RecordItem) -> None:
+        """Queue `item` (a call's end) without waiting: the drain task files it first."""
+        if self._recorders():
+            self._later.append(item)
+            self._wake.set()
+
+    async def _file_later(self) -> None:
+        while self._later:
+            await self.put(self._later.pop(0))
+
     # -- life cycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -107,6 +124,8 @@ class Writeback:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        with contextlib.suppress(StoreError):
+            await self._file_later()  # call ends handed over last: kept for the next start
         if len(self.queue):
             log.warning("write-back: %s items wait in %s", len(self.queue), self.queue.where)
 
@@ -117,6 +136,7 @@ class Writeback:
         while True:
             self._wake.clear()
             try:
+                await self._file_later()
                 await self.drain_once()
             except StoreError:
                 log.exception("write-back: the queue file failed")
