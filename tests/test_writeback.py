@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from connectors.http import HttpConnector, HttpSettings
 from connectors.sql import SqlConnector, SqlSettings
+from screenpop.cli import main
 from screenpop.connectors.contract import ConnectorContext, Recorder, RecordItem
 from screenpop.store.records import RecordQueue
 from screenpop.writeback import RecordStatus, Writeback
@@ -244,3 +246,81 @@ def _userinfo(url: str) -> str:
     if not u.username:
         return ""
     return f"{u.username}:{u.password}@" if u.password else f"{u.username}@"
+
+
+# -- `screenpop check` ------------------------------------------------------------------------
+
+
+def _check_config(tmp_path: Path, connector: str) -> Path:
+    path = tmp_path / "screenpop.toml"
+    path.write_text(
+        f"""
+[store]
+url = "sqlite+aiosqlite:///calls.db"
+
+{connector}
+
+[[agents]]
+id = "alice"
+extensions = ["1001"]
+token = "alice-t"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _sql_connector(record_query: str) -> str:
+    return f'''
+[[connectors]]
+name = "accounting"
+kind = "sql"
+url = "sqlite+aiosqlite:///accounting.db"
+query = "SELECT 1 AS one WHERE :e164 = ''"
+record_query = "{record_query}"
+'''
+
+
+def test_check_dry_runs_the_sql_write_back_and_keeps_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(tmp_path / "accounting.db") as conn:
+        conn.execute(CRM_TABLE)
+    code = main(["check", "--config", str(_check_config(tmp_path, _sql_connector(CRM_INSERT)))])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "write-back dry run ok" in out
+    with sqlite3.connect(tmp_path / "accounting.db") as conn:
+        assert conn.execute("SELECT count(*) FROM crm_notes").fetchone() == (0,)
+    broken = CRM_INSERT.replace("crm_notes", "no_such_table")
+    code = main(["check", "--config", str(_check_config(tmp_path, _sql_connector(broken)))])
+    out = capsys.readouterr().out
+    assert code == 1 and "write-back failed" in out
+
+
+def test_check_dry_runs_the_http_write_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crm = FakeCrm()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(crm.start(), loop).result(5)
+    connector = f'''
+[[connectors]]
+name = "crm"
+kind = "http"
+url = "http://127.0.0.1:{crm.port}/customers/{{e164}}"
+check_url = "http://127.0.0.1:{crm.port}/health"
+record_url = "{crm.url}"
+'''
+    try:
+        code = main(["check", "--config", str(_check_config(tmp_path, connector))])
+    finally:
+        asyncio.run_coroutine_threadsafe(crm.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+    out = capsys.readouterr().out
+    assert code == 0 and "write-back dry run ok" in out, out
+    assert (crm.dry_runs, crm.applied) == (1, [])

@@ -5,6 +5,7 @@ already applied), 422 when the text is ``"reject me"``, 400 without the header. 
 (``X-Screenpop-Dry-Run: 1``) is answered 200 and kept nowhere (counted in `dry_runs`).
 :meth:`FakeCrm.fail_with` makes it answer 503 until :meth:`FakeCrm.heal`; :meth:`FakeCrm.stop`
 and :meth:`FakeCrm.start` close and reopen it on the same port (connections refused between).
+``GET /health``: 200.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class FakeCrm:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/records", self._records)
+        app.router.add_get("/health", self._health)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
@@ -52,6 +54,9 @@ class FakeCrm:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
 
     async def _records(self, request: web.Request) -> web.Response:
         self.attempts += 1
