@@ -124,7 +124,11 @@ def _write_accounting(path: Path, customers: Sequence[Customer], rng: random.Ran
         path,
         "CREATE TABLE customers (customer_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
         " balance REAL NOT NULL, currency TEXT NOT NULL, last_payment_at TEXT,"
-        " last_payment_amount REAL, account_status TEXT NOT NULL);",
+        " last_payment_amount REAL, account_status TEXT NOT NULL);"
+        # the demo "CRM": notes and call ends the accounting connector writes back, once each
+        "CREATE TABLE crm_notes (record_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+        " call_id TEXT NOT NULL, customer_id TEXT, e164 TEXT, agent TEXT, disposition TEXT,"
+        " text TEXT, at TEXT, direction TEXT, queue TEXT, talk_s REAL);",
     )
     rows: list[tuple[object, ...]] = []
     for c in customers:
