@@ -7,6 +7,9 @@ from screenpop.connectors.contract import (
     LookupQuery,
     LookupResult,
     Record,
+    Recorder,
+    RecordItem,
+    RecordRejected,
     Searcher,
     SearchResult,
 )
@@ -17,6 +20,9 @@ __all__ = [
     "LookupQuery",
     "LookupResult",
     "Record",
+    "RecordItem",
+    "RecordRejected",
+    "Recorder",
     "SearchResult",
     "Searcher",
 ]
