@@ -141,8 +141,9 @@ class Writeback:
             except StoreError:
                 log.exception("write-back: the queue file failed")
                 self._next_try["\x00file"] = loop.time() + self._retry_s[1]
-            waits = [t - loop.time() for t in self._next_try.values()]
-            timeout = max(0.0, min(waits)) if waits else None
+            now = loop.time()  # the next retry due; a past one was just tried (or has no items)
+            waits = [t - now for t in self._next_try.values() if t > now]
+            timeout = min(waits) if waits else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._next_try.pop("\x00file", None)
