@@ -60,6 +60,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from connectors.http_create import create_body, created_customer, idempotency_key
+from connectors.http_record import post_record
 from connectors.json_shape import SEARCH_MAP_KEYS, shape, shape_search
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
@@ -67,6 +68,7 @@ from screenpop.connectors.contract import (
     CreateQuery,
     LookupQuery,
     LookupResult,
+    RecordItem,
     create_field_names,
     lookup_keys,
 )
@@ -113,6 +115,15 @@ class HttpSettings(BaseModel):
         _check_fields(value)
         if not create_field_names(info):
             raise ValueError("declare the fields agents fill in: create_fields = [{ name = ... }]")
+        return value
+
+    record_url: str | None = None  # write-back: see connectors/http_record.py
+
+    @field_validator("record_url")
+    @classmethod
+    def _record_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
         return value
 
     @field_validator("search_url")
@@ -294,6 +305,18 @@ class HttpConnector:
             log.debug("connector %s: create: %s", self.name, type(exc).__name__)
             raise ConnectorError(describe_failure(exc, self.name)) from None
         return created_customer(body, self.name)
+
+    def records(self) -> bool:
+        """True when `record_url` is configured (write-back)."""
+        return self.settings.record_url is not None
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None:
+        """POST the item to `record_url` (see connectors/http_record.py)."""
+        session, _ = self._started()
+        if self.settings.record_url is None:
+            return
+        url = substitute_env(self.settings.record_url, os.environ, self._where)
+        await post_record(session, url, item, self.name, dry_run=dry_run)
 
     @property
     def _where(self) -> str:

@@ -57,12 +57,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from connectors.sql_create import check_create_query, run_create
+from connectors.sql_record import SqlRecorder, check_record_query
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
     ConnectorContext,
     CreateQuery,
     LookupQuery,
     LookupResult,
+    RecordItem,
     create_field_names,
     lookup_keys,
 )
@@ -107,6 +109,15 @@ class SqlSettings(BaseModel):
     def _create_query(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
             check_create_query(bind_names(value), create_field_names(info))
+        return value
+
+    record_query: str | None = None  # write-back: see connectors/sql_record.py
+
+    @field_validator("record_query")
+    @classmethod
+    def _record_query(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_record_query(bind_names(value))
         return value
 
     @field_validator("url")
@@ -252,6 +263,11 @@ class SqlConnector:
         ]
         self._search = text(settings.search_query) if settings.search_query else None
         self._search_names = bind_names(settings.search_query or "")
+        self._recorder: SqlRecorder | None = None
+        if settings.record_query is not None:
+            self._recorder = SqlRecorder(
+                name, settings.url, settings.record_query, context.base_dir
+            )
 
     @property
     def searches(self) -> bool:
@@ -288,6 +304,8 @@ class SqlConnector:
         missing."""
         if self._engine is None:
             self._engine = self._create_engine(make_url(self.settings.url))
+            if self._recorder is not None:
+                self._recorder.start()
 
     def _create_engine(self, url: URL) -> AsyncEngine:
         options: dict[str, Any] = {"hide_parameters": True}
@@ -326,8 +344,20 @@ class SqlConnector:
             args["server_settings"] = {"statement_timeout": str(timeout)}
         return args
 
+    @property
+    def records(self) -> bool:
+        """True when `record_query` is configured (write-back)."""
+        return self._recorder is not None
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None:
+        """Run `record_query` for the item (see connectors/sql_record.py)."""
+        if self._recorder is not None:
+            await self._recorder.record(item, dry_run=dry_run)
+
     async def aclose(self) -> None:
         """Close every pooled connection."""
+        if self._recorder is not None:
+            await self._recorder.aclose()
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.dispose()

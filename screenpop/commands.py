@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from screenpop.cache import open_cache
 from screenpop.callerid import normalize
 from screenpop.cluster.probe import probe as probe_cluster
-from screenpop.connectors.contract import LookupQuery
+from screenpop.connectors.contract import LookupQuery, RecordItem, can_record
 from screenpop.connectors.registry import build_connector
 from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ScreenpopError
@@ -77,7 +77,7 @@ async def _check_connector(
         try:
             async with asyncio.timeout(max(entry.deadline_ms, 2000) / 1000):
                 await connector.check()
-            detail = "connection ok"
+                detail = "connection ok" + await _dry_run_record(connector)
             if query is not None:
                 attempt = await call_connector(ConnectorRuntime(connector, entry), query)
                 section = attempt.section
@@ -98,6 +98,25 @@ async def _check_connector(
         return ["connector", name, "FAIL", ms, str(exc) or type(exc).__name__], False
     ms = f"{(time.perf_counter() - start) * 1000:.1f}"
     return ["connector", name, "ok", ms, detail], True
+
+
+DRY_RUN_ITEM = RecordItem(
+    record_id="screenpop-check-dry-run",
+    kind="note",
+    call_id="screenpop-check",
+    agent="screenpop-check",
+    disposition="check",
+    text="screenpop check: a write-back dry run, not kept",
+)
+
+
+async def _dry_run_record(connector: object) -> str:
+    """A recording connector's write-back tried without keeping it (SQL: rolled back; HTTP:
+    `X-Screenpop-Dry-Run: 1`): the detail to add, or a ScreenpopError."""
+    if not can_record(connector):
+        return ""
+    await connector.record(DRY_RUN_ITEM, dry_run=True)
+    return ", write-back dry run ok"
 
 
 async def _check_store(settings: Settings) -> tuple[list[str], bool]:

@@ -9,6 +9,9 @@ from screenpop.connectors.contract import (
     LookupQuery,
     LookupResult,
     Record,
+    Recorder,
+    RecordItem,
+    RecordRejected,
     Searcher,
     SearchResult,
 )
@@ -21,6 +24,9 @@ __all__ = [
     "LookupQuery",
     "LookupResult",
     "Record",
+    "RecordItem",
+    "RecordRejected",
+    "Recorder",
     "SearchResult",
     "Searcher",
 ]

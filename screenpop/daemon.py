@@ -47,19 +47,23 @@ from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.builds import caller_info
 from screenpop.pipeline.intake import EventIntake
 from screenpop.pipeline.live import LiveConfig
+from screenpop.pipeline.records import status_teller
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.pipeline.settle import settle
 from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
+from screenpop.record_figures import RecordFigures
 from screenpop.reloads import build_sources, close_later, restart_only_changes
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.store.figures import WriterFigures
 from screenpop.store.outbox import Outbox
+from screenpop.store.records import RecordQueue, records_path
 from screenpop.store.writer import StoreWriter
 from screenpop.tasks import TaskOwner
 from screenpop.telephony.base import Source
+from screenpop.writeback import Writeback, recorders_of
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +193,9 @@ class Daemon:
         await outbox.open()
         stack.push_async_callback(outbox.aclose)
         self.writer = await stack.enter_async_context(StoreWriter(self.store, outbox))
+        self._records = RecordQueue(records_path(outbox_file), cfg.store.outbox_max)
+        await self._records.open()
+        stack.push_async_callback(self._records.aclose)
         self._connectors = await ConnectorSet.start(
             cfg.connectors, cfg.base_dir, tuple(cfg.lookup.keys)
         )
@@ -198,6 +205,13 @@ class Daemon:
     async def _open_pipeline(self, runtimes: CallRuntimes, stack: AsyncExitStack) -> None:
         """The call store and the pipeline, its writer and its intake running."""
         self.calls = MemoryCallStore()
+        self.writeback = await stack.enter_async_context(
+            Writeback(
+                self._records,
+                lambda: recorders_of(self.live.lookup.connectors),
+                status_teller(self.hub),
+            )
+        )
         pipeline = assemble(
             PipelineParts(
                 live=self.live,
@@ -210,6 +224,7 @@ class Daemon:
                 writer=self.writer,
                 metrics=self.metrics,
                 tasks=self._tasks,
+                writeback=self.writeback,
             )
         )
         self._intake = await stack.enter_async_context(pipeline.intake)
@@ -218,6 +233,7 @@ class Daemon:
     def _build_desk(self, presence: Presence) -> DeskService:
         self.metrics.registry.register(LiveFigures(self.sources, self._cache, self.board))
         self.metrics.registry.register(WriterFigures(self.writer))
+        self.metrics.registry.register(RecordFigures(self.writeback))
         return DeskService(
             DeskParts(
                 live=self.live,
@@ -233,6 +249,7 @@ class Daemon:
                 cache=self._cache,
                 store=self.store,
                 writer=self.writer,
+                writeback=self.writeback,
                 reload=self.reload,
                 cluster=self.cluster,
             )

@@ -44,6 +44,7 @@ from screenpop.store.call_log import logout_record
 from screenpop.store.schema import WrapRecord
 from screenpop.store.writer import StoreWriter
 from screenpop.telephony.base import Dialer, Source, WebhookSource
+from screenpop.writeback import Writeback
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class DeskParts:
     writer: StoreWriter
     reload: Callable[[], Awaitable[str]]
     cluster: ClusterChecks | None = None
+    writeback: Writeback | None = None  # notes and call ends to the recording connectors
 
 
 class DeskService:
@@ -343,6 +345,9 @@ class DeskService:
             ping = {"ok": False, "detail": f"writes fail: {writer.store_error}"}
         if writer.waiting:
             ping["detail"] += f"; {writer.waiting} writes wait in the outbox"
+        waiting = len(self._p.writeback.queue) if self._p.writeback is not None else 0
+        if waiting:
+            ping["detail"] += f"; {waiting} write-backs wait for the back offices"
         return ping
 
     def metrics_text(self) -> bytes:

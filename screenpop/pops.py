@@ -22,6 +22,7 @@ from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.store import Store
 from screenpop.store.writer import StoreWriter
 from screenpop.tasks import TaskOwner
+from screenpop.writeback import Writeback
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class PipelineParts:
     writer: StoreWriter
     metrics: Metrics
     tasks: TaskOwner
+    writeback: Writeback | None = None  # notes and call ends to the recording connectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +56,13 @@ def assemble(parts: PipelineParts) -> Pipeline:
     p = parts
     deliveries = Deliveries(p.live, p.hub, p.runtimes, p.board_feed, p.metrics, p.tasks)
     builds = CardBuilds(p.live, p.runtimes, p.store, p.tasks, deliveries.card_updated)
-    call_log = CallLogWriter(p.writer, p.runtimes)
+    call_log = CallLogWriter(p.writer, p.runtimes, p.writeback)
     effects = EffectInterpreter(
         p.live, p.runtimes, builds, deliveries, p.board, p.board_feed, call_log
     )
     reducer = CallReducer(p.live.match_agent)
     intake = EventIntake(reducer, p.calls, p.runtimes, effects, p.metrics)
     actions = AgentActions(
-        p.live, p.calls, p.runtimes, builds, deliveries, p.store, p.writer, p.hub
+        p.live, p.calls, p.runtimes, builds, deliveries, p.store, p.writer, p.hub, p.writeback
     )
     return Pipeline(intake, actions)

@@ -5,8 +5,9 @@ data is made up, reproducibly (a fixed random seed, no network), and only with f
 numbers: US 555-0100..0199 lines, Ofcom's drama ranges in the UK, reserved-looking French and
 German ranges, every one of them a number phonenumbers accepts as valid.
 
-* ``demo-accounting.db``: ``customers`` (balance, currency, last payment, account status) and
-  ``phones`` (customer_id, e164).
+* ``demo-accounting.db``: ``customers`` (balance, currency, last payment, account status),
+  ``phones`` (customer_id, e164) and ``crm_notes``, the demo "CRM" that the accounting
+  connector writes every saved note and every call's end back to (``record_query``).
 * ``demo-sales.db``: ``customers`` (segment, next offer), ``phones`` and ``purchases``.
 * ``demo-credit.db``: ``credit_terms`` (limit, payment terms, risk band, internal score, who
   approved them) and ``phones``.

@@ -125,6 +125,10 @@ def _write_accounting(path: Path, customers: Sequence[Customer], rng: random.Ran
         "CREATE TABLE customers (customer_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
         " balance REAL NOT NULL, currency TEXT NOT NULL, last_payment_at TEXT,"
         " last_payment_amount REAL, account_status TEXT NOT NULL, email TEXT);"
+        # the demo "CRM": notes and call ends the accounting connector writes back, once each
+        "CREATE TABLE crm_notes (record_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+        " call_id TEXT NOT NULL, customer_id TEXT, e164 TEXT, agent TEXT, disposition TEXT,"
+        " text TEXT, at TEXT, direction TEXT, queue TEXT, talk_s REAL);"
         # what an agent's "Create customer" writes: a customer and their number at once
         "CREATE VIEW signups AS SELECT c.customer_id, c.name, c.email, p.e164"
         " FROM customers AS c JOIN phones AS p ON p.customer_id = c.customer_id;"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2: e-mail and the signups view (create); 3: the crm_notes table (write-back)
 
 
 SEED = 20261120

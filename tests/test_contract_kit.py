@@ -46,6 +46,19 @@ async def test_the_example_plugin_keeps_the_contract(loyalty_dir: Path, file: st
     )
 
 
+async def test_the_example_plugin_records_each_item_once(loyalty_dir: Path) -> None:
+    options = {"file": "tiers.csv", "record_file": "activities.jsonl"}
+    await check_connector_contract(
+        LoyaltyConnector,
+        options,
+        known_number=KNOWN,
+        unknown_number=UNKNOWN,
+        context=ConnectorContext(base_dir=loyalty_dir),
+    )
+    lines = (loyalty_dir / "activities.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["record_id"] for line in lines] == ["screenpop-contract-record"]
+
+
 # -- connectors that break the contract, one way each ----------------------------------------
 
 

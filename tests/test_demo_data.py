@@ -12,7 +12,13 @@ import phonenumbers
 import pytest
 
 from screenpop.callerid import normalize
-from screenpop.connectors.contract import Connector, LookupQuery, Searcher
+from screenpop.connectors.contract import (
+    Connector,
+    LookupQuery,
+    RecordItem,
+    Searcher,
+    can_record,
+)
 from screenpop.connectors.registry import build_connector
 from screenpop.settings import load_settings
 from screenpop.telephony.simulator import load_pool
@@ -292,3 +298,24 @@ async def test_the_demo_accounting_searches_by_name_and_customer_id(
     (by_id,) = await accounting.search(customer_id)
     assert (by_id["customer_id"], by_id["name"]) == (customer_id, name)
     assert await accounting.search("zz nobody here") == []
+
+
+async def test_the_demo_accounting_records_notes_into_its_crm_table_once(tmp_path: Path) -> None:
+    build_demo_databases(tmp_path)  # a copy of its own: the shared one must stay as built
+    entry = next(c for c in load_settings(DEMO_TOML).connectors if c.name == "accounting")
+    accounting = build_connector(entry, tmp_path)
+    await accounting.start()
+    try:
+        assert can_record(accounting)
+        item = RecordItem(
+            record_id="n-demo", kind="note", call_id="c1", agent="alice", text="refund please"
+        )
+        await accounting.record(item)
+        await accounting.record(item)  # sent again after a lost answer: still one row
+        dry = RecordItem(record_id="n-dry", kind="note", call_id="c1")
+        await accounting.record(dry, dry_run=True)
+    finally:
+        await accounting.aclose()
+    assert rows(tmp_path / ACCOUNTING, "SELECT record_id, text FROM crm_notes") == [
+        ("n-demo", "refund please")
+    ]

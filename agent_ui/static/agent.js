@@ -249,6 +249,7 @@ function handle(message, live) {
     card?.addNote(message.note);
     if (card === pendingNote) pendingNote = null;
   }
+  else if (message.type === "record") cardFor(message.call_id, false)?.recordStatus(message);
   updateTitle();
 }
 

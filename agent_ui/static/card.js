@@ -209,8 +209,42 @@ export class CallCard {
         h("span", { class: "by", text: note.agent ? ` · ${note.agent}` : "" }),
         h("span", { class: "badge disposition", text: note.disposition }),
         note.text ? h("p", { class: "note-text", text: note.text }) : null,
+        this.recordLine(note.id, note.records),
       ),
     );
+  }
+
+  /** The note's write-back line: per recording connector "synced", "pending" or "failed: why". */
+  recordLine(noteId, records) {
+    this.recordStates ??= new Map();
+    this.recordLines ??= new Map();
+    const states = { ...(records || {}), ...(this.recordStates.get(noteId) || {}) };
+    this.recordStates.set(noteId, states);
+    const line = h("span", { class: "note-records", role: "status" });
+    if (noteId) this.recordLines.set(noteId, line);
+    this.showRecords(line, states);
+    return line;
+  }
+
+  /** A `record` message: where the note's write-back to one connector stands now. */
+  recordStatus(message) {
+    this.recordStates ??= new Map();
+    const state = message.state === "failed" ? `failed: ${message.error}` : message.state;
+    const states = { ...(this.recordStates.get(message.note_id) || {}), [message.connector]: state };
+    this.recordStates.set(message.note_id, states);
+    const line = this.recordLines?.get(message.note_id);
+    if (line) this.showRecords(line, states);
+  }
+
+  showRecords(line, states) {
+    const parts = Object.keys(states).sort().map((connector) => {
+      const state = String(states[connector]);
+      const label = state.startsWith("failed: ")
+        ? t("failed: {why}", { why: state.slice("failed: ".length) })
+        : state === "synced" ? t("synced") : t("pending");
+      return h("span", { class: `record-state ${state.split(":")[0]}`, text: `${connector}: ${label}` });
+    });
+    replaceChildren(line, ...parts);
   }
 
   /** The candidates shown, in order (keys 1..9 pick them). */

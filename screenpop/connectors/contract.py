@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Protocol, TypeAlias, TypeGuard, runtime_checka
 
 from pydantic import BaseModel, ValidationInfo
 
-from screenpop.errors import ConfigError
+from screenpop.errors import ConfigError, ScreenpopError
 
 ENTRY_POINT_GROUP = "screenpop.connectors"
 
@@ -153,6 +153,52 @@ def create_field_names(info: ValidationInfo) -> tuple[str, ...]:
     context = info.context if isinstance(info.context, Mapping) else {}
     names = context.get("create_fields", ())
     return tuple(n for n in names if isinstance(n, str))
+
+
+RECORD_KINDS = ("note", "call_end")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordItem:
+    """One write-back to a back office: a saved note (`kind` "note", `record_id` the note id)
+    or a call's end (`kind` "call_end", `record_id` "<call_id>:end"). Times are ISO 8601 UTC."""
+
+    record_id: str
+    kind: str
+    call_id: str
+    e164: str | None = None
+    customer_id: str | None = None
+    agent: str | None = None
+    disposition: str | None = None
+    text: str | None = None
+    at: str | None = None
+    direction: str | None = None
+    queue: str | None = None
+    talk_s: float | None = None
+
+    def params(self) -> dict[str, Any]:
+        """The item as SQL bind parameters and the HTTP JSON body (every field, None as null)."""
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+
+RECORD_FIELDS = tuple(RecordItem.__dataclass_fields__)
+
+
+class RecordRejected(ScreenpopError):
+    """The back office refused a write-back for good (a 4xx, a constraint): not tried again.
+    The message is shown to agents: it must not leak secrets or internals."""
+
+
+@runtime_checkable
+class Recorder(Protocol):
+    """A connector that writes notes and call ends back to its back office."""
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None: ...
+
+
+def can_record(connector: object) -> TypeGuard[Recorder]:
+    """Whether `connector` records: it has `record()` and does not say `records = False`."""
+    return isinstance(connector, Recorder) and getattr(connector, "records", True) is not False
 
 
 class ConnectorFactory(Protocol):

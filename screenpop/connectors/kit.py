@@ -32,7 +32,9 @@ contract asks instead. The checks, in order:
    matches returns an empty list, and with ``search_for`` (a text the back office has a customer
    for) a non-empty list of records that each have ``customer_id`` and ``name`` (and ``numbers``,
    when present, is a list of strings), JSON values only.
-9. With ``failing_options`` (optional): ``start()`` either raises ``ConnectorError`` or succeeds,
+9. If the connector records (``record()``, see the contract): a dry run of an item and the
+   same item recorded twice (it must be idempotent by ``record_id``) all succeed.
+10. With ``failing_options`` (optional): ``start()`` either raises ``ConnectorError`` or succeeds,
    and then ``check()`` and ``lookup()`` raise ``ConnectorError`` and nothing else.
 10. With ``create_with`` (field values) and a connector that creates (``create()``): creating
     a customer for ``unknown_number`` returns None or a record with ``customer_id``, and
@@ -62,8 +64,11 @@ from screenpop.connectors.contract import (
     ConnectorContext,
     ConnectorFactory,
     LookupQuery,
+    Recorder,
+    RecordItem,
     Searcher,
     can_create,
+    can_record,
     can_search,
 )
 from screenpop.connectors.kit_create import check_create
@@ -137,6 +142,8 @@ async def _check_working(
         await _check_concurrent(connector, known, limit_s)
         if can_search(connector):
             await check_search(connector, search_for, limit_s)
+        if can_record(connector):
+            await check_record(connector, limit_s)
         await check_cancellation(connector, known)
         # A driver that runs queries in a thread (aiosqlite) finishes a cancelled one there and
         # hands its result back through the event loop: give it the time while the loop runs.
@@ -146,6 +153,23 @@ async def _check_working(
             await check_create(connector, create_with, unknown, limit_s)
     finally:
         await _call("aclose()", connector.aclose(), limit_s)
+
+
+CONTRACT_ITEM = RecordItem(
+    record_id="screenpop-contract-record",
+    kind="note",
+    call_id="screenpop-contract",
+    agent="contract",
+    disposition="check",
+    text="the contract kit's write-back",
+)
+
+
+async def check_record(connector: Recorder, limit_s: float) -> None:
+    """A dry run, then the same item twice, all succeed (see check 9)."""
+    await _call("record(dry_run)", connector.record(CONTRACT_ITEM, dry_run=True), limit_s)
+    await _call("record(item)", connector.record(CONTRACT_ITEM), limit_s)
+    await _call("record(item again)", connector.record(CONTRACT_ITEM), limit_s)
 
 
 async def check_search(connector: Searcher, search_for: str | None, limit_s: float) -> None:

@@ -105,6 +105,28 @@ class NoteMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordMessage:
+    """Where a note's write-back to one connector stands: synced, pending or failed (why)."""
+
+    type: ClassVar[str] = "record"
+    call_id: str
+    note_id: str
+    connector: str
+    state: str
+    error: str = ""
+
+    def to_json(self) -> JsonObject:
+        return {
+            "type": self.type,
+            "call_id": self.call_id,
+            "note_id": self.note_id,
+            "connector": self.connector,
+            "state": self.state,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class BoardMessage:
     """A board snapshot for the watcher's role."""
 
@@ -153,5 +175,12 @@ class ErrorMessage:
 
 
 ServerMessage = (
-    Hello | PopMessage | CardMessage | CallMessage | NoteMessage | BoardMessage | StatusMessage
+    Hello
+    | PopMessage
+    | CardMessage
+    | CallMessage
+    | NoteMessage
+    | RecordMessage
+    | BoardMessage
+    | StatusMessage
 )

@@ -16,10 +16,12 @@ from screenpop.lookup import CardBuild
 from screenpop.pipeline.builds import CardBuilds
 from screenpop.pipeline.deliveries import Deliveries
 from screenpop.pipeline.live import LiveConfig
+from screenpop.pipeline.records import note_item
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.store import Store
 from screenpop.store.call_log import make_note, note_json
 from screenpop.store.writer import StoreWriter
+from screenpop.writeback import Writeback
 
 
 class AgentActions:
@@ -35,6 +37,7 @@ class AgentActions:
         store: Store,
         writer: StoreWriter,
         hub: Hub,
+        writeback: Writeback | None = None,
     ) -> None:
         self._live = live
         self._calls = calls
@@ -44,6 +47,7 @@ class AgentActions:
         self._store = store
         self._writer = writer
         self._hub = hub
+        self._writeback = writeback
 
     async def save_note(
         self,
@@ -68,6 +72,8 @@ class AgentActions:
         record = make_note(call_id, e164, agent_id, disposition, text, note_id=note_id)
         synced = await self._writer.save(record)
         note = {**note_json(record), "synced": synced}
+        if self._writeback is not None:  # per recording connector: "pending" (or "failed: ...")
+            note["records"] = await self._writeback.put(note_item(record, self._runtimes))
         await self._hub.publish(agent_id, NoteMessage(call_id, note))
         return note
 

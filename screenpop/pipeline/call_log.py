@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from screenpop.calls import Call
 from screenpop.events import AgentCallState
+from screenpop.pipeline.records import call_end_item
 from screenpop.pipeline.runtime import CallRuntimes
 from screenpop.store import CallRecord
 from screenpop.store.schema import RING_ANSWERED, RING_RINGING, RingRecord
 from screenpop.store.writer import StoreWriter
+from screenpop.writeback import Writeback
 
 # How a ring ends, by what the agent is told; an agent who had the call took its ring.
 RING_OUTCOME = {
@@ -27,14 +29,19 @@ RingKey = tuple[str, str, str, int]
 class CallLogWriter:
     """Turns calls into call-log rows and rings into ring rows; queues them on the writer."""
 
-    def __init__(self, writer: StoreWriter, runtimes: CallRuntimes) -> None:
+    def __init__(
+        self, writer: StoreWriter, runtimes: CallRuntimes, writeback: Writeback | None = None
+    ) -> None:
         self._writer = writer
+        self._writeback = writeback  # a call's end goes to the recording connectors
         self._runtimes = runtimes
         self._rang_at: dict[RingKey, float] = {}  # rings in progress: when each started
 
     def write(self, call: Call) -> None:
         """Log the call as it is now (a newer record of a call replaces an older one)."""
         self._writer.queue(self.record(call))
+        if not call.active and self._writeback is not None:
+            self._writeback.put_later(call_end_item(call, self._caller_e164(call), self._runtimes))
         if not call.active:
             for key in [k for k in self._rang_at if k[:2] == (call.source, call.call_id)]:
                 del self._rang_at[key]

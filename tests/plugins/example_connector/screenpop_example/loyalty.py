@@ -17,6 +17,10 @@ It also searches (the optional part of the contract): ``search(q)`` returns the 
 ``name`` or ``customer_id`` contains ``q`` (case-insensitive), or whose number is ``q``, as
 ``{"customer_id", "name", "numbers"}``; rows without a ``customer_id`` are never found by search.
 
+It also records (write-back, optional too): with ``record_file = "activities.jsonl"``, every
+saved note and call end is appended to that file as one JSON line, once per ``record_id`` (an
+item sent again is not appended twice); a dry run only proves the folder is writable.
+
 It shows each part of the connector contract: its own pydantic settings with unknown keys
 forbidden, a cheap constructor, blocking work (file reads) kept off the event loop, one error type
 (:class:`~screenpop.errors.ConnectorError`) with messages safe to show an agent, and a ``check``
@@ -39,7 +43,13 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from screenpop.callerid import normalize
-from screenpop.connector import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connector import (
+    ConnectorContext,
+    LookupQuery,
+    LookupResult,
+    RecordItem,
+    RecordRejected,
+)
 from screenpop.errors import ConnectorError
 
 Table = dict[str, dict[str, Any]]
@@ -54,6 +64,7 @@ class LoyaltySettings(BaseModel):
     number_column: str = "number"  # CSV only: the column holding the phone number
     default_region: str = Field(default="US", min_length=2, max_length=2)
     recheck_s: float = Field(default=5.0, ge=0)  # how often to look whether the file changed
+    record_file: Path | None = None  # write-back: JSON lines, relative to the config's folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,8 @@ class LoyaltyConnector:
         self._snapshot: _Snapshot | None = None
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
+        self.records = settings.record_file is not None  # False: it does not record
+        self._record_path = context.base_dir / (settings.record_file or "")
 
     async def start(self) -> None:
         """Nothing to open: the file is read on first use, so a missing file never stops the
@@ -110,6 +123,30 @@ class LoyaltyConnector:
                 entry = found.setdefault(cid, {"customer_id": cid, "name": name, "numbers": []})
                 entry["numbers"].append(phone)
         return list(found.values())
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None:
+        """Append the item to `record_file` once per record_id (a dry run writes nothing)."""
+        if not self.records:
+            return
+        if item.kind not in ("note", "call_end"):
+            raise RecordRejected(f"{self.name} does not record {item.kind!r} items")
+        async with self._lock:
+            await asyncio.to_thread(self._append, item, dry_run)
+
+    def _append(self, item: RecordItem, dry_run: bool) -> None:
+        path = self._record_path
+        try:
+            if dry_run:
+                if not os.access(path.parent, os.W_OK):
+                    raise ConnectorError(f"{self.name}: {path.name} cannot be written")
+                return
+            seen = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+            if any(json.loads(line).get("record_id") == item.record_id for line in seen):
+                return  # applied already
+            with path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(item.params()) + "\n")
+        except OSError as exc:
+            raise ConnectorError(f"{self.name}: {path.name} cannot be written") from exc
 
     async def _table(self) -> Table:
         async with self._lock:
