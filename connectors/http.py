@@ -49,18 +49,18 @@ import errno
 import json
 import logging
 import os
-import re
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from connectors.http_create import create_body, created_customer, idempotency_key
 from connectors.http_record import post_record
+from connectors.http_templates import FIELDS, Template, check_fields, substitute_env, used_fields
 from connectors.json_shape import SEARCH_MAP_KEYS, shape, shape_search
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
@@ -76,10 +76,7 @@ from screenpop.errors import ConfigError, ConnectorError
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("e164", "national", "digits", "national_digits")
 CHECK_TIMEOUT_S = 5.0
-_TOKEN = re.compile(r"\$\{(?P<env>[A-Za-z_][A-Za-z0-9_]*)\}|\{(?P<field>[^{}]*)\}")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class HttpSettings(BaseModel):
@@ -112,7 +109,7 @@ class HttpSettings(BaseModel):
             return None
         if urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
-        _check_fields(value)
+        check_fields(value)
         if not create_field_names(info):
             raise ValueError("declare the fields agents fill in: create_fields = [{ name = ... }]")
         return value
@@ -133,10 +130,9 @@ class HttpSettings(BaseModel):
             return None
         if urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
-        for match in _TOKEN.finditer(value):
-            name = match.group("field")
-            if name is not None and name != "q":
-                raise ValueError(f"unknown placeholder {{{name}}} (known: {{q}})")
+        unknown = sorted(used_fields(value) - {"q"})
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} (known: {{q}})")
         return value
 
     @field_validator("search_map")
@@ -152,14 +148,14 @@ class HttpSettings(BaseModel):
     def _url(cls, value: str, info: ValidationInfo) -> str:
         if urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
-        _check_fields(value, lookup_keys(info))
+        check_fields(value, lookup_keys(info))
         return value
 
     @field_validator("params")
     @classmethod
     def _params(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         for text in value.values():
-            _check_fields(text, lookup_keys(info))
+            check_fields(text, lookup_keys(info))
         return value
 
     @field_validator("check_url")
@@ -168,67 +164,6 @@ class HttpSettings(BaseModel):
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
         return value
-
-
-def _check_fields(text: str, keys: tuple[str, ...] = ()) -> None:
-    known = (*FIELDS, *keys)
-    for match in _TOKEN.finditer(text):
-        name = match.group("field")
-        if name is not None and name not in known:
-            raise ValueError(f"unknown placeholder {{{name}}} (known: {', '.join(known)})")
-
-
-def used_fields(*texts: str) -> frozenset[str]:
-    """The `{field}` placeholders the texts use."""
-    return frozenset(
-        m.group("field") for t in texts for m in _TOKEN.finditer(t) if m.group("field")
-    )
-
-
-# -- templates ------------------------------------------------------------------------------------
-
-
-class Template:
-    """A string with `{field}` placeholders (filled per lookup) and `${VAR}` (filled at start)."""
-
-    def __init__(self, text: str, environ: Mapping[str, str], where: str) -> None:
-        self.parts: list[tuple[bool, str]] = []  # (is_field, literal text or field name)
-        pos = 0
-        for match in _TOKEN.finditer(text):
-            self._literal(text[pos : match.start()])
-            if match.group("env") is not None:
-                self._literal(_env(match.group("env"), environ, where))
-            else:
-                self.parts.append((True, match.group("field")))
-            pos = match.end()
-        self._literal(text[pos:])
-
-    def _literal(self, text: str) -> None:
-        if text:
-            self.parts.append((False, text))
-
-    def render(self, values: Mapping[str, str], *, url_quote: bool) -> str:
-        """The text with each field's value (URL-quoted when `url_quote`)."""
-        out = []
-        for is_field, text in self.parts:
-            if is_field:
-                value = values[text]
-                out.append(quote(value, safe="") if url_quote else value)
-            else:
-                out.append(text)
-        return "".join(out)
-
-
-def _env(name: str, environ: Mapping[str, str], where: str) -> str:
-    try:
-        return environ[name]
-    except KeyError:
-        raise ConfigError(f"{where}: environment variable {name} is not set") from None
-
-
-def substitute_env(text: str, environ: Mapping[str, str], where: str) -> str:
-    """`text` with every `${VAR}` replaced from `environ` (other braces are left alone)."""
-    return _ENV.sub(lambda m: _env(m.group(1), environ, where), text)
 
 
 # -- errors ---------------------------------------------------------------------------------------
