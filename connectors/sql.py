@@ -39,14 +39,9 @@ creates one) and is opened read-only (`PRAGMA query_only`).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import logging
-import math
 import re
-import uuid
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,6 +53,7 @@ from sqlalchemy.pool import StaticPool
 
 from connectors.sql_create import check_create_query, run_create
 from connectors.sql_record import SqlRecorder, check_record_query
+from connectors.sql_values import decode_row, safe_mapping
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
     ConnectorContext,
@@ -80,7 +76,6 @@ CONNECT_TIMEOUT_S = 5.0
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
 _CAST = re.compile(r"(?<![:\w\\]):(\w+)::(\w+)")
 _STATEMENT_TIMEOUT = "57014"  # PostgreSQL's query_canceled SQLSTATE
-_SKIP = object()
 
 
 def bind_names(query: str) -> list[str]:
@@ -173,56 +168,6 @@ class SqlSettings(BaseModel):
         return value
 
 
-# -- values ---------------------------------------------------------------------------------------
-
-
-def json_safe(value: Any) -> Any:
-    """`value` as something json.dumps accepts and a browser reads; `_SKIP` for binary data."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, dt.date | dt.time):  # datetime is a date
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return _SKIP
-    if isinstance(value, Mapping):
-        return _safe_mapping(value)
-    if isinstance(value, list | tuple):
-        return [item for item in map(json_safe, value) if item is not _SKIP]
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return str(value)
-
-
-def _safe_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
-    out = {}
-    for key, item in value.items():
-        safe = json_safe(item)
-        if safe is not _SKIP:
-            out[str(key)] = safe
-    return out
-
-
-def decode_row(row: Mapping[Any, Any], json_columns: Sequence[str], name: str) -> dict[str, Any]:
-    """One result row as a JSON-safe dict, with `json_columns` decoded from their text."""
-    out = dict(row)
-    for column in json_columns:
-        value = out.get(column)
-        if isinstance(value, bytes | bytearray):
-            value = bytes(value).decode("utf-8", "replace")
-        if isinstance(value, str):
-            try:
-                out[column] = json.loads(value)
-            except json.JSONDecodeError:
-                raise ConnectorError(f"{name}: column {column} does not hold JSON") from None
-    return _safe_mapping(out)
-
-
 # -- errors ---------------------------------------------------------------------------------------
 
 
@@ -292,7 +237,7 @@ class SqlConnector:
         except (SQLAlchemyError, OSError) as exc:
             log.debug("connector %s: create: %r", self.name, exc)
             raise ConnectorError(describe_failure(exc, self.name)) from None
-        return _safe_mapping(row) if row is not None else None
+        return safe_mapping(row) if row is not None else None
 
     @property
     def statement_timeout_ms(self) -> int | None:
