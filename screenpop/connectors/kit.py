@@ -48,13 +48,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import math
 import warnings
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -72,6 +70,14 @@ from screenpop.connectors.contract import (
     can_search,
 )
 from screenpop.connectors.kit_create import check_create
+from screenpop.connectors.kit_words import (
+    factory_name,
+    is_list,
+    json_problem,
+    not_mapped,
+    plain,
+    short,
+)
 from screenpop.errors import ConnectorError
 from screenpop.settings import describe_validation
 
@@ -175,13 +181,13 @@ async def check_record(connector: Recorder, limit_s: float) -> None:
 async def check_search(connector: Searcher, search_for: str | None, limit_s: float) -> None:
     """`search()` answers nobody with [] and `search_for` with customers (see check 8)."""
     nobody = await _call("search(nobody)", connector.search(NOBODY), limit_s)
-    if not _is_list(nobody) or nobody:
-        raise AssertionError(f"search({NOBODY!r}) must return an empty list, not {_short(nobody)}")
+    if not is_list(nobody) or nobody:
+        raise AssertionError(f"search({NOBODY!r}) must return an empty list, not {short(nobody)}")
     if search_for is None:
         return
     found = await _call("search(search_for)", connector.search(search_for), limit_s)
-    if not _is_list(found) or not found:
-        raise AssertionError(f"search({search_for!r}) must return customers, not {_short(found)}")
+    if not is_list(found) or not found:
+        raise AssertionError(f"search({search_for!r}) must return customers, not {short(found)}")
     for index, record in enumerate(found):
         check_search_record(record, f"search()[{index}]")
 
@@ -194,9 +200,9 @@ def check_search_record(record: object, where: str) -> None:
     if missing:
         raise AssertionError(f"{where} has no {missing[0]!r}: every customer needs one")
     numbers = record.get("numbers", [])
-    if not _is_list(numbers) or not all(isinstance(n, str) for n in numbers):
-        raise AssertionError(f"{where}: numbers must be a list of strings, not {_short(numbers)}")
-    problem = _json_problem(record, where)
+    if not is_list(numbers) or not all(isinstance(n, str) for n in numbers):
+        raise AssertionError(f"{where}: numbers must be a list of strings, not {short(numbers)}")
+    problem = json_problem(record, where)
     if problem is not None:
         raise AssertionError(f"search() returned a value that is not JSON: {problem}")
 
@@ -218,11 +224,12 @@ def check_settings(
     context = {"create_fields": create_fields}
     model = getattr(factory, "Settings", None)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise AssertionError(f"{_name(factory)}.Settings must be a pydantic BaseModel subclass")
+        kind = factory_name(factory)
+        raise AssertionError(f"{kind}.Settings must be a pydantic BaseModel subclass")
     try:
         settings = model.model_validate(dict(options), context=context)
     except ValidationError as exc:
-        where = f"{_name(factory)}.Settings rejects the options"
+        where = f"{factory_name(factory)}.Settings rejects the options"
         raise AssertionError(describe_validation(exc, where)) from None
     try:
         model.model_validate({**options, UNKNOWN_KEY: 1}, context=context)
@@ -231,7 +238,7 @@ def check_settings(
             raise AssertionError(f"the error for an unknown key does not name it: {exc}") from None
     else:
         raise AssertionError(
-            f"{_name(factory)}.Settings accepts unknown keys: a typo in the config would be "
+            f"{factory_name(factory)}.Settings accepts unknown keys: a typo in the config would be "
             'ignored silently; set model_config = ConfigDict(extra="forbid")'
         )
     return settings
@@ -240,23 +247,23 @@ def check_settings(
 def check_answer(result: object, found: bool) -> None:
     """`result` has the shape of an answer for a number the back office has (or has not)."""
     if not found:
-        if result is None or (_is_list(result) and not result):
+        if result is None or (is_list(result) and not result):
             return
-        raise AssertionError(f"lookup(unknown) must return None, not {_short(result)}")
+        raise AssertionError(f"lookup(unknown) must return None, not {short(result)}")
     if isinstance(result, Mapping):
         records: Sequence[object] = [result]
-    elif _is_list(result) and result:
+    elif is_list(result) and result:
         records = result
     else:
         raise AssertionError(
             f"lookup(known) must return a mapping or a non-empty list of mappings, not "
-            f"{_short(result)}"
+            f"{short(result)}"
         )
     for index, record in enumerate(records):
         where = "answer" if isinstance(result, Mapping) else f"answer[{index}]"
         if not isinstance(record, Mapping):
             raise AssertionError(f"{where} is a {type(record).__name__}, not a mapping")
-        problem = _json_problem(record, where)
+        problem = json_problem(record, where)
         if problem is not None:
             raise AssertionError(f"lookup(known) returned a value that is not JSON: {problem}")
 
@@ -287,7 +294,7 @@ def _check_cancelled(task: asyncio.Task[Any]) -> None:
     exc = task.exception()
     if exc is None:
         raise AssertionError(
-            f"lookup() swallowed CancelledError: it returned {_short(task.result())} after "
+            f"lookup() swallowed CancelledError: it returned {short(task.result())} after "
             "being cancelled; let CancelledError propagate (re-raise it after cleaning up)"
         )
     raise AssertionError(
@@ -318,13 +325,13 @@ async def _call(what: str, step: Awaitable[T], limit_s: float) -> T:
     except ConnectorError as exc:
         raise AssertionError(f"{what} failed with ConnectorError: {exc}") from exc
     except Exception as exc:
-        raise AssertionError(_not_mapped(what, exc)) from exc
+        raise AssertionError(not_mapped(what, exc)) from exc
 
 
 async def _check_concurrent(connector: Connector, query: LookupQuery, limit_s: float) -> None:
     lookups = [connector.lookup(query) for _ in range(CONCURRENT_LOOKUPS)]
     answers = await _call("concurrent lookups", asyncio.gather(*lookups), limit_s)
-    if any(_plain(a) != _plain(answers[0]) for a in answers):
+    if any(plain(a) != plain(answers[0]) for a in answers):
         raise AssertionError("lookups running at once gave different answers for one number")
 
 
@@ -353,7 +360,7 @@ async def _raises_connector_error(
     except ConnectorError:
         return False
     except Exception as exc:
-        raise AssertionError(_not_mapped(f"with failing options, {what}", exc)) from exc
+        raise AssertionError(not_mapped(f"with failing options, {what}", exc)) from exc
     if not allowed:
         raise AssertionError(f"with failing options, {what} must raise ConnectorError")
     return True
@@ -383,53 +390,3 @@ def _resource_warnings() -> Iterator[list[str]]:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-
-
-# -- helpers -------------------------------------------------------------------------------------
-
-
-def _json_problem(value: object, where: str) -> str | None:
-    """Where `value` stops being JSON (``answer.since: date``), or None if it is JSON."""
-    if value is None or isinstance(value, str | bool | int):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{where}: {value!r} (not finite)"
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{where}: key {key!r} is not a string"
-            problem = _json_problem(item, f"{where}.{key}")
-            if problem is not None:
-                return problem
-        return None
-    if _is_list(value):
-        for index, item in enumerate(value):
-            problem = _json_problem(item, f"{where}[{index}]")
-            if problem is not None:
-                return problem
-        return None
-    return f"{where}: {type(value).__name__} {_short(value)}"
-
-
-def _is_list(value: object) -> TypeGuard[list[Any] | tuple[Any, ...]]:
-    return isinstance(value, list | tuple)
-
-
-def _plain(answer: object) -> str:
-    return json.dumps(answer, sort_keys=True, default=repr)
-
-
-def _not_mapped(what: str, exc: BaseException) -> str:
-    return (
-        f"{what} raised {type(exc).__name__}: {exc}; a connector raises only ConnectorError "
-        "(with a message safe to show an agent), wrapping whatever its back office raised"
-    )
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _name(factory: object) -> str:
-    return getattr(factory, "__name__", type(factory).__name__)
