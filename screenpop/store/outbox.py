@@ -115,14 +115,7 @@ class Outbox:
 
     async def open(self) -> None:
         try:
-            if self._path is not None:
-                # Try the file first: an aiosqlite connection that fails to open leaves its
-                # thread to finish after the caller has moved on (even past a closed loop).
-                await asyncio.to_thread(_can_open, self._path)
-            self._db = await aiosqlite.connect(self.where if self._path else ":memory:")
-            await self._db.execute("PRAGMA journal_mode=WAL")
-            await self._db.execute("PRAGMA synchronous=FULL")  # a queued note survives a crash
-            await self._db.execute(_SCHEMA)
+            self._db = await open_queue_file(self._path, _SCHEMA)
             await self._db.commit()
             await self._recount()
         except (sqlite3.Error, OSError) as exc:
@@ -252,6 +245,25 @@ class Outbox:
 
     def _summary(self) -> str:
         return ", ".join(f"{n} {kind}" for kind, n in self.counts.items() if n)
+
+
+async def open_queue_file(path: Path | None, schema: str) -> aiosqlite.Connection:
+    """A durable local SQLite queue file (in memory for None) with `schema` created: WAL, and
+    every commit synced, so a queued item survives a crash. sqlite3.Error or OSError when the
+    file cannot be used; the outbox and the write-back queue both keep their items in one."""
+    if path is not None:
+        # Try the file first: an aiosqlite connection that fails to open leaves its thread to
+        # finish after the caller has moved on (even past a closed loop).
+        await asyncio.to_thread(_can_open, path)
+    db = await aiosqlite.connect(str(path) if path is not None else ":memory:")
+    try:
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute(schema)
+    except BaseException:
+        await db.close()
+        raise
+    return db
 
 
 def _can_open(path: Path) -> None:

@@ -13,7 +13,6 @@ Bounded by `max_items`: when full, the oldest waiting call end makes room (count
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -27,6 +26,7 @@ import aiosqlite
 
 from screenpop.connectors.contract import RecordItem
 from screenpop.errors import StoreError
+from screenpop.store.outbox import open_queue_file
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,7 @@ class RecordQueue:
 
     async def open(self) -> None:
         try:
-            if self._path is not None:
-                await asyncio.to_thread(_can_open, self._path)
-            self._db = await aiosqlite.connect(self.where if self._path else ":memory:")
-            await self._db.execute("PRAGMA journal_mode=WAL")
-            await self._db.execute("PRAGMA synchronous=FULL")
-            await self._db.execute(_SCHEMA)
+            self._db = await open_queue_file(self._path, _SCHEMA)
             await self._db.execute("DELETE FROM records WHERE state = 'failed'")
             await self._db.commit()
             await self._recount()
@@ -215,10 +210,6 @@ class RecordQueue:
         for connector, state, count in rows:
             (pending if state == PENDING else failed)[str(connector)] = int(count)
         self.pending, self.failed = pending, failed
-
-
-def _can_open(path: Path) -> None:
-    sqlite3.connect(path).close()
 
 
 def _encode(item: RecordItem) -> str:
