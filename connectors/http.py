@@ -60,7 +60,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from connectors.http_create import create_body, created_customer, idempotency_key
 from connectors.http_record import post_record
-from connectors.http_templates import FIELDS, Template, check_fields, substitute_env, used_fields
+from connectors.http_templates import (
+    FIELDS,
+    Template,
+    check_fields,
+    check_http_url,
+    substitute_env,
+    used_fields,
+)
 from connectors.json_shape import SEARCH_MAP_KEYS, shape, shape_search
 from screenpop.callerid import mask
 from screenpop.connectors.contract import (
@@ -107,8 +114,7 @@ class HttpSettings(BaseModel):
     def _create_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        if urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
+        check_http_url(value)
         check_fields(value)
         if not create_field_names(info):
             raise ValueError("declare the fields agents fill in: create_fields = [{ name = ... }]")
@@ -119,8 +125,8 @@ class HttpSettings(BaseModel):
     @field_validator("record_url")
     @classmethod
     def _record_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
+        if value is not None:
+            check_http_url(value)
         return value
 
     @field_validator("search_url")
@@ -128,8 +134,7 @@ class HttpSettings(BaseModel):
     def _search_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
+        check_http_url(value)
         unknown = sorted(used_fields(value) - {"q"})
         if unknown:
             raise ValueError(f"unknown placeholder {{{unknown[0]}}} (known: {{q}})")
@@ -146,8 +151,7 @@ class HttpSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str, info: ValidationInfo) -> str:
-        if urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
+        check_http_url(value)
         check_fields(value, lookup_keys(info))
         return value
 
@@ -161,8 +165,8 @@ class HttpSettings(BaseModel):
     @field_validator("check_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http:// or https:// URL")
+        if value is not None:
+            check_http_url(value)
         return value
 
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from screenpop.errors import ConfigError
 
 FIELDS = ("e164", "national", "digits", "national_digits")
 _TOKEN = re.compile(r"\$\{(?P<env>[A-Za-z_][A-Za-z0-9_]*)\}|\{(?P<field>[^{}]*)\}")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def check_http_url(text: str) -> None:
+    """ValueError unless `text` is an http:// or https:// URL."""
+    if urlsplit(text).scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
 
 
 def check_fields(text: str, keys: tuple[str, ...] = ()) -> None:
