@@ -1,5 +1,5 @@
 """`python -m bench [--quick] [--cases 1,4] [--json PATH] [--redis-url URL] [--postgres-url URL]
-[--quiet]`."""
+[--profile] [--quiet]`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_POSTGRES,
         help="a loopback PostgreSQL on which case 6 makes (and drops) a database of its own",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the daemon with py-spy during each measured stretch: profile-*.txt "
+        "(folded stacks) and profile-*.top.txt (hottest functions) beside the JSON",
+    )
     parser.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             args.only,
             progress=not args.quiet,
             postgres_url=args.postgres_url,
+            profile=args.json.parent if args.profile else None,
         )
     )
     print(report.text())

@@ -132,7 +132,8 @@ async def warm(ctx: Context, daemon: DaemonProcess, agents: int) -> None:
         await asyncio.sleep(1.0)  # late answers land in the cache
     if ctx.sizes.warm_up_s:
         s = ctx.sizes
-        await drive(ctx, daemon, "warm", s.rate, s.warm_up_s, ctx.pool(), agents)
+        pool = ctx.pool()
+        await drive(ctx, daemon, "warm", s.rate, s.warm_up_s, pool, agents, profiled=False)
 
 
 async def drive(
@@ -145,13 +146,17 @@ async def drive(
     agents: int,
     short: bool = False,
     others: Sequence[DaemonProcess] = (),
+    profiled: bool = True,
 ) -> Stretch:
     """One stretch of traffic with this run's call lives (shorter ones for the ramp), served by
     `daemon` and any `others` (the nodes of a cluster)."""
     s = ctx.sizes
     ring_s, talk_s = (min(0.3, s.ring_s), 0.2) if short else (s.ring_s, s.talk_s)
     daemons = [daemon, *others]
-    return await traffic(ctx.parts, daemons, name, rate, seconds, callers, agents, ring_s, talk_s)
+    parts = ctx.parts
+    return await traffic(
+        parts, daemons, name, rate, seconds, callers, agents, ring_s, talk_s, profiled
+    )
 
 
 def finish(result: CaseResult, daemon: DaemonProcess) -> CaseResult:

@@ -13,10 +13,12 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.config import agent_id, supervisor_id, token
 from bench.daemon import DaemonProcess, cpu_seconds
+from bench.profile import sampling
 from bench.stats import Figure, summarize
 from bench.worker import Worker
 
@@ -34,6 +36,7 @@ class Parts:
     clients: list[Worker]
     pbx_port: int
     office_url: str
+    profile: Path | None = None  # --profile: py-spy's samples of each stretch go here
 
 
 @dataclass
@@ -116,26 +119,31 @@ async def traffic(
     agents: int,
     ring_s: float = 1.0,
     talk_s: float = 0.5,
+    profiled: bool = True,
 ) -> Stretch:
     """Drive `rate` calls/s for `duration_s` round robin over `agents`; measure the pops (and
-    the CPU time of each of the `daemons` serving them)."""
+    the CPU time of each of the `daemons` serving them; with `--profile`, sample them unless
+    `profiled` is off)."""
     await _collect(parts)  # forget anything that came before
     harness = [w.pid for w in (parts.pbx, parts.office, *parts.clients)]
-    cpu0, harness0 = [d.cpu_s() for d in daemons], sum(map(cpu_seconds, harness))
-    drive = await parts.pbx.call(
-        "drive",
-        rate=rate,
-        duration_s=duration_s,
-        callers=list(callers),
-        agents=agents,
-        ring_s=ring_s,
-        talk_s=talk_s,
-        timeout_s=duration_s * 20 + 120,
-    )
-    calls: list[list[Any]] = drive["calls"]
-    await _arrived(parts, len(calls))
-    node_cpu_s = [round(d.cpu_s() - before, 3) for d, before in zip(daemons, cpu0, strict=True)]
-    harness_cpu_s = sum(map(cpu_seconds, harness)) - harness0
+    folder = parts.profile if profiled else None
+    async with sampling(folder, name, [d.pid for d in daemons]):
+        cpu0, harness0 = [d.cpu_s() for d in daemons], sum(map(cpu_seconds, harness))
+        drive = await parts.pbx.call(
+            "drive",
+            rate=rate,
+            duration_s=duration_s,
+            callers=list(callers),
+            agents=agents,
+            ring_s=ring_s,
+            talk_s=talk_s,
+            timeout_s=duration_s * 20 + 120,
+        )
+        calls: list[list[Any]] = drive["calls"]
+        await _arrived(parts, len(calls))
+        cpu1 = [d.cpu_s() for d in daemons]
+        harness_cpu_s = sum(map(cpu_seconds, harness)) - harness0
+    node_cpu_s = [round(after - before, 3) for after, before in zip(cpu1, cpu0, strict=True)]
     got = await _collect(parts)
     delivery, samples, last_ns = check(calls, got)
     first_ns = calls[0][2] if calls else 0

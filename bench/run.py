@@ -41,6 +41,7 @@ async def run(
     only: Sequence[str] = (),
     progress: bool = True,
     postgres_url: str = "",
+    profile: Path | None = None,
 ) -> Report:
     say = _printer(progress)
     started = time.monotonic()
@@ -72,9 +73,8 @@ async def run(
         workers += [Worker("agents", f"agents-{k}") for k in range(CLIENT_PROCESSES[quick])]
         await asyncio.gather(*(stack.enter_async_context(w) for w in workers))
         pbx, office, peer, *clients = workers
-        parts = Parts(
-            pbx, office, peer, clients, await pbx.call("start"), await office.call("start")
-        )
+        pbx_port, office_url = await pbx.call("start"), await office.call("start")
+        parts = Parts(pbx, office, peer, clients, pbx_port, office_url, profile)
         try:
             say("floor")
             samples = FLOOR_SAMPLES[quick]
