@@ -245,6 +245,7 @@ class HttpConnector:
             raise ConnectorError(describe_failure(exc, self.name)) from None
         return created_customer(body, self.name)
 
+    @property
     def records(self) -> bool:
         """True when `record_url` is configured (write-back)."""
         return self.settings.record_url is not None

@@ -92,6 +92,7 @@ async def test_a_note_and_the_call_end_reach_a_crm_that_was_down(
         }
         daemon.emit(CallEvent("t", "c1", EventKind.ENDED, JANE, "Jane", "1001"))
         await until(lambda: len(crm.applied) == 2, "the call's end written back")
+        await until(lambda: daemon.writeback.delivered.get("crm") == 2, "both answers read")
         text = await metrics(port)
     note_body, end_body = crm.applied
     assert crm.keys == ["n-1", "c1:end"]
@@ -109,3 +110,29 @@ async def test_a_note_and_the_call_end_reach_a_crm_that_was_down(
     assert end_body["talk_s"] is not None and end_body["talk_s"] >= 0
     assert 'screenpop_record_delivered_total{connector="crm"} 2.0' in text
     assert 'screenpop_record_retried_total{connector="crm"}' in text
+
+
+async def test_an_http_connector_without_record_url_is_not_written_back_to(
+    crm: FakeCrm, tmp_path: Path
+) -> None:
+    lookup_only = {**crm_entry(crm), "name": "sales"}
+    del lookup_only["record_url"]
+    settings = make_settings(
+        tmp_path,
+        connectors=[static("accounting", records=CUSTOMERS), crm_entry(crm), lookup_only],
+    )
+    async with running(settings) as (daemon, port), agent_tab(port, "ta") as tab:
+        await tab.recv_type("hello")
+        daemon.emit(CallEvent("t", "c1", EventKind.RINGING, JANE, "Jane", "1001", queue="support"))
+        await next_of(tab, "pop")
+        status, note = await post_note(port, "c1", "wants a refund", "n-1")
+        assert status == 201
+        assert note["records"] == {"crm": "pending"}  # the note's write-backs: crm alone
+        daemon.emit(CallEvent("t", "c1", EventKind.ENDED, JANE, "Jane", "1001"))
+        await until(lambda: len(crm.applied) == 2, "the note and the call's end written back")
+        await until(lambda: daemon.writeback.delivered.get("crm") == 2, "both answers read")
+        text = await metrics(port)
+    assert 'screenpop_record_delivered_total{connector="crm"} 2.0' in text
+    assert 'connector="sales"' not in "\n".join(
+        line for line in text.splitlines() if line.startswith("screenpop_record_")
+    )
