@@ -14,7 +14,12 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 from screenpop_example import LoyaltyConnector
 
-from screenpop.connectors.contract import ConnectorContext, LookupQuery, LookupResult
+from screenpop.connectors.contract import (
+    ConnectorContext,
+    LookupQuery,
+    LookupResult,
+    RecordItem,
+)
 from screenpop.errors import ConnectorError
 from screenpop.testing import check_connector_contract
 
@@ -171,6 +176,14 @@ class ForgetsItsName(GoodConnector):
         super().__init__("crm", settings, context)
 
 
+class RecordsIsAMethod(GoodConnector):
+    def records(self) -> bool:  # meant as a flag: as a method it is always truthy
+        return False
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None:
+        return None
+
+
 BAD_CONNECTORS: list[tuple[type[GoodConnector], str]] = [
     (SwallowsCancellation, "lookup() swallowed CancelledError: it returned None"),
     (CancellationBecomesError, "lookup() turned CancelledError into ConnectorError"),
@@ -184,6 +197,7 @@ BAD_CONNECTORS: list[tuple[type[GoodConnector], str]] = [
     (LeavesASocketOpen, "aclose() left resources open: unclosed <socket.socket"),
     (LeavesATaskRunning, "aclose() left tasks running: loyalty poller"),
     (ForgetsItsName, "the connector must keep its name"),
+    (RecordsIsAMethod, ".records must be True or False (a property), not <bound method"),
 ]
 
 

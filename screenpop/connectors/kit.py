@@ -18,7 +18,8 @@ Every violation is an :class:`AssertionError` saying what the connector did and 
 contract asks instead. The checks, in order:
 
 1. ``Settings`` is a pydantic model that accepts ``options`` and rejects an unknown key.
-2. The connector is built with ``factory(name, settings, context)`` and keeps ``name``.
+2. The connector is built with ``factory(name, settings, context)`` and keeps ``name``; its
+   ``searches``, ``records`` and ``creates`` flags, where it has them, are True or False.
 3. ``start()`` and ``check()`` succeed.
 4. ``lookup()`` answers the known number with a record or a non-empty list of records, and the
    unknown number with ``None`` (or an empty list); records are mappings with string keys and
@@ -312,6 +313,10 @@ def _build(
     connector: Connector = factory(name, settings, context)
     if getattr(connector, "name", None) != name:
         raise AssertionError(f"the connector must keep its name: .name should be {name!r}")
+    for flag in ("searches", "records", "creates"):  # a method here would always count as True
+        said = getattr(connector, flag, True)
+        if not isinstance(said, bool):
+            raise AssertionError(f".{flag} must be True or False (a property), not {said!r}")
     return connector
 
 
