@@ -17,8 +17,9 @@ from typing import Any, cast
 from screenpop import __version__
 from screenpop.callerid import normalize
 from screenpop.errors import ConfigError, ScreenpopError
+from screenpop.logging_settings import LoggingSettings
 from screenpop.logs import FORMATS, LogFormat, LogSetup, check_level, configure_logging
-from screenpop.settings import CONFIG_ENV, LoggingSettings, Settings, load_settings
+from screenpop.settings import CONFIG_ENV, Settings, load_settings
 
 log = logging.getLogger("screenpop")
 

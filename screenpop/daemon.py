@@ -63,6 +63,7 @@ from screenpop.store.records import RecordQueue, records_path
 from screenpop.store.writer import StoreWriter
 from screenpop.tasks import TaskOwner
 from screenpop.telephony.base import Source
+from screenpop.web_serving import serve_web
 from screenpop.writeback import Writeback, recorders_of
 
 log = logging.getLogger(__name__)
@@ -389,27 +390,8 @@ class Daemon:
         """Serve the web app on the configured host and port; yields the bound port. On the way
         out: no new connection, what the tabs are owed goes out (at most STOP_DRAIN_S), then they
         close as going away (1001). A second cancel (signal) cuts the wait short."""
-        from aiohttp import web
-
-        from agent_ui.app import AccessLog, build_app
-
-        runner = web.AppRunner(
-            build_app(self.desk),
-            handle_signals=False,
-            shutdown_timeout=2.0,
-            access_log_class=AccessLog,
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.settings.server.host, self.settings.server.port)
-        try:
-            await site.start()
-            server = site._server
-            sockets = getattr(server, "sockets", None) or []
-            self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.server.port
-            yield self.web_port
-        finally:
-            try:
-                await site.stop()
-                await settle(self._intake, self.runtimes, self.hub, STOP_DRAIN_S)
-            finally:
-                await runner.cleanup()
+        server = self.settings.server
+        drain = functools.partial(settle, self._intake, self.runtimes, self.hub, STOP_DRAIN_S)
+        async with serve_web(self.desk, server.host, server.port, drain) as port:
+            self.web_port = port
+            yield port

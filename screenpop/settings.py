@@ -20,7 +20,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -34,13 +34,14 @@ from pydantic import (
 )
 
 from screenpop.board_settings import BoardSettings
+from screenpop.cluster_settings import ClusterSettings
 from screenpop.create_fields import CreateField, parse_declared
 from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
 from screenpop.layout import SectionLayout, check_layouts
 from screenpop.localday import check_zone
-from screenpop.logs import check_level
+from screenpop.logging_settings import LoggingSettings
 from screenpop.lookup_settings import LookupSettings
 from screenpop.paths import default_store_url
 
@@ -128,18 +129,6 @@ class StoreSettings(Strict):
     history_size: int = Field(default=5, ge=0)
     outbox_path: str = ""  # "" = beside the store (see screenpop.paths); relative to the config
     outbox_max: int = Field(default=100_000, ge=10)  # writes kept while the store is away
-
-
-class LoggingSettings(Strict):
-    """`[logging]`: the command line's ``--log-level`` / ``--log-format`` win over these."""
-
-    level: str = "INFO"
-    format: Literal["text", "json"] = "text"
-
-    @field_validator("level")
-    @classmethod
-    def _known_level(cls, level: str) -> str:
-        return check_level(level)
 
 
 class SourceSettings(BaseModel):
@@ -243,20 +232,6 @@ class UiSettings(Strict):
         if not cleaned or any(not v for v in cleaned) or len(set(cleaned)) != len(cleaned):
             raise ValueError("must be a non-empty list of distinct, non-blank names")
         return cleaned
-
-
-class ClusterSettings(Strict):
-    """`[cluster]`: several nodes on one Redis act as one. An empty `url` (the default) is one
-    node on its own, exactly as without the table."""
-
-    url: str = ""  # redis://...; setting it turns cluster mode on (the store must be shared)
-    node_id: str = ""  # "" = the server's host:port; per node via SCREENPOP__CLUSTER__NODE_ID
-    lease_s: float = Field(default=5, gt=0)  # a PBX link's lease; a survivor takes over after it
-    key_prefix: str = DEFAULT_PREFIX  # every cluster key in Redis starts with this
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.url.strip())
 
 
 class Settings(Strict):

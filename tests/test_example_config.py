@@ -11,13 +11,13 @@ from pydantic import BaseModel
 
 from connectors.http import HttpSettings
 from connectors.sql import SqlSettings
+from screenpop.cluster_settings import ClusterSettings
 from screenpop.connectors.contract import find_kind
 from screenpop.connectors.registry import build_connector
 from screenpop.settings import (
     AgentSettings,
     BoardSettings,
     CacheSettings,
-    ClusterSettings,
     ConnectorSettings,
     PhoneSettings,
     RoleSettings,
