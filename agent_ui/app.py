@@ -15,6 +15,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from agent_ui import api, create_api, desk_api, pages, search_api, ws
 from agent_ui.counters import UiCounters
+from agent_ui.demo_crm import add_demo_routes
 from agent_ui.i18n import CATALOGS, load_catalogs
 from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
 from agent_ui.sessions import SessionCodec
@@ -122,8 +123,9 @@ async def _restore_logouts(app: web.Application) -> None:
         log.error("logouts from before the restart could not be read: %s", exc)
 
 
-def build_app(desk: Desk) -> web.Application:
-    """The web application over `desk`: pages, `/ws`, the API, health and webhooks."""
+def build_app(desk: Desk, demo_dir: Path | None = None) -> web.Application:
+    """The web application over `desk`: pages, `/ws`, the API, health and webhooks; with
+    `demo_dir` (`screenpop demo`), also the demo back office's CRM page (`/demo/crm`)."""
     app = web.Application(middlewares=[security_headers], client_max_size=1024 * 1024)
     server = desk.server
     app[DESK] = desk
@@ -139,6 +141,8 @@ def build_app(desk: Desk) -> web.Application:
     app.on_startup.append(_restore_logouts)
     app.on_shutdown.append(_close_sockets)
     add_routes(app)
+    if demo_dir is not None:
+        add_demo_routes(app, demo_dir)
     static = app.router["static"]
     app[TEMPLATES].globals["static"] = lambda name: str(static.url_for(filename=name))
     return app

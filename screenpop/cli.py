@@ -233,8 +233,10 @@ def _demo_settings(config: str, port: int | None) -> Settings:
 def _run(settings: Settings, path: Path | None, logs: LogSetup, demo: bool) -> int:
     from screenpop.daemon import Daemon
 
+    demo_dir = path.resolve().parent if demo and path is not None else None
+
     async def serve() -> None:
-        async with Daemon(settings, None if demo else path, logs) as daemon:
+        async with Daemon(settings, None if demo else path, logs, demo_dir) as daemon:
             await daemon.serve(lambda port: _announce(settings, path, port, demo))
 
     return _run_until_signal(serve())
@@ -258,6 +260,9 @@ def _announce(settings: Settings, path: Path | None, port: int, demo: bool) -> N
     print(f"  agent page:      {base}/agent", flush=True)
     print(f"  supervisor page: {base}/supervisor", flush=True)
     if demo:
+        print(
+            f"  demo CRM:        {base}/demo/crm   (the notes the back office received)", flush=True
+        )
         print("  demo logins (agent id / token):", flush=True)
         for agent in settings.agents:
             print(f"    {agent.id:<8} {agent.token}   ({agent.role})", flush=True)

@@ -99,6 +99,7 @@ class Daemon:
         settings: Settings,
         config_path: Path | None = None,
         log_setup: LogSetup | None = None,
+        demo_dir: Path | None = None,  # `screenpop demo`: its back office, for /demo/crm
     ) -> None:
         self._initial = settings
         self.config_path = config_path  # re-read on SIGHUP and POST /admin/reload
@@ -107,6 +108,7 @@ class Daemon:
         self._tasks = TaskOwner()
         self._connectors = ConnectorSet([])
         self.web_port: int | None = None
+        self.demo_dir = demo_dir
 
     @property
     def settings(self) -> Settings:
@@ -392,6 +394,7 @@ class Daemon:
         close as going away (1001). A second cancel (signal) cuts the wait short."""
         server = self.settings.server
         drain = functools.partial(settle, self._intake, self.runtimes, self.hub, STOP_DRAIN_S)
-        async with serve_web(self.desk, server.host, server.port, drain) as port:
+        serving = serve_web(self.desk, server.host, server.port, drain, self.demo_dir)
+        async with serving as port:
             self.web_port = port
             yield port

@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from screenpop.desk import DeskService
 
 
 @contextlib.asynccontextmanager
 async def serve_web(
-    desk: DeskService, host: str, port: int, drain: Callable[[], Awaitable[object]]
+    desk: DeskService,
+    host: str,
+    port: int,
+    drain: Callable[[], Awaitable[object]],
+    demo_dir: Path | None = None,
 ) -> AsyncIterator[int]:
     """Serve `desk`'s web app on `host`:`port`; yields the port bound (the one asked, or the
-    kernel's pick for 0)."""
+    kernel's pick for 0). `demo_dir`: the demo back office's folder (`/demo/crm`)."""
     from aiohttp import web
 
     from agent_ui.app import AccessLog, build_app
 
     runner = web.AppRunner(
-        build_app(desk), handle_signals=False, shutdown_timeout=2.0, access_log_class=AccessLog
+        build_app(desk, demo_dir),
+        handle_signals=False,
+        shutdown_timeout=2.0,
+        access_log_class=AccessLog,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -111,3 +111,13 @@ async def browser() -> AsyncIterator[Any]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def context(browser: Any) -> AsyncIterator[Any]:
+    """A fresh browser profile (cookies, storage) with a desktop-sized window."""
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        yield ctx
+    finally:
+        await ctx.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, expect
@@ -37,15 +36,6 @@ async def site(tmp_path: Path) -> AsyncIterator[tuple[Daemon, str]]:
     }
     async with Daemon(parse_settings(raw, "test")) as daemon, daemon.web() as bound:
         yield daemon, f"http://127.0.0.1:{bound}"
-
-
-@pytest.fixture
-async def context(browser: Any) -> AsyncIterator[BrowserContext]:
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        yield ctx
-    finally:
-        await ctx.close()
 
 
 def ring(daemon: Daemon, call_id: str) -> None:

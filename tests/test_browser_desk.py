@@ -57,15 +57,6 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         await pbx.stop()
 
 
-@pytest.fixture
-async def context(browser: Any) -> AsyncIterator[BrowserContext]:
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        yield ctx
-    finally:
-        await ctx.close()
-
-
 async def two_tabs(context: BrowserContext, base: str) -> tuple[Page, Page]:
     """Alice logged in, with the agent page open in two tabs."""
     first = await context.new_page()
