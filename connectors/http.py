@@ -20,6 +20,9 @@ Config (every key besides the common ones of `[[connectors]]`)::
     pool_size = 10                 # connections kept to the back office
     timeout_ms = 800               # optional: see below
     check_url = "https://credit.example.com/health"   # for `screenpop check`; default: HEAD /
+    # optional: write-back of notes and call ends (see connectors/http_record.py)
+    record_url = "https://credit.example.com/v1/activities"
+    record_timeout_s = 5.0         # one write-back POST; its own, not the lookup's deadline
     # optional: agents can search this back office (GET /api/search?q=)
     search_url = "https://credit.example.com/v1/customers?search={q}"   # {q}: URL-quoted
     search_map = { items = "results", customer_id = "id", name = "full_name", numbers = "phones" }
@@ -45,8 +48,6 @@ fan-out reports as `timeout`.
 
 from __future__ import annotations
 
-import errno
-import json
 import logging
 import os
 import ssl
@@ -58,8 +59,9 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from connectors.http_create import create_body, created_customer, idempotency_key
-from connectors.http_record import post_record
+from connectors.http_answers import decode, describe_failure, read_body
+from connectors.http_create import post_create
+from connectors.http_record import MAX_RECORD_TIMEOUT_S, RECORD_TIMEOUT_S, post_record
 from connectors.http_templates import (
     FIELDS,
     Template,
@@ -121,6 +123,7 @@ class HttpSettings(BaseModel):
         return value
 
     record_url: str | None = None  # write-back: see connectors/http_record.py
+    record_timeout_s: float = Field(default=RECORD_TIMEOUT_S, gt=0, le=MAX_RECORD_TIMEOUT_S)
 
     @field_validator("record_url")
     @classmethod
@@ -170,28 +173,6 @@ class HttpSettings(BaseModel):
         return value
 
 
-# -- errors ---------------------------------------------------------------------------------------
-
-
-def describe_failure(exc: aiohttp.ClientError, name: str) -> str:
-    """A message safe to show an agent for an aiohttp failure: no URL, header or number."""
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return f"TLS error talking to {name}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if exc.os_error.errno == errno.ECONNREFUSED:
-            return f"connection refused by {name}"
-        if isinstance(exc, aiohttp.ClientConnectorDNSError):
-            return f"cannot resolve the host of {name}"
-        return f"cannot connect to {name}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return f"{name} closed the connection"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return f"incomplete response from {name}"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"invalid HTTP response from {name}"
-    return f"HTTP client error talking to {name}"
-
-
 # -- the connector --------------------------------------------------------------------------------
 
 
@@ -230,20 +211,17 @@ class HttpConnector:
         if self._create_url is None:
             raise ConnectorError(f"{self.name} does not create customers")
         url = self._create_url.render(query.number.params(), url_quote=True)
-        headers = {"Idempotency-Key": idempotency_key(self.name, query)}
         cfg = self.settings
         timeout = aiohttp.ClientTimeout(total=cfg.timeout_ms / 1000 if cfg.timeout_ms else None)
-        try:
-            async with session.post(
-                url, json=create_body(fields, query), headers=headers, timeout=timeout
-            ) as response:
-                if not 200 <= response.status < 300:
-                    raise ConnectorError(f"HTTP {response.status} from {self.name}")
-                body = await self._read(response)
-        except aiohttp.ClientError as exc:
-            log.debug("connector %s: create: %s", self.name, type(exc).__name__)
-            raise ConnectorError(describe_failure(exc, self.name)) from None
-        return created_customer(body, self.name)
+        return await post_create(
+            session,
+            url,
+            fields,
+            query,
+            self.name,
+            time_limit=timeout,
+            max_body_bytes=cfg.max_body_bytes,
+        )
 
     @property
     def records(self) -> bool:
@@ -256,7 +234,8 @@ class HttpConnector:
         if self.settings.record_url is None:
             return
         url = substitute_env(self.settings.record_url, os.environ, self._where)
-        await post_record(session, url, item, self.name, dry_run=dry_run)
+        timeout_s = self.settings.record_timeout_s
+        await post_record(session, url, item, self.name, dry_run=dry_run, timeout_s=timeout_s)
 
     @property
     def _where(self) -> str:
@@ -315,7 +294,7 @@ class HttpConnector:
         body = await self._fetch(cfg.method, url.render(values, url_quote=True), params, "lookup")
         if body is None:
             return None
-        return shape(_decode(body, self.name), cfg.root, cfg.map, self.name)
+        return shape(decode(body, self.name), cfg.root, cfg.map, self.name)
 
     async def search(self, q: str) -> list[dict[str, Any]]:
         """GET `search_url` for what the agent typed: the customers found (maybe [])."""
@@ -326,7 +305,7 @@ class HttpConnector:
         body = await self._fetch("GET", url, {}, "search")
         if body is None:
             return []
-        return shape_search(_decode(body, self.name), self.settings.search_map, self.name)
+        return shape_search(decode(body, self.name), self.settings.search_map, self.name)
 
     async def _fetch(
         self, method: str, url: str, params: Mapping[str, str], what: str
@@ -348,7 +327,7 @@ class HttpConnector:
                     return None
                 if not 200 <= response.status < 300:
                     raise ConnectorError(f"HTTP {response.status} from {self.name}")
-                return await self._read(response)
+                return await read_body(response, cfg.max_body_bytes, self.name)
         except TimeoutError:
             raise
         except aiohttp.ClientError as exc:
@@ -359,20 +338,6 @@ class HttpConnector:
         if self._session is None or self._url is None:
             raise ConnectorError(f"{self.name} is not started")
         return self._session, self._url
-
-    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self.settings.max_body_bytes
-        too_large = ConnectorError(f"response too large from {self.name}")
-        if response.content_length is not None and response.content_length > limit:
-            raise too_large
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     async def check(self) -> None:
         """Reach the back office: GET `check_url` (2xx/3xx), or HEAD on the URL's root (any
@@ -395,12 +360,3 @@ class HttpConnector:
         failed = status >= 400 if explicit else status in (401, 403) or status >= 500
         if failed:
             raise ConnectorError(f"HTTP {status} from {self.name}")
-
-
-def _decode(body: bytes, name: str) -> Any:
-    if not body.strip():
-        return None
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ConnectorError(f"invalid JSON from {name}") from None

@@ -5,20 +5,51 @@
 "fields": {...}}`` there with the connector's `headers` and an `Idempotency-Key` header, the
 same for a retry of the same call's creation, so a back office that honours it creates the
 customer once. A 2xx answer may be a JSON object with the new `customer_id` (or `id`); anything
-but 2xx is a failure. Sans-I/O: the request itself is the connector's.
+but 2xx is a failure.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
+
+from connectors.http_answers import decode, describe_failure, read_body
 from screenpop.connectors.contract import CreateQuery
 from screenpop.errors import ConnectorError
 
+log = logging.getLogger(__name__)
+
 NUMBER_FIELDS = ("e164", "national", "digits", "national_digits")
+
+
+async def post_create(
+    session: aiohttp.ClientSession,
+    url: str,
+    fields: Mapping[str, Any],
+    query: CreateQuery,
+    name: str,
+    *,
+    time_limit: aiohttp.ClientTimeout,
+    max_body_bytes: int,
+) -> dict[str, Any] | None:
+    """POST the new customer to `url`: ``{"customer_id": ...}`` when the answer says it, else
+    None; ConnectorError (safe to show) when the back office did not create it."""
+    headers = {"Idempotency-Key": idempotency_key(name, query)}
+    try:
+        async with session.post(
+            url, json=create_body(fields, query), headers=headers, timeout=time_limit
+        ) as response:
+            if not 200 <= response.status < 300:
+                raise ConnectorError(f"HTTP {response.status} from {name}")
+            body = await read_body(response, max_body_bytes, name)
+    except aiohttp.ClientError as exc:
+        log.debug("connector %s: create: %s", name, type(exc).__name__)
+        raise ConnectorError(describe_failure(exc, name)) from None
+    return created_customer(body, name)
 
 
 def create_body(fields: Mapping[str, Any], query: CreateQuery) -> dict[str, Any]:
@@ -39,12 +70,7 @@ def idempotency_key(connector: str, query: CreateQuery) -> str:
 
 def created_customer(body: bytes, name: str) -> dict[str, Any] | None:
     """The new customer from a 2xx answer: ``{"customer_id": ...}`` when it says, else None."""
-    if not body.strip():
-        return None
-    try:
-        doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ConnectorError(f"invalid JSON from {name}") from None
+    doc = decode(body, name)
     if not isinstance(doc, dict):
         return None
     customer_id = doc.get("customer_id", doc.get("id"))

@@ -5,6 +5,8 @@ A 2xx answer is done, and so is 409 (already applied). Another 4xx is a rejectio
 (RecordRejected: shown "failed: HTTP 422 from crm", not retried); a 5xx, a timeout or a failed
 connection is a ConnectorError (tried again later). A dry run (`screenpop check`) sends the
 header ``X-Screenpop-Dry-Run: 1``: the back office should validate the item and keep nothing.
+The POST has `record_timeout_s` (default 5 s) of its own: the lookup's `deadline_ms` and
+`timeout_ms` do not apply to it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import logging
 
 import aiohttp
 
-from screenpop.connectors.contract import RecordItem, RecordRejected
+from screenpop.connectors.contract import RECORD_LIMIT_S, RecordItem, RecordRejected
 from screenpop.errors import ConnectorError
 
 log = logging.getLogger(__name__)
 
 ALREADY_APPLIED = 409
-RECORD_TIMEOUT_S = 5.0
+RECORD_TIMEOUT_S = 5.0  # `record_timeout_s` by default: one POST, not the lookup's deadline
+MAX_RECORD_TIMEOUT_S = RECORD_LIMIT_S  # the write-back cancels any record() then
 
 
 async def post_record(

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from screenpop.cache import open_cache
 from screenpop.callerid import normalize
 from screenpop.cluster.probe import probe as probe_cluster
-from screenpop.connectors.contract import LookupQuery, RecordItem, can_record
+from screenpop.connectors.contract import RECORD_LIMIT_S, LookupQuery, RecordItem, can_record
 from screenpop.connectors.registry import build_connector
 from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ScreenpopError
@@ -77,7 +77,7 @@ async def _check_connector(
         try:
             async with asyncio.timeout(max(entry.deadline_ms, 2000) / 1000):
                 await connector.check()
-                detail = "connection ok" + await _dry_run_record(connector)
+            detail = "connection ok" + await _dry_run_record(connector)
             if query is not None:
                 attempt = await call_connector(ConnectorRuntime(connector, entry), query)
                 section = attempt.section
@@ -115,7 +115,8 @@ async def _dry_run_record(connector: object) -> str:
     `X-Screenpop-Dry-Run: 1`): the detail to add, or a ScreenpopError."""
     if not can_record(connector):
         return ""
-    await connector.record(DRY_RUN_ITEM, dry_run=True)
+    async with asyncio.timeout(RECORD_LIMIT_S):  # a write-back's own time, not the deadline
+        await connector.record(DRY_RUN_ITEM, dry_run=True)
     return ", write-back dry run ok"
 
 

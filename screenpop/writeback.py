@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from screenpop.connectors.contract import Recorder, RecordItem, RecordRejected, can_record
+from screenpop.connectors.contract import (
+    RECORD_LIMIT_S,
+    Recorder,
+    RecordItem,
+    RecordRejected,
+    can_record,
+)
 from screenpop.connectors.runtime import ConnectorRuntime
 from screenpop.errors import ConnectorError, StoreError
 from screenpop.store.records import RecordQueue, Waiting
@@ -27,7 +33,6 @@ from screenpop.store.records import RecordQueue, Waiting
 log = logging.getLogger(__name__)
 
 RETRY_S = (0.2, 2.0)
-RECORD_TIMEOUT_S = 10.0  # one write-back that takes longer is tried again later
 SYNCED, PENDING, FAILED = "synced", "pending", "failed"
 
 
@@ -168,7 +173,7 @@ class Writeback:
     async def _one(self, name: str, recorder: Recorder, waiting: Waiting) -> bool:
         """Deliver one item: True to go on with the next, False when the connector must wait."""
         try:
-            async with asyncio.timeout(RECORD_TIMEOUT_S):
+            async with asyncio.timeout(RECORD_LIMIT_S):
                 await recorder.record(waiting.item)
         except RecordRejected as exc:
             await self.queue.fail(waiting, str(exc))

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from connectors.http import HttpConnector, HttpSettings
 from connectors.sql import SqlConnector, SqlSettings
 from screenpop.cli import main
 from screenpop.connectors.contract import ConnectorContext, Recorder, RecordItem
+from screenpop.errors import ConnectorError
 from screenpop.store.records import RecordQueue
 from screenpop.writeback import RecordStatus, Writeback
 from tests.fakes.crm_http import FakeCrm
@@ -178,6 +180,35 @@ async def test_a_full_queue_drops_the_oldest_call_end_never_a_note_silently() ->
     assert queue.refused == 1
     assert [w.item.record_id for w in await queue.head("crm", 10)] == ["c1-n0", "c1-n1"]
     await queue.aclose()
+
+
+async def test_a_write_back_has_its_own_timeout_not_the_lookups(crm: FakeCrm) -> None:
+    crm.delay_s = 0.3
+    lookup_cap = {"url": "http://127.0.0.1:9/{e164}", "record_url": crm.url, "timeout_ms": 50}
+    patient = HttpConnector("crm", HttpSettings(**lookup_cap), ConnectorContext())
+    hasty = HttpConnector(
+        "crm", HttpSettings(**lookup_cap, record_timeout_s=0.05), ConnectorContext()
+    )
+    for connector in (patient, hasty):
+        await connector.start()
+    try:
+        await patient.record(note("c1", 0))  # 5 s by default: the lookup's 50 ms do not apply
+        with pytest.raises(ConnectorError, match=r"^crm did not answer within 0\.05 s$"):
+            await hasty.record(note("c1", 1))
+    finally:
+        for connector in (patient, hasty):
+            await connector.aclose()
+    assert [item["record_id"] for item in crm.applied] == ["c1-n0"]
+
+
+@pytest.mark.parametrize("seconds", [0, -1, 61])
+def test_record_timeout_s_is_checked(seconds: float) -> None:
+    with pytest.raises(ValidationError, match="record_timeout_s"):
+        HttpSettings(
+            url="http://127.0.0.1:9/{e164}",
+            record_url="http://127.0.0.1:9/r",
+            record_timeout_s=seconds,
+        )
 
 
 async def test_dry_run_keeps_nothing(crm: FakeCrm) -> None:

@@ -29,6 +29,12 @@ The contract, for connector authors:
   message safe to show when it refuses. After it, the connector's ``lookup`` for the number
   must find the customer. A ``creates`` attribute False means it does not create. Cancelled at
   its deadline.
+* Optional, ``async record(item, *, dry_run=False)``: write a saved note or a call's end (a
+  :class:`RecordItem`) back to the back office, once per ``item.record_id`` (the same item may
+  come again). Raise :class:`RecordRejected` when the back office refuses it for good, a
+  :class:`ConnectorError` when it should be tried again later; with ``dry_run`` validate and
+  keep nothing. Not under the lookup deadline: cancelled after :data:`RECORD_LIMIT_S` and
+  tried again. A ``records`` attribute False means it does not record.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from pydantic import BaseModel, ValidationInfo
 from screenpop.errors import ConfigError, ScreenpopError
 
 ENTRY_POINT_GROUP = "screenpop.connectors"
+RECORD_LIMIT_S = 60.0  # the longest one record() may run; it is tried again later after that
 
 Record: TypeAlias = Mapping[str, Any]
 LookupResult: TypeAlias = Record | Sequence[Record] | None

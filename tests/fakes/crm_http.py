@@ -5,11 +5,12 @@ already applied), 422 when the text is ``"reject me"``, 400 without the header. 
 (``X-Screenpop-Dry-Run: 1``) is answered 200 and kept nowhere (counted in `dry_runs`).
 :meth:`FakeCrm.fail_with` makes it answer 503 until :meth:`FakeCrm.heal`; :meth:`FakeCrm.stop`
 and :meth:`FakeCrm.start` close and reopen it on the same port (connections refused between).
-``GET /health``: 200.
+`delay_s` holds every answer back that long. ``GET /health``: 200.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -25,6 +26,7 @@ class FakeCrm:
         self.attempts = 0
         self.dry_runs = 0
         self.status_when_failing: int | None = None
+        self.delay_s = 0.0
         self._runner: web.AppRunner | None = None
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
@@ -60,6 +62,7 @@ class FakeCrm:
 
     async def _records(self, request: web.Request) -> web.Response:
         self.attempts += 1
+        await asyncio.sleep(self.delay_s)
         if self.status_when_failing is not None:
             return web.json_response({"error": "down"}, status=self.status_when_failing)
         key = request.headers.get("Idempotency-Key")
