@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from screenpop.connectors.contract import ConnectorContext, Recorder, RecordItem
 from screenpop.errors import ConnectorError
 from screenpop.store.records import RecordQueue
 from screenpop.writeback import RecordStatus, Writeback
-from tests.fakes.crm_http import FakeCrm
+from tests.fakes.crm_http import FakeCrm, crm_in_thread
 from tests.fakes.postgres import scratch_database
 from tests.harness import until
 
@@ -333,10 +332,6 @@ def test_check_dry_runs_the_http_write_back(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     crm = FakeCrm()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(crm.start(), loop).result(5)
     connector = f'''
 [[connectors]]
 name = "crm"
@@ -345,13 +340,8 @@ url = "http://127.0.0.1:{crm.port}/customers/{{e164}}"
 check_url = "http://127.0.0.1:{crm.port}/health"
 record_url = "{crm.url}"
 '''
-    try:
+    with crm_in_thread(crm):
         code = main(["check", "--config", str(_check_config(tmp_path, connector))])
-    finally:
-        asyncio.run_coroutine_threadsafe(crm.stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
     out = capsys.readouterr().out
     assert code == 0 and "write-back dry run ok" in out, out
     assert (crm.dry_runs, crm.applied) == (1, [])

@@ -43,12 +43,14 @@ async def next_of(tab: AgentClient, kind: str) -> dict[str, Any]:
     raise AssertionError(f"no {kind} message")
 
 
-async def post_note(port: int, call_id: str, text: str, note_id: str) -> tuple[int, Any]:
+async def post_note(
+    port: int, call_id: str, text: str, note_id: str, disposition: str = "resolved"
+) -> tuple[int, Any]:
     async with (
         aiohttp.ClientSession() as http,
         http.post(
             f"http://127.0.0.1:{port}/api/calls/{call_id}/notes",
-            json={"disposition": "resolved", "text": text, "id": note_id},
+            json={"disposition": disposition, "text": text, "id": note_id},
             headers={"Authorization": "Bearer ta"},
         ) as response,
     ):
