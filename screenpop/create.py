@@ -4,7 +4,8 @@
 (`create_fields`); :func:`create_one` checks the agent's values against those fields
 (:class:`~screenpop.create_fields.FieldError`, naming the field) and runs the connector's
 ``create`` under its deadline and behind its concurrency limit. A failure of the back office
-is a :class:`CreateFailed` whose message is safe to show an agent.
+is a :class:`CreateFailed` whose message is safe to show an agent. `/metrics` counts every
+attempt by connector and outcome (:class:`CreateCounters`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,45 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
+
 from screenpop.callerid import mask
 from screenpop.connectors.contract import CreateQuery, Creator, Record, can_create
 from screenpop.connectors.guard import BUSY, UNAVAILABLE, BreakerState, ConnectorBusy
 from screenpop.connectors.runtime import ConnectorRuntime
-from screenpop.create_fields import check_values
+from screenpop.create_fields import FieldError, check_values
 from screenpop.errors import ConnectorError
 from screenpop.settings import RoleSettings
 
 log = logging.getLogger(__name__)
 
 
+CREATED, INVALID, TIMEOUT, FAILED = "created", "invalid", "timeout", "failed"
+
+
 class CreateFailed(Exception):
     """The back office did not create the customer; the message is safe to show an agent."""
+
+
+class CreateTimedOut(CreateFailed):
+    """The back office did not answer within the connector's deadline."""
+
+
+class CreateCounters:
+    """`screenpop_creates_total{connector,outcome}`: created; invalid (a field value refused
+    before the back office was asked); timeout (no answer within the deadline); failed (the back
+    office refused or erred, was busy, or its breaker was open)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.creates = Counter(
+            "screenpop_creates_total",
+            "Customer creations agents asked for, by connector and outcome",
+            ["connector", "outcome"],
+            registry=registry,
+        )
+
+    def count(self, connector: str, outcome: str) -> None:
+        self.creates.labels(connector, outcome).inc()
 
 
 def creators(runtimes: Sequence[ConnectorRuntime], role: RoleSettings) -> list[ConnectorRuntime]:
@@ -57,10 +84,31 @@ def find_creator(
 
 
 async def create_one(
-    runtime: ConnectorRuntime, values: object, query: CreateQuery
+    runtime: ConnectorRuntime,
+    values: object,
+    query: CreateQuery,
+    counters: CreateCounters | None = None,
 ) -> Record | None:
     """Check `values` against the connector's fields (FieldError) and create the customer under
-    the connector's deadline; CreateFailed when the back office fails or does not answer."""
+    the connector's deadline; CreateFailed when the back office fails or does not answer. Each
+    outcome is counted in `counters`."""
+    outcome = FAILED
+    try:
+        created = await _create(runtime, values, query)
+        outcome = CREATED
+    except FieldError:
+        outcome = INVALID
+        raise
+    except CreateTimedOut:
+        outcome = TIMEOUT
+        raise
+    finally:
+        if counters is not None:
+            counters.count(runtime.name, outcome)
+    return created
+
+
+async def _create(runtime: ConnectorRuntime, values: object, query: CreateQuery) -> Record | None:
     fields = check_values(runtime.settings.create_fields, values)
     if runtime.guard.breaker.state is BreakerState.OPEN:
         raise CreateFailed(f"{runtime.name}: {UNAVAILABLE}")
@@ -74,7 +122,7 @@ async def create_one(
     except ConnectorBusy:
         raise CreateFailed(f"{runtime.name}: {BUSY}") from None
     except TimeoutError:
-        raise CreateFailed(f"{runtime.name} did not answer in time") from None
+        raise CreateTimedOut(f"{runtime.name} did not answer in time") from None
     except ConnectorError as exc:
         raise CreateFailed(str(exc) or f"{runtime.name} refused") from None
     except Exception:

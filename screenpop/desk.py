@@ -23,7 +23,7 @@ from screenpop.board.state import BoardState
 from screenpop.cache import Cache
 from screenpop.callerid import mask, normalize
 from screenpop.connectors.contract import CreateQuery
-from screenpop.create import create_one, find_creator, forms
+from screenpop.create import CreateCounters, create_one, find_creator, forms
 from screenpop.delivery.hub import Hub, Subscription
 from screenpop.delivery.inbound import check_pause_reason
 from screenpop.delivery.outbound import Hello
@@ -83,6 +83,7 @@ class DeskService:
     def __init__(self, parts: DeskParts) -> None:
         self._p = parts
         self._search_counters = SearchCounters(parts.metrics.registry)
+        self._create_counters = CreateCounters(parts.metrics.registry)
 
     # -- who may do what ----------------------------------------------------------------------
     @property
@@ -220,7 +221,7 @@ class DeskService:
         runtime = find_creator(live.lookup.connectors, live.role(agent.role), connector)
         number = await self._p.actions.unknown_caller(agent.id, call_id)
         query = CreateQuery(number, agent.id, call_id)
-        created = await create_one(runtime, values, query)
+        created = await create_one(runtime, values, query, self._create_counters)
         await self._p.cache.drop_number(number.e164)
         self._p.actions.rebuild(call_id)
         return {"connector": runtime.name, "customer": created}

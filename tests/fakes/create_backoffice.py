@@ -3,12 +3,13 @@
 * ``POST /customers``: records the request (JSON body and `Idempotency-Key` header in
   :attr:`CreateBackOffice.created`), stores the customer under its number and answers
   ``{"id": "W-<n>"}`` (201); the same key twice creates one customer. While
-  :attr:`CreateBackOffice.failing` is set, answers 500.
+  :attr:`CreateBackOffice.failing` is set, answers 500; `delay_s` holds the answer back.
 * ``GET /customers/{e164}``: the customer created for the number, or 404.
 """
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Any
 
@@ -21,6 +22,7 @@ class CreateBackOffice:
     def __init__(self) -> None:
         self.created: list[tuple[str, dict[str, Any]]] = []
         self.failing = False
+        self.delay_s = 0.0
         self.url = ""
         self._by_number: dict[str, dict[str, Any]] = {}
         self._by_key: dict[str, str] = {}
@@ -47,6 +49,7 @@ class CreateBackOffice:
             await self._runner.cleanup()
 
     async def _create(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.delay_s)
         if self.failing:
             return web.json_response({"error": "database locked"}, status=500)
         body = await request.json()
