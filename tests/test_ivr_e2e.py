@@ -46,17 +46,23 @@ def settings_with(tmp_path: Path, telephony: list[dict[str, Any]]) -> Any:
     return make_settings(tmp_path, telephony=telephony, connectors=[crm(tmp_path)], lookup=LOOKUP)
 
 
-async def test_an_ivr_variable_from_asterisk_reaches_the_sql_query(tmp_path: Path) -> None:
-    pbx = Pbx()
-    server = FakeAsterisk(pbx)
-    port = await server.start()
-    source = {
+def ami_source(port: int, **options: Any) -> dict[str, Any]:
+    """The `[[telephony]]` entry for the fake Asterisk on `port`."""
+    return {
         "name": "pbx1",
         "kind": "ami",
         "port": port,
         "username": "screenpop",
         "secret": "s3cret",
+        **options,
     }
+
+
+async def test_an_ivr_variable_from_asterisk_reaches_the_sql_query(tmp_path: Path) -> None:
+    pbx = Pbx()
+    server = FakeAsterisk(pbx)
+    port = await server.start()
+    source = ami_source(port)
     try:
         async with (
             running(settings_with(tmp_path, [source])) as (daemon, web_port),
@@ -74,6 +80,40 @@ async def test_an_ivr_variable_from_asterisk_reaches_the_sql_query(tmp_path: Pat
             card = pop["card"]
             assert card["summary"]["name"] == "Acme Ltd"
             assert card["matched_by"] == {"account": "12345"}
+    finally:
+        await server.stop()
+
+
+async def test_an_ivr_account_set_while_the_ami_link_was_down_reaches_the_card(
+    tmp_path: Path,
+) -> None:
+    pbx = Pbx(channelvars=("IVR_ACCOUNT",))  # manager.conf: channelvars = IVR_ACCOUNT
+    server = FakeAsterisk(pbx)
+    port = await server.start()
+    source = ami_source(port, backoff_min_s=0.05, backoff_max_s=0.2)
+    try:
+        async with (
+            running(settings_with(tmp_path, [source])) as (daemon, web_port),
+            with_sources(daemon),
+            agent_tab(web_port, "ta") as alice,
+        ):
+            ami = daemon.sources["pbx1"]
+            await until(lambda: ami.status.logged_in and server.resyncs >= 1)
+            await alice.recv_type("hello")
+            call, packets = pbx.inbound("+12125551234", "Caller")
+            await server.send([*packets, *pbx.join(call, "support")])
+            await server.send(pbx.ring(call, "PJSIP/1001", "1001", "Alice"))
+            card = (await alice.recv_type("pop"))["card"]
+            assert (card["summary"]["name"], card["matched_by"]) == ("Phone Only", "number")
+            await server.drop()
+            await until(lambda: not ami.status.logged_in, "the link is down")
+            pbx._var(call.caller, "IVR_ACCOUNT", "67890")  # its VarSet is lost with the link
+            card = (await alice.recv_type("card", wait=10))["card"]  # after the resync
+            assert (card["summary"]["name"], card["matched_by"]) == (
+                "Bolt & Co",
+                {"account": "67890"},
+            )
+            assert server.resyncs >= 2
     finally:
         await server.stop()
 

@@ -25,6 +25,7 @@ from screenpop.telephony.asterisk.mapper import AmiCallMapper
 from screenpop.telephony.asterisk.protocol import AmiParser, Message
 from screenpop.telephony.freeswitch.mapper import EslCallMapper
 from screenpop.telephony.freeswitch.protocol import EslParser, parse_event
+from tests.fakes.ami_scenarios import Pbx
 from tests.fakes.backoffice_http import FakeBackOffice
 from tests.fakes.esl_server import cc_event, channel_event, event_frame
 
@@ -122,6 +123,27 @@ def test_ami_variable_values_are_bounded_and_an_empty_one_removes_it() -> None:
     assert queued.variables == {"IVR_ACCOUNT": "9" * 128}
     (cleared,) = ami_events(mapper, var_set("IVR_ACCOUNT", ""))
     assert (cleared.kind, cleared.variables) == (EventKind.UPDATED, None)
+
+
+def resync_items(pbx: Pbx) -> list[Message]:
+    return [Message((("Event", "CoreShowChannel"), *row)) for row in pbx.core_show_channels()]
+
+
+def test_ami_resync_takes_the_chanvariable_of_a_call_it_learns_or_knew() -> None:
+    pbx = Pbx(channelvars=("IVR_ACCOUNT",))
+    mapper = AmiCallMapper("pbx1", variables=WANTED)
+    call, _ = pbx.inbound("+15551230001", "Alice Example")  # all while the link was down
+    pbx._var(call.caller, "IVR_ACCOUNT", "12345")
+    pbx.join(call, "support")
+    pbx.ring(call, "PJSIP/1001", "1001", "Alice")
+    (ringing,) = mapper.resync_channels(resync_items(pbx))
+    assert ringing.kind is EventKind.RINGING and ringing.endpoint.startswith("PJSIP/1001-")
+    assert ringing.variables == {"IVR_ACCOUNT": "12345"}
+    pbx._var(call.caller, "IVR_ACCOUNT", "67890")  # changed during a second outage
+    updated, again = mapper.resync_channels(resync_items(pbx))
+    assert (updated.kind, updated.variables) == (EventKind.UPDATED, {"IVR_ACCOUNT": "67890"})
+    assert (again.kind, again.variables) == (EventKind.RINGING, {"IVR_ACCOUNT": "67890"})
+    assert [e.kind for e in mapper.resync_channels(resync_items(pbx))] == [EventKind.RINGING]
 
 
 # -- FreeSWITCH -------------------------------------------------------------------------------

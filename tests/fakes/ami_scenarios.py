@@ -5,7 +5,9 @@ queues (for `QueueStatus`), and each method returns the packets Asterisk 22 send
 with the fields and the order seen in `tests/fixtures/ami/` (channel snapshot fields, `Dest*`
 fields on dial and agent events, `Answered elsewhere` hangups for ring-all losers) and, for what
 the captures do not show (no answer, abandon, transfers, Local channels), the fields of Asterisk's
-AMI event documentation.
+AMI event documentation. With `channelvars` (manager.conf's option of that name), every event
+and `CoreShowChannel` item of a channel carries a `ChanVariable: NAME=value` header for each of
+those variables set on it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Chan:
     connected_name: str = "<unknown>"
     bridge: str = ""
     app: str = ""
+    chanvars: dict[str, str] = field(default_factory=dict)  # the `channelvars` set on it
 
 
 def snapshot(ch: Chan, prefix: str = "") -> Fields:
@@ -51,6 +54,7 @@ def snapshot(ch: Chan, prefix: str = "") -> Fields:
         (f"{prefix}Priority", "1"),
         (f"{prefix}Uniqueid", ch.uid),
         (f"{prefix}Linkedid", ch.linkedid),
+        *[(f"{prefix}ChanVariable", f"{name}={value}") for name, value in ch.chanvars.items()],
     ]
 
 
@@ -70,7 +74,10 @@ class Call:
 class Pbx:
     """Channels and queues of a pretend Asterisk; methods return the packets for each step."""
 
-    def __init__(self, system: str = "", start: int = 1795351021) -> None:
+    def __init__(
+        self, system: str = "", start: int = 1795351021, channelvars: tuple[str, ...] = ()
+    ) -> None:
+        self.channelvars = channelvars
         self._prefix = f"{system}-" if system else ""
         self._start = start
         self._ids = itertools.count(53)
@@ -135,6 +142,8 @@ class Pbx:
         return Call(ch), out
 
     def _var(self, ch: Chan, var: str, value: str) -> bytes:
+        if var in self.channelvars:
+            ch.chanvars[var] = value
         return self._event(
             "VarSet", "dialplan,all", [*snapshot(ch), ("Variable", var), ("Value", value)]
         )

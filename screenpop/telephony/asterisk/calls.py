@@ -87,20 +87,23 @@ class CallTable:
             call.caller, call.caller_name = caller_of(msg, prefix)
         return call
 
-    def observe(self, call: CallState, msg: Message) -> None:
-        """What any event of the caller's own channel says about the caller."""
+    def observe(self, call: CallState, msg: Message) -> bool:
+        """What any event of the caller's own channel says about the caller; True when it
+        changed a call variable (its `ChanVariable` headers)."""
         uid = msg.get("Uniqueid")
         if uid != call.call_id and uid != call.caller_uid:
-            return
+            return False
         if restricted(msg):
             call.withheld = True
+        changed = False
         if self.wanted:
-            merge_variables(call.variables, ami_variables(msg.fields, self.wanted))
+            changed = merge_variables(call.variables, ami_variables(msg.fields, self.wanted))
         number = known(msg.get("CallerIDNum"))
         if number is not None:
             call.root_num = number
         if msg.event == "NewCallerid" and number is not None and not call.outbound:
             call.caller, call.caller_name = caller_of(msg)
+        return changed
 
     def var_set(self, call: CallState, msg: Message) -> bool:
         """A `VarSet` of a wanted variable on the caller's channel; True if its value changed."""

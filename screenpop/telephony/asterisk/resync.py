@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from screenpop.events import CallEvent, EventKind
 from screenpop.telephony.asterisk.calls import CallTable
-from screenpop.telephony.asterisk.callstate import caller_of, known
+from screenpop.telephony.asterisk.callstate import CallState, caller_of, known
 from screenpop.telephony.asterisk.protocol import Message
 
 STATE_RINGING = "5"
@@ -17,7 +17,9 @@ def channels(table: CallTable, items: list[Message]) -> list[CallEvent]:
     Calls we knew that have no channel left ended while we were away: ENDED. Agent legs
     still ringing ring again (RINGING); an agent leg up in a bridge answered (ANSWERED);
     agent legs we saw ringing that are gone stopped ringing (MISSED). The tracker drops the
-    duplicates, so a call still ringing the same agent pops nobody twice.
+    duplicates, so a call still ringing the same agent pops nobody twice. The caller channel's
+    `ChanVariable` headers (manager.conf `channelvars`) are taken as for live events: a call
+    variable set while we were away (an IVR account) reaches a call we knew as an UPDATED.
     """
     by_call: dict[str, list[Message]] = {}
     for item in items:
@@ -38,13 +40,22 @@ def _resync_call(table: CallTable, call_id: str, channels: list[Message]) -> lis
     legs = [c for c in channels if c is not root and not c.get("Channel").endswith(";2")]
     if root is None and not legs:
         return []
+    seen_before = call_id in table.calls
     call = table.get_call(call_id, root) if root is not None else table.get_call(call_id)
     if call is None:
         return []
+    changed = [table.observe(call, c) for c in channels] if seen_before else []
+    updated = [table.event(call, EventKind.UPDATED)] if any(changed) else []
+    return updated + _resync_legs(table, call, root, legs)
+
+
+def _resync_legs(
+    table: CallTable, call: CallState, root: Message | None, legs: list[Message]
+) -> list[CallEvent]:
     if call.caller is None and legs:
         call.caller, call.caller_name = caller_of(legs[0], "ConnectedLine")
     if root is not None:
-        table.set_caller_channel(call, call_id)
+        table.set_caller_channel(call, call.call_id)
     ringing = {c.get("Uniqueid"): c for c in legs if c.get("ChannelState") == STATE_RINGING}
     up = [c for c in legs if c.get("ChannelState") == STATE_UP and known(c.get("BridgeId"))]
     if call.answered:
