@@ -12,14 +12,16 @@ from typing import ClassVar
 
 import pytest
 from pydantic import BaseModel, ConfigDict
-from screenpop_example import LoyaltyConnector
+from screenpop_example import LoyaltyConnector, LoyaltySettings
 
 from screenpop.connectors.contract import (
     ConnectorContext,
+    CreateQuery,
     LookupQuery,
     LookupResult,
     RecordItem,
 )
+from screenpop.connectors.kit import query_for
 from screenpop.errors import ConnectorError
 from screenpop.testing import check_connector_contract
 
@@ -62,6 +64,43 @@ async def test_the_example_plugin_records_each_item_once(loyalty_dir: Path) -> N
     )
     lines = (loyalty_dir / "activities.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["record_id"] for line in lines] == ["screenpop-contract-record"]
+
+
+def creating(loyalty_dir: Path, file: str) -> LoyaltyConnector:
+    context = ConnectorContext(base_dir=loyalty_dir, create_fields=("name",))
+    return LoyaltyConnector("loyalty", LoyaltySettings(file=Path(file)), context)
+
+
+@pytest.mark.parametrize("file", ["tiers.csv", "tiers.json"])
+async def test_the_example_plugin_creates_a_customer_its_lookup_finds(
+    loyalty_dir: Path, file: str
+) -> None:
+    csv_with_ids = "number,customer_id,name,tier\n(212) 555-1234,L-1,Jane Doe,gold"  # no last \n
+    (loyalty_dir / "tiers.csv").write_text(csv_with_ids, encoding="utf-8")
+    await check_connector_contract(
+        LoyaltyConnector,
+        {"file": file},
+        known_number=KNOWN,
+        unknown_number=UNKNOWN,
+        context=ConnectorContext(base_dir=loyalty_dir, create_fields=("name",)),
+        create_with={"name": "Nia New"},
+    )
+    connector = creating(loyalty_dir, file)
+    unknown = query_for(UNKNOWN, "US")
+    filed = {"customer_id": "L-contract-create", "name": "Nia New"}
+    assert await connector.lookup(unknown) == (
+        {**filed, "tier": ""} if file.endswith(".csv") else filed
+    )
+    again = await connector.create({"name": "Nia Again"}, CreateQuery(unknown, "alice", "c2"))
+    assert again == {"customer_id": "L-contract-create"}  # the number is filed already
+    plain = LoyaltyConnector("loyalty", LoyaltySettings(file=Path(file)), ConnectorContext())
+    assert plain.creates is False  # without create_fields it offers no create form
+
+
+async def test_the_example_plugin_needs_a_customer_id_column_to_create(loyalty_dir: Path) -> None:
+    query = CreateQuery(query_for(UNKNOWN, "US"), "alice", "c1")
+    with pytest.raises(ConnectorError, match=r"tiers\.csv has no customer_id column"):
+        await creating(loyalty_dir, "tiers.csv").create({"name": "Nia"}, query)
 
 
 # -- connectors that break the contract, one way each ----------------------------------------

@@ -21,6 +21,12 @@ It also records (write-back, optional too): with ``record_file = "activities.jso
 saved note and call end is appended to that file as one JSON line, once per ``record_id`` (an
 item sent again is not appended twice); a dry run only proves the folder is writable.
 
+And it creates (optional as well): with ``create_fields`` declared (say ``[{ name = "name",
+label = "Name" }]``), an unknown caller's card offers to add them to the file: a CSV row (the
+file needs a ``customer_id`` column; values of columns it lacks are dropped) or a JSON entry,
+with the customer id ``L-<call id>``; the next lookup of the number finds them. A second create
+for a number already in the file returns the customer already there.
+
 It shows each part of the connector contract: its own pydantic settings with unknown keys
 forbidden, a cheap constructor, blocking work (file reads) kept off the event loop, one error type
 (:class:`~screenpop.errors.ConnectorError`) with messages safe to show an agent, and a ``check``
@@ -45,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from screenpop.callerid import normalize
 from screenpop.connector import (
     ConnectorContext,
+    CreateQuery,
     LookupQuery,
     LookupResult,
     RecordItem,
@@ -79,6 +86,7 @@ class LoyaltyConnector:
     Settings: ClassVar[type[BaseModel]] = LoyaltySettings
 
     def __init__(self, name: str, settings: LoyaltySettings, context: ConnectorContext) -> None:
+        self.creates = bool(context.create_fields)  # only with `create_fields` declared
         self.name = name
         self.settings = settings
         self.path = context.base_dir / settings.file  # an absolute `file` stays as it is
@@ -147,6 +155,48 @@ class LoyaltyConnector:
                 out.write(json.dumps(item.params()) + "\n")
         except OSError as exc:
             raise ConnectorError(f"{self.name}: {path.name} cannot be written") from exc
+
+    async def create(self, fields: Mapping[str, Any], query: CreateQuery) -> dict[str, Any]:
+        """Add the caller to the file (see the module docstring); their customer id."""
+        e164 = query.number.e164
+        if e164 is None:
+            raise ConnectorError(f"{self.name}: this caller has no number to file")
+        record = {**fields, "customer_id": f"L-{query.call_id}"}
+        async with self._lock:
+            created = await asyncio.to_thread(self._add, e164, record)
+            self._snapshot = None  # the next lookup reads the file again
+        return {"customer_id": created}
+
+    def _add(self, e164: str, record: dict[str, Any]) -> str:
+        """Write `record` under `e164` unless the number is there; the customer id kept."""
+        snapshot = self._read(self._snapshot)
+        existing = snapshot.table.get(e164)
+        if existing is not None and existing.get("customer_id"):
+            return str(existing["customer_id"])
+        try:
+            if self.path.suffix.lower() == ".json":
+                doc = json.loads(self.path.read_text(encoding="utf-8"))
+                doc[e164] = record
+                scratch = self.path.with_name(f".{self.path.name}.new")
+                scratch.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+                os.replace(scratch, self.path)
+            else:
+                self._append_csv(e164, record)
+        except OSError as exc:
+            raise ConnectorError(f"{self.name}: {self.path.name} cannot be written") from exc
+        return str(record["customer_id"])
+
+    def _append_csv(self, e164: str, record: dict[str, Any]) -> None:
+        with self.path.open(encoding="utf-8", newline="") as existing:
+            columns = next(csv.reader(existing), [])
+        if "customer_id" not in columns:
+            raise ConnectorError(f"{self.name}: {self.path.name} has no customer_id column")
+        row = {**record, self.settings.number_column: e164}
+        ends_a_line = self.path.read_bytes().endswith(b"\n")
+        with self.path.open("a", encoding="utf-8", newline="") as out:
+            if not ends_a_line:
+                out.write("\r\n")
+            csv.DictWriter(out, fieldnames=columns, extrasaction="ignore").writerow(row)
 
     async def _table(self) -> Table:
         async with self._lock:
