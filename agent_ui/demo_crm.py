@@ -16,12 +16,12 @@ from pathlib import Path
 from aiohttp import web
 
 from agent_ui.auth import session_agent
+from agent_ui.keys import DEMO_DIR
 from agent_ui.pages import render
 from screenpop_demo.crm import LATEST, latest_crm_rows
 
 log = logging.getLogger(__name__)
 
-DEMO_DIR: web.AppKey[Path] = web.AppKey("demo_dir", Path)
 REFRESH_S = 3
 PATH = "/demo/crm"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
@@ -17,3 +18,4 @@ TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Envir
 SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 COUNTERS: web.AppKey[UiCounters] = web.AppKey("counters")
+DEMO_DIR: web.AppKey[Path] = web.AppKey("demo_dir", Path)  # `screenpop demo`: its back office

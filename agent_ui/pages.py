@@ -37,7 +37,7 @@ from agent_ui.i18n import (
     translator,
 )
 from agent_ui.i18n import COOKIE as LANG_COOKIE
-from agent_ui.keys import COUNTERS, DESK, TEMPLATES
+from agent_ui.keys import COUNTERS, DEMO_DIR, DESK, TEMPLATES
 from screenpop.agents import Agent
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,7 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
         warning=warning,
         pause_reasons=list(desk.ui.pause_reasons),
         layouts=desk.layouts(agent),
+        demo_crm=DEMO_DIR in request.app,
     )
 
 

@@ -66,7 +66,9 @@ async def test_a_note_typed_on_the_agent_page_shows_on_the_demo_crm_page(
     await expect(records).to_have_text("accounting: synced", timeout=WAIT_MS)
 
     crm = await context.new_page()
-    await crm.goto(f"{base}/demo/crm")
+    await crm.goto(f"{base}/agent")
+    await crm.locator("#demo-crm-link").click()  # the agent page links it under the demo only
+    await crm.wait_for_url(f"{base}/demo/crm")
     row = crm.locator('tr.crm-row[data-kind="note"]')
     await expect(row).to_have_count(1)
     await expect(row.locator(".crm-text")).to_have_text("Wants the invoice <b>re-sent</b>")
@@ -100,10 +102,16 @@ async def test_the_crm_page_needs_a_login_and_shows_an_empty_crm(
 
 async def test_only_the_demo_serves_the_crm_page(tmp_path: Path) -> None:
     daemon = Daemon(demo_settings(tmp_path))
-    async with daemon, daemon.web() as port, aiohttp.ClientSession() as http:
-        response = await http.get(f"http://127.0.0.1:{port}/demo/crm")
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with daemon, daemon.web() as port, aiohttp.ClientSession(cookie_jar=jar) as http:
+        base = f"http://127.0.0.1:{port}"
+        response = await http.get(f"{base}/demo/crm")
         response.release()
+        form = {"agent_id": "alice", "token": "alice-demo"}
+        async with http.post(f"{base}/", data=form, headers={"Origin": base}) as page:
+            agent_page = await page.text()
     assert response.status == 404
+    assert "Log out" in agent_page and "/demo/crm" not in agent_page
 
 
 def test_the_demo_prints_the_crm_page_with_the_others(
