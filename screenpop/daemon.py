@@ -394,7 +394,6 @@ class Daemon:
         close as going away (1001). A second cancel (signal) cuts the wait short."""
         server = self.settings.server
         drain = functools.partial(settle, self._intake, self.runtimes, self.hub, STOP_DRAIN_S)
-        serving = serve_web(self.desk, server.host, server.port, drain, self.demo_dir)
-        async with serving as port:
+        async with serve_web(self.desk, server.host, server.port, drain, self.demo_dir) as port:
             self.web_port = port
             yield port
