@@ -169,9 +169,8 @@ class Daemon:
         if self.cluster is not None:  # AMI/ESL links run only on the node holding their lease
             self.sources = self.cluster.lease(self.sources)
             self.metrics.registry.register(self.cluster.collector())
-        self.statuses = await stack.enter_async_context(
-            AgentStatuses(self.live, self.hub, self._board_state, self._board_feed, self.sources)
-        )
+        parts = (self.live, self.hub, self._board_state, self._board_feed, self.sources)
+        self.statuses = await stack.enter_async_context(AgentStatuses(*parts, writer=self.writer))
         self.desk = self._build_desk(presence)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:

@@ -101,4 +101,5 @@ class CallLogWriter:
             started_at=call.started_at,
             answered_at=call.answered_at,
             ended_at=call.ended_at,
+            transfers=call.transfers,
         )

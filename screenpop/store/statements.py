@@ -31,6 +31,7 @@ from screenpop.store.schema import (
     RING_RINGING,
     CallRecord,
     NoteRecord,
+    PauseRecord,
     RingRecord,
     Tables,
     WrapRecord,
@@ -73,6 +74,9 @@ class WriteStatements:
             return _set_wrap(t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
+        if kind is PauseRecord:
+            keys = [t.pauses.c.agent_id, t.pauses.c.started_at]
+            return insert(t.pauses).on_conflict_do_nothing(index_elements=keys)
         ins = insert(t.logouts)
         larger = func.greatest if dialect == "postgresql" else func.max
         latest = larger(t.logouts.c.not_before_ms, ins.excluded.not_before_ms)
@@ -109,6 +113,7 @@ def _upsert_call(ins: Any, tables: Tables) -> Any:
         "started_at": func.coalesce(c.started_at, new.started_at),
         "answered_at": func.coalesce(c.answered_at, new.answered_at),
         "ended_at": func.coalesce(new.ended_at, c.ended_at),
+        "transfers": case((new.transfers > c.transfers, new.transfers), else_=c.transfers),
     }
     return ins.on_conflict_do_update(index_elements=[c.source, c.call_id], set_=changes)
 
