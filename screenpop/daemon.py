@@ -55,6 +55,7 @@ from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.record_figures import RecordFigures
 from screenpop.reloads import build_sources, close_later, restart_only_changes
+from screenpop.reports.service import Reporter
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.store.figures import WriterFigures
@@ -182,6 +183,7 @@ class Daemon:
         store_url = resolve_url(cfg.store.url, cfg.base_dir)
         self.store = Store(store_url)
         stack.push_async_callback(self.store.aclose)
+        self._reporter = await stack.enter_async_context(Reporter(store_url))
         try:
             await self.store.start()
         except StoreError as exc:
@@ -252,6 +254,7 @@ class Daemon:
                 writeback=self.writeback,
                 reload=self.reload,
                 cluster=self.cluster,
+                reporter=self._reporter,
             )
         )
 
