@@ -20,13 +20,22 @@ OLD_CALLS = """CREATE TABLE {t}calls (
     queue VARCHAR(128), agent_id VARCHAR(128), state VARCHAR(32) NOT NULL,
     direction VARCHAR(16) NOT NULL, started_at FLOAT NOT NULL, answered_at FLOAT,
     ended_at FLOAT, CONSTRAINT {t}calls_source_call_id UNIQUE (source, call_id))"""
+OLD_RINGS = """CREATE TABLE {t}call_rings (
+    id INTEGER PRIMARY KEY, source VARCHAR(64) NOT NULL, call_id VARCHAR(128) NOT NULL,
+    agent_id VARCHAR(128) NOT NULL, ring_no INTEGER NOT NULL, rang_at FLOAT NOT NULL,
+    outcome VARCHAR(32) NOT NULL, ended_at FLOAT, outbound BOOLEAN NOT NULL, queue VARCHAR(128),
+    caller_e164 VARCHAR(32), caller_name VARCHAR(256), wrap_s FLOAT,
+    CONSTRAINT {t}call_rings_ring UNIQUE (source, call_id, agent_id, ring_no))"""
+OLD_RING = """INSERT INTO {t}call_rings (id, source, call_id, agent_id, ring_no, rang_at, outcome,
+    ended_at, outbound, queue, wrap_s) VALUES (1, 'pbx', 'old', 'alice', 1, 1795000002,
+    'answered', 1795000010, false, 'support', 15)"""
 OLD_ROW = """INSERT INTO {t}calls (id, source, call_id, caller_raw, queue, state, direction,
     started_at, answered_at, ended_at) VALUES (1, 'pbx', 'old', '', 'support', 'ended',
     'inbound', 1795000000, 1795000010, 1795000070)"""
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-async def test_an_old_calls_table_gains_transfers_and_its_index(
+async def test_an_old_call_log_gains_its_new_columns_filled_in_and_its_index(
     database: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     if database == "sqlite":
@@ -38,6 +47,8 @@ async def test_an_old_calls_table_gains_transfers_and_its_index(
     async with engine.begin() as conn:
         await conn.execute(text(OLD_CALLS.format(t=prefix)))
         await conn.execute(text(OLD_ROW.format(t=prefix)))
+        await conn.execute(text(OLD_RINGS.format(t=prefix)))
+        await conn.execute(text(OLD_RING.format(t=prefix)))
     store = Store(url, table_prefix=prefix)
     try:
         await store.start()
@@ -54,7 +65,12 @@ async def test_an_old_calls_table_gains_transfers_and_its_index(
         day = dt.date(2026, 11, 18)
         async with Reporter(url, table_prefix=prefix) as reporter:
             report = await reporter.run(ReportQuery("queues", day, day, tz="UTC"), ReportOptions())
-        assert [(r["offered"], r["transfers"]) for r in report.rows] == [(1, 0)]
+            agents = await reporter.run(ReportQuery("agents", day, day, tz="UTC"), ReportOptions())
+        # the old rows' talk and wrap-up are filled in from what the log already had
+        assert [(r["offered"], r["transfers"], r["aht_s"]) for r in report.rows] == [(1, 0, 75.0)]
+        assert [(r["agent_id"], r["talk_s"], r["wrap_s"]) for r in agents.rows] == [
+            ("alice", 60.0, 15.0)
+        ]
     finally:
         await store.drop_tables()
         await store.aclose()

@@ -4,8 +4,9 @@ time and paused time by reason.
 Rings count in the interval in which they rang: `handled` is the agent's answered rings
 (inbound and their own outbound calls), `missed_rings` those that rang them and that they did
 not answer (rang out, answered by another agent, or the caller hung up). `talk_s` runs from
-when the agent got the call (its answer, or the transfer to them) to its end; `wrap_s` is the
-wrap-up the board counts; `aht_s` is talk plus wrap-up per handled call that ended.
+when the agent got the call (its answer, or the transfer to them) until it left them (its end,
+or their transfer of it); `wrap_s` is the wrap-up the board counts; `aht_s` is talk plus
+wrap-up per handled call that left them.
 
 Paused time is split exactly across the intervals a pause spans: one column per `[ui]
 pause_reasons` entry (``paused_<reason>_s``, the reason's letters and digits, other characters
@@ -19,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from screenpop.reports.intervals import Bucket, Buckets
@@ -108,14 +109,9 @@ async def build(
 
 
 def _rings(tables: Tables, buckets: Buckets, query: ReportQuery, dialect: str) -> Any:
-    r, c = tables.rings.c, tables.calls.c
+    r = tables.rings.c
     off, key, grouped = buckets.group_sql(r.rang_at, dialect)
-    joined = tables.rings.outerjoin(
-        tables.calls, and_(c.source == r.source, c.call_id == r.call_id)
-    )
     answered = r.outcome == RING_ANSWERED
-    finished = and_(answered, c.answered_at.is_not(None), c.ended_at.is_not(None))
-    got_it = case((r.rang_at > c.answered_at, r.rang_at), else_=c.answered_at)
     where = [r.rang_at >= buckets.start, r.rang_at < buckets.end]
     if query.queue is not None:
         where.append(r.queue == query.queue)
@@ -126,11 +122,10 @@ def _rings(tables: Tables, buckets: Buckets, query: ReportQuery, dialect: str) -
             key.label("k"),
             func.sum(case((answered, 1), else_=0)).label("handled"),
             func.sum(case((r.outcome.in_(MISSED_OUTCOMES), 1), else_=0)).label("missed"),
-            func.sum(case((finished, c.ended_at - got_it))).label("talk"),
+            func.sum(case((answered, r.talk_s))).label("talk"),
             func.sum(case((answered, r.wrap_s))).label("wrap"),
-            func.sum(case((finished, 1), else_=0)).label("finished"),
+            func.count(case((answered, r.talk_s))).label("finished"),
         )
-        .select_from(joined)
         .where(*where)
         .group_by(r.agent_id, *grouped)
     )

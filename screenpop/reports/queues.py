@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from screenpop.reports.intervals import Bucket, Buckets
 from screenpop.reports.model import ReportOptions, ReportQuery
 from screenpop.reports.sql import batches, mean, percent, seconds
-from screenpop.store.schema import RING_ANSWERED, Tables
+from screenpop.store.schema import Tables
 
 COLUMNS = (
     "queue",
@@ -75,6 +75,7 @@ class _Sums:
         if row.max_wait is not None:
             self.max_wait = max(self.max_wait or 0.0, float(row.max_wait))
         self.talk += float(row.talk or 0.0)
+        self.wrap += float(row.wrap or 0.0)
         self.finished += int(row.finished)
         self.transfers += int(row.transfers or 0)
 
@@ -111,11 +112,6 @@ async def build(
         for row in part:
             key = (row.queue, buckets.bucket(int(row.off), int(row.k)))
             sums.setdefault(key, _Sums()).add(row)
-    async for part in batches(conn, _wraps(tables, buckets, query, dialect)):
-        for row in part:
-            key = (row.queue, buckets.bucket(int(row.off), int(row.k)))
-            if key in sums:
-                sums[key].wrap += float(row.wrap or 0.0)
     ordered = sorted(sums.items(), key=lambda item: (item[0][0], item[0][1].order))
     return [s.row(queue, bucket) for (queue, bucket), s in ordered]
 
@@ -160,24 +156,10 @@ def _calls(
             func.count(wait).label("waited"),
             func.max(wait).label("max_wait"),
             func.sum(case((finished, c.ended_at - c.answered_at))).label("talk"),
+            func.sum(case((finished, c.wrap_s))).label("wrap"),
             func.count(case((finished, 1))).label("finished"),
             func.sum(c.transfers).label("transfers"),
         )
         .where(_offered(tables, buckets, query))
-        .group_by(c.queue, *grouped)
-    )
-
-
-def _wraps(tables: Tables, buckets: Buckets, query: ReportQuery, dialect: str) -> Any:
-    """The wrap-up of the answered calls that ended, per (queue, bucket of the call's start)."""
-    c, r = tables.calls.c, tables.rings.c
-    off, key, grouped = buckets.group_sql(c.started_at, dialect)
-    joined = tables.calls.join(tables.rings, and_(r.source == c.source, r.call_id == c.call_id))
-    return (
-        select(c.queue, off.label("off"), key.label("k"), func.sum(r.wrap_s).label("wrap"))
-        .select_from(joined)
-        .where(_offered(tables, buckets, query))
-        .where(c.answered_at.is_not(None), c.ended_at.is_not(None))
-        .where(r.outcome == RING_ANSWERED, r.wrap_s.is_not(None))
         .group_by(c.queue, *grouped)
     )

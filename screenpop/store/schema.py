@@ -106,14 +106,16 @@ class RingRecord:
     queue: str | None = None
     caller_e164: str | None = None
     caller_name: str | None = None
+    talk_s: float | None = None  # answered: how long the agent had the call, once it left them
 
 
 @dataclass(frozen=True, slots=True)
 class WrapRecord:
     """The agent ended their wrap-up at `at` (closed the card of their last call): the call
     they answered that ended last before `at` gets its wrap-up, ``at`` minus its end, at most
-    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it. Written after the call's
-    row (the same queue), so the call that just ended is the one found."""
+    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it; the call's row then holds
+    the sum of its rings' wrap-up (for reports). Written after the call's row (the same queue),
+    so the call that just ended is the one found."""
 
     agent_id: str
     at: float
@@ -172,6 +174,7 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("answered_at", Double),
         Column("ended_at", Double),
         Column("transfers", Integer, nullable=False, default=0, server_default="0"),
+        Column("wrap_s", Double),  # its agents' wrap-up after it, summed (WrapRecord)
         UniqueConstraint("source", "call_id", name=f"{prefix}calls_source_call_id"),
         Index(f"{prefix}calls_caller_started", "caller_e164", "started_at"),
         Index(f"{prefix}calls_started", "started_at"),
@@ -223,6 +226,7 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("caller_e164", String(32)),
         Column("caller_name", String(256)),
         Column("wrap_s", Double),  # on the answered ring: wrap-up after the call (WrapRecord)
+        Column("talk_s", Double),  # on the answered ring: from the answer (or transfer) on
         UniqueConstraint(
             "source", "call_id", "agent_id", "ring_no", name=f"{prefix}call_rings_ring"
         ),
