@@ -44,6 +44,7 @@ from screenpop.localday import check_zone
 from screenpop.logging_settings import LoggingSettings
 from screenpop.lookup_settings import LookupSettings
 from screenpop.paths import default_store_url
+from screenpop.smtp_settings import SmtpSettings
 
 DEFAULT_SESSION_SECRET = "change-me"
 CONFIG_ENV = "SCREENPOP_CONFIG"
@@ -244,6 +245,7 @@ class Settings(Strict):
     logging: LoggingSettings = LoggingSettings()
     cluster: ClusterSettings = ClusterSettings()
     lookup: LookupSettings = LookupSettings()
+    smtp: SmtpSettings = SmtpSettings()
     telephony: list[SourceSettings] = []
     connectors: list[ConnectorSettings] = []
     agents: list[AgentSettings] = []

@@ -27,6 +27,7 @@ from screenpop.settings import (
     UiSettings,
     load_settings,
 )
+from screenpop.smtp_settings import SmtpSettings
 from screenpop.telephony.asterisk.source import AmiOptions
 from screenpop.telephony.base import SourceContext, find_source_kind
 from screenpop.telephony.freeswitch.source import EslOptions
@@ -60,6 +61,7 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "ui": UiSettings,
     "board": BoardSettings,
     "cluster": ClusterSettings,
+    "smtp": SmtpSettings,
 }
 
 
