@@ -8,7 +8,8 @@ is bounded by `max_items`: when it is full, the oldest call rows make room (coun
 :class:`~screenpop.errors.OutboxFull`; notes are never dropped.
 
 One row per call (a newer record of a call replaces the waiting one, which it contains, and
-takes its place at the end of the line), per ring of a call on an agent's phone and per logout;
+takes its place at the end of the line), per ring of a call on an agent's phone, per logout and
+per ended pause of an agent;
 a note is kept once per note id.
 """
 
@@ -32,6 +33,7 @@ from screenpop.store.schema import (
     CallRecord,
     LogoutRecord,
     NoteRecord,
+    PauseRecord,
     RingRecord,
     WrapRecord,
     Write,
@@ -45,6 +47,7 @@ KINDS: dict[str, type[Write]] = {
     "logout": LogoutRecord,
     "ring": RingRecord,
     "wrap": WrapRecord,
+    "pause": PauseRecord,
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -77,6 +80,8 @@ def kind_of(item: Write) -> str:
             return "ring"
         case WrapRecord():
             return "wrap"
+        case PauseRecord():
+            return "pause"
 
 
 def key_of(item: Write) -> str:
@@ -91,6 +96,8 @@ def key_of(item: Write) -> str:
             return f"{source}\x1f{call_id}\x1f{agent_id}\x1f{ring_no}"
         case WrapRecord(agent_id=agent_id, at=at):
             return f"{agent_id}\x1f{at!r}"
+        case PauseRecord(agent_id=agent_id, started_at=started_at):
+            return f"{agent_id}\x1f{started_at!r}"
 
 
 class Outbox:
