@@ -14,10 +14,9 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-INTERVALS = ("15m", "hour", "day", "week", "month")
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
@@ -29,7 +28,7 @@ class ReportSchedule(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")  # in the subject, the log and the metrics
     kind: str = "queues"  # a report kind, as `screenpop report KIND`
-    interval: Literal["15m", "hour", "day", "week", "month"] = "hour"
+    interval: str = "hour"  # as `screenpop report --interval`
     every: Literal["daily", "weekly"] = "daily"
     at: str = "07:00"  # HH:MM, the center's time ([ui] timezone)
     weekday: Literal[
@@ -38,6 +37,18 @@ class ReportSchedule(BaseModel):
     queue: str | None = None  # only this queue; None: every queue
     recipients: list[str]
     format: Literal["csv"] = "csv"  # the attachment's format
+
+    @field_validator("kind", "interval")
+    @classmethod
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        # Imported here: the report kinds read the settings, which hold this model.
+        from screenpop.reports.kinds import KINDS
+        from screenpop.reports.model import INTERVALS
+
+        known = tuple(KINDS) if info.field_name == "kind" else INTERVALS
+        if value not in known:
+            raise ValueError(f"{value!r} is not one of {', '.join(known)}")
+        return value
 
     @field_validator("at")
     @classmethod

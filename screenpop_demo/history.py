@@ -140,14 +140,16 @@ def _one_call(
     transferred = queue == "support" and rng.random() < 0.06
     row |= {
         "agent_id": agent,
-        "state": "transferred" if transferred else "ended",
+        "state": "ended",
         "answered_at": answered,
         "ended_at": ended,
+        "transfers": 1 if transferred else 0,
+        "wrap_s": wrap,
     }
     history.calls.append(row)
     history.rings.append(
         _ring(call_id, agent, answered - rng.uniform(2, 8), "answered", answered, queue, caller)
-        | {"wrap_s": wrap}
+        | {"wrap_s": wrap, "talk_s": talk}
     )
     if rng.random() < 0.85:
         history.notes.append(

@@ -14,6 +14,7 @@ from connectors.sql import SqlSettings
 from screenpop.cluster_settings import ClusterSettings
 from screenpop.connectors.contract import find_kind
 from screenpop.connectors.registry import build_connector
+from screenpop.report_schedule import ReportSchedule
 from screenpop.settings import (
     AgentSettings,
     BoardSettings,
@@ -62,6 +63,7 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "board": BoardSettings,
     "cluster": ClusterSettings,
     "smtp": SmtpSettings,
+    "reports.schedule": ReportSchedule,
 }
 
 

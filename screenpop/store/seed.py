@@ -11,9 +11,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import Column, MetaData, func, select
 
 from screenpop.store.database import create_engine
+from screenpop.store.migrate import create_or_upgrade
 from screenpop.store.schema import build_tables
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ async def seed_if_empty(url: str, make_rows: Callable[[], Rows]) -> int:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            await conn.run_sync(create_or_upgrade, metadata, tables)
             if await conn.scalar(select(func.count()).select_from(tables.calls)):
                 return 0
             rows = make_rows()
@@ -41,10 +42,16 @@ async def seed_if_empty(url: str, make_rows: Callable[[], Rows]) -> int:
                     log.debug("seed: no table %s, its %d rows skipped", name, len(table_rows))
                     continue
                 given = set().union(*(row.keys() for row in table_rows))
-                keys = given & set(table.c.keys())  # one shape for every row: missing is NULL
-                cleaned = [{k: row.get(k) for k in keys} for row in table_rows]
+                # one shape for every row: a column a row lacks gets its default, else NULL
+                blank = {k: _default(table.c[k]) for k in given & set(table.c.keys())}
+                cleaned = [{k: row.get(k, v) for k, v in blank.items()} for row in table_rows]
                 for start in range(0, len(cleaned), BATCH):
                     await conn.execute(table.insert(), cleaned[start : start + BATCH])
             return len(rows.get(tables.calls.name, ()))
     finally:
         await engine.dispose()
+
+
+def _default(column: Column[Any]) -> Any:
+    default = column.default
+    return getattr(default, "arg", None) if default is not None and default.is_scalar else None
