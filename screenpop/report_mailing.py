@@ -96,7 +96,7 @@ def series_of(report: Report) -> Series:
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in report.rows:
         into = totals[str(row.get("interval_start", ""))]
-        for column in {bars_column, "answered_within_sl", "offered", "short_abandoned"} - {""}:
+        for column in {bars_column, "answered_within_sl", "answered", "abandoned"} - {""}:
             if isinstance(row.get(column), int | float):
                 into[column] += float(row[column])
     starts = sorted(totals)
@@ -115,7 +115,8 @@ def series_of(report: Report) -> Series:
 
 
 def _level(figures: dict[str, Any]) -> float | None:
-    counted = figures["offered"] - figures["short_abandoned"]
+    """As the queue report counts it: within the threshold / (answered + abandoned)."""
+    counted = figures["answered"] + figures["abandoned"]
     return 100.0 * figures["answered_within_sl"] / counted if counted > 0 else None
 
 

@@ -8,7 +8,7 @@ import { h, safeText } from "./dom.js";
 const NS = "http://www.w3.org/2000/svg";
 const W = 560;
 const H = 220;
-const M = { left: 48, right: 12, top: 12, bottom: 30 };
+const M = { left: 56, right: 12, top: 12, bottom: 32 };
 let serial = 0;
 
 function el(tag, attrs = {}, ...children) {

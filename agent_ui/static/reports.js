@@ -106,7 +106,7 @@ function chartsOf(report) {
   const empty = t("No calls in this range.");
   if (report.kind === "queues") {
     const { labels, sums } = byInterval(report.rows, report);
-    const level = sums.map((s) => ratio(s.answered_within_sl || 0, (s.offered || 0) - (s.short_abandoned || 0)));
+    const level = sums.map((s) => ratio(s.answered_within_sl || 0, (s.answered || 0) + (s.abandoned || 0)));
     return [
       chart({ id: "service-level", title: t("Service level (%)"), kind: "line", labels, values: level,
         max: 100, format: percent, empty,
