@@ -59,6 +59,9 @@ class ReportMailer:
             ["schedule", "outcome"],
             registry=registry,
         )
+        for entry in self.schedules:  # at 0 from the start, so a dashboard sees every schedule
+            for outcome in ("sent", "failed"):
+                self.mailed.labels(entry.name, outcome)
 
     async def run(self) -> None:
         """Send every entry at its times, until cancelled."""

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
+import pytest
+from sqlalchemy import MetaData, Table, distinct, func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from screenpop.store import Store
+from screenpop.store.schema import build_tables
 from screenpop.store.seed import seed_if_empty
 from screenpop_demo.history import AGENTS, make_history
 
@@ -42,16 +47,41 @@ def test_the_same_days_give_the_same_calls() -> None:
     assert later.calls[0] != make_history(UNTIL, NY).calls[0]  # the window moves with the date
 
 
-async def test_written_into_an_empty_call_log_only(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'log.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def call_log(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, str]]:
+    """The URL and table prefix of an empty call log (its tables not created yet)."""
+    if request.param == "sqlite":
+        url, prefix = f"sqlite+aiosqlite:///{tmp_path / 'log.db'}", ""
+    else:
+        url = request.getfixturevalue("postgres_url")
+        prefix = request.getfixturevalue("unique_table") + "_"
+    yield url, prefix
+    store = Store(url, table_prefix=prefix)
+    await store.start()
+    await store.drop_tables()
+    await store.aclose()
+
+
+async def test_written_into_an_empty_call_log_only(call_log: tuple[str, str]) -> None:
+    url, prefix = call_log
     history = make_history(UNTIL, NY)
-    assert await seed_if_empty(url, history.tables) == len(history.calls)
-    assert await seed_if_empty(url, history.tables) == 0  # it had calls: nothing added
-    engine = create_engine(f"sqlite:///{tmp_path / 'log.db'}")
-    with engine.connect() as conn:
-        assert conn.scalar(text("SELECT count(*) FROM calls")) == len(history.calls)
-        assert conn.scalar(text("SELECT count(*) FROM call_rings")) == len(history.rings)
-        assert conn.scalar(text("SELECT count(DISTINCT disposition) FROM call_notes")) == 5
-        assert conn.scalar(text("SELECT count(*) FROM agent_pauses")) == len(history.pauses)
-        assert conn.scalar(text("SELECT sum(transfers) FROM calls")) > 0
-    engine.dispose()
+    assert await seed_if_empty(url, history.tables, prefix) == len(history.calls)
+    assert await seed_if_empty(url, history.tables, prefix) == 0  # it had calls: nothing added
+    tables = build_tables(MetaData(), prefix)
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            async def count(table: Table) -> int:
+                return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
+
+            assert await count(tables.calls) == len(history.calls)
+            assert await count(tables.rings) == len(history.rings)
+            assert await count(tables.pauses) == len(history.pauses)
+            dispositions = select(func.count(distinct(tables.notes.c.disposition)))
+            assert await conn.scalar(dispositions) == 5
+            assert await conn.scalar(select(func.sum(tables.calls.c.transfers))) > 0
+    finally:
+        await engine.dispose()

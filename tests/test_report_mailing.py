@@ -16,6 +16,7 @@ from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from screenpop.cluster.redis import ClusterRedis
+from screenpop.daemon import Daemon
 from screenpop.report_mailing import redis_claim, series_of, start_mailing
 from screenpop.reports.model import ReportQuery, options_from
 from screenpop.reports.service import Reporter
@@ -23,6 +24,7 @@ from screenpop.settings import load_settings
 from screenpop.store.seed import seed_if_empty
 from screenpop.tasks import TaskOwner
 from screenpop_demo.history import make_history
+from tests.harness import free_port
 from tests.mailbox import smtp_server
 
 NY = ZoneInfo("America/New_York")
@@ -125,3 +127,15 @@ async def test_in_a_cluster_one_node_claims_each_send(redis_url: str, redis_clea
     finally:
         await redis.aclose()
         await down.aclose()
+
+
+async def test_the_daemon_runs_the_mailer_and_counts_in_metrics(tmp_path: Path) -> None:
+    config = write_config(tmp_path, free_port())
+    async with Daemon(load_settings(config, environ={})) as daemon:
+        text = daemon.metrics_text().decode()
+        assert 'screenpop_reports_mailed_total{outcome="sent",schedule="support-daily"} 0.0' in text
+        assert (
+            'screenpop_reports_mailed_total{outcome="failed",schedule="agents-weekly"} 0.0' in text
+        )
+        tasks = {t.get_name() for t in asyncio.all_tasks()}
+        assert "report mailer" in tasks

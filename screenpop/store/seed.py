@@ -23,12 +23,13 @@ Rows = Mapping[str, Sequence[Mapping[str, Any]]]
 BATCH = 2000
 
 
-async def seed_if_empty(url: str, make_rows: Callable[[], Rows]) -> int:
+async def seed_if_empty(url: str, make_rows: Callable[[], Rows], table_prefix: str = "") -> int:
     """Create the call log at `url` if missing and, when it holds no call, write the rows
-    `make_rows()` gives. Returns the number of calls written (0: the log had calls)."""
+    `make_rows()` gives (keyed by the table names without `table_prefix`). Returns the number
+    of calls written (0: the log had calls)."""
     metadata = MetaData()
-    tables = build_tables(metadata)
-    by_name = {t.name: t for t in metadata.sorted_tables}
+    tables = build_tables(metadata, table_prefix)
+    by_name = {t.name.removeprefix(table_prefix): t for t in metadata.sorted_tables}
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
@@ -47,7 +48,7 @@ async def seed_if_empty(url: str, make_rows: Callable[[], Rows]) -> int:
                 cleaned = [{k: row.get(k, v) for k, v in blank.items()} for row in table_rows]
                 for start in range(0, len(cleaned), BATCH):
                     await conn.execute(table.insert(), cleaned[start : start + BATCH])
-            return len(rows.get(tables.calls.name, ()))
+            return len(rows.get("calls", ()))
     finally:
         await engine.dispose()
 
