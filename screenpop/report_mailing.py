@@ -21,8 +21,9 @@ from screenpop.localday import zone
 from screenpop.report_chart import Series, chart_png
 from screenpop.report_mail import MailedReport
 from screenpop.report_mailer import Claim, ReportMailer
-from screenpop.report_schedule import ReportSchedule
-from screenpop.reports.model import Report, ReportQuery, options_from
+from screenpop.report_schedule import ReportSchedule, check_kinds
+from screenpop.reports.kinds import KINDS
+from screenpop.reports.model import INTERVALS, Report, ReportQuery, options_from
 from screenpop.reports.service import Reporter
 from screenpop.settings import Settings
 from screenpop.tasks import TaskOwner
@@ -40,7 +41,9 @@ def start_mailing(
     tasks: TaskOwner,
     cluster: ClusterNode | None,
 ) -> ReportMailer:
-    """The mailer of `cfg`'s schedules, its task spawned on `tasks` (none without schedules)."""
+    """The mailer of `cfg`'s schedules, its task spawned on `tasks` (none without schedules).
+    ConfigError for an entry whose kind or interval the engine does not have."""
+    check_kinds(cfg.reports.schedule, KINDS, INTERVALS)
     tz = zone(cfg.ui.timezone)
 
     async def make(entry: ReportSchedule, first: dt.date, last: dt.date) -> MailedReport:

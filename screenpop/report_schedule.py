@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from screenpop.errors import ConfigError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
@@ -27,8 +30,8 @@ class ReportSchedule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")  # in the subject, the log and the metrics
-    kind: str = "queues"  # a report kind, as `screenpop report KIND`
-    interval: str = "hour"  # as `screenpop report --interval`
+    kind: str = "queues"  # a report kind, as `screenpop report KIND` (checked by check_kinds)
+    interval: str = "hour"  # as `screenpop report --interval` (checked by check_kinds)
     every: Literal["daily", "weekly"] = "daily"
     at: str = "07:00"  # HH:MM, the center's time ([ui] timezone)
     weekday: Literal[
@@ -37,18 +40,6 @@ class ReportSchedule(BaseModel):
     queue: str | None = None  # only this queue; None: every queue
     recipients: list[str]
     format: Literal["csv"] = "csv"  # the attachment's format
-
-    @field_validator("kind", "interval")
-    @classmethod
-    def _known(cls, value: str, info: ValidationInfo) -> str:
-        # Imported here: the report kinds read the settings, which hold this model.
-        from screenpop.reports.kinds import KINDS
-        from screenpop.reports.model import INTERVALS
-
-        known = tuple(KINDS) if info.field_name == "kind" else INTERVALS
-        if value not in known:
-            raise ValueError(f"{value!r} is not one of {', '.join(known)}")
-        return value
 
     @field_validator("at")
     @classmethod
@@ -80,6 +71,23 @@ def unique_schedules(entries: list[ReportSchedule]) -> list[ReportSchedule]:
     if dupes:
         raise ValueError(f"schedule names must be unique, repeated: {', '.join(dupes)}")
     return entries
+
+
+def check_kinds(
+    entries: Sequence[ReportSchedule], kinds: Collection[str], intervals: Collection[str]
+) -> None:
+    """ConfigError naming the entry whose `kind` or `interval` is not one the engine has (the
+    engine's lists are passed in: it reads the settings, so the settings cannot read it)."""
+    for entry in entries:
+        for key, value, known in (
+            ("kind", entry.kind, kinds),
+            ("interval", entry.interval, intervals),
+        ):
+            if value not in known:
+                raise ConfigError(
+                    f"reports.schedule {entry.name!r}: {key} {value!r} is not one of "
+                    + ", ".join(known)
+                )
 
 
 def next_send(entry: ReportSchedule, after: float, tz: dt.tzinfo | None) -> float:

@@ -12,11 +12,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pytest
 from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from screenpop.cluster.redis import ClusterRedis
 from screenpop.daemon import Daemon
+from screenpop.errors import ConfigError
 from screenpop.report_mailing import redis_claim, series_of, start_mailing
 from screenpop.reports.model import ReportQuery, options_from
 from screenpop.reports.service import Reporter
@@ -139,3 +141,13 @@ async def test_the_daemon_runs_the_mailer_and_counts_in_metrics(tmp_path: Path) 
         )
         tasks = {t.get_name() for t in asyncio.all_tasks()}
         assert "report mailer" in tasks
+
+
+async def test_a_schedule_of_an_unknown_kind_stops_the_daemon_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, free_port())
+    config.write_text(config.read_text().replace('kind = "agents"', 'kind = "agent"'))
+    with pytest.raises(ConfigError, match="'agents-weekly': kind 'agent' is not one of queues"):
+        async with Daemon(load_settings(config, environ={})):
+            pass

@@ -9,7 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from screenpop.report_schedule import ReportSchedule, covered, next_send, unique_schedules
+from screenpop.errors import ConfigError
+from screenpop.report_schedule import (
+    ReportSchedule,
+    check_kinds,
+    covered,
+    next_send,
+    unique_schedules,
+)
+from screenpop.reports.kinds import KINDS
+from screenpop.reports.model import INTERVALS
 
 NY = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")
@@ -102,8 +111,6 @@ def test_daily_covers_the_day_before_and_weekly_the_previous_week() -> None:
         ({"recipients": ["boss"]}, "'boss' is not a mail address"),
         ({"every": "monthly"}, "'daily' or 'weekly'"),
         ({"weekday": "funday"}, "'monday'"),
-        ({"interval": "minute"}, "'minute' is not one of 15m, hour"),
-        ({"kind": "weather"}, "'weather' is not one of queues, agents"),
         ({"name": "has space"}, "should match pattern"),
         ({"colour": "red"}, "Extra inputs are not permitted"),
     ],
@@ -116,3 +123,11 @@ def test_bad_entries_say_what_is_wrong(fields: dict[str, Any], message: str) -> 
 def test_schedule_names_are_unique() -> None:
     with pytest.raises(ValueError, match="repeated: daily"):
         unique_schedules([entry(), entry(at="08:00")])
+
+
+def test_kinds_and_intervals_are_the_engines() -> None:
+    check_kinds([entry(kind="agents", interval="hour_of_day")], KINDS, INTERVALS)
+    with pytest.raises(ConfigError, match="'daily': kind 'weather' is not one of queues, agents"):
+        check_kinds([entry(kind="weather")], KINDS, INTERVALS)
+    with pytest.raises(ConfigError, match="interval 'minute' is not one of 15m, hour"):
+        check_kinds([entry(interval="minute")], KINDS, INTERVALS)
