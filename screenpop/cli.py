@@ -44,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("--config", help=config_help)
 
-    demo = sub.add_parser("demo", help="run the daemon on the bundled demo config")
+    demo = sub.add_parser(
+        "demo",
+        help="run the daemon on the bundled demo config (an empty demo call log first gets "
+        "three weeks of generated history, for the Reports page)",
+    )
     demo.add_argument("--port", type=int, help="web port (default from config/demo.toml: 8080)")
     demo.add_argument("--config", default=str(DEMO_CONFIG), help=argparse.SUPPRESS)
 
