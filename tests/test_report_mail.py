@@ -15,11 +15,12 @@ from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from screenpop.errors import ConfigError
+from screenpop.reloads import restart_only_changes
 from screenpop.report_chart import Series, chart_png
 from screenpop.report_mail import MailedReport
 from screenpop.report_mailer import ReportMailer
 from screenpop.report_schedule import ReportSchedule
-from screenpop.settings import load_settings
+from screenpop.settings import Settings, load_settings
 from screenpop.smtp_settings import SmtpSettings
 from tests.harness import free_port
 from tests.mailbox import smtp_server
@@ -168,3 +169,8 @@ def test_smtp_settings_take_the_password_from_the_environment(tmp_path: Path) ->
     config.write_text('[smtp]\nsecurity = "ssl"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"smtp\.security"):
         load_settings(config, environ={})
+
+
+def test_a_reload_says_smtp_changes_take_a_restart() -> None:
+    old, new = Settings(), Settings(smtp=SmtpSettings(host="127.0.0.1"))
+    assert restart_only_changes(old, new) == ["[smtp] changed: takes effect after a restart"]
