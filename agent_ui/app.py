@@ -13,7 +13,7 @@ import jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from agent_ui import api, create_api, desk_api, pages, reports_api, search_api, ws
+from agent_ui import api, create_api, desk_api, pages, reports_api, reports_page, search_api, ws
 from agent_ui.counters import UiCounters
 from agent_ui.demo_crm import add_demo_routes
 from agent_ui.i18n import CATALOGS, load_catalogs
@@ -156,6 +156,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/language", pages.set_language)
     r.add_get("/agent", pages.agent_page)
     r.add_get("/supervisor", pages.supervisor_page)
+    r.add_get("/reports", reports_page.reports_page)
     r.add_get("/ws", ws.websocket)
     r.add_get("/healthz", api.healthz)
     r.add_get("/readyz", api.readyz)

@@ -228,4 +228,12 @@ async def supervisor_page(request: web.Request) -> web.StreamResponse:
         return render(request, "forbidden.html", 403, agent=agent)
     pause = {"manage": desk.manages_agents(agent), "reasons": list(desk.ui.pause_reasons)}
     warning = origin_warning(request, page_text(request, agent))
-    return render(request, "supervisor.html", agent=agent, warning=warning, pause_config=pause)
+    reports = desk.reads_reports(agent)
+    return render(
+        request,
+        "supervisor.html",
+        agent=agent,
+        warning=warning,
+        pause_config=pause,
+        reports=reports,
+    )

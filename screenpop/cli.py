@@ -44,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("--config", help=config_help)
 
-    demo = sub.add_parser("demo", help="run the daemon on the bundled demo config")
+    demo = sub.add_parser(
+        "demo",
+        help="run the daemon on the bundled demo config (an empty demo call log first gets "
+        "three weeks of generated history, for the Reports page)",
+    )
     demo.add_argument("--port", type=int, help="web port (default from config/demo.toml: 8080)")
     demo.add_argument("--config", default=str(DEMO_CONFIG), help=argparse.SUPPRESS)
 
@@ -179,6 +183,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         demo = _demo_settings(args.config, args.port)
         _configure(args, demo)
+        _seed_history(demo)
         return _run(demo, Path(args.config), log_setup(args, os.environ), demo=True)
     if args.command in ("replay", "watch"):
         return _recorder(args)
@@ -232,6 +237,27 @@ def _demo_settings(config: str, port: int | None) -> Settings:
         environ["SCREENPOP__SERVER__PORT"] = str(port)
         environ.setdefault("SCREENPOP__SERVER__PUBLIC_ORIGIN", f"http://127.0.0.1:{port}")
     return load_settings(path, environ)
+
+
+def _seed_history(settings: Settings) -> None:
+    """An empty demo call log gets three weeks of generated calls (the Reports page's data)."""
+    import datetime as dt
+
+    from screenpop.localday import zone
+    from screenpop.paths import resolve_url
+    from screenpop.store.seed import seed_if_empty
+    from screenpop_demo.history import make_history
+
+    tz = zone(settings.ui.timezone) or dt.datetime.now().astimezone().tzinfo or dt.UTC
+    today = dt.datetime.now(tz).date()
+    url = resolve_url(settings.store.url, settings.base_dir)
+    try:
+        count = asyncio.run(seed_if_empty(url, lambda: make_history(today, tz).tables()))
+    except Exception as exc:  # the demo runs without history rather than not at all
+        log.warning("demo: no generated history in the call log: %s", exc)
+        return
+    if count:
+        log.info("demo: %d calls of generated history written to the call log", count)
 
 
 def _run(settings: Settings, path: Path | None, logs: LogSetup, demo: bool) -> int:

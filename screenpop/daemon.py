@@ -55,6 +55,7 @@ from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.record_figures import RecordFigures
 from screenpop.reloads import build_sources, close_later, restart_only_changes
+from screenpop.report_mailing import start_mailing
 from screenpop.reports.service import Reporter
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
@@ -175,6 +176,7 @@ class Daemon:
         parts = (self.live, self.hub, self._board_state, self._board_feed, self.sources)
         self.statuses = await stack.enter_async_context(AgentStatuses(*parts, writer=self.writer))
         self.desk = self._build_desk(presence)
+        start_mailing(cfg, self._reporter, self.metrics.registry, self._tasks, self.cluster)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
         """The cache, the store, the connectors and the background tasks' owner."""

@@ -24,6 +24,8 @@ In cluster mode (`[cluster]`, its own `key_prefix`):
 * `lookup:<section key>`: the node asking a connector about a number now; the others wait for
   its answer in the cache instead of asking too.
 * `board`: the pub/sub channel each node's board changes (calls, presence, wrap-ups) go out on.
+* `report-send:<schedule>:<due>`: the node that mails a scheduled report's send due at epoch
+  second `<due>` (set once, expiring hours later; the other nodes do not send it).
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ LEASE = "lease:"
 NODE = "node:"
 DELIVER_CHANNEL = "deliver"
 BOARD_CHANNEL = "board"
+
+
+def report_send_key(schedule: str, due: float) -> str:
+    """Who mails `schedule`'s report due at epoch time `due`."""
+    return f"report-send:{schedule}:{int(due)}"
 
 
 def lease_key(source: str) -> str:

@@ -13,7 +13,7 @@ from screenpop.telephony.base import Source, SourceContext, find_source_kind
 
 log = logging.getLogger(__name__)
 
-RESTART_ONLY = ("server", "cache", "store", "cluster", "telephony")
+RESTART_ONLY = ("server", "cache", "store", "cluster", "telephony", "smtp")
 
 
 def build_sources(cfg: Settings, presence: Presence) -> dict[str, Source]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from screenpop.report_schedule import ReportSchedule, unique_schedules
 
 
 class ReportSettings(BaseModel):
@@ -13,3 +15,9 @@ class ReportSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     short_abandon_s: float = Field(default=5.0, ge=0)
+    schedule: list[ReportSchedule] = []  # `[[reports.schedule]]`: reports mailed on a timetable
+
+    @field_validator("schedule")
+    @classmethod
+    def _unique(cls, entries: list[ReportSchedule]) -> list[ReportSchedule]:
+        return unique_schedules(entries)

@@ -45,6 +45,7 @@ from screenpop.logging_settings import LoggingSettings
 from screenpop.lookup_settings import LookupSettings
 from screenpop.paths import default_store_url
 from screenpop.report_settings import ReportSettings
+from screenpop.smtp_settings import SmtpSettings
 
 DEFAULT_SESSION_SECRET = "change-me"
 CONFIG_ENV = "SCREENPOP_CONFIG"
@@ -247,6 +248,7 @@ class Settings(Strict):
     cluster: ClusterSettings = ClusterSettings()
     lookup: LookupSettings = LookupSettings()
     reports: ReportSettings = ReportSettings()
+    smtp: SmtpSettings = SmtpSettings()
     telephony: list[SourceSettings] = []
     connectors: list[ConnectorSettings] = []
     agents: list[AgentSettings] = []

@@ -14,6 +14,7 @@ from connectors.sql import SqlSettings
 from screenpop.cluster_settings import ClusterSettings
 from screenpop.connectors.contract import find_kind
 from screenpop.connectors.registry import build_connector
+from screenpop.report_schedule import ReportSchedule
 from screenpop.settings import (
     AgentSettings,
     BoardSettings,
@@ -27,6 +28,7 @@ from screenpop.settings import (
     UiSettings,
     load_settings,
 )
+from screenpop.smtp_settings import SmtpSettings
 from screenpop.telephony.asterisk.source import AmiOptions
 from screenpop.telephony.base import SourceContext, find_source_kind
 from screenpop.telephony.freeswitch.source import EslOptions
@@ -60,6 +62,8 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "ui": UiSettings,
     "board": BoardSettings,
     "cluster": ClusterSettings,
+    "smtp": SmtpSettings,
+    "reports.schedule": ReportSchedule,
 }
 
 

@@ -7,7 +7,8 @@ Debian's Chromium (headless, never a downloaded browser), and for the next `--po
 pop on Alice's page measures, in the page, the time from the `pop` frame's arrival on the
 websocket to the card's summary strip in the DOM. Then, once a card with flags is on Alice's
 page, it writes docs/agent.png (1366x768), docs/agent-wide.png (the same page at 1920x1080) and
-docs/supervisor.png (1920x1080).
+docs/supervisor.png (1920x1080); and docs/reports.png (1440x1000): Sam's Reports page on the
+demo's generated history, the last two weeks by day. `--reports-only` writes that one alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import signal
 import socket
@@ -121,9 +123,26 @@ async def ring_to_render(page: Page, base: str) -> str:
     return f"ring event to card rendered (daemon's figure): {count:.0f} pops, mean {mean}"
 
 
-async def main(port: int, pops: int, out: Path) -> None:
+async def reports_shot(browser: Browser, base: str, out: Path) -> None:
+    """docs/reports.png: the queue report of the two weeks before today, by day."""
+    page = await login(browser, base, "sam", 1440, 1000)
+    await page.goto(f"{base}/reports")
+    last = await page.input_value("#to")
+    first = dt.date.fromisoformat(last) - dt.timedelta(days=13)
+    await page.fill("#from", first.isoformat())
+    await page.click("#show")
+    await page.locator("[data-chart=service-level] circle.point").nth(13).wait_for(timeout=WAIT_MS)
+    await page.screenshot(path=out / "reports.png")
+    print(f"written: {out / 'reports.png'}")
+
+
+async def main(port: int, pops: int, out: Path, reports_only: bool) -> None:
     async with demo(port) as base, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        await reports_shot(browser, base, out)
+        if reports_only:
+            await browser.close()
+            return
         agent = await login(browser, base, "alice", 1366, 768)
         board = await login(browser, base, "sam", 1920, 1080)
         await login(browser, base, "bob", 1920, 1080)  # a second agent taking calls (in French)
@@ -152,5 +171,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=0, help="default: a free one")
     parser.add_argument("--pops", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--reports-only", action="store_true", help="docs/reports.png alone")
     args = parser.parse_args()
-    asyncio.run(main(args.port or free_port(), args.pops, args.out))
+    asyncio.run(main(args.port or free_port(), args.pops, args.out, args.reports_only))
