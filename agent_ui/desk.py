@@ -98,9 +98,10 @@ class Desk(Protocol):
         already know the caller as someone else."""
         ...
 
-    async def search(self, q: str, role_name: str) -> dict[str, Any]:
+    async def search(self, q: str, agent: Agent) -> dict[str, Any]:
         """Customers matching `q` (name, customer id, number) in every searching connector the
-        role may see, merged by customer id. ValueError unless `q` has 2 to 100 characters."""
+        agent's role may see, merged by customer id; the search (not its results) goes to the
+        audit trail. ValueError unless `q` has 2 to 100 characters."""
         ...
 
     def create_forms(self, role_name: str) -> list[dict[str, Any]]:
@@ -139,7 +140,10 @@ class Desk(Protocol):
         ``{"day", "calls"}``. StoreError when the store does not answer."""
         ...
 
-    async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]: ...
+    async def card_for_number(self, number: str, agent: Agent) -> dict[str, Any]:
+        """One fan-out for `number`, as the agent's role may see it, recorded in the audit
+        trail. ValueError for a non-number."""
+        ...
 
     # -- operations -----------------------------------------------------------------------------
     @property

@@ -55,6 +55,7 @@ from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.record_figures import RecordFigures
 from screenpop.reloads import build_sources, close_later, restart_only_changes
+from screenpop.retention import start_retention
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.store.figures import WriterFigures
@@ -173,6 +174,7 @@ class Daemon:
             AgentStatuses(self.live, self.hub, self._board_state, self._board_feed, self.sources)
         )
         self.desk = self._build_desk(presence)
+        start_retention(self.live, self.store, self._tasks, self.metrics.registry, self.cluster)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
         """The cache, the store, the connectors and the background tasks' owner."""
@@ -229,7 +231,7 @@ class Daemon:
             )
         )
         self._intake = await stack.enter_async_context(pipeline.intake)
-        self.actions = pipeline.actions
+        self.actions, self.audit = pipeline.actions, pipeline.audit
 
     def _build_desk(self, presence: Presence) -> DeskService:
         self.metrics.registry.register(LiveFigures(self.sources, self._cache, self.board))
@@ -253,6 +255,7 @@ class Daemon:
                 writeback=self.writeback,
                 reload=self.reload,
                 cluster=self.cluster,
+                audit=self.audit,
             )
         )
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry
 
 from screenpop.agents import Agent
+from screenpop.audit import AuditTrail
 from screenpop.board.feed import BoardFeed
 from screenpop.board.state import BoardState
 from screenpop.cache import Cache
@@ -75,6 +76,7 @@ class DeskParts:
     reload: Callable[[], Awaitable[str]]
     cluster: ClusterChecks | None = None
     writeback: Writeback | None = None  # notes and call ends to the recording connectors
+    audit: AuditTrail | None = None  # card reads and searches: who saw which caller
 
 
 class DeskService:
@@ -195,13 +197,17 @@ class DeskService:
         """A customer found by search is this call's caller (see AgentActions.link)."""
         await self._p.actions.link(agent_id, call_id, customer_id)
 
-    async def search(self, q: str, role_name: str) -> dict[str, Any]:
-        """Customers matching `q` in every searching connector the role may see (see
-        screenpop.search). ValueError unless `q` has 2 to 100 characters."""
+    async def search(self, q: str, agent: Agent) -> dict[str, Any]:
+        """Customers matching `q` in every searching connector the agent's role may see (see
+        screenpop.search), the query recorded in the audit trail. ValueError unless `q` has 2
+        to 100 characters."""
         q = check_query(q)
         live = self._p.live
+        if self._p.audit is not None:
+            number = normalize(q, live.settings.phone.default_region)
+            self._p.audit.search(agent.id, q, number.e164 if number.lookupable else None)
         return await search_all(
-            live.lookup.connectors, q, live.role(role_name), self._search_counters
+            live.lookup.connectors, q, live.role(agent.role), self._search_counters
         )
 
     def create_forms(self, role_name: str) -> list[dict[str, Any]]:
@@ -308,14 +314,17 @@ class DeskService:
                 return name, source
         return None
 
-    async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]:
-        """One fan-out for `number`, as the role may see it. ValueError for a non-number."""
+    async def card_for_number(self, number: str, agent: Agent) -> dict[str, Any]:
+        """One fan-out for `number`, as the agent's role may see it, recorded in the audit
+        trail. ValueError for a non-number."""
         live = self._p.live
         caller = normalize(number, live.settings.phone.default_region)
-        if not caller.lookupable:
+        if not caller.lookupable or caller.e164 is None:
             raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
         card = await self._p.actions.build_card(caller, call_id="")
-        return card.to_json(live.role(role_name), live.settings.sections)
+        if self._p.audit is not None:
+            self._p.audit.card_read(agent.id, caller.e164)
+        return card.to_json(live.role(agent.role), live.settings.sections)
 
     # -- operations -----------------------------------------------------------------------------
     @property

@@ -29,6 +29,7 @@ import aiosqlite
 
 from screenpop.errors import OutboxFull, StoreError
 from screenpop.store.schema import (
+    AuditRecord,
     CallRecord,
     LogoutRecord,
     NoteRecord,
@@ -45,6 +46,7 @@ KINDS: dict[str, type[Write]] = {
     "logout": LogoutRecord,
     "ring": RingRecord,
     "wrap": WrapRecord,
+    "audit": AuditRecord,
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -77,6 +79,8 @@ def kind_of(item: Write) -> str:
             return "ring"
         case WrapRecord():
             return "wrap"
+        case AuditRecord():
+            return "audit"
 
 
 def key_of(item: Write) -> str:
@@ -91,6 +95,8 @@ def key_of(item: Write) -> str:
             return f"{source}\x1f{call_id}\x1f{agent_id}\x1f{ring_no}"
         case WrapRecord(agent_id=agent_id, at=at):
             return f"{agent_id}\x1f{at!r}"
+        case AuditRecord(audit_id=audit_id):
+            return audit_id
 
 
 class Outbox:

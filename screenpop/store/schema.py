@@ -1,6 +1,6 @@
 """The call log's tables and the row it keeps per call.
 
-Five tables, created if missing (names take an optional prefix, indexes too, so several
+Six tables, created if missing (names take an optional prefix, indexes too, so several
 prefixes can share one database):
 
 * ``calls``: one row per (source, call_id), upserted as the call moves on;
@@ -12,7 +12,9 @@ prefixes can share one database):
   :data:`MISSED_OUTCOMES`): the agent's missed calls and, for reports, missed rings per agent;
 * ``caller_choices``: which customer an agent picked for a number that matched several;
 * ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
-  have expired anyway, so a restart does not bring them back.
+  have expired anyway, so a restart does not bring them back;
+* ``audit``: who saw which caller's data, and when (:class:`AuditRecord`); rows are only ever
+  added, and removed by the `[audit] retention_days` purge or the caller's erasure.
 """
 
 from __future__ import annotations
@@ -123,7 +125,28 @@ class LogoutRecord:
     expires_at: float  # when those sessions would have expired anyway (epoch seconds)
 
 
-Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord
+AUDIT_ACTIONS = ("pop", "card_read", "search", "report", "forget")
+AUDIT_ID_MAX_CHARS = 32
+AUDIT_DETAIL_MAX_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """Someone saw a caller's data (or erased it): `actor` is an agent id, or ``cli`` / ``api``;
+    `action` one of :data:`AUDIT_ACTIONS`; `e164` the caller (None when the event names no
+    number: a search for a name, an erasure, which keeps only a digest in `detail`). `audit_id`
+    makes writing it twice harmless."""
+
+    audit_id: str
+    at: float
+    actor: str
+    action: str
+    e164: str | None = None
+    call_id: str | None = None
+    detail: str = ""
+
+
+Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord | AuditRecord
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
 
 
@@ -134,6 +157,7 @@ class Tables:
     choices: Table
     logouts: Table
     rings: Table
+    audit: Table
 
 
 def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
@@ -210,7 +234,23 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Index(f"{prefix}call_rings_agent_rang", "agent_id", "rang_at"),
         Index(f"{prefix}call_rings_rang", "rang_at"),
     )
-    return Tables(calls, notes, choices, logouts, rings)
+    audit = Table(
+        f"{prefix}audit",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("audit_id", String(AUDIT_ID_MAX_CHARS), nullable=False),
+        Column("at", Double, nullable=False),
+        Column("actor", String(128), nullable=False),
+        Column("action", String(16), nullable=False),
+        Column("e164", String(32)),
+        Column("call_id", String(128)),
+        Column("detail", String(AUDIT_DETAIL_MAX_CHARS), nullable=False, default=""),
+        Index(f"{prefix}audit_audit_id", "audit_id", unique=True),
+        Index(f"{prefix}audit_e164_at", "e164", "at"),
+        Index(f"{prefix}audit_actor_at", "actor", "at"),
+        Index(f"{prefix}audit_at", "at"),
+    )
+    return Tables(calls, notes, choices, logouts, rings, audit)
 
 
 def iso(ts: float) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from screenpop.store.schema import (
     RING_ANSWERED,
     RING_RINGING,
+    AuditRecord,
     CallRecord,
     NoteRecord,
     RingRecord,
@@ -73,6 +74,8 @@ class WriteStatements:
             return _set_wrap(t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
+        if kind is AuditRecord:  # append only: the same row again is the one already there
+            return insert(t.audit).on_conflict_do_nothing(index_elements=[t.audit.c.audit_id])
         ins = insert(t.logouts)
         larger = func.greatest if dialect == "postgresql" else func.max
         latest = larger(t.logouts.c.not_before_ms, ins.excluded.not_before_ms)

@@ -1,0 +1,119 @@
+"""The retention purge on SQLite and the real PostgreSQL: exactly the rows older than the
+cutoff go (a row at the cutoff stays), in batches, and the audit trail has a retention of its
+own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import func, select
+
+from screenpop.audit import audit_record
+from screenpop.retention import DAY_S, Retention
+from screenpop.settings import Settings, parse_settings
+from screenpop.store import CallRecord, Store
+from screenpop.store.retention import STORE_RETAINED, older_batch, purge_older
+from screenpop.store.schema import LogoutRecord, NoteRecord, RingRecord, Write
+
+NOW = 1_795_000_000.0
+E164 = "+12125551234"
+
+
+def settings(store_days: int, audit_days: int) -> Settings:
+    raw: dict[str, Any] = {
+        "store": {"retention_days": store_days},
+        "audit": {"retention_days": audit_days},
+    }
+    return parse_settings(raw, "test")
+
+
+def rows_at(n: int, at: float) -> list[Write]:
+    """Call `n` at `at` with one ring, one note, one audit row and one logout of its own."""
+    call_id = f"c{n}"
+    return [
+        CallRecord("pbx", call_id, E164, E164, None, "q", "alice", "ended", "inbound", at),
+        RingRecord("pbx", call_id, "alice", 1, at, "answered", at + 5),
+        NoteRecord(f"n{n}", call_id, E164, "alice", "resolved", "text", at),
+        audit_record("alice", "pop", E164, call_id, at=at),
+        LogoutRecord(f"agent{n}", int(at * 1000), at),
+    ]
+
+
+async def seed(store: Store, times: list[float]) -> None:
+    for n, at in enumerate(times):
+        await store.write(rows_at(n, at))
+        table = store.tables.choices
+        await store.change(
+            table.insert().values(caller_e164=f"+1212555{n:04d}", customer_id="C", at=at), "seed"
+        )
+
+
+async def count(store: Store, name: str) -> int:
+    table = getattr(store.tables, name)
+    return int((await store.rows(select(func.count()).select_from(table), "count"))[0][0])
+
+
+async def times_left(store: Store) -> list[float]:
+    c = store.tables.calls.c
+    return [row[0] for row in await store.rows(select(c.started_at).order_by(c.started_at), "")]
+
+
+async def test_exactly_the_older_rows_go_and_the_one_at_the_cutoff_stays(store: Store) -> None:
+    cutoff = NOW - 30 * DAY_S
+    await seed(store, [cutoff - 86_000, cutoff - 1, cutoff, cutoff + 1, NOW - 60])
+    retention = Retention(lambda: settings(30, 0), store, batch=2)
+
+    purged = await retention.run_once(now=NOW)
+
+    prefix = store.tables.calls.name.removesuffix("calls")
+    assert purged == {
+        f"{prefix}calls": 2,
+        f"{prefix}call_notes": 2,
+        f"{prefix}call_rings": 2,
+        f"{prefix}caller_choices": 2,
+        f"{prefix}session_logouts": 2,
+    }
+    assert await times_left(store) == [cutoff, cutoff + 1, NOW - 60]
+    for retained in STORE_RETAINED:
+        assert await count(store, retained.table) == 3, retained.table
+    assert await count(store, "audit") == 5  # [audit] retention_days = 0: kept for ever
+
+
+async def test_a_purge_runs_in_batches_until_nothing_older_is_left(store: Store) -> None:
+    await seed(store, [NOW - 100 * DAY_S + i for i in range(7)] + [NOW])
+    calls = store.tables.calls
+    one = await store.change(older_batch(calls, "started_at", NOW - DAY_S, 3), "one batch")
+    assert one == 3  # one statement deletes at most a batch
+    rest = await purge_older(store, STORE_RETAINED[0], NOW - DAY_S, batch=3, dry_run=False)
+    assert rest == 4
+    assert await times_left(store) == [NOW]
+
+
+async def test_the_audit_trail_has_its_own_retention(store: Store) -> None:
+    await seed(store, [NOW - 400 * DAY_S, NOW - 200 * DAY_S, NOW - DAY_S])
+    registry = CollectorRegistry()
+    retention = Retention(lambda: settings(0, 365), store, registry)
+
+    purged = await retention.run_once(now=NOW)
+
+    assert purged == {store.tables.audit.name: 1}
+    assert await count(store, "audit") == 2
+    assert await count(store, "calls") == 3  # [store] retention_days = 0: kept for ever
+    deleted = registry.get_sample_value(
+        "screenpop_retention_rows_deleted_total", {"table": "audit"}
+    )
+    assert deleted == 1.0
+    assert registry.get_sample_value("screenpop_retention_last_run_timestamp_seconds") == NOW
+
+
+async def test_a_dry_run_counts_and_deletes_nothing(store: Store) -> None:
+    await seed(store, [NOW - 90 * DAY_S, NOW - 10 * DAY_S])
+    retention = Retention(lambda: settings(30, 30), store)
+
+    found = await retention.run_once(now=NOW, dry_run=True)
+
+    assert set(found.values()) == {1}
+    assert len(found) == len(STORE_RETAINED) + 1
+    for name in ("calls", "notes", "rings", "choices", "logouts", "audit"):
+        assert await count(store, name) == 2
