@@ -78,8 +78,10 @@ class Cache(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def drop_number(self, e164: str) -> None:
-        """Delete every connector's cached section for `e164` (with any lookup key values)."""
+    async def drop_number(self, e164: str, *, dry_run: bool = False) -> int:
+        """Delete every connector's cached section for `e164` (with any lookup key values, and
+        the cached "not found" answers): how many were deleted (with `dry_run`, how many would
+        be, nothing deleted)."""
         ...
 
     async def ping(self) -> None:
@@ -188,10 +190,12 @@ class MemoryCache:
     async def delete(self, key: str) -> None:
         self._entries.pop(self._prefix + key, None)
 
-    async def drop_number(self, e164: str) -> None:
+    async def drop_number(self, e164: str, *, dry_run: bool = False) -> int:
         size = len(self._prefix)
-        for full in [k for k in self._entries if is_number_section(k[size:], e164)]:
+        doomed = [k for k in self._entries if is_number_section(k[size:], e164)]
+        for full in [] if dry_run else doomed:
             del self._entries[full]
+        return len(doomed)
 
     async def ping(self) -> None:
         return None
@@ -242,13 +246,14 @@ class RedisCache:
     async def delete(self, key: str) -> None:
         await self._call(self._client.delete, self._prefix + key)
 
-    async def drop_number(self, e164: str) -> None:
+    async def drop_number(self, e164: str, *, dry_run: bool = False) -> int:
         pattern = f"{_glob_escape(self._prefix)}{SECTION}*:{_glob_escape(e164)}*"
         keys = await self._call(self._scan, pattern)
         size = len(self._prefix)
         doomed = [k for k in keys or [] if is_number_section(k[size:], e164)]
-        if doomed:
-            await self._call(self._client.delete, *doomed)
+        if not doomed or dry_run:
+            return len(doomed)
+        return int(await self._call(self._client.delete, *doomed) or 0)
 
     async def _scan(self, pattern: str) -> list[str]:
         return [

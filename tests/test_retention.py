@@ -4,12 +4,17 @@ own."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import time
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from screenpop.audit import audit_record
+from screenpop.cli import main
 from screenpop.retention import DAY_S, Retention
 from screenpop.settings import Settings, parse_settings
 from screenpop.store import CallRecord, Store
@@ -117,3 +122,26 @@ async def test_a_dry_run_counts_and_deletes_nothing(store: Store) -> None:
     assert len(found) == len(STORE_RETAINED) + 1
     for name in ("calls", "notes", "rings", "choices", "logouts", "audit"):
         assert await count(store, name) == 2
+
+
+async def test_screenpop_purge_runs_it_once_now(tmp_path: Path, capsys: Any) -> None:
+    config = tmp_path / "screenpop.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite+aiosqlite:///{tmp_path / "calls.db"}"\nretention_days = 30\n'
+        "[audit]\nretention_days = 0\n"
+    )
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    await store.start()
+    now = time.time()
+    await seed(store, [now - 60 * DAY_S, now - 31 * DAY_S, now - DAY_S])
+
+    assert await asyncio.to_thread(main, ["purge", "--dry-run", "--config", str(config)]) == 0
+    assert await count(store, "calls") == 3
+    assert await asyncio.to_thread(main, ["purge", "--config", str(config)]) == 0
+
+    assert await count(store, "calls") == 1
+    assert await count(store, "audit") == 3
+    printed = capsys.readouterr().out
+    assert "would delete (dry run)" in printed
+    assert re.search(r"^  calls +2$", printed, re.MULTILINE)
+    await store.aclose()

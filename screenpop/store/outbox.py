@@ -181,6 +181,14 @@ class Outbox:
         if done:
             await self._delete("DELETE FROM outbox WHERE id = ?", [(p.id,) for p in done])
 
+    async def erase(self, e164: str, *, dry_run: bool = False) -> int:
+        """Forget every waiting write about the caller `e164` (their erasure): how many
+        (with `dry_run`, how many would be, nothing forgotten)."""
+        where = f"outbox {self.where}"
+        erased = await erase_number(self._connection(), "outbox", e164, dry_run, where)
+        await self._recount()
+        return erased
+
     # -- plumbing ---------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -270,6 +278,30 @@ async def open_queue_file(path: Path | None, schema: str) -> aiosqlite.Connectio
         await db.close()
         raise
     return db
+
+
+async def erase_number(
+    db: aiosqlite.Connection, table: str, e164: str, dry_run: bool, where: str
+) -> int:
+    """Delete the rows of a queue file's `table` (`id`, JSON `body`) whose body names the
+    caller `e164` (as `caller_e164` or `e164`), or one of the calls those rows are about (a
+    note written before the number was known); how many (with `dry_run`, only counted).
+    StoreError (saying `where`) when the file fails."""
+    try:
+        async with db.execute(f"SELECT id, body FROM {table}") as cursor:
+            bodies = [(row[0], json.loads(row[1])) for row in await cursor.fetchall()]
+        theirs = {body.get("call_id") for _, body in bodies if _names(body, e164)} - {None}
+        doomed = [(i,) for i, body in bodies if _names(body, e164) or body.get("call_id") in theirs]
+        if doomed and not dry_run:
+            await db.executemany(f"DELETE FROM {table} WHERE id = ?", doomed)
+            await db.commit()
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"{where}: {exc}") from exc
+    return len(doomed)
+
+
+def _names(body: dict[str, Any], e164: str) -> bool:
+    return e164 in (body.get("caller_e164"), body.get("e164"))
 
 
 def _can_open(path: Path) -> None:

@@ -1,0 +1,96 @@
+"""The audit trail: a pop delivered through the daemon, a card read over HTTP and a search each
+leave a row (written through the store writer, never on the pop's path); the trail read back by
+number and by agent over a range, newest first, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+
+from screenpop.audit import audit_record, erasure_digest
+from screenpop.events import CallEvent, EventKind
+from screenpop.store import Store
+from screenpop.store.audit_query import AuditFilter, audit_rows
+from screenpop.store.schema import AuditRecord
+from tests.harness import agent_tab, make_settings, running
+
+JANE = "+12125551234"
+BEARER = {"Authorization": "Bearer ta"}
+T0 = 1_795_000_000.0
+
+
+async def audit_of(store: Store, which: AuditFilter, count: int) -> list[AuditRecord]:
+    """The rows `which` selects once there are `count` of them (the writer queues them)."""
+    for _ in range(500):
+        rows = await audit_rows(store, which)
+        if len(rows) >= count:
+            return rows
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never {count} audit rows for {which}")
+
+
+async def test_a_pop_delivered_to_an_agent_is_audited(tmp_path: Path) -> None:
+    async with running(make_settings(tmp_path)) as (daemon, port), agent_tab(port, "ta") as tab:
+        await tab.recv_type("hello")
+        daemon.emit(CallEvent("pbx", "a1", EventKind.RINGING, caller=JANE, endpoint="1001"))
+        await tab.recv_type("pop")
+        (row,) = await audit_of(daemon.store, AuditFilter(e164=JANE), 1)
+    assert (row.actor, row.action, row.e164, row.call_id) == ("alice", "pop", JANE, "a1")
+
+
+async def test_a_card_read_and_a_search_over_http_are_audited(tmp_path: Path) -> None:
+    async with (
+        running(make_settings(tmp_path)) as (daemon, port),
+        aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers=BEARER) as http,
+    ):
+        async with http.get("/api/cards/(212) 555-1234") as response:
+            assert response.status == 200
+        async with http.get("/api/search", params={"q": "Jane Doe"}) as response:
+            assert response.status == 200
+        async with http.get("/api/search", params={"q": "212 555 1234"}) as response:
+            assert response.status == 200
+        rows = await audit_of(daemon.store, AuditFilter(actor="alice"), 3)
+    assert [(r.action, r.e164, r.detail) for r in rows] == [
+        ("search", JANE, "q=212 555 1234"),  # a number searched for is that caller's row
+        ("search", None, "q=Jane Doe"),  # the query, never the results
+        ("card_read", JANE, ""),
+    ]
+
+
+async def test_nothing_is_recorded_with_the_audit_off(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, audit={"enabled": False})
+    async with (
+        running(settings) as (daemon, port),
+        aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers=BEARER) as http,
+    ):
+        async with http.get(f"/api/cards/{JANE}") as response:
+            assert response.status == 200
+        daemon.writer.queue(audit_record("probe", "report", at=T0))  # a row that does land
+        (probe,) = await audit_of(daemon.store, AuditFilter(), 1)
+    assert probe.actor == "probe"
+
+
+async def test_the_trail_by_number_and_by_agent_newest_first(store: Store) -> None:
+    digest = erasure_digest("secret", JANE)
+    await store.write(
+        [
+            audit_record("alice", "pop", JANE, "c1", at=T0),
+            audit_record("bob", "pop", JANE, "c2", at=T0 + 10),
+            audit_record("alice", "card_read", "+442079460958", at=T0 + 20),
+            audit_record("alice", "search", None, detail="q=Jane", at=T0 + 30),
+            audit_record("cli", "forget", None, detail=digest, at=T0 + 40),
+            audit_record("alice", "pop", JANE, "c3", at=T0 + 86_400),
+        ]
+    )
+    by_number = await audit_rows(store, AuditFilter(e164=JANE, digest=digest))
+    assert [(r.actor, r.call_id) for r in by_number] == [
+        ("alice", "c3"),
+        ("cli", None),  # the erasure of this number, found by its digest
+        ("bob", "c2"),
+        ("alice", "c1"),
+    ]
+    day = AuditFilter(actor="alice", start=T0, end=T0 + 86_400)
+    assert [r.action for r in await audit_rows(store, day)] == ["search", "card_read", "pop"]
+    assert await audit_rows(store, AuditFilter(actor="nobody")) == []
