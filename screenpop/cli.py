@@ -1,5 +1,5 @@
 """The `screenpop` command: run, demo, check, lookup, normalize, capture, replay, watch, forget,
-purge."""
+purge, audit."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     _configure(args, settings)
     if args.command == "run":
         return _run(settings, path, log_setup(args, os.environ), demo=False)
-    if args.command in ("forget", "purge"):
+    if args.command in ("forget", "purge", "audit"):
         return run_privacy_command(args, settings)
     from screenpop import commands
 

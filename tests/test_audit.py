@@ -5,12 +5,16 @@ number and by agent over a range, newest first, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
 
 from screenpop.audit import audit_record, erasure_digest
 from screenpop.events import CallEvent, EventKind
+from screenpop.privacy_cli import audit
 from screenpop.store import Store
 from screenpop.store.audit_query import AuditFilter, audit_rows
 from screenpop.store.schema import AuditRecord
@@ -94,3 +98,45 @@ async def test_the_trail_by_number_and_by_agent_newest_first(store: Store) -> No
     day = AuditFilter(actor="alice", start=T0, end=T0 + 86_400)
     assert [r.action for r in await audit_rows(store, day)] == ["search", "card_read", "pop"]
     assert await audit_rows(store, AuditFilter(actor="nobody")) == []
+
+
+async def test_screenpop_audit_lists_a_number_in_csv_and_records_the_reading(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, ui={"timezone": "America/New_York"})
+    store = Store(settings.store.url)
+    await store.start()
+    jan = datetime(2026, 1, 15, 12, tzinfo=UTC).timestamp()
+    await store.write(
+        [
+            audit_record("alice", "pop", JANE, "c1", at=jan),
+            audit_record("bob", "card_read", JANE, at=jan + 86_400),
+            audit_record("bob", "pop", "+442079460958", "c9", at=jan + 90_000),
+            audit_record("alice", "pop", JANE, "c7", at=jan + 10 * 86_400),
+        ]
+    )
+    out = io.StringIO()
+    code = await audit(
+        settings, "(212) 555-1234", None, date(2026, 1, 15), date(2026, 1, 16), "csv", out
+    )
+    assert code == 0
+    assert out.getvalue().splitlines() == [
+        "at,actor,action,e164,call_id,detail",
+        f"2026-01-16T12:00:00Z,bob,card_read,{JANE},,",
+        f"2026-01-15T12:00:00Z,alice,pop,{JANE},c1,",
+    ]
+    (reading,) = await audit_rows(store, AuditFilter(actor="cli"))
+    assert (reading.action, reading.e164, reading.detail) == (
+        "report",
+        JANE,
+        f"audit number={JANE}",
+    )
+
+    out = io.StringIO()
+    assert await audit(settings, None, "bob", None, None, "json", out) == 0
+    assert [(r["action"], r["e164"]) for r in json.loads(out.getvalue())] == [
+        ("pop", "+442079460958"),
+        ("card_read", JANE),
+    ]
+    assert await audit(settings, "anonymous", None, None, None, "table", out) == 2
+    await store.aclose()
