@@ -98,9 +98,10 @@ class Retention:
             log.info("retention: %s rows purged (%s)", sum(purged.values()), summary)
         return purged
 
-    async def run_daily(self, first_s: float = FIRST_RUN_S, every_s: float = DAY_S) -> None:
-        """Purge `first_s` after start, then every `every_s`, until cancelled."""
-        await asyncio.sleep(first_s)
+    async def run_daily(self, first_s: float | None = None, every_s: float = DAY_S) -> None:
+        """Purge `first_s` (default FIRST_RUN_S) after start, then every `every_s`, until
+        cancelled."""
+        await asyncio.sleep(FIRST_RUN_S if first_s is None else first_s)
         while True:
             if await self._our_turn():
                 try:
@@ -113,10 +114,14 @@ class Retention:
         if self._lease is None:
             return True
         try:
-            return await self._lease.acquire() == self._lease.node_id
+            holder = await self._lease.acquire()
         except ClusterDown as exc:
             log.warning("retention: not purging today, Redis does not answer: %s", exc)
             return False
+        if holder != self._lease.node_id:
+            log.info("retention: node %s purges today, not this one", holder)
+            return False
+        return True
 
 
 def start_retention(

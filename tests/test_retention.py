@@ -5,21 +5,28 @@ own."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from screenpop.audit import audit_record
 from screenpop.cli import main
+from screenpop.cluster.lease import Lease
+from screenpop.cluster.redis import ClusterRedis
+from screenpop.keys import RETENTION_LEASE
 from screenpop.retention import DAY_S, Retention
 from screenpop.settings import Settings, parse_settings
 from screenpop.store import CallRecord, Store
 from screenpop.store.retention import STORE_RETAINED, older_batch, purge_older
 from screenpop.store.schema import LogoutRecord, NoteRecord, RingRecord, Write
+from tests.harness import make_settings, running, until
 
 NOW = 1_795_000_000.0
 E164 = "+12125551234"
@@ -144,4 +151,61 @@ async def test_screenpop_purge_runs_it_once_now(tmp_path: Path, capsys: Any) -> 
     printed = capsys.readouterr().out
     assert "would delete (dry run)" in printed
     assert re.search(r"^  calls +2$", printed, re.MULTILINE)
+    await store.aclose()
+
+
+async def test_in_a_cluster_one_node_purges_a_day(
+    store: Store, redis_url: str, redis_cleanup: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await seed(store, [time.time() - 90 * DAY_S, time.time()])
+    redis = ClusterRedis(redis_url, redis_cleanup)
+    registries = {node: CollectorRegistry() for node in ("a", "b")}
+    nodes = {
+        node: Retention(
+            lambda: settings(30, 0),
+            store,
+            registry,
+            Lease(redis, RETENTION_LEASE, node, DAY_S / 2),
+        )
+        for node, registry in registries.items()
+    }
+
+    def last_run(node: str) -> float:
+        found = registries[node].get_sample_value("screenpop_retention_last_run_timestamp_seconds")
+        return found or 0.0
+
+    caplog.set_level(logging.INFO, "screenpop.retention")
+    tasks = [asyncio.create_task(nodes["a"].run_daily(first_s=0))]
+    try:
+        await until(lambda: last_run("a") > 0, "node a purged")
+        tasks.append(asyncio.create_task(nodes["b"].run_daily(first_s=0)))
+        await until(lambda: "node a purges today" in caplog.text, "node b skipped")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await redis.aclose()
+    assert await count(store, "calls") == 1
+    assert last_run("b") == 0
+
+
+async def test_the_daemon_purges_on_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("screenpop.retention.FIRST_RUN_S", 0.0)
+    cfg = make_settings(tmp_path, store={"url": f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
+                                         "retention_days": 30})  # fmt: skip
+    store = Store(cfg.store.url)
+    await store.start()
+    await seed(store, [time.time() - 31 * DAY_S, time.time()])
+    async with running(cfg) as (_, port):
+        for _ in range(500):
+            if await count(store, "calls") == 1:
+                break
+            await asyncio.sleep(0.02)
+        url = f"http://127.0.0.1:{port}/metrics"
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            text = await response.text()
+    assert await count(store, "calls") == 1
+    assert 'screenpop_retention_rows_deleted_total{table="calls"} 1.0' in text
     await store.aclose()
