@@ -137,7 +137,7 @@ def is_number_section(key: str, e164: str) -> bool:
     return bool(sep) and (tail == e164 or tail.startswith(e164 + "|"))
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     return re.sub(r"([\\*?\[\]])", r"\\\1", text)
 
 
@@ -247,7 +247,7 @@ class RedisCache:
         await self._call(self._client.delete, self._prefix + key)
 
     async def drop_number(self, e164: str, *, dry_run: bool = False) -> int:
-        pattern = f"{_glob_escape(self._prefix)}{SECTION}*:{_glob_escape(e164)}*"
+        pattern = f"{glob_escape(self._prefix)}{SECTION}*:{glob_escape(e164)}*"
         keys = await self._call(self._scan, pattern)
         size = len(self._prefix)
         doomed = [k for k in keys or [] if is_number_section(k[size:], e164)]

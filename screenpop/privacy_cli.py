@@ -3,8 +3,9 @@ purge run now, and the audit trail read back, from the command line.
 
 `forget NUMBER` removes the caller's rows from every table of the call log
 (:data:`~screenpop.store.erasure.ERASED`), the writes about them waiting in the outbox, their
-write-backs waiting for the back offices and their cached cards (every connector's section, the
-"not found" answers and the customer an agent picked) in a Redis cache; then it records one
+write-backs waiting for the back offices, their cached cards (every connector's section, the
+"not found" answers and the customer an agent picked) in a Redis cache and, in cluster mode,
+their pops in the agents' replay streams; then it records one
 `forget` audit row that keeps only a keyed digest of the number. It prints what it removed,
 per place. With `--dry-run` it counts and removes nothing.
 """
@@ -24,6 +25,8 @@ from screenpop.audit import audit_record, erasure_digest
 from screenpop.audit_report import FORMATS, audit_filter, read_audit, render
 from screenpop.cache import Cache, open_cache
 from screenpop.callerid import normalize
+from screenpop.cluster.erasure import erase_from_cluster
+from screenpop.cluster.redis import ClusterDown, ClusterRedis
 from screenpop.errors import ScreenpopError
 from screenpop.keys import choice_key
 from screenpop.paths import outbox_path, resolve_url
@@ -44,7 +47,8 @@ def add_privacy_commands(sub: Any, config_help: str) -> None:
         help="erase one caller everywhere (right to erasure) and say what was removed",
         description="Remove every record of one caller: call-log rows, rings, notes, chosen "
         "customer, their audit rows, writes waiting in the outbox, write-backs waiting for the "
-        "back offices, cached cards in a Redis cache. One `forget` audit row is then written "
+        "back offices, cached cards in a Redis cache, pops kept in the cluster's replay streams. "
+        "One `forget` audit row is then written "
         "with only an HMAC digest of the number (keyed with [server] session_secret).",
     )
     forget.add_argument("number", help="the caller's number, read like a caller id ([phone])")
@@ -137,7 +141,7 @@ async def forget(
             removed = await places.erase(e164, dry_run)
             if not dry_run and settings.audit.enabled:
                 await places.record_forget(settings.server.session_secret, e164)
-    except (ScreenpopError, OSError) as exc:
+    except (ScreenpopError, ClusterDown, OSError) as exc:
         _print_removed(out, e164, removed, dry_run)
         print(f"screenpop: erasure of {e164} stopped: {exc}", file=sys.stderr)
         return 1
@@ -162,12 +166,18 @@ class _Places:
     """Every place holding callers' data, opened from the settings."""
 
     def __init__(
-        self, store: Store, outbox: Outbox, records: RecordQueue, cache: Cache | None
+        self,
+        store: Store,
+        outbox: Outbox,
+        records: RecordQueue,
+        cache: Cache | None,
+        cluster: ClusterRedis | None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.records = records
         self.cache = cache
+        self.cluster = cluster
 
     async def erase(self, e164: str, dry_run: bool) -> list[Removed]:
         erased = await erase_caller(self.store, e164, dry_run=dry_run)
@@ -175,21 +185,29 @@ class _Places:
         waiting = await self.outbox.erase(e164, dry_run=dry_run)
         removed.append(Removed("outbox (writes waiting for the store)", waiting))
         removed.append(Removed("write-back queue", await self.records.erase(e164, dry_run=dry_run)))
-        if self.cache is None:
-            return removed
-        await self.cache.ping()  # raises when Redis is away: the erasure is then not complete
-        choice = await self.cache.get(choice_key(e164))
-        sections = await self.cache.drop_number(e164, dry_run=dry_run)
-        if choice is not None and not dry_run:
-            await self.cache.delete(choice_key(e164))
-        removed.append(Removed("cache: cached cards (sections, not found)", sections))
-        removed.append(Removed("cache: chosen customer", 0 if choice is None else 1))
+        if self.cluster is not None:
+            found = await erase_from_cluster(self.cluster, e164, dry_run=dry_run)
+            removed += [Removed(f"cluster: {what}", n) for what, n in found.items()]
+        if self.cache is not None:
+            removed += await _erase_cached(self.cache, e164, dry_run)
         return removed
 
     async def record_forget(self, secret: str, e164: str) -> None:
         """The erasure's own audit row: only the number's digest, no number."""
         digest = erasure_digest(secret, e164)
         await self.store.write([audit_record("cli", "forget", detail=digest)])
+
+
+async def _erase_cached(cache: Cache, e164: str, dry_run: bool) -> list[Removed]:
+    await cache.ping()  # raises when Redis is away: the erasure is then not complete
+    choice = await cache.get(choice_key(e164))
+    sections = await cache.drop_number(e164, dry_run=dry_run)
+    if choice is not None and not dry_run:
+        await cache.delete(choice_key(e164))
+    return [
+        Removed("cache: cached cards (sections, not found)", sections),
+        Removed("cache: chosen customer", 0 if choice is None else 1),
+    ]
 
 
 @contextlib.asynccontextmanager
@@ -211,7 +229,11 @@ async def _opened(settings: Settings) -> AsyncIterator[_Places]:
             c = settings.cache
             cache = open_cache(c.url, c.key_prefix, max(c.timeout_ms / 1000, 2.0))
             stack.push_async_callback(cache.aclose)
-        yield _Places(store, outbox, records, cache)
+        cluster = None
+        if settings.cluster.enabled:
+            cluster = ClusterRedis(settings.cluster.url, settings.cluster.key_prefix, 2.0)
+            stack.push_async_callback(cluster.aclose)
+        yield _Places(store, outbox, records, cache, cluster)
 
 
 async def purge(settings: Settings, *, dry_run: bool = False, out: TextIO | None = None) -> int:

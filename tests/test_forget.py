@@ -13,8 +13,12 @@ from sqlalchemy import select
 
 from screenpop.audit import audit_record, erasure_digest
 from screenpop.cache import open_cache
+from screenpop.cluster.delivery import RedisDeliveryLog
+from screenpop.cluster.erasure import erase_from_cluster
+from screenpop.cluster.redis import ClusterRedis
 from screenpop.connectors.contract import RecordItem
-from screenpop.keys import choice_key, section_key
+from screenpop.delivery.wire import Encoded
+from screenpop.keys import choice_key, lookup_key, replay_key, section_key
 from screenpop.paths import outbox_path
 from screenpop.privacy_cli import forget
 from screenpop.settings import Settings
@@ -181,3 +185,27 @@ async def test_forget_refuses_what_is_not_a_number(tmp_path: Path) -> None:
     assert await forget(make_settings(tmp_path), "anonymous", None, out=out) == 2
     assert await forget(make_settings(tmp_path), JANE, lambda question: False, out=out) == 2
     assert out.getvalue() == ""
+
+
+async def test_the_callers_pops_leave_the_clusters_replay_streams(
+    redis_url: str, redis_cleanup: str
+) -> None:
+    redis = ClusterRedis(redis_url, redis_cleanup)
+    log = RedisDeliveryLog(redis, "node-a")
+    try:
+        for n, e164 in enumerate((JANE, OTHER, JANE)):
+            card = {"caller": {"e164": e164}, "sections": {}}
+            await log.append("alice", Encoded.of({"type": "pop", "call_id": f"c{n}", "card": card}))
+        await redis.call(redis.client.set, redis.key(lookup_key(section_key("crm", JANE))), "a")
+
+        counted = await erase_from_cluster(redis, JANE, dry_run=True)
+        assert len(await log.since("alice", 0) or []) == 3
+        assert await erase_from_cluster(redis, JANE, dry_run=False) == counted
+
+        assert counted == {"replayed pops and cards": 2, "lookup claims": 1}
+        assert await log.since("alice", 0) is None  # a gap: the tab gets its calls popped again
+        left = await redis.call(redis.client.xrange, redis.key(replay_key("alice")))
+        assert [JANE in fields[b"b"].decode() for _, fields in left] == [False]
+        assert mentioning(await redis_keys(redis_url, redis_cleanup), JANE) == []
+    finally:
+        await redis.aclose()
