@@ -36,7 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from screenpop.errors import ConfigError
 from screenpop.health import FailureStreak, HealthLatch
-from screenpop.keys import SECTION
+from screenpop.keys import SECTION, choice_key
 from screenpop.redis_client import describe, redis_client, safe_location
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,17 @@ class Cache(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+async def forget_cached(cache: Cache, e164: str, *, dry_run: bool = False) -> dict[str, int]:
+    """Delete all `cache` holds about the caller `e164` (a caller's erasure): every connector's
+    cached card and "not found" answer, and the customer an agent picked for the number; how
+    many of each went, ``{"sections", "choice"}`` (with `dry_run`: how many there are)."""
+    choice = await cache.get(choice_key(e164))
+    sections = await cache.drop_number(e164, dry_run=dry_run)
+    if choice is not None and not dry_run:
+        await cache.delete(choice_key(e164))
+    return {"sections": sections, "choice": 0 if choice is None else 1}
 
 
 def open_cache(url: str, key_prefix: str, timeout_s: float) -> Cache:

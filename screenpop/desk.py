@@ -21,7 +21,7 @@ from screenpop.agents import Agent
 from screenpop.audit import AuditTrail
 from screenpop.board.feed import BoardFeed
 from screenpop.board.state import BoardState
-from screenpop.cache import Cache
+from screenpop.cache import Cache, forget_cached
 from screenpop.callerid import mask, normalize
 from screenpop.connectors.contract import CreateQuery
 from screenpop.create import create_one, find_creator, forms
@@ -365,6 +365,14 @@ class DeskService:
 
     async def reload(self) -> str:
         return await self._p.reload()
+
+    async def forget_cached(self, number: str, *, dry_run: bool = False) -> dict[str, int]:
+        """Drop the caller's cards, "not found" answers and chosen customer from the cache
+        (`screenpop forget`, for a cache in this process). ValueError for a non-number."""
+        caller = normalize(number, self._p.live.settings.phone.default_region)
+        if not caller.lookupable or caller.e164 is None:
+            raise ValueError(f"not a phone number ({caller.kind})")
+        return await forget_cached(self._p.cache, caller.e164, dry_run=dry_run)
 
     def webhook(self, name: str) -> WebhookSource | None:
         source = self._p.sources.get(name)

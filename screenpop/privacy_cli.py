@@ -16,19 +16,21 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import aiohttp
+
 from screenpop.audit import audit_record, erasure_digest
 from screenpop.audit_report import FORMATS, audit_filter, read_audit, render
-from screenpop.cache import Cache, open_cache
+from screenpop.cache import Cache, forget_cached, open_cache
 from screenpop.callerid import normalize
 from screenpop.cluster.erasure import erase_from_cluster
 from screenpop.cluster.redis import ClusterDown, ClusterRedis
 from screenpop.errors import ScreenpopError
-from screenpop.keys import choice_key
 from screenpop.paths import outbox_path, resolve_url
 from screenpop.retention import Retention
 from screenpop.settings import Settings
@@ -38,6 +40,7 @@ from screenpop.store.outbox import Outbox
 from screenpop.store.records import RecordQueue, records_path
 
 PLACE_WIDTH = 44
+TOKEN_ENV = "SCREENPOP_TOKEN"  # a supervisor's token, for a daemon holding a memory cache
 
 
 def add_privacy_commands(sub: Any, config_help: str) -> None:
@@ -138,19 +141,14 @@ async def forget(
     removed: list[Removed] = []
     try:
         async with _opened(settings) as places:
-            removed = await places.erase(e164, dry_run)
+            await places.erase(e164, dry_run, removed)
             if not dry_run and settings.audit.enabled:
                 await places.record_forget(settings.server.session_secret, e164)
     except (ScreenpopError, ClusterDown, OSError) as exc:
         _print_removed(out, e164, removed, dry_run)
-        print(f"screenpop: erasure of {e164} stopped: {exc}", file=sys.stderr)
+        print(f"screenpop: erasure of {e164} not complete: {exc}", file=sys.stderr)
         return 1
     _print_removed(out, e164, removed, dry_run)
-    if settings.cache.url.startswith("memory"):
-        out.write(
-            "a running daemon's memory cache is not reachable from here: its cards of this "
-            "caller expire within [cache] ttl_s + stale_s, or at its restart\n"
-        )
     return 0
 
 
@@ -167,21 +165,24 @@ class _Places:
 
     def __init__(
         self,
+        settings: Settings,
         store: Store,
         outbox: Outbox,
         records: RecordQueue,
         cache: Cache | None,
         cluster: ClusterRedis | None,
     ) -> None:
+        self.settings = settings
         self.store = store
         self.outbox = outbox
         self.records = records
-        self.cache = cache
+        self.cache = cache  # None: a memory cache, in the daemon's process
         self.cluster = cluster
 
-    async def erase(self, e164: str, dry_run: bool) -> list[Removed]:
+    async def erase(self, e164: str, dry_run: bool, removed: list[Removed]) -> None:
+        """Erase `e164` place by place, appending to `removed` as each is done."""
         erased = await erase_caller(self.store, e164, dry_run=dry_run)
-        removed = [Removed(f"call log: {table}", rows) for table, rows in erased.items()]
+        removed += [Removed(f"call log: {table}", rows) for table, rows in erased.items()]
         waiting = await self.outbox.erase(e164, dry_run=dry_run)
         removed.append(Removed("outbox (writes waiting for the store)", waiting))
         removed.append(Removed("write-back queue", await self.records.erase(e164, dry_run=dry_run)))
@@ -189,8 +190,14 @@ class _Places:
             found = await erase_from_cluster(self.cluster, e164, dry_run=dry_run)
             removed += [Removed(f"cluster: {what}", n) for what, n in found.items()]
         if self.cache is not None:
-            removed += await _erase_cached(self.cache, e164, dry_run)
-        return removed
+            await self.cache.ping()  # raises when Redis is away: the erasure is not complete
+            found = await forget_cached(self.cache, e164, dry_run=dry_run)
+            place = "cache"
+        else:
+            found = await _forget_in_daemon(self.settings, e164, dry_run)
+            place = "daemon memory cache"
+        removed.append(Removed(f"{place}: cached cards (sections, not found)", found["sections"]))
+        removed.append(Removed(f"{place}: chosen customer", found["choice"]))
 
     async def record_forget(self, secret: str, e164: str) -> None:
         """The erasure's own audit row: only the number's digest, no number."""
@@ -198,16 +205,33 @@ class _Places:
         await self.store.write([audit_record("cli", "forget", detail=digest)])
 
 
-async def _erase_cached(cache: Cache, e164: str, dry_run: bool) -> list[Removed]:
-    await cache.ping()  # raises when Redis is away: the erasure is then not complete
-    choice = await cache.get(choice_key(e164))
-    sections = await cache.drop_number(e164, dry_run=dry_run)
-    if choice is not None and not dry_run:
-        await cache.delete(choice_key(e164))
-    return [
-        Removed("cache: cached cards (sections, not found)", sections),
-        Removed("cache: chosen customer", 0 if choice is None else 1),
-    ]
+async def _forget_in_daemon(settings: Settings, e164: str, dry_run: bool) -> dict[str, int]:
+    """A `memory://` cache lives in the running daemon: ask it (`POST /admin/forget` at
+    `[server] public_origin`, with a supervisor's token from $SCREENPOP_TOKEN) to drop the
+    caller. Nothing when no daemon answers there; ScreenpopError without a token or when it
+    refuses."""
+    origin = settings.server.public_origin.rstrip("/")
+    token = os.environ.get(TOKEN_ENV)
+    if not token:
+        raise ScreenpopError(
+            f"the cache is in the daemon's memory: set ${TOKEN_ENV} to a supervisor's token so "
+            f"the daemon at {origin} drops this caller's cards (or restart it)"
+        )
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"number": e164, "dry_run": dry_run}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+            http.post(f"{origin}/admin/forget", json=body, headers=headers) as answer,
+        ):
+            found = await answer.json(content_type=None)
+            if answer.status != 200:
+                raise ScreenpopError(f"the daemon at {origin} refused: {found.get('error')}")
+    except aiohttp.ClientConnectorError:
+        return {"sections": 0, "choice": 0}  # no daemon runs: it caches nothing
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise ScreenpopError(f"the daemon at {origin} did not answer: {exc}") from exc
+    return {"sections": int(found["sections"]), "choice": int(found["choice"])}
 
 
 @contextlib.asynccontextmanager
@@ -233,7 +257,7 @@ async def _opened(settings: Settings) -> AsyncIterator[_Places]:
         if settings.cluster.enabled:
             cluster = ClusterRedis(settings.cluster.url, settings.cluster.key_prefix, 2.0)
             stack.push_async_callback(cluster.aclose)
-        yield _Places(store, outbox, records, cache, cluster)
+        yield _Places(settings, store, outbox, records, cache, cluster)
 
 
 async def purge(settings: Settings, *, dry_run: bool = False, out: TextIO | None = None) -> int:

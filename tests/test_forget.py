@@ -8,6 +8,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import select
 
@@ -27,7 +29,7 @@ from screenpop.store.erasure import ERASED, erase_caller
 from screenpop.store.outbox import Outbox
 from screenpop.store.records import RecordQueue, records_path
 from screenpop.store.schema import NoteRecord, RingRecord, Write
-from tests.harness import make_settings
+from tests.harness import free_port, make_settings, running
 
 JANE = "+12125551234"
 OTHER = "+442079460958"
@@ -209,3 +211,29 @@ async def test_the_callers_pops_leave_the_clusters_replay_streams(
         assert mentioning(await redis_keys(redis_url, redis_cleanup), JANE) == []
     finally:
         await redis.aclose()
+
+
+async def test_forget_asks_the_daemon_to_drop_its_memory_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    server = {"port": port, "public_origin": f"http://127.0.0.1:{port}"}
+    settings = make_settings(tmp_path, server=server)
+    async with running(settings) as (daemon, _):
+        async with (
+            aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http,
+            http.get(f"/api/cards/{JANE}", headers={"Authorization": "Bearer ta"}) as answer,
+        ):
+            assert answer.status == 200  # the card is in the daemon's memory cache now
+        monkeypatch.delenv("SCREENPOP_TOKEN", raising=False)
+        assert await forget(settings, JANE, None, out=io.StringIO()) == 1  # no token: said
+        monkeypatch.setenv("SCREENPOP_TOKEN", "ta")  # an agent may not
+        assert await forget(settings, JANE, None, out=io.StringIO()) == 1
+
+        monkeypatch.setenv("SCREENPOP_TOKEN", "ts")  # a supervisor may
+        out = io.StringIO()
+        assert await forget(settings, JANE, None, out=out) == 0
+        left = await daemon.desk.forget_cached(JANE, dry_run=True)
+    printed = dict(line.strip().rsplit(None, 1) for line in out.getvalue().splitlines()[1:])
+    assert printed["daemon memory cache: cached cards (sections, not found)"] == "3"
+    assert left == {"sections": 0, "choice": 0}
