@@ -208,25 +208,25 @@ class _Places:
 async def _forget_in_daemon(settings: Settings, e164: str, dry_run: bool) -> dict[str, int]:
     """A `memory://` cache lives in the running daemon: ask it (`POST /admin/forget` at
     `[server] public_origin`, with a supervisor's token from $SCREENPOP_TOKEN) to drop the
-    caller. Nothing when no daemon answers there; ScreenpopError without a token or when it
-    refuses."""
+    caller. Nothing when no daemon answers there; ScreenpopError when one answers and there is
+    no token, or it refuses."""
     origin = settings.server.public_origin.rstrip("/")
     token = os.environ.get(TOKEN_ENV)
-    if not token:
-        raise ScreenpopError(
-            f"the cache is in the daemon's memory: set ${TOKEN_ENV} to a supervisor's token so "
-            f"the daemon at {origin} drops this caller's cards (or restart it)"
-        )
-    headers = {"Authorization": f"Bearer {token}"}
     body = {"number": e164, "dry_run": dry_run}
     try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
-            http.post(f"{origin}/admin/forget", json=body, headers=headers) as answer,
-        ):
-            found = await answer.json(content_type=None)
-            if answer.status != 200:
-                raise ScreenpopError(f"the daemon at {origin} refused: {found.get('error')}")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            if not token:
+                async with http.get(f"{origin}/healthz"):
+                    pass  # a daemon answers: it may hold the caller's cards
+                raise ScreenpopError(
+                    f"the cache is in the memory of the daemon at {origin}: set ${TOKEN_ENV} "
+                    "to a supervisor's token so it drops this caller's cards (or restart it)"
+                )
+            headers = {"Authorization": f"Bearer {token}"}
+            async with http.post(f"{origin}/admin/forget", json=body, headers=headers) as answer:
+                found = await answer.json(content_type=None)
+                if answer.status != 200:
+                    raise ScreenpopError(f"the daemon at {origin} refused: {found.get('error')}")
     except aiohttp.ClientConnectorError:
         return {"sections": 0, "choice": 0}  # no daemon runs: it caches nothing
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:

@@ -4,6 +4,7 @@ theirs; a dry run removes nothing; the erasure leaves one audit row with a diges
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from screenpop.audit import audit_record, erasure_digest
 from screenpop.cache import open_cache
+from screenpop.cli import main
 from screenpop.cluster.delivery import RedisDeliveryLog
 from screenpop.cluster.erasure import erase_from_cluster
 from screenpop.cluster.redis import ClusterRedis
@@ -237,3 +239,29 @@ async def test_forget_asks_the_daemon_to_drop_its_memory_cache(
     printed = dict(line.strip().rsplit(None, 1) for line in out.getvalue().splitlines()[1:])
     assert printed["daemon memory cache: cached cards (sections, not found)"] == "3"
     assert left == {"sections": 0, "choice": 0}
+
+
+async def test_the_command_line_asks_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "screenpop.toml"
+    nobody = f"http://127.0.0.1:{free_port()}"  # no daemon there: its memory caches nothing
+    config.write_text(
+        f'[server]\npublic_origin = "{nobody}"\n'
+        f'[store]\nurl = "sqlite+aiosqlite:///{tmp_path / "calls.db"}"\n'
+    )
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    await store.start()
+    await seed_store(store)
+    before = await everything(store)
+
+    forget_jane = ["forget", "--config", str(config), "212 555 1234"]
+    assert await asyncio.to_thread(main, forget_jane) == 2  # no terminal to ask on: --yes
+    assert "pass --yes" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, [*forget_jane, "--dry-run"]) == 0
+    assert "call log: calls" in capsys.readouterr().out
+    assert await everything(store) == before
+    assert await asyncio.to_thread(main, [*forget_jane, "--yes"]) == 0
+
+    assert mentioning(await everything(store), JANE) == []
+    await store.aclose()
