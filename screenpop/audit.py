@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from screenpop.callerid import normalize
 from screenpop.store.schema import AUDIT_DETAIL_MAX_CHARS, AuditRecord
 from screenpop.store.writer import StoreWriter
 
@@ -63,9 +64,11 @@ class AuditTrail:
         """A card read through the API (`GET /api/cards/{number}`)."""
         self._add(actor, "card_read", e164)
 
-    def search(self, actor: str, query: str, e164: str | None) -> None:
-        """A customer search: the query is kept, never the results; `e164` is the query read as
-        a phone number, when it is one (so erasing that caller erases the search too)."""
+    def search(self, actor: str, query: str, region: str) -> None:
+        """A customer search: the query is kept, never the results; a query that reads as a
+        phone number (in `region`) is filed under it, so erasing that caller erases it too."""
+        number = normalize(query, region)
+        e164 = number.e164 if number.lookupable else None
         self._add(actor, "search", e164, detail=f"q={query}")
 
     def report(self, actor: str, detail: str, e164: str | None = None) -> None:

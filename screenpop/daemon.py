@@ -55,6 +55,7 @@ from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.record_figures import RecordFigures
 from screenpop.reloads import build_sources, close_later, restart_only_changes
+from screenpop.reports.service import Reporter
 from screenpop.retention import start_retention
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
@@ -170,9 +171,8 @@ class Daemon:
         if self.cluster is not None:  # AMI/ESL links run only on the node holding their lease
             self.sources = self.cluster.lease(self.sources)
             self.metrics.registry.register(self.cluster.collector())
-        self.statuses = await stack.enter_async_context(
-            AgentStatuses(self.live, self.hub, self._board_state, self._board_feed, self.sources)
-        )
+        parts = (self.live, self.hub, self._board_state, self._board_feed, self.sources)
+        self.statuses = await stack.enter_async_context(AgentStatuses(*parts, writer=self.writer))
         self.desk = self._build_desk(presence)
         start_retention(self.live, self.store, self._tasks, self.metrics.registry, self.cluster)
 
@@ -185,6 +185,7 @@ class Daemon:
         store_url = resolve_url(cfg.store.url, cfg.base_dir)
         self.store = Store(store_url)
         stack.push_async_callback(self.store.aclose)
+        self._reporter = await stack.enter_async_context(Reporter(store_url))
         try:
             await self.store.start()
         except StoreError as exc:
@@ -256,6 +257,7 @@ class Daemon:
                 reload=self.reload,
                 cluster=self.cluster,
                 audit=self.audit,
+                reporter=self._reporter,
             )
         )
 

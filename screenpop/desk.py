@@ -28,7 +28,7 @@ from screenpop.create import create_one, find_creator, forms
 from screenpop.delivery.hub import Hub, Subscription
 from screenpop.delivery.inbound import check_pause_reason
 from screenpop.delivery.outbound import Hello
-from screenpop.errors import ScreenpopError
+from screenpop.errors import ScreenpopError, StoreError
 from screenpop.events import CallEvent, EventKind, SourceEvent
 from screenpop.layout import page_layouts
 from screenpop.localday import day_bounds, local_date, zone
@@ -37,6 +37,8 @@ from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.presence import Presence
+from screenpop.reports.model import Report, ReportQuery, options_from
+from screenpop.reports.service import Reporter
 from screenpop.search import SearchCounters, check_query, search_all
 from screenpop.settings import ServerSettings, UiSettings
 from screenpop.store import Store, iso
@@ -77,6 +79,7 @@ class DeskParts:
     cluster: ClusterChecks | None = None
     writeback: Writeback | None = None  # notes and call ends to the recording connectors
     audit: AuditTrail | None = None  # card reads and searches: who saw which caller
+    reporter: Reporter | None = None  # reports from the call log, on an engine of their own
 
 
 class DeskService:
@@ -113,6 +116,14 @@ class DeskService:
 
     def manages_agents(self, agent: Agent) -> bool:
         return self._p.live.role(agent.role).manage_agents
+
+    def reads_reports(self, agent: Agent) -> bool:
+        return self._p.live.role(agent.role).reports
+
+    async def report(self, query: ReportQuery) -> Report:
+        if self._p.reporter is None:
+            raise StoreError("reports: no call log")
+        return await self._p.reporter.run(query, options_from(self._p.live.settings))
 
     def layouts(self, agent: Agent) -> dict[str, Any]:
         role = self._p.live.role(agent.role)
@@ -199,13 +210,11 @@ class DeskService:
 
     async def search(self, q: str, agent: Agent) -> dict[str, Any]:
         """Customers matching `q` in every searching connector the agent's role may see (see
-        screenpop.search), the query recorded in the audit trail. ValueError unless `q` has 2
-        to 100 characters."""
+        screenpop.search), the query audited. ValueError unless `q` has 2 to 100 characters."""
         q = check_query(q)
         live = self._p.live
         if self._p.audit is not None:
-            number = normalize(q, live.settings.phone.default_region)
-            self._p.audit.search(agent.id, q, number.e164 if number.lookupable else None)
+            self._p.audit.search(agent.id, q, live.settings.phone.default_region)
         return await search_all(
             live.lookup.connectors, q, live.role(agent.role), self._search_counters
         )
@@ -367,8 +376,7 @@ class DeskService:
         return await self._p.reload()
 
     async def forget_cached(self, number: str, *, dry_run: bool = False) -> dict[str, int]:
-        """Drop the caller's cards, "not found" answers and chosen customer from the cache
-        (`screenpop forget`, for a cache in this process). ValueError for a non-number."""
+        """Drop the caller's cards and chosen customer from the cache (`POST /admin/forget`)."""
         caller = normalize(number, self._p.live.settings.phone.default_region)
         if not caller.lookupable or caller.e164 is None:
             raise ValueError(f"not a phone number ({caller.kind})")

@@ -25,7 +25,7 @@ from screenpop.retention import DAY_S, Retention
 from screenpop.settings import Settings, parse_settings
 from screenpop.store import CallRecord, Store
 from screenpop.store.retention import STORE_RETAINED, older_batch, purge_older
-from screenpop.store.schema import LogoutRecord, NoteRecord, RingRecord, Write
+from screenpop.store.schema import LogoutRecord, NoteRecord, PauseRecord, RingRecord, Write
 from tests.harness import make_settings, running, until
 
 NOW = 1_795_000_000.0
@@ -41,7 +41,7 @@ def settings(store_days: int, audit_days: int) -> Settings:
 
 
 def rows_at(n: int, at: float) -> list[Write]:
-    """Call `n` at `at` with one ring, one note, one audit row and one logout of its own."""
+    """Call `n` at `at` with a ring, a note, an audit row, a logout and a pause of its own."""
     call_id = f"c{n}"
     return [
         CallRecord("pbx", call_id, E164, E164, None, "q", "alice", "ended", "inbound", at),
@@ -49,6 +49,7 @@ def rows_at(n: int, at: float) -> list[Write]:
         NoteRecord(f"n{n}", call_id, E164, "alice", "resolved", "text", at),
         audit_record("alice", "pop", E164, call_id, at=at),
         LogoutRecord(f"agent{n}", int(at * 1000), at),
+        PauseRecord("alice", "lunch", at, at + 600),
     ]
 
 
@@ -85,6 +86,7 @@ async def test_exactly_the_older_rows_go_and_the_one_at_the_cutoff_stays(store: 
         f"{prefix}call_rings": 2,
         f"{prefix}caller_choices": 2,
         f"{prefix}session_logouts": 2,
+        f"{prefix}agent_pauses": 2,
     }
     assert await times_left(store) == [cutoff, cutoff + 1, NOW - 60]
     for retained in STORE_RETAINED:
@@ -127,7 +129,7 @@ async def test_a_dry_run_counts_and_deletes_nothing(store: Store) -> None:
 
     assert set(found.values()) == {1}
     assert len(found) == len(STORE_RETAINED) + 1
-    for name in ("calls", "notes", "rings", "choices", "logouts", "audit"):
+    for name in ("calls", "notes", "rings", "choices", "logouts", "pauses", "audit"):
         assert await count(store, name) == 2
 
 

@@ -8,7 +8,8 @@ is bounded by `max_items`: when it is full, the oldest call rows make room (coun
 :class:`~screenpop.errors.OutboxFull`; notes are never dropped.
 
 One row per call (a newer record of a call replaces the waiting one, which it contains, and
-takes its place at the end of the line), per ring of a call on an agent's phone and per logout;
+takes its place at the end of the line), per ring of a call on an agent's phone, per logout and
+per ended pause of an agent;
 a note is kept once per note id.
 """
 
@@ -33,6 +34,7 @@ from screenpop.store.schema import (
     CallRecord,
     LogoutRecord,
     NoteRecord,
+    PauseRecord,
     RingRecord,
     WrapRecord,
     Write,
@@ -47,6 +49,7 @@ KINDS: dict[str, type[Write]] = {
     "ring": RingRecord,
     "wrap": WrapRecord,
     "audit": AuditRecord,
+    "pause": PauseRecord,
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -81,6 +84,8 @@ def kind_of(item: Write) -> str:
             return "wrap"
         case AuditRecord():
             return "audit"
+        case PauseRecord():
+            return "pause"
 
 
 def key_of(item: Write) -> str:
@@ -97,6 +102,8 @@ def key_of(item: Write) -> str:
             return f"{agent_id}\x1f{at!r}"
         case AuditRecord(audit_id=audit_id):
             return audit_id
+        case PauseRecord(agent_id=agent_id, started_at=started_at):
+            return f"{agent_id}\x1f{started_at!r}"
 
 
 class Outbox:

@@ -33,6 +33,7 @@ STORE_RETAINED: tuple[Retained, ...] = (
     Retained("rings", "rang_at"),
     Retained("choices", "at"),
     Retained("logouts", "expires_at"),
+    Retained("pauses", "started_at"),
 )
 """The call log's tables purged after `[store] retention_days`."""
 

@@ -1,6 +1,6 @@
 """The call log's tables and the row it keeps per call.
 
-Six tables, created if missing (names take an optional prefix, indexes too, so several
+Seven tables, created if missing (names take an optional prefix, indexes too, so several
 prefixes can share one database):
 
 * ``calls``: one row per (source, call_id), upserted as the call moves on;
@@ -13,8 +13,13 @@ prefixes can share one database):
 * ``caller_choices``: which customer an agent picked for a number that matched several;
 * ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
   have expired anyway, so a restart does not bring them back;
+* ``agent_pauses``: one row per pause of an agent, written when it ends, unique by (agent_id,
+  started_at): paused time by reason, for reports;
 * ``audit``: who saw which caller's data, and when (:class:`AuditRecord`); rows are only ever
   added, and removed by the `[audit] retention_days` purge or the caller's erasure.
+
+Tables of a database made before a column or an index existed gain it at start
+(:mod:`screenpop.store.migrate`).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class CallRecord:
     started_at: float | None
     answered_at: float | None = None
     ended_at: float | None = None
+    transfers: int = 0  # how many times the call moved from one agent to another
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +108,16 @@ class RingRecord:
     queue: str | None = None
     caller_e164: str | None = None
     caller_name: str | None = None
+    talk_s: float | None = None  # answered: how long the agent had the call, once it left them
 
 
 @dataclass(frozen=True, slots=True)
 class WrapRecord:
     """The agent ended their wrap-up at `at` (closed the card of their last call): the call
     they answered that ended last before `at` gets its wrap-up, ``at`` minus its end, at most
-    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it. Written after the call's
-    row (the same queue), so the call that just ended is the one found."""
+    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it; the call's row then holds
+    the sum of its rings' wrap-up (for reports). Written after the call's row (the same queue),
+    so the call that just ended is the one found."""
 
     agent_id: str
     at: float
@@ -146,7 +154,17 @@ class AuditRecord:
     detail: str = ""
 
 
-Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord | AuditRecord
+@dataclass(frozen=True, slots=True)
+class PauseRecord:
+    """An agent's pause that ended: `reason` is "" when none was given; epoch seconds."""
+
+    agent_id: str
+    reason: str
+    started_at: float
+    ended_at: float
+
+
+Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord | PauseRecord | AuditRecord
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
 
 
@@ -157,6 +175,7 @@ class Tables:
     choices: Table
     logouts: Table
     rings: Table
+    pauses: Table
     audit: Table
 
 
@@ -178,9 +197,12 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("started_at", Double, nullable=False),
         Column("answered_at", Double),
         Column("ended_at", Double),
+        Column("transfers", Integer, nullable=False, default=0, server_default="0"),
+        Column("wrap_s", Double),  # its agents' wrap-up after it, summed (WrapRecord)
         UniqueConstraint("source", "call_id", name=f"{prefix}calls_source_call_id"),
         Index(f"{prefix}calls_caller_started", "caller_e164", "started_at"),
         Index(f"{prefix}calls_started", "started_at"),
+        Index(f"{prefix}calls_queue_started", "queue", "started_at"),
     )
     notes = Table(
         f"{prefix}call_notes",
@@ -228,6 +250,7 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("caller_e164", String(32)),
         Column("caller_name", String(256)),
         Column("wrap_s", Double),  # on the answered ring: wrap-up after the call (WrapRecord)
+        Column("talk_s", Double),  # on the answered ring: from the answer (or transfer) on
         UniqueConstraint(
             "source", "call_id", "agent_id", "ring_no", name=f"{prefix}call_rings_ring"
         ),
@@ -250,7 +273,18 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Index(f"{prefix}audit_actor_at", "actor", "at"),
         Index(f"{prefix}audit_at", "at"),
     )
-    return Tables(calls, notes, choices, logouts, rings, audit)
+    pauses = Table(
+        f"{prefix}agent_pauses",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("agent_id", String(128), nullable=False),
+        Column("reason", String(128), nullable=False, default=""),
+        Column("started_at", Double, nullable=False),
+        Column("ended_at", Double, nullable=False),
+        UniqueConstraint("agent_id", "started_at", name=f"{prefix}agent_pauses_pause"),
+        Index(f"{prefix}agent_pauses_started", "started_at"),
+    )
+    return Tables(calls, notes, choices, logouts, rings, pauses, audit)
 
 
 def iso(ts: float) -> str:
