@@ -55,9 +55,10 @@ class Desk(Protocol):
         """True when the agent's role may read the reports from the call log."""
         ...
 
-    async def report(self, query: ReportQuery) -> Report:
+    async def report(self, query: ReportQuery, actor: str) -> Report:
         """The report `query` asks for, counted as the config says (`[board]`, `[reports]`,
-        `[ui]`). ReportError: no such kind; StoreError: the call log could not be read."""
+        `[ui]`); one that shows callers' data is audited as read by `actor`. ReportError: no
+        such kind or bad parameters; StoreError: the call log could not be read."""
         ...
 
     def layouts(self, agent: Agent) -> dict[str, Any]:

@@ -71,8 +71,9 @@ class AuditTrail:
         e164 = number.e164 if number.lookupable else None
         self._add(actor, "search", e164, detail=f"q={query}")
 
-    def report(self, actor: str, detail: str, e164: str | None = None) -> None:
-        """A report that shows callers' data (what was asked, in `detail`)."""
+    def report(self, actor: str, e164: str | None, detail: str) -> None:
+        """A report that shows callers' data: about the caller `e164` (None: several), what
+        was asked in `detail`."""
         self._add(actor, "report", e164, detail=detail)
 
     def _add(

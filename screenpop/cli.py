@@ -1,5 +1,5 @@
 """The `screenpop` command: run, demo, check, lookup, normalize, capture, replay, watch, report,
-forget, purge, audit."""
+forget, purge."""
 
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     _configure(args, settings)
     if args.command == "run":
         return _run(settings, path, log_setup(args, os.environ), demo=False)
-    if args.command in ("forget", "purge", "audit"):
+    if args.command in ("forget", "purge"):
         return run_privacy_command(args, settings)
     from screenpop import commands
 

@@ -255,8 +255,8 @@ class Daemon:
                 writer=self.writer,
                 writeback=self.writeback,
                 reload=self.reload,
-                cluster=self.cluster,
                 audit=self.audit,
+                cluster=self.cluster,
                 reporter=self._reporter,
             )
         )

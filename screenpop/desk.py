@@ -76,9 +76,9 @@ class DeskParts:
     store: Store
     writer: StoreWriter
     reload: Callable[[], Awaitable[str]]
+    audit: AuditTrail  # card reads, searches and reports: who saw which caller
     cluster: ClusterChecks | None = None
     writeback: Writeback | None = None  # notes and call ends to the recording connectors
-    audit: AuditTrail | None = None  # card reads and searches: who saw which caller
     reporter: Reporter | None = None  # reports from the call log, on an engine of their own
 
 
@@ -120,10 +120,13 @@ class DeskService:
     def reads_reports(self, agent: Agent) -> bool:
         return self._p.live.role(agent.role).reports
 
-    async def report(self, query: ReportQuery) -> Report:
+    async def report(self, query: ReportQuery, actor: str) -> Report:
         if self._p.reporter is None:
             raise StoreError("reports: no call log")
-        return await self._p.reporter.run(query, options_from(self._p.live.settings))
+        report = await self._p.reporter.run(query, options_from(self._p.live.settings))
+        if report.reading is not None:
+            self._p.audit.report(actor, *report.reading)
+        return report
 
     def layouts(self, agent: Agent) -> dict[str, Any]:
         role = self._p.live.role(agent.role)
@@ -213,8 +216,7 @@ class DeskService:
         screenpop.search), the query audited. ValueError unless `q` has 2 to 100 characters."""
         q = check_query(q)
         live = self._p.live
-        if self._p.audit is not None:
-            self._p.audit.search(agent.id, q, live.settings.phone.default_region)
+        self._p.audit.search(agent.id, q, live.settings.phone.default_region)
         return await search_all(
             live.lookup.connectors, q, live.role(agent.role), self._search_counters
         )
@@ -331,8 +333,7 @@ class DeskService:
         if not caller.lookupable or caller.e164 is None:
             raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
         card = await self._p.actions.build_card(caller, call_id="")
-        if self._p.audit is not None:
-            self._p.audit.card_read(agent.id, caller.e164)
+        self._p.audit.card_read(agent.id, caller.e164)
         return card.to_json(live.role(agent.role), live.settings.sections)
 
     # -- operations -----------------------------------------------------------------------------
@@ -376,7 +377,6 @@ class DeskService:
         return await self._p.reload()
 
     async def forget_cached(self, number: str, *, dry_run: bool = False) -> dict[str, int]:
-        """Drop the caller's cards and chosen customer from the cache (`POST /admin/forget`)."""
         caller = normalize(number, self._p.live.settings.phone.default_region)
         if not caller.lookupable or caller.e164 is None:
             raise ValueError(f"not a phone number ({caller.kind})")

@@ -1,5 +1,5 @@
-"""`screenpop forget`, `screenpop purge` and `screenpop audit`: a caller's erasure, the retention
-purge run now, and the audit trail read back, from the command line.
+"""`screenpop forget` and `screenpop purge`: a caller's erasure and the retention purge run now,
+from the command line (the audit trail is read back with `screenpop report audit`).
 
 `forget NUMBER` removes the caller's rows from every table of the call log
 (:data:`~screenpop.store.erasure.ERASED`), the writes about them waiting in the outbox, their
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -25,7 +24,6 @@ from typing import Any, TextIO
 import aiohttp
 
 from screenpop.audit import audit_record, erasure_digest
-from screenpop.audit_report import FORMATS, audit_filter, read_audit, render
 from screenpop.cache import Cache, forget_cached, open_cache
 from screenpop.callerid import normalize
 from screenpop.cluster.erasure import erase_from_cluster
@@ -44,7 +42,7 @@ TOKEN_ENV = "SCREENPOP_TOKEN"  # a supervisor's token, for a daemon holding a me
 
 
 def add_privacy_commands(sub: Any, config_help: str) -> None:
-    """The `forget`, `purge` and `audit` subcommands."""
+    """The `forget` and `purge` subcommands."""
     forget = sub.add_parser(
         "forget",
         help="erase one caller everywhere (right to erasure) and say what was removed",
@@ -69,38 +67,12 @@ def add_privacy_commands(sub: Any, config_help: str) -> None:
     purge.add_argument("--config", help=config_help)
     purge.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
 
-    audit = sub.add_parser(
-        "audit",
-        help="who saw a caller's data, or what an agent saw (the audit trail, newest first)",
-        description="List the audit rows about one number (its erasures too) or of one agent, "
-        "newest first, over a range of days in [ui] timezone. The listing is itself recorded "
-        "in the audit trail.",
-    )
-    audit.add_argument("--config", help=config_help)
-    which = audit.add_mutually_exclusive_group(required=True)
-    which.add_argument("--number", help="the caller's number, read like a caller id")
-    which.add_argument("--agent", help="an agent id (or cli / api)")
-    audit.add_argument("--from", dest="start", type=_date, help="first day, YYYY-MM-DD")
-    audit.add_argument("--to", dest="end", type=_date, help="last day (included), YYYY-MM-DD")
-    audit.add_argument("--format", choices=FORMATS, default="table", help="default table")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
 
 def run_privacy_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run `forget` or `purge` (the parsed `args`) with the loaded settings."""
     if args.command == "forget":
         confirm = None if args.yes or args.dry_run else _ask
         return asyncio.run(forget(settings, args.number, confirm, dry_run=args.dry_run))
-    if args.command == "audit":
-        return asyncio.run(
-            audit(settings, args.number, args.agent, args.start, args.end, args.format)
-        )
     return asyncio.run(purge(settings, dry_run=args.dry_run))
 
 
@@ -279,33 +251,4 @@ async def purge(settings: Settings, *, dry_run: bool = False, out: TextIO | None
     out.write(f"purge: {'would delete (dry run)' if dry_run else 'deleted'}\n")
     for table, rows in purged.items():
         out.write(f"  {table:<{PLACE_WIDTH}} {rows}\n")
-    return 0
-
-
-async def audit(
-    settings: Settings,
-    number: str | None,
-    agent: str | None,
-    start: dt.date | None,
-    end: dt.date | None,
-    fmt: str,
-    out: TextIO | None = None,
-) -> int:
-    """Print the audit rows of `number` or `agent`; 0 done, 1 the store failed, 2 bad input."""
-    out = out or sys.stdout
-    try:
-        which = audit_filter(settings, number, agent, start, end)
-    except ValueError as exc:
-        print(f"screenpop: {exc}", file=sys.stderr)
-        return 2
-    store = Store(resolve_url(settings.store.url, settings.base_dir))
-    try:
-        await store.start()
-        rows = await read_audit(store, which, "cli")
-    except ScreenpopError as exc:
-        print(f"screenpop: audit: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await store.aclose()
-    out.write(render(rows, fmt))
     return 0

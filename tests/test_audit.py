@@ -5,16 +5,16 @@ number and by agent over a range, newest first, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from screenpop.audit import audit_record, erasure_digest
+from screenpop.cli import main
 from screenpop.events import CallEvent, EventKind
-from screenpop.privacy_cli import audit
 from screenpop.store import Store
 from screenpop.store.audit_query import AuditFilter, audit_rows
 from screenpop.store.schema import AuditRecord
@@ -100,11 +100,13 @@ async def test_the_trail_by_number_and_by_agent_newest_first(store: Store) -> No
     assert await audit_rows(store, AuditFilter(actor="nobody")) == []
 
 
-async def test_screenpop_audit_lists_a_number_in_csv_and_records_the_reading(
-    tmp_path: Path,
+async def test_screenpop_report_audit_lists_a_number_in_csv_and_records_the_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = make_settings(tmp_path, ui={"timezone": "America/New_York"})
-    store = Store(settings.store.url)
+    config = tmp_path / "screenpop.toml"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+    config.write_text(f'[store]\nurl = "{url}"\n[ui]\ntimezone = "America/New_York"\n')
+    store = Store(url)
     await store.start()
     jan = datetime(2026, 1, 15, 12, tzinfo=UTC).timestamp()
     await store.write(
@@ -115,28 +117,50 @@ async def test_screenpop_audit_lists_a_number_in_csv_and_records_the_reading(
             audit_record("alice", "pop", JANE, "c7", at=jan + 10 * 86_400),
         ]
     )
-    out = io.StringIO()
-    code = await audit(
-        settings, "(212) 555-1234", None, date(2026, 1, 15), date(2026, 1, 16), "csv", out
-    )
-    assert code == 0
-    assert out.getvalue().splitlines() == [
+    by_number = ["report", "audit", "--config", str(config), "--number", "(212) 555-1234"]
+    days = ["--from", "2026-01-15", "--to", "2026-01-16", "--format", "csv"]
+    assert await asyncio.to_thread(main, [*by_number, *days]) == 0
+    assert capsys.readouterr().out.splitlines() == [
         "at,actor,action,e164,call_id,detail",
         f"2026-01-16T12:00:00Z,bob,card_read,{JANE},,",
         f"2026-01-15T12:00:00Z,alice,pop,{JANE},c1,",
     ]
     (reading,) = await audit_rows(store, AuditFilter(actor="cli"))
-    assert (reading.action, reading.e164, reading.detail) == (
-        "report",
-        JANE,
-        f"audit number={JANE}",
-    )
+    assert (reading.action, reading.e164) == ("report", JANE)
+    assert reading.detail == f"audit number={JANE} 2026-01-15..2026-01-16"
 
-    out = io.StringIO()
-    assert await audit(settings, None, "bob", None, None, "json", out) == 0
-    assert [(r["action"], r["e164"]) for r in json.loads(out.getvalue())] == [
+    by_agent = ["report", "audit", "--config", str(config), "--agent", "bob", "--format", "json"]
+    assert await asyncio.to_thread(main, by_agent) == 0  # no range: the last three years
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["action"], r["e164"]) for r in rows] == [
         ("pop", "+442079460958"),
         ("card_read", JANE),
     ]
-    assert await audit(settings, "anonymous", None, None, None, "table", out) == 2
+    for wrong in (["--number", "anonymous"], ["--number", JANE, "--agent", "bob"], []):
+        assert (
+            await asyncio.to_thread(main, ["report", "audit", "--config", str(config), *wrong]) == 2
+        )
     await store.aclose()
+
+
+async def test_the_audit_report_over_the_api_is_itself_audited(tmp_path: Path) -> None:
+    supervisor = {"Authorization": "Bearer ts"}
+    async with (
+        running(make_settings(tmp_path)) as (daemon, port),
+        aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http,
+    ):
+        async with http.get(f"/api/cards/{JANE}", headers=BEARER) as response:
+            assert response.status == 200
+        await audit_of(daemon.store, AuditFilter(actor="alice"), 1)
+        params = {"agent": "alice"}
+        async with http.get("/api/reports/audit", params=params, headers=BEARER) as response:
+            assert response.status == 403  # an agent's role has no `reports`
+        async with http.get("/api/reports/audit", params=params, headers=supervisor) as response:
+            assert response.status == 200
+            found = await response.json()
+        (reading,) = await audit_of(daemon.store, AuditFilter(actor="sam"), 1)
+    assert [(r["actor"], r["action"], r["e164"]) for r in found["rows"]] == [
+        ("alice", "card_read", JANE)
+    ]
+    assert (reading.action, reading.e164) == ("report", None)
+    assert reading.detail.startswith("audit agent=alice ")
