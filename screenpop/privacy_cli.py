@@ -4,10 +4,10 @@ from the command line (the audit trail is read back with `screenpop report audit
 `forget NUMBER` removes the caller's rows from every table of the call log
 (:data:`~screenpop.store.erasure.ERASED`), the writes about them waiting in the outbox, their
 write-backs waiting for the back offices, their cached cards (every connector's section, the
-"not found" answers and the customer an agent picked) in a Redis cache and, in cluster mode,
-their pops in the agents' replay streams; then it records one
-`forget` audit row that keeps only a keyed digest of the number. It prints what it removed,
-per place. With `--dry-run` it counts and removes nothing.
+"not found" answers and the customer an agent picked) from a Redis cache, or from the running
+daemon's memory cache (asked over HTTP), and, in cluster mode, their pops in the agents' replay
+streams; then it records one `forget` audit row that keeps only a keyed digest of the number.
+It prints what it removed, per place. With `--dry-run` it counts and removes nothing.
 """
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ def add_privacy_commands(sub: Any, config_help: str) -> None:
         help="erase one caller everywhere (right to erasure) and say what was removed",
         description="Remove every record of one caller: call-log rows, rings, notes, chosen "
         "customer, their audit rows, writes waiting in the outbox, write-backs waiting for the "
-        "back offices, cached cards in a Redis cache, pops kept in the cluster's replay streams. "
-        "One `forget` audit row is then written "
-        "with only an HMAC digest of the number (keyed with [server] session_secret).",
+        "back offices, cached cards (a Redis cache, or the running daemon's memory cache: "
+        f"${TOKEN_ENV} then holds a supervisor's token), pops kept in the cluster's replay "
+        "streams. One `forget` audit row is then written with only an HMAC digest of the "
+        "number (keyed with [server] session_secret).",
     )
     forget.add_argument("number", help="the caller's number, read like a caller id ([phone])")
     forget.add_argument("--config", help=config_help)
