@@ -40,7 +40,7 @@ def add_report_command(sub: Any, config_help: str) -> None:
                         help="bucket size, or a distribution (default: day)")  # fmt: skip
     report.add_argument("--queue", help="only this queue")
     report.add_argument("--number", help="audit: the caller, read like a caller id ([phone])")
-    report.add_argument("--agent", help="audit: the agent id (or cli / api)")
+    report.add_argument("--agent", help="audit: the agent id (or cli)")
     report.add_argument("--format", choices=FORMATS, default="table",
                         help="table (default), csv or json")  # fmt: skip
 

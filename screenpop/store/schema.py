@@ -140,7 +140,7 @@ AUDIT_DETAIL_MAX_CHARS = 512
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
-    """Someone saw a caller's data (or erased it): `actor` is an agent id, or ``cli`` / ``api``;
+    """Someone saw a caller's data (or erased it): `actor` is an agent id, or ``cli`` (a command);
     `action` one of :data:`AUDIT_ACTIONS`; `e164` the caller (None when the event names no
     number: a search for a name, an erasure, which keeps only a digest in `detail`). `audit_id`
     makes writing it twice harmless."""
