@@ -280,6 +280,8 @@ async def test_an_empty_range_is_an_empty_report(log: tuple[Store, Reporter]) ->
         ("2026-13-01", "2026-11-18", None, "from: '2026-13-01' is not a date (YYYY-MM-DD)"),
         ("2026-11-01", "", None, "to: a date (YYYY-MM-DD) is required"),
         ("2026-11-01", "2026-11-02", "fortnight", "interval: 'fortnight' is not one of"),
+        ("2026-01-01", "2026-02-01", "15m", "a report by 15m covers at most 31 days"),
+        ("2020-01-01", "2026-02-01", "month", "a report by month covers at most 1098 days"),
     ],
 )
 def test_bad_parameters_say_what_is_wrong(

@@ -18,6 +18,7 @@ from screenpop.settings import Settings
 INTERVALS = ("15m", "hour", "day", "week", "month", "hour_of_day", "day_of_week")
 """Bucket sizes; the last two are distributions: all the days' same hour (or weekday) together."""
 MAX_DAYS = 366 * 3  # the longest range one report covers
+MAX_DAYS_BY = {"15m": 31, "hour": 366}  # fine buckets: at most this many days (rows stay few)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +41,9 @@ class ReportQuery:
             raise ReportError(f"interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
         if self.start > self.end:
             raise ReportError(f"from ({self.start}) is after to ({self.end})")
-        if (self.end - self.start).days >= MAX_DAYS:
-            raise ReportError(f"a report covers at most {MAX_DAYS} days")
+        most = MAX_DAYS_BY.get(self.interval, MAX_DAYS)
+        if (self.end - self.start).days >= most:
+            raise ReportError(f"a report by {self.interval} covers at most {most} days")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import logging
 from sqlalchemy import MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection
 
-from screenpop.store.schema import Tables
+from screenpop.store.schema import REPLACED_INDEXES, Tables
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ ADDED_COLUMNS = (
 
 def create_or_upgrade(conn: Connection, metadata: MetaData, tables: Tables) -> None:
     """Create the missing tables of `metadata`, then add the columns in :data:`ADDED_COLUMNS`
-    and the indexes of `tables` that are missing (one transaction: use ``begin()``)."""
+    and the indexes of `tables` that are missing, and drop those they replace (one
+    transaction: use ``begin()``)."""
     metadata.create_all(conn)
     inspector = inspect(conn)
     names = {"calls": tables.calls.name, "rings": tables.rings.name}
@@ -54,6 +55,7 @@ def create_or_upgrade(conn: Connection, metadata: MetaData, tables: Tables) -> N
             conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column} {sql_type}"))
             if fill:
                 conn.execute(text(fill.format(**names)))
+    prefix = tables.calls.name.removesuffix("calls")
     for table in (tables.calls, tables.notes, tables.rings, tables.pauses):
         indexes = inspect(conn).get_indexes(table.name)
         present = {index["name"] for index in indexes if index["name"]}
@@ -61,3 +63,7 @@ def create_or_upgrade(conn: Connection, metadata: MetaData, tables: Tables) -> N
             if index.name not in present:
                 log.info("store: adding index %s", index.name)
                 index.create(conn)
+        for name in (f"{prefix}{old}" for old in REPLACED_INDEXES):
+            if name in present:
+                log.info("store: dropping index %s (replaced)", name)
+                conn.execute(text(f"DROP INDEX {name}"))
