@@ -5,6 +5,7 @@ number and by agent over a range, newest first, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from screenpop.audit import audit_record, erasure_digest
 from screenpop.cli import main
 from screenpop.events import CallEvent, EventKind
-from screenpop.store import Store
+from screenpop.store import CallRecord, Store
 from screenpop.store.audit_query import AuditFilter, audit_rows
 from screenpop.store.schema import AuditRecord
 from tests.harness import agent_tab, make_settings, running
@@ -164,3 +165,19 @@ async def test_the_audit_report_over_the_api_is_itself_audited(tmp_path: Path) -
     ]
     assert (reading.action, reading.e164) == ("report", None)
     assert reading.detail.startswith("audit agent=alice ")
+
+
+async def test_audit_rows_between_a_calls_writes_leave_their_order(store: Store) -> None:
+    ringing = CallRecord("pbx", "c1", JANE, JANE, None, "q", None, "ringing", "inbound", T0)
+    ended = dataclasses.replace(ringing, agent_id="alice", state="ended", ended_at=T0 + 60)
+    await store.write(
+        [
+            ringing,
+            audit_record("alice", "pop", JANE, "c1", at=T0),
+            ended,
+            audit_record("bob", "pop", JANE, "c1", at=T0 + 1),
+        ]
+    )
+    (row,) = await store.calls_since(T0 - 1)
+    assert (row.state, row.agent_id) == ("ended", "alice")
+    assert [r.actor for r in await audit_rows(store, AuditFilter(e164=JANE))] == ["bob", "alice"]

@@ -51,8 +51,12 @@ class WriteStatements:
 
     def apply(self, conn: AsyncConnection, items: Sequence[Write]) -> list[tuple[Any, Any]]:
         """(statement, parameters) to execute for `items`, in order: runs of the same kind
-        share one executemany."""
+        share one executemany. Audit rows depend on nothing else and go last, all in one run,
+        so one after each pop does not split the call and ring rows into many runs."""
         runs: list[tuple[Any, Any]] = []
+        audit: list[Write] = [item for item in items if isinstance(item, AuditRecord)]
+        if audit:
+            items = [item for item in items if not isinstance(item, AuditRecord)] + audit
         for kind, group in itertools.groupby(items, key=type):
             values = [_values(item) for item in group]
             runs += [(s, values) for s in self._statements(conn.dialect.name, kind)]
