@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from screenpop.errors import ReportError
+from screenpop.reports.intervals import Buckets
 from screenpop.reports.model import ReportOptions, ReportQuery, parse_query
 from screenpop.reports.service import Reporter
 from screenpop.store import CallRecord, Store
@@ -289,3 +290,28 @@ def test_bad_parameters_say_what_is_wrong(
 ) -> None:
     with pytest.raises(ReportError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_query("queues", start, end, interval)
+
+
+@pytest.mark.parametrize(
+    ("interval", "start", "end", "expected"),
+    [
+        ("hour", "2026-11-01 00:30", "2026-11-01 02:30 EST", [
+            ("2026-11-01T00:00:00-04:00", 1800), ("2026-11-01T01:00:00-04:00", 3600),
+            ("2026-11-01T01:00:00-05:00", 3600), ("2026-11-01T02:00:00-05:00", 1800)]),
+        ("day", "2026-03-07 23:00", "2026-03-08 03:30", [
+            ("2026-03-07T00:00:00-05:00", 3600), ("2026-03-08T00:00:00-05:00", 9000)]),
+        ("hour_of_day", "2026-11-01 00:30", "2026-11-01 02:30 EST", [
+            ("00", 1800), ("01", 7200), ("02", 1800)]),
+        ("15m", "2026-03-08 01:50", "2026-03-08 03:10", [
+            ("2026-03-08T01:45:00-05:00", 600), ("2026-03-08T03:00:00-04:00", 600)]),
+    ],
+)  # fmt: skip
+def test_a_span_of_time_is_split_across_its_buckets(
+    interval: str, start: str, end: str, expected: list[tuple[str, float]]
+) -> None:
+    first, last = (dt.date.fromisoformat(text[:10]) for text in (start, end))
+    query = ReportQuery("agents", first, last, interval, None, "America/New_York")
+    got: dict[tuple[float, str], float] = {}  # as the report adds them up, per bucket
+    for bucket, seconds in Buckets(query).split(at(start), at(end)):
+        got[(bucket.order, bucket.label)] = got.get((bucket.order, bucket.label), 0) + seconds
+    assert [(label, s) for (_, label), s in sorted(got.items())] == expected

@@ -13,6 +13,7 @@ the day clocks go back are two buckets (their offsets differ); a day of 23 or 25
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class Buckets:
         self.start = self._midnight(query.start).timestamp()
         self.end = self._midnight(query.end + dt.timedelta(days=1)).timestamp()
         self.segments = _segments(self.start, self.end, self._tz)  # (from, UTC offset in s)
+        self._starts = [at for at, _ in self.segments]
         self._seen: dict[tuple[int, int], Bucket] = {}
 
     # -- in SQL -------------------------------------------------------------------------------
@@ -83,7 +85,9 @@ class Buckets:
 
     # -- in Python ----------------------------------------------------------------------------
     def offset_at(self, ts: float) -> int:
-        return _offset(ts, self._tz)
+        """The zone's UTC offset at `ts`, within the range (from its segments, no zone look-up:
+        pauses are split with it by the thousand)."""
+        return self.segments[max(0, bisect.bisect_right(self._starts, ts) - 1)][1]
 
     def key_at(self, ts: float) -> tuple[int, int]:
         """(offset, bucket number) of epoch time `ts`, as the SQL of :meth:`key_sql` has it."""
@@ -129,14 +133,11 @@ class Buckets:
         return Bucket(day.toordinal(), self._midnight(day).isoformat())
 
     def _next_boundary(self, t: float, offset: int) -> float:
-        later = [at for at, _ in self.segments if at > t]
-        if self.interval in WIDTHS:
-            width = WIDTHS[self.interval]
-            boundary = float(((t + offset) // width + 1) * width - offset)
-        else:
-            day = EPOCH_DAY + dt.timedelta(days=int((t + offset) // DAY_S) + 1)
-            boundary = self._midnight(day).timestamp()
-        return min([boundary, *later])
+        """Where the bucket of `t` ends, or the offset changes, whichever comes first."""
+        width = WIDTHS.get(self.interval, DAY_S)
+        boundary = float(((t + offset) // width + 1) * width - offset)
+        later = bisect.bisect_right(self._starts, t)
+        return min(boundary, self._starts[later]) if later < len(self._starts) else boundary
 
     def _midnight(self, day: dt.date) -> dt.datetime:
         return _aware(dt.datetime.combine(day, dt.time(), tzinfo=self._tz))
