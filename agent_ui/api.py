@@ -68,9 +68,7 @@ async def card(request: web.Request) -> web.Response:
     """`GET /api/cards/{number}`: one lookup for that number, filtered for the caller's role."""
     agent = api_agent(request)
     try:
-        found = await request.app[DESK].card_for_number(
-            request.match_info["number"][:64], agent.role
-        )
+        found = await request.app[DESK].card_for_number(request.match_info["number"][:64], agent)
     except ValueError as exc:
         return problem(400, str(exc))
     return web.json_response(found)

@@ -172,5 +172,6 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/calls/{call_id}/create", create_api.create)
     r.add_post("/api/dial", desk_api.dial)
     r.add_post("/admin/reload", desk_api.reload)
+    r.add_post("/admin/forget", desk_api.forget_cached)
     r.add_post("/webhooks/{source_name}", api.webhook)
     r.add_static("/static", HERE / "static", name="static", append_version=True)

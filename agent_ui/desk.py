@@ -55,9 +55,10 @@ class Desk(Protocol):
         """True when the agent's role may read the reports from the call log."""
         ...
 
-    async def report(self, query: ReportQuery) -> Report:
+    async def report(self, query: ReportQuery, actor: str) -> Report:
         """The report `query` asks for, counted as the config says (`[board]`, `[reports]`,
-        `[ui]`). ReportError: no such kind; StoreError: the call log could not be read."""
+        `[ui]`); one that shows callers' data is audited as read by `actor`. ReportError: no
+        such kind or bad parameters; StoreError: the call log could not be read."""
         ...
 
     def layouts(self, agent: Agent) -> dict[str, Any]:
@@ -108,9 +109,10 @@ class Desk(Protocol):
         already know the caller as someone else."""
         ...
 
-    async def search(self, q: str, role_name: str) -> dict[str, Any]:
+    async def search(self, q: str, agent: Agent) -> dict[str, Any]:
         """Customers matching `q` (name, customer id, number) in every searching connector the
-        role may see, merged by customer id. ValueError unless `q` has 2 to 100 characters."""
+        agent's role may see, merged by customer id; the search (not its results) goes to the
+        audit trail. ValueError unless `q` has 2 to 100 characters."""
         ...
 
     def create_forms(self, role_name: str) -> list[dict[str, Any]]:
@@ -149,7 +151,10 @@ class Desk(Protocol):
         ``{"day", "calls"}``. StoreError when the store does not answer."""
         ...
 
-    async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]: ...
+    async def card_for_number(self, number: str, agent: Agent) -> dict[str, Any]:
+        """One fan-out for `number`, as the agent's role may see it, recorded in the audit
+        trail. ValueError for a non-number."""
+        ...
 
     # -- operations -----------------------------------------------------------------------------
     @property
@@ -160,6 +165,12 @@ class Desk(Protocol):
     def metrics_text(self) -> bytes: ...
 
     async def reload(self) -> str: ...
+
+    async def forget_cached(self, number: str, *, dry_run: bool = False) -> dict[str, int]:
+        """Drop everything this process caches about the caller `number` (its cards, "not
+        found" answers, chosen customer): ``{"sections", "choice"}``, how many went (with
+        `dry_run`, how many there are). ValueError for a non-number."""
+        ...
 
     def webhook(self, name: str) -> WebhookSource | None: ...
 

@@ -1,5 +1,5 @@
 """Agent and supervisor actions over HTTP: the agent's calls of the day, click-to-dial, picking a
-candidate, reloading config.
+candidate, reloading config, dropping an erased caller's cached cards.
 
 The same actions exist as websocket messages for the agent page; these routes serve scripts and
 other clients. Every route checks the caller's identity and role first.
@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 class DialBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     number: str = Field(min_length=1, max_length=64)
+
+
+class ForgetBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    number: str = Field(min_length=1, max_length=64)
+    dry_run: bool = False  # count only
 
 
 class ChoiceBody(BaseModel):
@@ -106,3 +112,22 @@ async def reload(request: web.Request) -> web.Response:
         return problem(422, str(exc))
     log.info("reload requested by %s", agent.id)
     return web.json_response({"ok": True, "message": summary})
+
+
+async def forget_cached(request: web.Request) -> web.Response:
+    """`POST /admin/forget` `{"number", "dry_run"?}`: drop the caller's cached cards from this
+    daemon's cache (`screenpop forget` asks it for a `memory://` cache; roles with `board =
+    true` only): `{"sections", "choice"}`, how many went (with `dry_run`, how many there are)."""
+    agent = api_agent(request)
+    desk = request.app[DESK]
+    if not desk.watches_board(agent):
+        return problem(403, "only a supervisor may erase a caller")
+    try:
+        body = ForgetBody.model_validate_json(await request.read())
+        dropped = await desk.forget_cached(body.number, dry_run=body.dry_run)
+    except ValidationError as exc:
+        return invalid_body(exc)
+    except ValueError as exc:
+        return problem(400, str(exc))
+    log.info("cached cards of a caller dropped, asked by %s", agent.id)
+    return web.json_response(dropped)

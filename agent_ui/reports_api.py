@@ -1,5 +1,5 @@
 """`GET /api/reports/{kind}?from=&to=&interval=&queue=&format=csv|json`: a report from the call
-log, for roles with the `reports` permission."""
+log, for roles with the `reports` permission (`audit` takes `number=` or `agent=`)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,11 @@ async def report(request: web.Request) -> web.Response:
             params.get("interval"),
             params.get("queue"),
             desk.ui.timezone,
+            number=params.get("number"),
+            agent=params.get("agent"),
+            open_range=KINDS[kind].open_range,
         )
-        found = await desk.report(query)
+        found = await desk.report(query, agent.id)
     except ReportError as exc:
         return problem(400, str(exc))
     except StoreError:

@@ -14,7 +14,7 @@ async def search(request: web.Request) -> web.Response:
     searching connector the caller's role may see; 400 unless q has 2 to 100 characters."""
     agent = api_agent(request)
     try:
-        found = await request.app[DESK].search(request.query.get("q", ""), agent.role)
+        found = await request.app[DESK].search(request.query.get("q", ""), agent)
     except ValueError as exc:
         return problem(400, str(exc))
     return web.json_response(found)

@@ -36,7 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from screenpop.errors import ConfigError
 from screenpop.health import FailureStreak, HealthLatch
-from screenpop.keys import SECTION
+from screenpop.keys import SECTION, choice_key
 from screenpop.redis_client import describe, redis_client, safe_location
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,10 @@ class Cache(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def drop_number(self, e164: str) -> None:
-        """Delete every connector's cached section for `e164` (with any lookup key values)."""
+    async def drop_number(self, e164: str, *, dry_run: bool = False) -> int:
+        """Delete every connector's cached section for `e164` (with any lookup key values, and
+        the cached "not found" answers): how many were deleted (with `dry_run`, how many would
+        be, nothing deleted)."""
         ...
 
     async def ping(self) -> None:
@@ -87,6 +89,17 @@ class Cache(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+async def forget_cached(cache: Cache, e164: str, *, dry_run: bool = False) -> dict[str, int]:
+    """Delete all `cache` holds about the caller `e164` (a caller's erasure): every connector's
+    cached card and "not found" answer, and the customer an agent picked for the number; how
+    many of each went, ``{"sections", "choice"}`` (with `dry_run`: how many there are)."""
+    choice = await cache.get(choice_key(e164))
+    sections = await cache.drop_number(e164, dry_run=dry_run)
+    if choice is not None and not dry_run:
+        await cache.delete(choice_key(e164))
+    return {"sections": sections, "choice": 0 if choice is None else 1}
 
 
 def open_cache(url: str, key_prefix: str, timeout_s: float) -> Cache:
@@ -135,7 +148,7 @@ def is_number_section(key: str, e164: str) -> bool:
     return bool(sep) and (tail == e164 or tail.startswith(e164 + "|"))
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     return re.sub(r"([\\*?\[\]])", r"\\\1", text)
 
 
@@ -188,10 +201,12 @@ class MemoryCache:
     async def delete(self, key: str) -> None:
         self._entries.pop(self._prefix + key, None)
 
-    async def drop_number(self, e164: str) -> None:
+    async def drop_number(self, e164: str, *, dry_run: bool = False) -> int:
         size = len(self._prefix)
-        for full in [k for k in self._entries if is_number_section(k[size:], e164)]:
+        doomed = [k for k in self._entries if is_number_section(k[size:], e164)]
+        for full in [] if dry_run else doomed:
             del self._entries[full]
+        return len(doomed)
 
     async def ping(self) -> None:
         return None
@@ -242,13 +257,14 @@ class RedisCache:
     async def delete(self, key: str) -> None:
         await self._call(self._client.delete, self._prefix + key)
 
-    async def drop_number(self, e164: str) -> None:
-        pattern = f"{_glob_escape(self._prefix)}{SECTION}*:{_glob_escape(e164)}*"
+    async def drop_number(self, e164: str, *, dry_run: bool = False) -> int:
+        pattern = f"{glob_escape(self._prefix)}{SECTION}*:{glob_escape(e164)}*"
         keys = await self._call(self._scan, pattern)
         size = len(self._prefix)
         doomed = [k for k in keys or [] if is_number_section(k[size:], e164)]
-        if doomed:
-            await self._call(self._client.delete, *doomed)
+        if not doomed or dry_run:
+            return len(doomed)
+        return int(await self._call(self._client.delete, *doomed) or 0)
 
     async def _scan(self, pattern: str) -> list[str]:
         return [

@@ -1,4 +1,5 @@
-"""The `screenpop` command: run, demo, check, lookup, normalize, capture, replay, watch, report."""
+"""The `screenpop` command: run, demo, check, lookup, normalize, capture, replay, watch, report,
+forget, purge."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from screenpop.callerid import normalize
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.logging_settings import LoggingSettings
 from screenpop.logs import FORMATS, LogFormat, LogSetup, check_level, configure_logging
+from screenpop.privacy_cli import add_privacy_commands, run_privacy_command
 from screenpop.reports.cli import add_report_command, run_report
 from screenpop.settings import CONFIG_ENV, Settings, load_settings
 
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     norm.add_argument("number")
     norm.add_argument("--region", default="US", help="default region (ISO code, default US)")
     _add_recorder_commands(sub, config_help)
+    add_privacy_commands(sub, config_help)
     add_report_command(sub, config_help)
     for command in sub.choices.values():  # also after the command: `screenpop check --log-level`
         _add_log_options(command, default=argparse.SUPPRESS)
@@ -192,6 +195,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     _configure(args, settings)
     if args.command == "run":
         return _run(settings, path, log_setup(args, os.environ), demo=False)
+    if args.command in ("forget", "purge"):
+        return run_privacy_command(args, settings)
     from screenpop import commands
 
     if args.command == "check":

@@ -57,6 +57,7 @@ from screenpop.record_figures import RecordFigures
 from screenpop.reloads import build_sources, close_later, restart_only_changes
 from screenpop.report_mailing import start_mailing
 from screenpop.reports.service import Reporter
+from screenpop.retention import start_retention
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.store.figures import WriterFigures
@@ -177,6 +178,7 @@ class Daemon:
         self.statuses = await stack.enter_async_context(AgentStatuses(*parts, writer=self.writer))
         self.desk = self._build_desk(presence)
         start_mailing(cfg, self._reporter, self.metrics.registry, self._tasks, self.cluster)
+        start_retention(self.live, self.store, self._tasks, self.metrics.registry, self.cluster)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
         """The cache, the store, the connectors and the background tasks' owner."""
@@ -234,7 +236,7 @@ class Daemon:
             )
         )
         self._intake = await stack.enter_async_context(pipeline.intake)
-        self.actions = pipeline.actions
+        self.actions, self.audit = pipeline.actions, pipeline.audit
 
     def _build_desk(self, presence: Presence) -> DeskService:
         self.metrics.registry.register(LiveFigures(self.sources, self._cache, self.board))
@@ -257,6 +259,7 @@ class Daemon:
                 writer=self.writer,
                 writeback=self.writeback,
                 reload=self.reload,
+                audit=self.audit,
                 cluster=self.cluster,
                 reporter=self._reporter,
             )

@@ -18,9 +18,10 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry
 
 from screenpop.agents import Agent
+from screenpop.audit import AuditTrail
 from screenpop.board.feed import BoardFeed
 from screenpop.board.state import BoardState
-from screenpop.cache import Cache
+from screenpop.cache import Cache, forget_cached
 from screenpop.callerid import mask, normalize
 from screenpop.connectors.contract import CreateQuery
 from screenpop.create import CreateCounters, create_one, find_creator, forms
@@ -75,6 +76,7 @@ class DeskParts:
     store: Store
     writer: StoreWriter
     reload: Callable[[], Awaitable[str]]
+    audit: AuditTrail  # card reads, searches and reports: who saw which caller
     cluster: ClusterChecks | None = None
     writeback: Writeback | None = None  # notes and call ends to the recording connectors
     reporter: Reporter | None = None  # reports from the call log, on an engine of their own
@@ -119,10 +121,13 @@ class DeskService:
     def reads_reports(self, agent: Agent) -> bool:
         return self._p.live.role(agent.role).reports
 
-    async def report(self, query: ReportQuery) -> Report:
+    async def report(self, query: ReportQuery, actor: str) -> Report:
         if self._p.reporter is None:
             raise StoreError("reports: no call log")
-        return await self._p.reporter.run(query, options_from(self._p.live.settings))
+        report = await self._p.reporter.run(query, options_from(self._p.live.settings))
+        if report.reading is not None:
+            self._p.audit.report(actor, *report.reading)
+        return report
 
     def layouts(self, agent: Agent) -> dict[str, Any]:
         role = self._p.live.role(agent.role)
@@ -207,13 +212,14 @@ class DeskService:
         """A customer found by search is this call's caller (see AgentActions.link)."""
         await self._p.actions.link(agent_id, call_id, customer_id)
 
-    async def search(self, q: str, role_name: str) -> dict[str, Any]:
-        """Customers matching `q` in every searching connector the role may see (see
-        screenpop.search). ValueError unless `q` has 2 to 100 characters."""
+    async def search(self, q: str, agent: Agent) -> dict[str, Any]:
+        """Customers matching `q` in every searching connector the agent's role may see (see
+        screenpop.search), the query audited. ValueError unless `q` has 2 to 100 characters."""
         q = check_query(q)
         live = self._p.live
+        self._p.audit.search(agent.id, q, live.settings.phone.default_region)
         return await search_all(
-            live.lookup.connectors, q, live.role(role_name), self._search_counters
+            live.lookup.connectors, q, live.role(agent.role), self._search_counters
         )
 
     def create_forms(self, role_name: str) -> list[dict[str, Any]]:
@@ -320,14 +326,16 @@ class DeskService:
                 return name, source
         return None
 
-    async def card_for_number(self, number: str, role_name: str) -> dict[str, Any]:
-        """One fan-out for `number`, as the role may see it. ValueError for a non-number."""
+    async def card_for_number(self, number: str, agent: Agent) -> dict[str, Any]:
+        """One fan-out for `number`, as the agent's role may see it, recorded in the audit
+        trail. ValueError for a non-number."""
         live = self._p.live
         caller = normalize(number, live.settings.phone.default_region)
-        if not caller.lookupable:
+        if not caller.lookupable or caller.e164 is None:
             raise ValueError(f"not a phone number that can be looked up ({caller.kind})")
         card = await self._p.actions.build_card(caller, call_id="")
-        return card.to_json(live.role(role_name), live.settings.sections)
+        self._p.audit.card_read(agent.id, caller.e164)
+        return card.to_json(live.role(agent.role), live.settings.sections)
 
     # -- operations -----------------------------------------------------------------------------
     @property
@@ -368,6 +376,12 @@ class DeskService:
 
     async def reload(self) -> str:
         return await self._p.reload()
+
+    async def forget_cached(self, number: str, *, dry_run: bool = False) -> dict[str, int]:
+        caller = normalize(number, self._p.live.settings.phone.default_region)
+        if not caller.lookupable or caller.e164 is None:
+            raise ValueError(f"not a phone number ({caller.kind})")
+        return await forget_cached(self._p.cache, caller.e164, dry_run=dry_run)
 
     def webhook(self, name: str) -> WebhookSource | None:
         source = self._p.sources.get(name)

@@ -15,6 +15,8 @@ the builders here give the part after it, so a key's layout is read in one modul
 In cluster mode (`[cluster]`, its own `key_prefix`):
 
 * `lease:<source>`: the node id holding an AMI/ESL link, expiring after `lease_s` unless renewed.
+* `lease:@retention`: the node that ran the daily retention purge, held for half a day so the
+  other nodes skip theirs (no source is named with an `@`).
 * `node:<node_id>`: a node's heartbeat, expiring unless beaten; the live nodes are these keys.
 * `seq:<agent>`: the agent's latest message seq; `replay:<agent>`: the stream of its latest
   messages (entry id `<seq>-1`), `replay-bytes:<agent>`: the bytes of JSON the stream holds.
@@ -50,6 +52,7 @@ def choice_key(e164: str) -> str:
 
 
 LEASE = "lease:"
+RETENTION_LEASE = "@retention"  # the daily purge's lease, as a source name (see lease_key)
 NODE = "node:"
 DELIVER_CHANNEL = "deliver"
 BOARD_CHANNEL = "board"

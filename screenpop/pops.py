@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from screenpop.audit import AuditTrail
 from screenpop.board.feed import BoardFeed
 from screenpop.board.state import BoardState
 from screenpop.call_store import CallStore
@@ -49,12 +50,14 @@ class Pipeline:
 
     intake: EventIntake
     actions: AgentActions
+    audit: AuditTrail  # who saw which caller: the pops here, the desk's reads and searches
 
 
 def assemble(parts: PipelineParts) -> Pipeline:
     """Build the pipeline's parts and wire them together."""
     p = parts
-    deliveries = Deliveries(p.live, p.hub, p.runtimes, p.board_feed, p.metrics, p.tasks)
+    audit = AuditTrail(p.writer, lambda: p.live.settings.audit.enabled)
+    deliveries = Deliveries(p.live, p.hub, p.runtimes, p.board_feed, p.metrics, p.tasks, audit)
     builds = CardBuilds(p.live, p.runtimes, p.store, p.tasks, deliveries.card_updated)
     call_log = CallLogWriter(p.writer, p.runtimes, p.writeback)
     effects = EffectInterpreter(
@@ -65,4 +68,4 @@ def assemble(parts: PipelineParts) -> Pipeline:
     actions = AgentActions(
         p.live, p.calls, p.runtimes, builds, deliveries, p.store, p.writer, p.hub, p.writeback
     )
-    return Pipeline(intake, actions)
+    return Pipeline(intake, actions, audit)

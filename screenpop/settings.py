@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from screenpop.audit_settings import AuditSettings
 from screenpop.board_settings import BoardSettings
 from screenpop.cluster_settings import ClusterSettings
 from screenpop.create_fields import CreateField, parse_declared
@@ -131,6 +132,7 @@ class StoreSettings(Strict):
     history_size: int = Field(default=5, ge=0)
     outbox_path: str = ""  # "" = beside the store (see screenpop.paths); relative to the config
     outbox_max: int = Field(default=100_000, ge=10)  # writes kept while the store is away
+    retention_days: int = Field(default=0, ge=0)  # call-log rows older are purged; 0 = keep all
 
 
 class SourceSettings(BaseModel):
@@ -247,6 +249,7 @@ class Settings(Strict):
     logging: LoggingSettings = LoggingSettings()
     cluster: ClusterSettings = ClusterSettings()
     lookup: LookupSettings = LookupSettings()
+    audit: AuditSettings = AuditSettings()
     reports: ReportSettings = ReportSettings()
     smtp: SmtpSettings = SmtpSettings()
     telephony: list[SourceSettings] = []

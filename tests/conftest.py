@@ -10,11 +10,14 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from hypothesis import settings
+
+from screenpop.store import Store
 
 # Property tests explore new inputs on a developer's machine; in CI they replay a fixed set, so a
 # red build always means a change broke something (a new find is fixed and pinned as an @example).
@@ -89,6 +92,27 @@ def postgres_url() -> str:
 def unique_table() -> str:
     """A table name no other test uses; the test drops it when done."""
     return f"sp_test_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """(url, table prefix) of a call log on each database: a SQLite file, the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}", ""
+    return request.getfixturevalue("postgres_url"), request.getfixturevalue("unique_table") + "_"
+
+
+@pytest.fixture
+async def store(store_url: tuple[str, str]) -> AsyncIterator[Store]:
+    """A started call log on each database, its tables dropped afterwards."""
+    url, prefix = store_url
+    opened = Store(url, table_prefix=prefix)
+    await opened.start()
+    try:
+        yield opened
+    finally:
+        await opened.drop_tables()
+        await opened.aclose()
 
 
 def _require_chromium() -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from connectors.http import HttpSettings
 from connectors.sql import SqlSettings
+from screenpop.audit_settings import AuditSettings
 from screenpop.cluster_settings import ClusterSettings
 from screenpop.connectors.contract import find_kind
 from screenpop.connectors.registry import build_connector
@@ -64,6 +65,7 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "cluster": ClusterSettings,
     "smtp": SmtpSettings,
     "reports.schedule": ReportSchedule,
+    "audit": AuditSettings,
 }
 
 

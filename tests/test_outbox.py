@@ -13,10 +13,12 @@ import pytest
 from screenpop.errors import OutboxFull, StoreError
 from screenpop.store import CallRecord, Store
 from screenpop.store.call_log import logout_record, make_note
-from screenpop.store.outbox import Outbox
+from screenpop.store.outbox import KINDS, Outbox
 from screenpop.store.schema import PauseRecord
 from screenpop.store.writer import StoreWriter
 from tests.harness import until
+
+NOTHING = dict.fromkeys(KINDS, 0)  # no write of any kind waiting
 
 T0 = 1_780_000_000.0
 E164 = "+12125551234"
@@ -59,7 +61,15 @@ async def test_waiting_writes_survive_a_restart_in_order(tmp_path: Path) -> None
         items = [p.item for p in await again.head(10)]
         assert [type(i).__name__ for i in items] == ["CallRecord", "NoteRecord", "CallRecord"]
         assert items[1] == note("c1", "first", "n1")
-        assert again.counts == {"call": 2, "note": 1, "logout": 0, "ring": 0, "wrap": 0, "pause": 0}
+        assert again.counts == {
+            "call": 2,
+            "note": 1,
+            "logout": 0,
+            "ring": 0,
+            "wrap": 0,
+            "pause": 0,
+            "audit": 0,
+        }
     finally:
         await again.aclose()
 
@@ -72,7 +82,15 @@ async def test_a_newer_record_of_a_call_replaces_the_waiting_one(tmp_path: Path)
         assert isinstance(waiting.item, CallRecord)
         assert (waiting.item.state, waiting.item.ended_at) == ("ended", T0 + 60)
         await box.put([note("c1", "x", "same"), note("c1", "x", "same")])
-        assert box.counts == {"call": 1, "note": 1, "logout": 0, "ring": 0, "wrap": 0, "pause": 0}
+        assert box.counts == {
+            "call": 1,
+            "note": 1,
+            "logout": 0,
+            "ring": 0,
+            "wrap": 0,
+            "pause": 0,
+            "audit": 0,
+        }
     finally:
         await box.aclose()
 
@@ -90,9 +108,25 @@ async def test_when_full_the_oldest_call_rows_go_and_notes_never(tmp_path: Path)
         await box.put([note("c3", "room made", "n3")])  # pushes out c3, the last call row
         with pytest.raises(OutboxFull, match="full"):
             await box.put([note("c3", "no room", "n4")])  # only notes left: refused, not dropped
-        assert box.counts == {"call": 0, "note": 3, "logout": 0, "ring": 0, "wrap": 0, "pause": 0}
+        assert box.counts == {
+            "call": 0,
+            "note": 3,
+            "logout": 0,
+            "ring": 0,
+            "wrap": 0,
+            "pause": 0,
+            "audit": 0,
+        }
         await box.put([call("c4")])  # only notes: the new call row itself is dropped
-        assert box.counts == {"call": 0, "note": 3, "logout": 0, "ring": 0, "wrap": 0, "pause": 0}
+        assert box.counts == {
+            "call": 0,
+            "note": 3,
+            "logout": 0,
+            "ring": 0,
+            "wrap": 0,
+            "pause": 0,
+            "audit": 0,
+        }
         assert box.dropped == 4
     finally:
         await box.aclose()

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,26 +15,6 @@ from tests.harness import free_port
 T0 = 1_795_000_000.0  # 2026-11-18T11:06:40Z
 E164 = "+12125551234"
 OTHER = "+442079460958"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """(url, table prefix) for each database."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}", ""
-    return request.getfixturevalue("postgres_url"), request.getfixturevalue("unique_table") + "_"
-
-
-@pytest.fixture
-async def store(store_url: tuple[str, str]) -> AsyncIterator[Store]:
-    url, prefix = store_url
-    opened = Store(url, table_prefix=prefix)
-    await opened.start()
-    try:
-        yield opened
-    finally:
-        await opened.drop_tables()
-        await opened.aclose()
 
 
 def call(call_id: str, at: float, **changes: object) -> CallRecord:

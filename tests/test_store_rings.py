@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
 from screenpop.store import Store
 from screenpop.store.outbox import Outbox
 from screenpop.store.schema import RingRecord, WrapRecord
 from tests.test_store import E164, T0, call
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """(url, table prefix) for each database."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}", ""
-    return request.getfixturevalue("postgres_url"), request.getfixturevalue("unique_table") + "_"
-
-
-@pytest.fixture
-async def store(store_url: tuple[str, str]) -> AsyncIterator[Store]:
-    url, prefix = store_url
-    opened = Store(url, table_prefix=prefix)
-    await opened.start()
-    try:
-        yield opened
-    finally:
-        await opened.drop_tables()
-        await opened.aclose()
 
 
 def ring(call_id: str, agent: str, at: float, outcome: str = "ringing", **kw: object) -> RingRecord:

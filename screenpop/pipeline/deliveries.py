@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 
+from screenpop.audit import AuditTrail
 from screenpop.board.feed import BoardFeed
 from screenpop.calls import Call
 from screenpop.card import Card
@@ -31,7 +32,9 @@ class Deliveries:
         board_feed: BoardFeed,
         metrics: Metrics,
         tasks: TaskOwner,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit = audit  # each pop delivered: who saw which caller
         self._live = live
         self._hub = hub
         self._runtimes = runtimes
@@ -97,6 +100,10 @@ class Deliveries:
         )
         self._metrics.pops.inc()
         self._metrics.event_to_pop.observe(max(0.0, time.time() - at))
+        if self._audit is not None and runtime is not None:
+            caller = runtime.caller
+            e164 = caller.e164 if caller is not None and caller.lookupable else None
+            self._audit.pop(agent_id, e164, call.call_id)
 
 
 def pop_state(call: Call, agent_id: str) -> str:

@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from screenpop.audit import audit_record
 from screenpop.errors import ReportError, StoreError
 from screenpop.paths import resolve_url
 from screenpop.reports.kinds import KINDS
@@ -31,13 +32,15 @@ def add_report_command(sub: Any, config_help: str) -> None:
     )
     report.add_argument("kind", choices=list(KINDS), help="the report")
     report.add_argument("--config", help=config_help)
-    report.add_argument("--from", dest="start", required=True, metavar="DATE",
-                        help="first day, YYYY-MM-DD")  # fmt: skip
-    report.add_argument("--to", dest="end", required=True, metavar="DATE",
-                        help="last day (included), YYYY-MM-DD")  # fmt: skip
+    report.add_argument("--from", dest="start", metavar="DATE",
+                        help="first day, YYYY-MM-DD (audit: default three years back)")  # fmt: skip
+    report.add_argument("--to", dest="end", metavar="DATE",
+                        help="last day (included), YYYY-MM-DD (audit: default today)")  # fmt: skip
     report.add_argument("--interval", choices=INTERVALS, default="day",
                         help="bucket size, or a distribution (default: day)")  # fmt: skip
     report.add_argument("--queue", help="only this queue")
+    report.add_argument("--number", help="audit: the caller, read like a caller id ([phone])")
+    report.add_argument("--agent", help="audit: the agent id (or cli)")
     report.add_argument("--format", choices=FORMATS, default="table",
                         help="table (default), csv or json")  # fmt: skip
 
@@ -46,7 +49,15 @@ def run_report(settings: Settings, args: argparse.Namespace) -> int:
     """Print the report; 2 with a message for bad parameters, 1 when the store fails."""
     try:
         query = parse_query(
-            args.kind, args.start, args.end, args.interval, args.queue, settings.ui.timezone
+            args.kind,
+            args.start,
+            args.end,
+            args.interval,
+            args.queue,
+            settings.ui.timezone,
+            number=args.number,
+            agent=args.agent,
+            open_range=KINDS[args.kind].open_range,
         )
         report = asyncio.run(_report(settings, query))
     except ReportError as exc:
@@ -69,4 +80,8 @@ def render(report: Report, format_: str) -> str:
 
 async def _report(settings: Settings, query: ReportQuery) -> Report:
     async with Reporter(resolve_url(settings.store.url, settings.base_dir)) as reporter:
-        return await reporter.run(query, options_from(settings))
+        report = await reporter.run(query, options_from(settings))
+        if report.reading is not None and settings.audit.enabled:
+            e164, detail = report.reading
+            await reporter.record(audit_record("cli", "report", e164, detail=detail))
+        return report

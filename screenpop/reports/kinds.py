@@ -10,13 +10,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from screenpop.errors import ReportError
-from screenpop.reports import agents, dispositions, queues
+from screenpop.reports import agents, audit, dispositions, queues
 from screenpop.reports.model import ReportOptions, ReportQuery
 from screenpop.store.schema import Tables
 
 Build = Callable[
     [AsyncConnection, Tables, ReportQuery, ReportOptions], Awaitable[list[dict[str, Any]]]
 ]
+Reading = Callable[[ReportQuery, ReportOptions], tuple[str | None, str]]
+"""A report that shows callers' data: the caller (E.164, or None) and the detail its reading
+leaves in the audit trail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,8 @@ class ReportKind:
     summary: str
     columns: Callable[[ReportOptions], tuple[str, ...]]
     build: Build
+    reading: Reading | None = None  # shows callers' data: what each reading leaves in the audit
+    open_range: bool = False  # lists rows: the range may be left open (see parse_query)
 
 
 KINDS: dict[str, ReportKind] = {
@@ -50,6 +55,14 @@ KINDS: dict[str, ReportKind] = {
             "per queue: calls per disposition",
             dispositions.columns,
             dispositions.build,
+        ),
+        ReportKind(
+            "audit",
+            "who saw one caller's data (number) or what one agent saw (agent), newest first",
+            audit.columns,
+            audit.build,
+            reading=audit.reading,
+            open_range=True,
         ),
     )
 }

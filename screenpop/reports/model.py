@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from screenpop.errors import ReportError
+from screenpop.localday import local_date, zone
 from screenpop.settings import Settings
 
 INTERVALS = ("15m", "hour", "day", "week", "month", "hour_of_day", "day_of_week")
@@ -22,7 +24,8 @@ MAX_DAYS_BY = {"15m": 31, "hour": 366}  # fine buckets: at most this many days (
 @dataclass(frozen=True, slots=True)
 class ReportQuery:
     """One report: `kind` over the local days `start` to `end` (both included), in buckets of
-    `interval`, for one queue or all (`queue` None), in the zone `tz` ("" = the server's)."""
+    `interval`, for one queue or all (`queue` None), in the zone `tz` ("" = the server's). The
+    audit report is about one caller (`number`, as given) or one agent (`agent`)."""
 
     kind: str
     start: dt.date
@@ -30,6 +33,8 @@ class ReportQuery:
     interval: str = "day"
     queue: str | None = None
     tz: str = ""
+    number: str | None = None
+    agent: str | None = None
 
     def __post_init__(self) -> None:
         if self.interval not in INTERVALS:
@@ -49,6 +54,8 @@ class ReportOptions:
     service_level_s: float = 20.0
     short_abandon_s: float = 5.0
     pause_reasons: tuple[str, ...] = ()
+    region: str = "US"  # `[phone] default_region`: how a number asked for is read
+    audit_key: str = ""  # `[server] session_secret`: finds a number's erasures by their digest
 
 
 def options_from(settings: Settings) -> ReportOptions:
@@ -56,6 +63,8 @@ def options_from(settings: Settings) -> ReportOptions:
         service_level_s=settings.board.service_level_s,
         short_abandon_s=settings.reports.short_abandon_s,
         pause_reasons=tuple(settings.ui.pause_reasons),
+        region=settings.phone.default_region,
+        audit_key=settings.server.session_secret,
     )
 
 
@@ -76,15 +85,28 @@ def parse_query(
     interval: str | None = None,
     queue: str | None = None,
     tz: str = "",
+    *,
+    number: str | None = None,
+    agent: str | None = None,
+    open_range: bool = False,
 ) -> ReportQuery:
-    """The query the command line or the API asks for, its texts checked (ReportError)."""
+    """The query the command line or the API asks for, its texts checked (ReportError). With
+    `open_range` (a kind that lists rows) a missing `end` is today and a missing `start` the
+    longest range before it."""
+    if open_range:
+        last = parse_date("to", end) if end else local_date(time.time(), zone(tz))
+        first = parse_date("from", start) if start else last - dt.timedelta(days=MAX_DAYS - 1)
+    else:
+        first, last = parse_date("from", start), parse_date("to", end)
     return ReportQuery(
         kind=kind,
-        start=parse_date("from", start),
-        end=parse_date("to", end),
+        start=first,
+        end=last,
         interval=interval or "day",
         queue=queue or None,
         tz=tz,
+        number=number or None,
+        agent=agent or None,
     )
 
 
@@ -96,6 +118,7 @@ class Report:
     query: ReportQuery
     columns: tuple[str, ...]
     rows: Sequence[dict[str, Any]]
+    reading: tuple[str | None, str] | None = None  # shows callers' data: (caller, detail) audited
 
     @property
     def kind(self) -> str:

@@ -4,6 +4,7 @@ StoreError (without the URL's password)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from types import TracebackType
@@ -18,7 +19,7 @@ from screenpop.reports.kinds import report_kind
 from screenpop.reports.model import Report, ReportOptions, ReportQuery
 from screenpop.store.database import create_engine, describe_failure, password_of
 from screenpop.store.migrate import create_or_upgrade
-from screenpop.store.schema import build_tables
+from screenpop.store.schema import AuditRecord, build_tables
 
 log = logging.getLogger(__name__)
 
@@ -73,4 +74,17 @@ class Reporter:
             len(rows),
             time.perf_counter() - started,
         )
-        return Report(query, kind.columns(options), rows)
+        reading = None if kind.reading is None else kind.reading(query, options)
+        return Report(query, kind.columns(options), rows, reading)
+
+    async def record(self, item: AuditRecord) -> None:
+        """Keep one audit row now, after :meth:`run`: the reading of a report that shows
+        callers' data from the command line (the daemon's go through its store writer).
+        StoreError when the database fails."""
+        try:
+            engine = self._engine = self._engine or create_engine(self._url)
+            async with engine.begin() as conn:
+                await conn.execute(self.tables.audit.insert().values(**dataclasses.asdict(item)))
+        except (SQLAlchemyError, OSError) as exc:
+            message = describe_failure(exc, self._password, 0)
+            raise StoreError(f"report: the audit trail failed: {message}") from exc

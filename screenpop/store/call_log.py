@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import MetaData, bindparam, select
+from sqlalchemy import Executable, MetaData, Row, bindparam, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -224,6 +224,19 @@ class Store:
         async with self._connect("read choice") as conn:
             found = await conn.scalar(self._choice_statement, {"e164": e164})
         return None if found is None else str(found)
+
+    # -- statements built elsewhere (retention, erasure, the audit trail) ----------------------
+
+    async def change(self, statement: Executable, what: str) -> int:
+        """Run one INSERT, UPDATE or DELETE in a transaction of its own; the rows it changed."""
+        async with self._connect(what, write=True) as conn:
+            result = await conn.execute(statement)
+        return max(0, int(result.rowcount))
+
+    async def rows(self, statement: Executable, what: str) -> list[Row[Any]]:
+        """The rows a SELECT gives."""
+        async with self._connect(what) as conn:
+            return list((await conn.execute(statement)).all())
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ import aiosqlite
 
 from screenpop.errors import OutboxFull, StoreError
 from screenpop.store.schema import (
+    AuditRecord,
     CallRecord,
     LogoutRecord,
     NoteRecord,
@@ -47,6 +48,7 @@ KINDS: dict[str, type[Write]] = {
     "logout": LogoutRecord,
     "ring": RingRecord,
     "wrap": WrapRecord,
+    "audit": AuditRecord,
     "pause": PauseRecord,
 }
 _SCHEMA = """
@@ -80,6 +82,8 @@ def kind_of(item: Write) -> str:
             return "ring"
         case WrapRecord():
             return "wrap"
+        case AuditRecord():
+            return "audit"
         case PauseRecord():
             return "pause"
 
@@ -96,6 +100,8 @@ def key_of(item: Write) -> str:
             return f"{source}\x1f{call_id}\x1f{agent_id}\x1f{ring_no}"
         case WrapRecord(agent_id=agent_id, at=at):
             return f"{agent_id}\x1f{at!r}"
+        case AuditRecord(audit_id=audit_id):
+            return audit_id
         case PauseRecord(agent_id=agent_id, started_at=started_at):
             return f"{agent_id}\x1f{started_at!r}"
 
@@ -181,6 +187,14 @@ class Outbox:
         """Forget writes the store now holds."""
         if done:
             await self._delete("DELETE FROM outbox WHERE id = ?", [(p.id,) for p in done])
+
+    async def erase(self, e164: str, *, dry_run: bool = False) -> int:
+        """Forget every waiting write about the caller `e164` (their erasure): how many
+        (with `dry_run`, how many would be, nothing forgotten)."""
+        where = f"outbox {self.where}"
+        erased = await erase_number(self._connection(), "outbox", e164, dry_run, where)
+        await self._recount()
+        return erased
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -271,6 +285,30 @@ async def open_queue_file(path: Path | None, schema: str) -> aiosqlite.Connectio
         await db.close()
         raise
     return db
+
+
+async def erase_number(
+    db: aiosqlite.Connection, table: str, e164: str, dry_run: bool, where: str
+) -> int:
+    """Delete the rows of a queue file's `table` (`id`, JSON `body`) whose body names the
+    caller `e164` (as `caller_e164` or `e164`), or one of the calls those rows are about (a
+    note written before the number was known); how many (with `dry_run`, only counted).
+    StoreError (saying `where`) when the file fails."""
+    try:
+        async with db.execute(f"SELECT id, body FROM {table}") as cursor:
+            bodies = [(row[0], json.loads(row[1])) for row in await cursor.fetchall()]
+        theirs = {body.get("call_id") for _, body in bodies if _names(body, e164)} - {None}
+        doomed = [(i,) for i, body in bodies if _names(body, e164) or body.get("call_id") in theirs]
+        if doomed and not dry_run:
+            await db.executemany(f"DELETE FROM {table} WHERE id = ?", doomed)
+            await db.commit()
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"{where}: {exc}") from exc
+    return len(doomed)
+
+
+def _names(body: dict[str, Any], e164: str) -> bool:
+    return e164 in (body.get("caller_e164"), body.get("e164"))
 
 
 def _can_open(path: Path) -> None:

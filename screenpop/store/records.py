@@ -26,7 +26,7 @@ import aiosqlite
 
 from screenpop.connectors.contract import RecordItem
 from screenpop.errors import StoreError
-from screenpop.store.outbox import open_queue_file
+from screenpop.store.outbox import erase_number, open_queue_file
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,14 @@ class RecordQueue:
         await self._change(
             "UPDATE records SET state = 'failed', error = ? WHERE id = ?", (error, waiting.id)
         )
+
+    async def erase(self, e164: str, *, dry_run: bool = False) -> int:
+        """Forget every write-back about the caller `e164`, waiting or failed (their erasure):
+        how many (with `dry_run`, how many would be, nothing forgotten)."""
+        where = f"write-back queue {self.where}"
+        erased = await erase_number(self._connection(), "records", e164, dry_run, where)
+        await self._recount()
+        return erased
 
     # -- plumbing ---------------------------------------------------------------------------
 

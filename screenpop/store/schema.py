@@ -1,6 +1,6 @@
 """The call log's tables and the row it keeps per call.
 
-Six tables, created if missing (names take an optional prefix, indexes too, so several
+Seven tables, created if missing (names take an optional prefix, indexes too, so several
 prefixes can share one database):
 
 * ``calls``: one row per (source, call_id), upserted as the call moves on;
@@ -14,7 +14,9 @@ prefixes can share one database):
 * ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
   have expired anyway, so a restart does not bring them back;
 * ``agent_pauses``: one row per pause of an agent, written when it ends, unique by (agent_id,
-  started_at): paused time by reason, for reports.
+  started_at): paused time by reason, for reports;
+* ``audit``: who saw which caller's data, and when (:class:`AuditRecord`); rows are only ever
+  added, and removed by the `[audit] retention_days` purge or the caller's erasure.
 
 Tables of a database made before a column or an index existed gain it at start
 (:mod:`screenpop.store.migrate`).
@@ -131,6 +133,27 @@ class LogoutRecord:
     expires_at: float  # when those sessions would have expired anyway (epoch seconds)
 
 
+AUDIT_ACTIONS = ("pop", "card_read", "search", "report", "forget")
+AUDIT_ID_MAX_CHARS = 32
+AUDIT_DETAIL_MAX_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """Someone saw a caller's data (or erased it): `actor` is an agent id, or ``cli`` (a command);
+    `action` one of :data:`AUDIT_ACTIONS`; `e164` the caller (None when the event names no
+    number: a search for a name, an erasure, which keeps only a digest in `detail`). `audit_id`
+    makes writing it twice harmless."""
+
+    audit_id: str
+    at: float
+    actor: str
+    action: str
+    e164: str | None = None
+    call_id: str | None = None
+    detail: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class PauseRecord:
     """An agent's pause that ended: `reason` is "" when none was given; epoch seconds."""
@@ -141,7 +164,7 @@ class PauseRecord:
     ended_at: float
 
 
-Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord | PauseRecord
+Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord | PauseRecord | AuditRecord
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
 
 
@@ -158,6 +181,7 @@ class Tables:
     logouts: Table
     rings: Table
     pauses: Table
+    audit: Table
 
 
 def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
@@ -240,6 +264,22 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Index(f"{prefix}call_rings_agent_rang", "agent_id", "rang_at"),
         Index(f"{prefix}call_rings_rang_report", "rang_at", *REPORTED_RING_COLUMNS),
     )
+    audit = Table(
+        f"{prefix}audit",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("audit_id", String(AUDIT_ID_MAX_CHARS), nullable=False),
+        Column("at", Double, nullable=False),
+        Column("actor", String(128), nullable=False),
+        Column("action", String(16), nullable=False),
+        Column("e164", String(32)),
+        Column("call_id", String(128)),
+        Column("detail", String(AUDIT_DETAIL_MAX_CHARS), nullable=False, default=""),
+        Index(f"{prefix}audit_audit_id", "audit_id", unique=True),
+        Index(f"{prefix}audit_e164_at", "e164", "at"),
+        Index(f"{prefix}audit_actor_at", "actor", "at"),
+        Index(f"{prefix}audit_at", "at"),
+    )
     pauses = Table(
         f"{prefix}agent_pauses",
         metadata,
@@ -251,7 +291,7 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         UniqueConstraint("agent_id", "started_at", name=f"{prefix}agent_pauses_pause"),
         Index(f"{prefix}agent_pauses_started", "started_at"),
     )
-    return Tables(calls, notes, choices, logouts, rings, pauses)
+    return Tables(calls, notes, choices, logouts, rings, pauses, audit)
 
 
 def iso(ts: float) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from screenpop.store.schema import (
     RING_ANSWERED,
     RING_RINGING,
+    AuditRecord,
     CallRecord,
     NoteRecord,
     PauseRecord,
@@ -50,8 +51,12 @@ class WriteStatements:
 
     def apply(self, conn: AsyncConnection, items: Sequence[Write]) -> list[tuple[Any, Any]]:
         """(statement, parameters) to execute for `items`, in order: runs of the same kind
-        share one executemany."""
+        share one executemany. Audit rows depend on nothing else and go last, all in one run,
+        so one after each pop does not split the call and ring rows into many runs."""
         runs: list[tuple[Any, Any]] = []
+        audit: list[Write] = [item for item in items if isinstance(item, AuditRecord)]
+        if audit:
+            items = [item for item in items if not isinstance(item, AuditRecord)] + audit
         for kind, group in itertools.groupby(items, key=type):
             values = [_values(item) for item in group]
             runs += [(s, values) for s in self._statements(conn.dialect.name, kind)]
@@ -75,6 +80,8 @@ class WriteStatements:
             return _set_wrap(t), _sum_wrap(t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
+        if kind is AuditRecord:  # append only: the same row again is the one already there
+            return insert(t.audit).on_conflict_do_nothing(index_elements=[t.audit.c.audit_id])
         if kind is PauseRecord:
             keys = [t.pauses.c.agent_id, t.pauses.c.started_at]
             return insert(t.pauses).on_conflict_do_nothing(index_elements=keys)
