@@ -56,7 +56,7 @@ def assemble(parts: PipelineParts) -> Pipeline:
     p = parts
     deliveries = Deliveries(p.live, p.hub, p.runtimes, p.board_feed, p.metrics, p.tasks)
     builds = CardBuilds(p.live, p.runtimes, p.store, p.tasks, deliveries.card_updated)
-    call_log = CallLogWriter(p.writer, p.runtimes, p.writeback)
+    call_log = CallLogWriter(p.writer, p.runtimes, p.writeback, lambda: p.live.settings.callbacks)
     effects = EffectInterpreter(
         p.live, p.runtimes, builds, deliveries, p.board, p.board_feed, call_log
     )

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from connectors.http import HttpSettings
 from connectors.sql import SqlSettings
+from screenpop.callback_settings import CallbackSettings
 from screenpop.cluster_settings import ClusterSettings
 from screenpop.connectors.contract import find_kind
 from screenpop.connectors.registry import build_connector
@@ -60,6 +61,7 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "ui": UiSettings,
     "board": BoardSettings,
     "cluster": ClusterSettings,
+    "callbacks": CallbackSettings,
 }
 
 

@@ -9,7 +9,9 @@ is bounded by `max_items`: when it is full, the oldest call rows make room (coun
 
 One row per call (a newer record of a call replaces the waiting one, which it contains, and
 takes its place at the end of the line), per ring of a call on an agent's phone and per logout;
-a note is kept once per note id.
+a note is kept once per note id; a new callback item once per call, and a caller's return once
+per call. Callback writes are never pushed out to make room (only call rows are); one that finds
+the outbox full of notes and callback writes is dropped and counted in `dropped`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import aiosqlite
 
 from screenpop.errors import OutboxFull, StoreError
+from screenpop.store.callback_table import CallbackRecord, CallbackReturn
 from screenpop.store.schema import (
     CallRecord,
     LogoutRecord,
@@ -45,6 +48,8 @@ KINDS: dict[str, type[Write]] = {
     "logout": LogoutRecord,
     "ring": RingRecord,
     "wrap": WrapRecord,
+    "callback": CallbackRecord,
+    "callback_return": CallbackReturn,
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -77,6 +82,10 @@ def kind_of(item: Write) -> str:
             return "ring"
         case WrapRecord():
             return "wrap"
+        case CallbackRecord():
+            return "callback"
+        case CallbackReturn():
+            return "callback_return"
 
 
 def key_of(item: Write) -> str:
@@ -91,6 +100,10 @@ def key_of(item: Write) -> str:
             return f"{source}\x1f{call_id}\x1f{agent_id}\x1f{ring_no}"
         case WrapRecord(agent_id=agent_id, at=at):
             return f"{agent_id}\x1f{at!r}"
+        case CallbackRecord(source=source, call_id=call_id):
+            return f"{source}\x1f{call_id}"
+        case CallbackReturn(e164=e164, call_id=call_id):
+            return f"{e164}\x1f{call_id}"
 
 
 class Outbox:

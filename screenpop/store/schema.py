@@ -1,6 +1,6 @@
 """The call log's tables and the row it keeps per call.
 
-Five tables, created if missing (names take an optional prefix, indexes too, so several
+Six tables, created if missing (names take an optional prefix, indexes too, so several
 prefixes can share one database):
 
 * ``calls``: one row per (source, call_id), upserted as the call moves on;
@@ -12,7 +12,8 @@ prefixes can share one database):
   :data:`MISSED_OUTCOMES`): the agent's missed calls and, for reports, missed rings per agent;
 * ``caller_choices``: which customer an agent picked for a number that matched several;
 * ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
-  have expired anyway, so a restart does not bring them back.
+  have expired anyway, so a restart does not bring them back;
+* ``callbacks``: callers to call back (:mod:`screenpop.store.callback_table`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+)
+
+from screenpop.store.callback_table import (
+    CallbackRecord,
+    CallbackReturn,
+    build_callback_table,
 )
 
 DISPOSITION_MAX_CHARS = 64
@@ -123,7 +130,15 @@ class LogoutRecord:
     expires_at: float  # when those sessions would have expired anyway (epoch seconds)
 
 
-Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord
+Write = (
+    CallRecord
+    | NoteRecord
+    | LogoutRecord
+    | RingRecord
+    | WrapRecord
+    | CallbackRecord
+    | CallbackReturn
+)
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
 
 
@@ -134,6 +149,7 @@ class Tables:
     choices: Table
     logouts: Table
     rings: Table
+    callbacks: Table
 
 
 def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
@@ -210,7 +226,8 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Index(f"{prefix}call_rings_agent_rang", "agent_id", "rang_at"),
         Index(f"{prefix}call_rings_rang", "rang_at"),
     )
-    return Tables(calls, notes, choices, logouts, rings)
+    callbacks = build_callback_table(metadata, prefix)
+    return Tables(calls, notes, choices, logouts, rings, callbacks)
 
 
 def iso(ts: float) -> str:

@@ -26,6 +26,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from screenpop.store.callback_table import (
+    CLOSED,
+    OPEN,
+    RETURNED,
+    TAKEN,
+    CallbackRecord,
+    CallbackReturn,
+)
 from screenpop.store.schema import (
     RING_ANSWERED,
     RING_RINGING,
@@ -73,6 +81,11 @@ class WriteStatements:
             return _set_wrap(t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
+        if kind is CallbackRecord:
+            keys = [t.callbacks.c.source, t.callbacks.c.call_id]
+            return insert(t.callbacks).on_conflict_do_nothing(index_elements=keys)  # state: open
+        if kind is CallbackReturn:
+            return _close_returned(t)
         ins = insert(t.logouts)
         larger = func.greatest if dialect == "postgresql" else func.max
         latest = larger(t.logouts.c.not_before_ms, ins.excluded.not_before_ms)
@@ -82,8 +95,8 @@ class WriteStatements:
 
 def _values(item: Write) -> dict[str, Any]:
     values = asdict(item)
-    if isinstance(item, WrapRecord):  # an UPDATE's parameters may not be named like columns
-        values = {f"w_{name}": value for name, value in values.items()}
+    if isinstance(item, WrapRecord | CallbackReturn):  # an UPDATE's parameters may not be named
+        values = {f"w_{name}": value for name, value in values.items()}  # like its columns
     if isinstance(item, CallRecord):
         values["started_at"] = _first_time(item)
     return values
@@ -159,6 +172,22 @@ def _set_wrap(tables: Tables) -> Any:
         rings.update()
         .where(rings.c.id == last_ring, rings.c.wrap_s.is_(None))
         .values(wrap_s=case((wrap < 0, 0.0), else_=wrap))
+    )
+
+
+def _close_returned(tables: Tables) -> Any:
+    """Close the caller's items made before their answered call as returned, once."""
+    c = tables.callbacks.c
+    at = bindparam("w_at", type_=Double)
+    return (
+        tables.callbacks.update()
+        .where(c.e164 == bindparam("w_e164"), c.state.in_((OPEN, TAKEN)), c.created_at <= at)
+        .values(
+            state=CLOSED,
+            closed_by=RETURNED,
+            closed_at=at,
+            call_back_call_id=bindparam("w_call_id"),
+        )
     )
 
 
