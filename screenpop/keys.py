@@ -24,6 +24,8 @@ In cluster mode (`[cluster]`, its own `key_prefix`):
 * `lookup:<section key>`: the node asking a connector about a number now; the others wait for
   its answer in the cache instead of asking too.
 * `board`: the pub/sub channel each node's board changes (calls, presence, wrap-ups) go out on.
+* `callbacks`: the pub/sub channel each node's callback item changes go out on (the items
+  themselves live in the shared store).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ LEASE = "lease:"
 NODE = "node:"
 DELIVER_CHANNEL = "deliver"
 BOARD_CHANNEL = "board"
+CALLBACKS_CHANNEL = "callbacks"
 
 
 def lease_key(source: str) -> str:

@@ -103,7 +103,7 @@ async def test_the_callers_answered_return_closes_their_items_made_before_it(
     (first, *_) = await callbacks.open_items()
     await callbacks.take(first.id, "alice", T0 + 1)
     returned = CallbackReturn(E164, "back-1", T0 + 5)
-    await store.write([returned])
+    await store.write([returned, CallbackReturn("+15550000000", "x", T0)])  # one executemany
     await store.write([returned])  # twice changes nothing
     left = {(i.call_id, i.state) for i in await callbacks.open_items()}
     assert left == {("c2", "open"), ("c3", "open")}  # c2 came after the return

@@ -20,13 +20,14 @@ from prometheus_client.registry import Collector
 from screenpop.board.state import BoardState
 from screenpop.cache import Cache
 from screenpop.cluster.board import SharedBoardState
+from screenpop.cluster.channel import Apply, ClusterChannel
 from screenpop.cluster.delivery import RedisDeliveryLog
 from screenpop.cluster.fanout import ClusterHub, Relay
 from screenpop.cluster.lease import Lease, LeasedSource, leased
 from screenpop.cluster.lookups import LookupClaims
 from screenpop.cluster.nodes import Heartbeat
 from screenpop.cluster.redis import ClusterDown, ClusterRedis
-from screenpop.keys import lease_key
+from screenpop.keys import CALLBACKS_CHANNEL, lease_key
 from screenpop.settings import Settings
 from screenpop.telephony.base import Source, WebhookSource
 
@@ -75,6 +76,14 @@ class ClusterNode:
         self._tasks.append(asyncio.create_task(self.board.send(), name="cluster board send"))
         self._tasks.append(asyncio.create_task(self.board.listen(), name="cluster board listen"))
         return self.board
+
+    def share_callbacks(self, apply: Apply) -> Callable[[dict[str, Any]], None]:
+        """Callback item changes to and from every node: `apply` takes the others'; returns
+        how to publish this node's."""
+        channel = ClusterChannel(self.redis, CALLBACKS_CHANNEL, self.node_id, apply)
+        self._tasks.append(asyncio.create_task(channel.send(), name="cluster callbacks send"))
+        self._tasks.append(asyncio.create_task(channel.listen(), name="cluster callbacks listen"))
+        return channel.publish
 
     def on_board_change(self, changed: Callable[[], None]) -> None:
         """Call `changed` (the board feed) when another node's change was applied here."""

@@ -74,8 +74,13 @@ class CallbackItem:
         }
 
 
-class Refused(Exception):
-    """A change the item's state does not allow; the message is safe to show the agent."""
+class Refused(ValueError):
+    """A change the item's state does not allow; the message is safe to show the agent and
+    `reason` names why in a word: unknown, taken (by another agent), closed, not_yours."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +197,7 @@ class CallbackStore:
         """The item, if `agent_id` has it; Refused otherwise."""
         item = await self.get(item_id)
         if item is None or item.state != TAKEN or item.taken_by != agent_id:
-            raise Refused(_why_not(item, agent_id))
+            raise _refusal(item, agent_id)
         return item
 
     async def _change(
@@ -202,7 +207,7 @@ class CallbackStore:
             row = (await conn.execute(statement, params)).first()
         if row is not None:
             return CallbackItem(*row)
-        raise Refused(_why_not(await self.get(int(params["item_id"])), agent_id))
+        raise _refusal(await self.get(int(params["item_id"])), agent_id)
 
     # -- retention --------------------------------------------------------------------------
 
@@ -254,16 +259,17 @@ def _nearest_rank(ordered: Sequence[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def _why_not(item: CallbackItem | None, agent_id: str) -> str:
+def _refusal(item: CallbackItem | None, agent_id: str) -> Refused:
+    """Why `agent_id` may not change `item` (as it is now)."""
     if item is None:
-        return "unknown callback"
+        return Refused("unknown callback", "unknown")
     if item.state == CLOSED:
-        return "this callback is closed already"
+        return Refused("this callback is closed already", "closed")
     if item.state == TAKEN and item.taken_by != agent_id:
-        return f"already taken by {item.taken_by}"
+        return Refused(f"already taken by {item.taken_by}", "taken")
     if item.state == TAKEN:
-        return "you have this callback already"
-    return "take this callback first"
+        return Refused("you have this callback already", "not_yours")
+    return Refused("take this callback first", "not_yours")
 
 
 def _count(result: Any) -> int:

@@ -26,14 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from screenpop.store.callback_table import (
-    CLOSED,
-    OPEN,
-    RETURNED,
-    TAKEN,
-    CallbackRecord,
-    CallbackReturn,
-)
+from screenpop.store.callback_table import CLOSED, RETURNED, CallbackRecord, CallbackReturn
 from screenpop.store.schema import (
     RING_ANSWERED,
     RING_RINGING,
@@ -176,12 +169,13 @@ def _set_wrap(tables: Tables) -> Any:
 
 
 def _close_returned(tables: Tables) -> Any:
-    """Close the caller's items made before their answered call as returned, once."""
+    """Close the caller's items made before their answered call as returned, once. No IN
+    (...) here: its expanding parameter cannot run in an executemany."""
     c = tables.callbacks.c
     at = bindparam("w_at", type_=Double)
     return (
         tables.callbacks.update()
-        .where(c.e164 == bindparam("w_e164"), c.state.in_((OPEN, TAKEN)), c.created_at <= at)
+        .where(c.e164 == bindparam("w_e164"), c.state != CLOSED, c.created_at <= at)
         .values(
             state=CLOSED,
             closed_by=RETURNED,
