@@ -13,7 +13,7 @@ from typing import Any
 
 from screenpop.daemon import Daemon
 from screenpop.store.callbacks import CallbackStore
-from tests.fakes.ami_scenarios import Pbx
+from tests.fakes.ami_scenarios import Pbx, packet, snapshot
 from tests.fakes.ami_server import FakeAsterisk
 from tests.harness import AgentClient, agent_tab, make_settings, running, until, with_sources
 from tests.test_metrics_conventions import samples, scrape
@@ -57,14 +57,16 @@ async def opened(tab: AgentClient) -> None:
 
 
 @asynccontextmanager
-async def center(tmp_path: Path) -> AsyncIterator[tuple[Daemon, int, FakeAsterisk, Pbx]]:
+async def center(
+    tmp_path: Path, min_wait_s: float = 0
+) -> AsyncIterator[tuple[Daemon, int, FakeAsterisk, Pbx]]:
     pbx = Pbx()
     server = FakeAsterisk(pbx)
     ami = await server.start()
     source = {"name": "pbx1", "kind": "ami", "port": ami, "username": "screenpop",
               "secret": "s3cret"}  # fmt: skip
     settings = make_settings(
-        tmp_path, telephony=[source], agents=callback_agents(), callbacks={"min_wait_s": 0}
+        tmp_path, telephony=[source], agents=callback_agents(), callbacks={"min_wait_s": min_wait_s}
     )
     try:
         async with running(settings) as (daemon, port), with_sources(daemon):
@@ -155,3 +157,26 @@ async def test_the_callers_answered_return_closes_their_item(tmp_path: Path) -> 
     assert closed is not None
     assert (closed.state, closed.closed_by) == ("closed", "returned")
     assert closed.call_back_call_id is not None and closed.call_back_call_id != item["id"]
+
+
+async def test_a_queue_timeout_after_rings_is_a_missed_item_and_a_short_abandon_none(
+    tmp_path: Path,
+) -> None:
+    async with (
+        center(tmp_path, min_wait_s=3600) as (daemon, port, server, pbx),
+        agent_tab(port, "tb") as bob,
+    ):
+        await opened(bob)
+        await abandon(server, pbx, bob, "PJSIP/1002")  # hung up well before 3600 s: no item
+        call, packets = pbx.inbound(CALLER, "Jane Doe")
+        await server.send([*packets, *pbx.join(call, "support")])
+        await server.send(pbx.ring(call, "PJSIP/1002", "1002", "Bob"))
+        await next_of(bob, "pop")
+        await server.send(pbx.no_answer(call, "PJSIP/1002"))
+        leave = [("Event", "QueueCallerLeave"), ("Privilege", "agent,all"),
+                 *snapshot(call.caller), ("Queue", "support"), ("Count", "0")]  # fmt: skip
+        await server.send([packet(leave), *pbx.hangup_caller(call)])  # the queue timed out
+        (item,) = (await next_of(bob, "callbacks"))["items"]
+        assert (item["reason"], item["queue"], item["e164"]) == ("missed", "support", CALLER)
+        made = await CallbackStore(daemon.store).open_items()
+    assert [i.call_id for i in made] == [call.caller.linkedid]
