@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Double, Integer, String, and_, bindparam, or_, select
+from sqlalchemy import Double, Integer, String, Table, and_, bindparam, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from screenpop.errors import StoreError
 from screenpop.store.call_log import Store
@@ -148,10 +149,7 @@ class CallbackStore:
             .values(call_back_call_id=bindparam("back_call_id", type_=String), called_back_at=at)
             .returning(*self._columns)
         )
-        start, end = bindparam("start", type_=Double), bindparam("end", type_=Double)
-        self._period = select(
-            c.queue, c.created_at, c.state, c.closed_by, c.call_back_call_id, c.called_back_at
-        ).where(c.created_at >= start, c.created_at < end)
+        self._period = period_query(t)
         self._purge = t.delete().where(c.created_at < bindparam("before", type_=Double))
         self._forget = t.delete().where(c.e164 == bindparam("e164", type_=String))
 
@@ -230,12 +228,29 @@ class CallbackStore:
         """Per queue (one queue with `queue`), the items made in [start, end): see
         :class:`QueueFigures`. Queues in name order."""
         async with self._store.connection("read callback figures") as conn:
-            rows = (await conn.execute(self._period, {"start": start, "end": end})).all()
-        by_queue: dict[str, list[Any]] = {}
-        for row in rows:
-            if queue is None or row.queue == queue:
-                by_queue.setdefault(row.queue, []).append(row)
-        return [_figures(name, by_queue[name]) for name in sorted(by_queue)]
+            return await read_figures(conn, self._period, start, end, queue)
+
+
+def period_query(table: Table) -> Any:
+    """The items made in [start, end) (parameters `start`, `end`), as figures count them."""
+    c = table.c
+    start, end = bindparam("start", type_=Double), bindparam("end", type_=Double)
+    return select(
+        c.queue, c.created_at, c.state, c.closed_by, c.call_back_call_id, c.called_back_at
+    ).where(c.created_at >= start, c.created_at < end)
+
+
+async def read_figures(
+    conn: AsyncConnection, period: Any, start: float, end: float, queue: str | None
+) -> list[QueueFigures]:
+    """:meth:`CallbackStore.figures` on a connection of the caller's (reports), `period`
+    being :func:`period_query` of the callbacks table."""
+    rows = (await conn.execute(period, {"start": start, "end": end})).all()
+    by_queue: dict[str, list[Any]] = {}
+    for row in rows:
+        if queue is None or row.queue == queue:
+            by_queue.setdefault(row.queue, []).append(row)
+    return [_figures(name, by_queue[name]) for name in sorted(by_queue)]
 
 
 def _figures(queue: str, rows: Sequence[Any]) -> QueueFigures:
