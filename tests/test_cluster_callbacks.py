@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.fakes.faults import metric
 from tests.harness import agent_tab
 from tests.test_callbacks_e2e import next_of, opened
 from tests.test_cluster import ALICE, two_nodes
@@ -40,3 +41,7 @@ async def test_an_item_made_on_one_node_is_taken_on_it_and_refused_on_the_other(
 
         await bob.send({"type": "callback_take", "id": item["id"]})
         assert (await next_of(bob, "error"))["reason"] == "already taken by alice"
+        made = "screenpop_callbacks_total"
+        assert await metric(a.port, made, event="created") == 1  # by the node that logged it
+        assert await metric(b.port, made, event="created") == 0
+        assert await metric(b.port, made, event="refused") == 1

@@ -51,6 +51,7 @@ class ClusterNode:
         self.claims = LookupClaims(self.redis, self.node_id, cache) if shared_cache else None
         self.leased: dict[str, LeasedSource] = {}
         self.board: SharedBoardState | None = None
+        self.callbacks: ClusterChannel | None = None  # callback item changes, once shared
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> ClusterNode:
@@ -80,7 +81,9 @@ class ClusterNode:
     def share_callbacks(self, apply: Apply) -> Callable[[dict[str, Any]], None]:
         """Callback item changes to and from every node: `apply` takes the others'; returns
         how to publish this node's."""
-        channel = ClusterChannel(self.redis, CALLBACKS_CHANNEL, self.node_id, apply)
+        channel = self.callbacks = ClusterChannel(
+            self.redis, CALLBACKS_CHANNEL, self.node_id, apply
+        )
         self._tasks.append(asyncio.create_task(channel.send(), name="cluster callbacks send"))
         self._tasks.append(asyncio.create_task(channel.listen(), name="cluster callbacks listen"))
         return channel.publish
@@ -196,6 +199,13 @@ class _ClusterFigures(Collector):
         board = self._node.board
         dropped.add_metric([], float(board.dropped if board is not None else 0))
         yield dropped
+        callbacks = CounterMetricFamily(
+            "screenpop_cluster_callbacks_dropped",
+            "Callback item changes this node could not tell the others (Redis away)",
+        )
+        channel = self._node.callbacks
+        callbacks.add_metric([], float(channel.dropped if channel is not None else 0))
+        yield callbacks
         waited = CounterMetricFamily(
             "screenpop_cluster_lookups_shared",
             "Connector lookups this node took from another node's answer instead of asking",
