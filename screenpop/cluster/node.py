@@ -186,33 +186,35 @@ class _ClusterFigures(Collector):
             held.add_metric([name], 1.0 if source.holding else 0.0)
         yield takeovers
         yield held
-        local = CounterMetricFamily(
+        node = self._node
+        board, callbacks, claims = node.board, node.callbacks, node.claims
+        yield _count(
             "screenpop_cluster_local_numbered",
             "Agent messages this node numbered itself while Redis was away",
+            node.log.local_numbered,
         )
-        local.add_metric([], float(self._node.log.local_numbered))
-        yield local
-        dropped = CounterMetricFamily(
+        yield _count(
             "screenpop_cluster_board_dropped",
             "Board changes this node could not share with the others (Redis away)",
+            board.dropped if board is not None else 0,
         )
-        board = self._node.board
-        dropped.add_metric([], float(board.dropped if board is not None else 0))
-        yield dropped
-        callbacks = CounterMetricFamily(
+        yield _count(
             "screenpop_cluster_callbacks_dropped",
             "Callback item changes this node could not tell the others (Redis away)",
+            callbacks.dropped if callbacks is not None else 0,
         )
-        channel = self._node.callbacks
-        callbacks.add_metric([], float(channel.dropped if channel is not None else 0))
-        yield callbacks
-        waited = CounterMetricFamily(
+        yield _count(
             "screenpop_cluster_lookups_shared",
             "Connector lookups this node took from another node's answer instead of asking",
+            claims.waited if claims is not None else 0,
         )
-        claims = self._node.claims
-        waited.add_metric([], float(claims.waited if claims is not None else 0))
-        yield waited
         up = GaugeMetricFamily("screenpop_cluster_redis_up", "1 while the cluster's Redis answers")
         up.add_metric([], 1.0 if self._node.redis.up else 0.0)
         yield up
+
+
+def _count(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    """A counter without labels, read now."""
+    family = CounterMetricFamily(name, documentation)
+    family.add_metric([], float(value))
+    return family
