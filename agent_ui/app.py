@@ -13,7 +13,7 @@ import jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from agent_ui import api, create_api, desk_api, pages, search_api, ws
+from agent_ui import api, create_api, desk_api, pages, reports_api, search_api, ws
 from agent_ui.counters import UiCounters
 from agent_ui.i18n import CATALOGS, load_catalogs
 from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
@@ -161,6 +161,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/calls/{call_id}/notes", api.add_note)
     r.add_post("/api/calls/{call_id}/choice", desk_api.choose)
     r.add_get("/api/search", search_api.search)
+    r.add_get("/api/reports/{kind}", reports_api.report)
     r.add_post("/api/calls/{call_id}/link", search_api.link)
     r.add_get("/api/create-forms", create_api.create_forms)
     r.add_post("/api/calls/{call_id}/create", create_api.create)

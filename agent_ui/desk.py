@@ -18,6 +18,7 @@ from screenpop.delivery.hub import Subscription
 from screenpop.delivery.inbound import CallbackAction
 from screenpop.delivery.outbound import Hello
 from screenpop.events import SourceEvent
+from screenpop.reports.model import Report, ReportQuery
 from screenpop.settings import ServerSettings, UiSettings
 from screenpop.telephony.base import WebhookSource
 
@@ -50,6 +51,15 @@ class Desk(Protocol):
 
     def manages_agents(self, agent: Agent) -> bool:
         """True when the agent's role may pause and unpause other agents."""
+
+    def reads_reports(self, agent: Agent) -> bool:
+        """True when the agent's role may read the reports from the call log."""
+        ...
+
+    async def report(self, query: ReportQuery) -> Report:
+        """The report `query` asks for, counted as the config says (`[board]`, `[reports]`,
+        `[ui]`). ReportError: no such kind; StoreError: the call log could not be read."""
+        ...
 
     def layouts(self, agent: Agent) -> dict[str, Any]:
         """How the agent's role is shown each card section (`[sections]`, the role's sections

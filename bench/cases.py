@@ -7,13 +7,15 @@
 4. a ramp of call rates (cache hits) until p99 passes 50 ms;
 5. idle agents connected: 100, 1,000, 10,000, the pop latency at each and the memory per agent;
    the same with 100 supervisor tabs watching the board;
-6. two nodes on one Redis, agents split across them (:mod:`bench.nodes`).
+6. two nodes on one Redis, agents split across them (:mod:`bench.nodes`);
+7. reports on a month of a 500-agent center in SQLite and PostgreSQL (:mod:`bench.reports`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -51,11 +53,13 @@ class Sizes:
     ring_s: float = 1.0  # how long each agent's phone rings before the answer
     talk_s: float = 0.5
     ramp_stops: bool = True  # at the first rate over the p99 limit (quick: every rate runs)
+    report_center: tuple[int, int, int] = (500, 30, 67)  # case 7: agents, days, calls a day each
 
 
 def sizes(quick: bool) -> Sizes:
     if quick:  # every path once, as fast as it goes: the smoke test
-        return Sizes(6, 4, ((9, 2),), 0.5, 0.5, 0.5, 20.0, (20.0, 40.0), 30, 0.0, 0.5, 0.2, False)
+        quick = Sizes(6, 4, ((9, 2),), 0.5, 0.5, 0.5, 20.0, (20.0, 40.0), 30, 0.0, 0.5, 0.2, False)
+        return dataclasses.replace(quick, report_center=(6, 2, 20))
     idle = tuple((agents, tabs) for tabs in (0, 100) for agents in (100, 1000, 10_000))
     return Sizes(1000, 200, idle, 20.0, 10.0, 8.0, 50.0, (50, 100, 200, 400, 800), 600, 1.0)
 

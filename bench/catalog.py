@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from bench.cases import CaseResult, Context, cache_hits, cache_misses, idle_agents, ramp
 from bench.nodes import two_nodes
+from bench.reports import reports
 
 CASES: dict[str, Callable[[Context], Awaitable[list[CaseResult]]]] = {
     "1": cache_hits,
@@ -14,4 +15,5 @@ CASES: dict[str, Callable[[Context], Awaitable[list[CaseResult]]]] = {
     "4": ramp,
     "5": idle_agents,
     "6": two_nodes,
+    "7": reports,
 }

@@ -134,7 +134,8 @@ class Report:
     def _row(self, c: CaseResult) -> list[str]:
         s = c.stretch
         if s is None:
-            return [c.case, c.name, *[""] * 10, f"skipped: {c.skipped}"]
+            shown = f"skipped: {c.skipped}" if c.skipped else "timings below"
+            return [c.case, c.name, *[""] * 10, shown]
         cells = ["-"] * 4
         if s.latency is not None:
             ratio = self.ratios(s.latency)
@@ -190,6 +191,10 @@ class Report:
                     f"per idle tab, connected in {c.extra['connect']['seconds']} s"
                 )
             out += [f"case {c.case} daemon logged: {p}" for p in c.problems]
+            if "report_s" in c.extra:
+                shown = ", ".join(f"{k} {v:.2f} s" for k, v in c.extra["report_s"].items())
+                made = f"generated in {c.extra['generate_s']} s"
+                out.append(f"case {c.case} {c.extra['database']} ({made}): {shown}")
         if any(c.case == "4" for c in self.cases):
             out.append(f"case 4 stops at the first rate whose p99 passes {P99_LIMIT_MS:g} ms")
         return out

@@ -13,6 +13,7 @@ MARGIN_MS = 5.0
 TARGET_RATE = 400.0
 FLATNESS = 1.25
 KIB_PER_AGENT = 64.0
+DAILY_REPORT_S = 2.0
 
 
 def targets(report: Any) -> list[dict[str, str]]:
@@ -35,6 +36,7 @@ def targets(report: Any) -> list[dict[str, str]]:
         _rate([c for c in cases if c.case == "4"]),
         *_flat([c for c in cases if c.case == "5"]),
         _nodes([c for c in cases if c.case == "6" and c.stretch is not None]),
+        _reports([c for c in cases if c.case == "7" and "report_s" in c.extra]),
     ]
     return out
 
@@ -58,6 +60,22 @@ def _nodes(runs: Sequence[CaseResult]) -> dict[str, str]:
     )
     met = l2.p99_ms <= l1.p99_ms * FLATNESS and all(c <= base for c in each)
     return _verdict(target, met, measured)
+
+
+def _reports(runs: Sequence[CaseResult]) -> dict[str, str]:
+    """Case 7: every report of one day under 2 s, on each database."""
+    target = f"a daily report under {DAILY_REPORT_S:g} s on a month of a 500-agent center"
+    if not runs:
+        return _verdict(target, None, "case 7 did not run")
+    daily = {
+        (c.extra["database"], name): seconds
+        for c in runs
+        for name, seconds in c.extra["report_s"].items()
+        if "one day" in name
+    }
+    worst = max(daily, key=lambda k: daily[k])
+    measured = f"slowest: {worst[1]} on {worst[0]}, {daily[worst]:.2f} s"
+    return _verdict(target, daily[worst] < DAILY_REPORT_S, measured)
 
 
 def _case(cases: Sequence[CaseResult], number: str) -> CaseResult | None:

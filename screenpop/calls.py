@@ -68,6 +68,7 @@ class Call:
     answered_at: float | None = None
     ended_at: float | None = None
     agent: str | None = None  # who holds the call (answered or transferred to)
+    transfers: int = 0  # how many times it moved from the agent holding it to another
     ringing: set[str] = field(default_factory=set)  # agents whose phone rings now
     popped: list[str] = field(default_factory=list)  # agents who got a pop, in order
     variables: dict[str, str] = field(default_factory=dict)  # call variables (IVR data), latest
@@ -261,6 +262,7 @@ class CallReducer:
         effects: list[Effect] = []
         if call.agent is not None:
             effects.append(Notify(call.agent, call, AgentCallState.TRANSFERRED))
+            call.transfers += 1
         call.state = CallState.TRANSFERRED
         call.agent = agent
         call.ringing.clear()

@@ -1,4 +1,4 @@
-"""The `screenpop` command: run, demo, check, lookup, normalize, capture, replay, watch."""
+"""The `screenpop` command: run, demo, check, lookup, normalize, capture, replay, watch, report."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from screenpop.callerid import normalize
 from screenpop.errors import ConfigError, ScreenpopError
 from screenpop.logging_settings import LoggingSettings
 from screenpop.logs import FORMATS, LogFormat, LogSetup, check_level, configure_logging
+from screenpop.reports.cli import add_report_command, run_report
 from screenpop.settings import CONFIG_ENV, Settings, load_settings
 
 log = logging.getLogger("screenpop")
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     norm.add_argument("number")
     norm.add_argument("--region", default="US", help="default region (ISO code, default US)")
     _add_recorder_commands(sub, config_help)
+    add_report_command(sub, config_help)
     for command in sub.choices.values():  # also after the command: `screenpop check --log-level`
         _add_log_options(command, default=argparse.SUPPRESS)
     return parser
@@ -189,6 +191,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "check":
         return asyncio.run(commands.check(settings, args.number))
+    if args.command == "report":
+        return run_report(settings, args)
     if args.command == "capture":
         from screenpop.capture import run_capture
 

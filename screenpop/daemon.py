@@ -56,6 +56,7 @@ from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
 from screenpop.record_figures import RecordFigures
 from screenpop.reloads import build_sources, close_later, restart_only_changes
+from screenpop.reports.service import Reporter
 from screenpop.settings import RoleSettings, Settings, load_settings
 from screenpop.store import Store
 from screenpop.store.figures import WriterFigures
@@ -170,9 +171,8 @@ class Daemon:
         if self.cluster is not None:  # AMI/ESL links run only on the node holding their lease
             self.sources = self.cluster.lease(self.sources)
             self.metrics.registry.register(self.cluster.collector())
-        self.statuses = await stack.enter_async_context(
-            AgentStatuses(self.live, self.hub, self._board_state, self._board_feed, self.sources)
-        )
+        parts = (self.live, self.hub, self._board_state, self._board_feed, self.sources)
+        self.statuses = await stack.enter_async_context(AgentStatuses(*parts, writer=self.writer))
         self.desk = self._build_desk(presence)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
@@ -184,6 +184,7 @@ class Daemon:
         store_url = resolve_url(cfg.store.url, cfg.base_dir)
         self.store = Store(store_url)
         stack.push_async_callback(self.store.aclose)
+        self._reporter = await stack.enter_async_context(Reporter(store_url))
         try:
             await self.store.start()
         except StoreError as exc:
@@ -255,6 +256,7 @@ class Daemon:
                 reload=self.reload,
                 cluster=self.cluster,
                 callbacks=wire_callbacks(self, presence, self._tasks, self._stack),
+                reporter=self._reporter,
             )
         )
 

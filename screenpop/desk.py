@@ -28,7 +28,7 @@ from screenpop.create import create_one, find_creator, forms
 from screenpop.delivery.hub import Hub, Subscription
 from screenpop.delivery.inbound import CallbackAction, check_pause_reason
 from screenpop.delivery.outbound import Hello
-from screenpop.errors import ScreenpopError
+from screenpop.errors import ScreenpopError, StoreError
 from screenpop.events import CallEvent, EventKind, SourceEvent
 from screenpop.layout import page_layouts
 from screenpop.localday import day_bounds, local_date, zone
@@ -37,6 +37,8 @@ from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.presence import Presence
+from screenpop.reports.model import Report, ReportQuery, options_from
+from screenpop.reports.service import Reporter
 from screenpop.search import SearchCounters, check_query, search_all
 from screenpop.settings import ServerSettings, UiSettings
 from screenpop.store import Store, iso
@@ -77,6 +79,7 @@ class DeskParts:
     cluster: ClusterChecks | None = None
     writeback: Writeback | None = None  # notes and call ends to the recording connectors
     callbacks: CallbackService | None = None
+    reporter: Reporter | None = None  # reports from the call log, on an engine of their own
 
 
 class DeskService:
@@ -113,6 +116,14 @@ class DeskService:
 
     def manages_agents(self, agent: Agent) -> bool:
         return self._p.live.role(agent.role).manage_agents
+
+    def reads_reports(self, agent: Agent) -> bool:
+        return self._p.live.role(agent.role).reports
+
+    async def report(self, query: ReportQuery) -> Report:
+        if self._p.reporter is None:
+            raise StoreError("reports: no call log")
+        return await self._p.reporter.run(query, options_from(self._p.live.settings))
 
     def layouts(self, agent: Agent) -> dict[str, Any]:
         role = self._p.live.role(agent.role)

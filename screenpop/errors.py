@@ -41,3 +41,8 @@ class StoreRejected(StoreError):
 
 class OutboxFull(StoreError):
     """The store is away and the outbox has no room left for a note."""
+
+
+class ReportError(ScreenpopError, ValueError):
+    """A report was asked for with a bad parameter (a date, an interval, a kind); the message
+    says which and is safe to show."""

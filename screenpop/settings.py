@@ -45,6 +45,7 @@ from screenpop.localday import check_zone
 from screenpop.logging_settings import LoggingSettings
 from screenpop.lookup_settings import LookupSettings
 from screenpop.paths import default_store_url
+from screenpop.report_settings import ReportSettings
 
 DEFAULT_SESSION_SECRET = "change-me"
 CONFIG_ENV = "SCREENPOP_CONFIG"
@@ -204,6 +205,7 @@ class RoleSettings(Strict):
     hide: list[str] = []  # "section.field" paths removed before the card leaves the daemon
     board: bool = False  # may watch the supervisor board
     manage_agents: bool = False  # may pause and unpause other agents (from the board)
+    reports: bool = False  # may read the reports from the call log
 
 
 class UiSettings(Strict):
@@ -247,13 +249,14 @@ class Settings(Strict):
     cluster: ClusterSettings = ClusterSettings()
     callbacks: CallbackSettings = CallbackSettings()
     lookup: LookupSettings = LookupSettings()
+    reports: ReportSettings = ReportSettings()
     telephony: list[SourceSettings] = []
     connectors: list[ConnectorSettings] = []
     agents: list[AgentSettings] = []
     sections: dict[str, SectionLayout] = {}  # `[sections.NAME]`: how connector NAME is shown
     roles: dict[str, RoleSettings] = {
         "agent": RoleSettings(),
-        "supervisor": RoleSettings(board=True, manage_agents=True),
+        "supervisor": RoleSettings(board=True, manage_agents=True, reports=True),
     }
     base_dir: Path = Path(".")  # the config file's folder; relative paths in URLs resolve from it
 

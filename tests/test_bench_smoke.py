@@ -44,8 +44,10 @@ def test_quick_run_measures_every_case_and_delivers_every_pop(
     cases = {}
     for case in result["cases"]:
         cases.setdefault(case["case"], []).append(case)
-    assert sorted(cases) == ["1", "2", "3", "4", "5", "6"]
+    assert sorted(cases) == ["1", "2", "3", "4", "5", "6", "7"]
     for case in result["cases"]:
+        if case["case"] == "7":  # reports: no traffic, timings of their own
+            continue
         delivery = case["delivery"]
         assert delivery["ok"] and delivery["delivered"] == delivery["calls"] > 0, case
         assert case["latency"]["n"] == delivery["calls"]
@@ -63,6 +65,11 @@ def test_quick_run_measures_every_case_and_delivers_every_pop(
     one, two = cases["6"]  # one node in cluster mode, then two with the agents split
     assert len(one["extra"]["node_cpu_s"]) == 1 and len(two["extra"]["node_cpu_s"]) == 2
     assert all(cpu > 0 for cpu in two["extra"]["node_cpu_s"])  # both nodes did work
+    sqlite, postgres = cases["7"]  # reports on each database of a generated call log
+    for run, database in ((sqlite, "sqlite"), (postgres, "postgresql")):
+        assert run["extra"]["database"] == database and run["extra"]["rows"]["calls"] > 0
+        assert len(run["extra"]["report_s"]) == 7
+    assert "reports on sqlite" in done.stdout and "a daily report under 2 s" in done.stdout
     table, _, verdicts = out.with_suffix(".md").read_text(encoding="utf-8").partition("\n\n")
     assert table.startswith("| case |") and verdicts.startswith("| target |")
     assert len({row.count("|") for row in table.splitlines()}) == 1  # every row has every cell

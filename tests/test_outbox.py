@@ -18,7 +18,7 @@ from screenpop.store.writer import StoreWriter
 from tests.harness import until
 
 T0 = 1_780_000_000.0
-NO_OTHERS = {"logout": 0, "ring": 0, "wrap": 0, "callback": 0, "callback_return": 0}
+NO_OTHERS = {"logout": 0, "ring": 0, "wrap": 0, "pause": 0, "callback": 0, "callback_return": 0}
 E164 = "+12125551234"
 
 

@@ -4,6 +4,7 @@ outbox when the store is away), so the pop path never awaits the database."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ RING_OUTCOME = {
     AgentCallState.ABANDONED: "abandoned",
 }
 
+LEFT_THEM = frozenset({AgentCallState.ENDED, AgentCallState.TRANSFERRED})  # the agent's talk ends
 RingKey = tuple[str, str, str, int]
 
 
@@ -76,7 +78,11 @@ class CallLogWriter:
         if outcome == "abandoned" and call.outbound:
             outcome = "unanswered"
         key = self._key(call, agent_id)
-        self._writer.queue(self._ring(call, key, outcome, at))
+        ring = self._ring(call, key, outcome, at)
+        if state in LEFT_THEM:  # talk: from the answer, or the transfer to them, to now
+            got_it = max(ring.rang_at, call.answered_at or at)
+            ring = dataclasses.replace(ring, talk_s=round(max(0.0, at - got_it), 3))
+        self._writer.queue(ring)
 
     def _key(self, call: Call, agent_id: str) -> RingKey:
         # the tracker appends the agent to `popped` on each ring: the latest ring's number
@@ -125,4 +131,5 @@ class CallLogWriter:
             started_at=call.started_at,
             answered_at=call.answered_at,
             ended_at=call.ended_at,
+            transfers=call.transfers,
         )

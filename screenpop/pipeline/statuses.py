@@ -5,7 +5,9 @@ to the PBX, every change told to the agent's tabs and to the board.
 of its own beside the call intake: a status touches no call); one task applies them in the
 order they came. :meth:`AgentStatuses.request` sends a pause to the first source that can
 pause (a :class:`~screenpop.telephony.base.Pauser`); with none, the daemon's word is final and
-the status changes at once.
+the status changes at once. Each pause that ends (the agent is available again, or paused for
+another reason) is queued on the store writer as a
+:class:`~screenpop.store.schema.PauseRecord`, for paused time by reason in reports.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from screenpop.delivery.outbound import StatusMessage
 from screenpop.errors import ProtocolError
 from screenpop.events import AgentStatusEvent
 from screenpop.pipeline.live import LiveConfig
+from screenpop.store.schema import PauseRecord
+from screenpop.store.writer import StoreWriter
 from screenpop.tasks import OrderedWorker
 from screenpop.telephony.base import Pauser, Source
 
@@ -39,6 +43,7 @@ class AgentStatuses(OrderedWorker[AgentStatusEvent]):
         board_feed: BoardFeed,
         sources: Mapping[str, Source],
         clock: Callable[[], float] = time.time,
+        writer: StoreWriter | None = None,
     ) -> None:
         super().__init__("agent statuses")
         self._live = live
@@ -47,6 +52,7 @@ class AgentStatuses(OrderedWorker[AgentStatusEvent]):
         self._feed = board_feed
         self._sources = sources
         self._clock = clock
+        self._writer = writer
         self.book = StatusBook(clock())
         self.unmatched = 0  # pauses of endpoints no agent has (counted, not an error)
 
@@ -119,9 +125,13 @@ class AgentStatuses(OrderedWorker[AgentStatusEvent]):
 
     # -- both ---------------------------------------------------------------------------------
     async def _apply(self, agent_id: str, paused: bool, reason: str | None, now: float) -> None:
+        before = self.book.get(agent_id)
         status = self.book.confirmed(agent_id, paused, reason, now)
         if status is None:
             return
+        if before.paused and self._writer is not None:
+            pause = PauseRecord(agent_id, before.reason or "", before.since, now)
+            self._writer.queue(pause)
         log.info("agent %s: %s %s", agent_id, status.state, status.reason or "")
         await self.send_status(agent_id)
         await self._board.pause(agent_id, (status.reason or "") if status.paused else None, now)

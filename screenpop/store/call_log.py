@@ -20,13 +20,19 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import MetaData, bindparam, inspect, select, text
+from sqlalchemy import MetaData, bindparam, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from screenpop.errors import StoreError, StoreRejected
 from screenpop.store.agent_day import AgentCall, agent_calls, held_query, rings_query
-from screenpop.store.database import create_engine, password_of, upsert_insert
+from screenpop.store.database import (
+    create_engine,
+    describe_failure,
+    password_of,
+    upsert_insert,
+)
+from screenpop.store.migrate import create_or_upgrade
 from screenpop.store.schema import (
     DISPOSITION_MAX_CHARS,
     HISTORY_FIELDS,
@@ -89,21 +95,8 @@ class Store:
             if self._prepared or self._engine is None:
                 return
             async with self._guard("start"), self._engine.begin() as conn:
-                await conn.run_sync(self._metadata.create_all)
-                await self._add_note_ids(conn)
+                await conn.run_sync(create_or_upgrade, self._metadata, self.tables)
             self._prepared = True
-
-    async def _add_note_ids(self, conn: AsyncConnection) -> None:
-        """A call log from before notes had ids gains the column and its unique index."""
-        notes = self.tables.notes
-        columns = await conn.run_sync(lambda c: inspect(c).get_columns(notes.name))
-        if any(column["name"] == "note_id" for column in columns):
-            return
-        log.info("store: adding note ids to %s", notes.name)
-        await conn.execute(text(f"ALTER TABLE {notes.name} ADD COLUMN note_id VARCHAR(64)"))
-        for index in notes.indexes:
-            if "note_id" in index.columns:
-                await conn.run_sync(index.create)
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
@@ -266,13 +259,7 @@ class Store:
             raise StoreError(f"store {what} failed: {self._describe(exc)}") from exc
 
     def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, TimeoutError):
-            return f"no answer within {self._timeout:g} s"
-        lines = [line for line in str(exc).splitlines() if line.strip()]
-        message = lines[0] if lines else type(exc).__name__
-        if self._password:
-            message = message.replace(self._password, "***")
-        return message
+        return describe_failure(exc, self._password, self._timeout)
 
 
 def _history_entry(row: Any) -> dict[str, Any]:

@@ -62,3 +62,14 @@ def password_of(url: str) -> str | None:
     except (SQLAlchemyError, ValueError):
         found = re.search(r"://[^/@:]*:([^/]*)@", url)
         return found.group(1) if found else None
+
+
+def describe_failure(exc: BaseException, password: str | None, timeout_s: float) -> str:
+    """What a database failure says, in one line, without the URL's password."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout_s:g} s"
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    message = lines[0] if lines else type(exc).__name__
+    if password:
+        message = message.replace(password, "***")
+    return message

@@ -8,10 +8,11 @@ is bounded by `max_items`: when it is full, the oldest call rows make room (coun
 :class:`~screenpop.errors.OutboxFull`; notes are never dropped.
 
 One row per call (a newer record of a call replaces the waiting one, which it contains, and
-takes its place at the end of the line), per ring of a call on an agent's phone and per logout;
-a note is kept once per note id; a new callback item once per call, and a caller's return once
-per call. Callback writes are never pushed out to make room (only call rows are); one that finds
-the outbox full of notes and callback writes is dropped and counted in `dropped`.
+takes its place at the end of the line), per ring of a call on an agent's phone, per logout and
+per ended pause of an agent; a note is kept once per note id; a new callback item once per call,
+and a caller's return once per call. Callback writes are never pushed out to make room (only
+call rows are); one that finds the outbox full of notes and callback writes is dropped and
+counted in `dropped`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from screenpop.store.schema import (
     CallRecord,
     LogoutRecord,
     NoteRecord,
+    PauseRecord,
     RingRecord,
     WrapRecord,
     Write,
@@ -50,6 +52,7 @@ KINDS: dict[str, type[Write]] = {
     "wrap": WrapRecord,
     "callback": CallbackRecord,
     "callback_return": CallbackReturn,
+    "pause": PauseRecord,
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -86,6 +89,8 @@ def kind_of(item: Write) -> str:
             return "callback"
         case CallbackReturn():
             return "callback_return"
+        case PauseRecord():
+            return "pause"
 
 
 def key_of(item: Write) -> str:
@@ -104,6 +109,8 @@ def key_of(item: Write) -> str:
             return f"{source}\x1f{call_id}"
         case CallbackReturn(e164=e164, call_id=call_id):
             return f"{e164}\x1f{call_id}"
+        case PauseRecord(agent_id=agent_id, started_at=started_at):
+            return f"{agent_id}\x1f{started_at!r}"
 
 
 class Outbox:

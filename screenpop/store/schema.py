@@ -1,6 +1,6 @@
 """The call log's tables and the row it keeps per call.
 
-Six tables, created if missing (names take an optional prefix, indexes too, so several
+Seven tables, created if missing (names take an optional prefix, indexes too, so several
 prefixes can share one database):
 
 * ``calls``: one row per (source, call_id), upserted as the call moves on;
@@ -13,7 +13,12 @@ prefixes can share one database):
 * ``caller_choices``: which customer an agent picked for a number that matched several;
 * ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
   have expired anyway, so a restart does not bring them back;
-* ``callbacks``: callers to call back (:mod:`screenpop.store.callback_table`).
+* ``callbacks``: callers to call back (:mod:`screenpop.store.callback_table`);
+* ``agent_pauses``: one row per pause of an agent, written when it ends, unique by (agent_id,
+  started_at): paused time by reason, for reports.
+
+Tables of a database made before a column or an index existed gain it at start
+(:mod:`screenpop.store.migrate`).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class CallRecord:
     started_at: float | None
     answered_at: float | None = None
     ended_at: float | None = None
+    transfers: int = 0  # how many times the call moved from one agent to another
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +113,16 @@ class RingRecord:
     queue: str | None = None
     caller_e164: str | None = None
     caller_name: str | None = None
+    talk_s: float | None = None  # answered: how long the agent had the call, once it left them
 
 
 @dataclass(frozen=True, slots=True)
 class WrapRecord:
     """The agent ended their wrap-up at `at` (closed the card of their last call): the call
     they answered that ended last before `at` gets its wrap-up, ``at`` minus its end, at most
-    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it. Written after the call's
-    row (the same queue), so the call that just ended is the one found."""
+    `max_s` (`[board] wrap_up_s`), once, on their answered ring of it; the call's row then holds
+    the sum of its rings' wrap-up (for reports). Written after the call's row (the same queue),
+    so the call that just ended is the one found."""
 
     agent_id: str
     at: float
@@ -130,16 +138,32 @@ class LogoutRecord:
     expires_at: float  # when those sessions would have expired anyway (epoch seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class PauseRecord:
+    """An agent's pause that ended: `reason` is "" when none was given; epoch seconds."""
+
+    agent_id: str
+    reason: str
+    started_at: float
+    ended_at: float
+
+
 Write = (
     CallRecord
     | NoteRecord
     | LogoutRecord
     | RingRecord
     | WrapRecord
+    | PauseRecord
     | CallbackRecord
     | CallbackReturn
 )
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
+
+
+REPORTED_CALL_COLUMNS = ("queue", "direction", "answered_at", "ended_at", "transfers", "wrap_s")
+REPORTED_RING_COLUMNS = ("agent_id", "outcome", "queue", "talk_s", "wrap_s")
+REPLACED_INDEXES = ("calls_started", "call_rings_rang")  # by the two above, which start alike
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +174,7 @@ class Tables:
     logouts: Table
     rings: Table
     callbacks: Table
+    pauses: Table
 
 
 def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
@@ -170,9 +195,14 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("started_at", Double, nullable=False),
         Column("answered_at", Double),
         Column("ended_at", Double),
+        Column("transfers", Integer, nullable=False, default=0, server_default="0"),
+        Column("wrap_s", Double),  # its agents' wrap-up after it, summed (WrapRecord)
         UniqueConstraint("source", "call_id", name=f"{prefix}calls_source_call_id"),
         Index(f"{prefix}calls_caller_started", "caller_e164", "started_at"),
-        Index(f"{prefix}calls_started", "started_at"),
+        # by time, with what the queue report reads: a month of calls is read from the index
+        # alone (SQLite would otherwise look each row up: three times the work)
+        Index(f"{prefix}calls_started_report", "started_at", *REPORTED_CALL_COLUMNS),
+        Index(f"{prefix}calls_queue_started", "queue", "started_at"),
     )
     notes = Table(
         f"{prefix}call_notes",
@@ -220,14 +250,26 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         Column("caller_e164", String(32)),
         Column("caller_name", String(256)),
         Column("wrap_s", Double),  # on the answered ring: wrap-up after the call (WrapRecord)
+        Column("talk_s", Double),  # on the answered ring: from the answer (or transfer) on
         UniqueConstraint(
             "source", "call_id", "agent_id", "ring_no", name=f"{prefix}call_rings_ring"
         ),
         Index(f"{prefix}call_rings_agent_rang", "agent_id", "rang_at"),
-        Index(f"{prefix}call_rings_rang", "rang_at"),
+        Index(f"{prefix}call_rings_rang_report", "rang_at", *REPORTED_RING_COLUMNS),
+    )
+    pauses = Table(
+        f"{prefix}agent_pauses",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("agent_id", String(128), nullable=False),
+        Column("reason", String(128), nullable=False, default=""),
+        Column("started_at", Double, nullable=False),
+        Column("ended_at", Double, nullable=False),
+        UniqueConstraint("agent_id", "started_at", name=f"{prefix}agent_pauses_pause"),
+        Index(f"{prefix}agent_pauses_started", "started_at"),
     )
     callbacks = build_callback_table(metadata, prefix)
-    return Tables(calls, notes, choices, logouts, rings, callbacks)
+    return Tables(calls, notes, choices, logouts, rings, callbacks, pauses)
 
 
 def iso(ts: float) -> str:

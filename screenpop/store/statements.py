@@ -32,6 +32,7 @@ from screenpop.store.schema import (
     RING_RINGING,
     CallRecord,
     NoteRecord,
+    PauseRecord,
     RingRecord,
     Tables,
     WrapRecord,
@@ -53,15 +54,16 @@ class WriteStatements:
         share one executemany."""
         runs: list[tuple[Any, Any]] = []
         for kind, group in itertools.groupby(items, key=type):
-            statement = self._statement(conn.dialect.name, kind)
-            runs.append((statement, [_values(item) for item in group]))
+            values = [_values(item) for item in group]
+            runs += [(s, values) for s in self._statements(conn.dialect.name, kind)]
         return runs
 
-    def _statement(self, dialect: str, kind: type[Write]) -> Any:
+    def _statements(self, dialect: str, kind: type[Write]) -> tuple[Any, ...]:
         key = (dialect, kind)
         if key not in self._built:
-            self._built[key] = self._build(dialect, kind)
-        return self._built[key]
+            built = self._build(dialect, kind)
+            self._built[key] = built if isinstance(built, tuple) else (built,)
+        return self._built[key]  # type: ignore[no-any-return]
 
     def _build(self, dialect: str, kind: type[Write]) -> Any:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -71,7 +73,7 @@ class WriteStatements:
         if kind is RingRecord:
             return _upsert_ring(insert(t.rings), t)
         if kind is WrapRecord:
-            return _set_wrap(t)
+            return _set_wrap(t), _sum_wrap(t)
         if kind is NoteRecord:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
         if kind is CallbackRecord:
@@ -79,6 +81,9 @@ class WriteStatements:
             return insert(t.callbacks).on_conflict_do_nothing(index_elements=keys)  # state: open
         if kind is CallbackReturn:
             return _close_returned(t)
+        if kind is PauseRecord:
+            keys = [t.pauses.c.agent_id, t.pauses.c.started_at]
+            return insert(t.pauses).on_conflict_do_nothing(index_elements=keys)
         ins = insert(t.logouts)
         larger = func.greatest if dialect == "postgresql" else func.max
         latest = larger(t.logouts.c.not_before_ms, ins.excluded.not_before_ms)
@@ -115,6 +120,7 @@ def _upsert_call(ins: Any, tables: Tables) -> Any:
         "started_at": func.coalesce(c.started_at, new.started_at),
         "answered_at": func.coalesce(c.answered_at, new.answered_at),
         "ended_at": func.coalesce(new.ended_at, c.ended_at),
+        "transfers": case((new.transfers > c.transfers, new.transfers), else_=c.transfers),
     }
     return ins.on_conflict_do_update(index_elements=[c.source, c.call_id], set_=changes)
 
@@ -131,30 +137,40 @@ def _upsert_ring(ins: Any, tables: Tables) -> Any:
         "queue": func.coalesce(c.queue, new.queue),
         "caller_e164": func.coalesce(c.caller_e164, new.caller_e164),
         "caller_name": func.coalesce(c.caller_name, new.caller_name),
+        "talk_s": func.coalesce(c.talk_s, new.talk_s),
     }
     keys = [c.source, c.call_id, c.agent_id, c.ring_no]
     return ins.on_conflict_do_update(index_elements=keys, set_=changes)
+
+
+def _last_answered(tables: Tables, column: str) -> Any:
+    """`column` ("ring" or "call": the row id) of the agent's answered ring of the call they held
+    that ended last before the ready (parameters `w_agent_id`, `w_at`)."""
+    rings, calls = tables.rings, tables.calls
+    inner = rings.alias("answered")
+    held = calls.alias("held")
+    at = bindparam("w_at", type_=Double)
+    picked = inner.c.id if column == "ring" else held.c.id
+    return (
+        select(picked)
+        .select_from(
+            inner.join(
+                held, and_(held.c.source == inner.c.source, held.c.call_id == inner.c.call_id)
+            )
+        )
+        .where(inner.c.agent_id == bindparam("w_agent_id"), inner.c.outcome == RING_ANSWERED)
+        .where(held.c.ended_at.is_not(None), held.c.ended_at <= at)
+        .order_by(held.c.ended_at.desc(), inner.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _set_wrap(tables: Tables) -> Any:
     """Set the wrap-up of the agent's answered ring of the call they held that ended last
     before the ready, once: writing it again, or a later ready, changes nothing."""
     rings, calls = tables.rings, tables.calls
-    inner = rings.alias("answered")
     at, most = bindparam("w_at", type_=Double), bindparam("w_max_s", type_=Double)
-    last_ring = (
-        select(inner.c.id)
-        .select_from(
-            inner.join(
-                calls, and_(calls.c.source == inner.c.source, calls.c.call_id == inner.c.call_id)
-            )
-        )
-        .where(inner.c.agent_id == bindparam("w_agent_id"), inner.c.outcome == RING_ANSWERED)
-        .where(calls.c.ended_at.is_not(None), calls.c.ended_at <= at)
-        .order_by(calls.c.ended_at.desc(), inner.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
     ended = (
         select(calls.c.ended_at)
         .where(calls.c.source == rings.c.source, calls.c.call_id == rings.c.call_id)
@@ -163,7 +179,7 @@ def _set_wrap(tables: Tables) -> Any:
     wrap = case((at - ended > most, most), else_=at - ended)
     return (
         rings.update()
-        .where(rings.c.id == last_ring, rings.c.wrap_s.is_(None))
+        .where(rings.c.id == _last_answered(tables, "ring"), rings.c.wrap_s.is_(None))
         .values(wrap_s=case((wrap < 0, 0.0), else_=wrap))
     )
 
@@ -183,6 +199,18 @@ def _close_returned(tables: Tables) -> Any:
             call_back_call_id=bindparam("w_call_id"),
         )
     )
+
+
+def _sum_wrap(tables: Tables) -> Any:
+    """After :func:`_set_wrap`: that call's wrap-up, the sum of its agents', on its row (for
+    reports); computed again, so writing it twice changes nothing."""
+    rings, calls = tables.rings, tables.calls
+    total = (
+        select(func.sum(rings.c.wrap_s))
+        .where(rings.c.source == calls.c.source, rings.c.call_id == calls.c.call_id)
+        .scalar_subquery()
+    )
+    return calls.update().where(calls.c.id == _last_answered(tables, "call")).values(wrap_s=total)
 
 
 def _first_time(rec: CallRecord) -> float:
