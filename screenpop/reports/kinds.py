@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from screenpop.errors import ReportError
-from screenpop.reports import agents, dispositions, queues
+from screenpop.reports import agents, callbacks, dispositions, queues
 from screenpop.reports.model import ReportOptions, ReportQuery
 from screenpop.store.schema import Tables
 
@@ -50,6 +50,12 @@ KINDS: dict[str, ReportKind] = {
             "per queue: calls per disposition",
             dispositions.columns,
             dispositions.build,
+        ),
+        ReportKind(
+            "callbacks",
+            "per queue: callback items made, called back, returned, time to call back",
+            callbacks.columns,
+            callbacks.build,
         ),
     )
 }

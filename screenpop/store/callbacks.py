@@ -250,10 +250,10 @@ async def read_figures(
     for row in rows:
         if queue is None or row.queue == queue:
             by_queue.setdefault(row.queue, []).append(row)
-    return [_figures(name, by_queue[name]) for name in sorted(by_queue)]
+    return [figures_of(name, by_queue[name]) for name in sorted(by_queue)]
 
 
-def _figures(queue: str, rows: Sequence[Any]) -> QueueFigures:
+def figures_of(queue: str, rows: Sequence[Any]) -> QueueFigures:
     called = [
         r for r in rows if r.closed_by == BY_AGENT and r.call_back_call_id and r.called_back_at
     ]
