@@ -9,21 +9,16 @@ from pathlib import Path
 import pytest
 
 from screenpop.cli import main
-from screenpop.store import Store
 from screenpop.store.callback_table import CallbackRecord, CallbackReturn
 from screenpop.store.callbacks import CallbackStore
-from tests.test_reports_api import CONFIG
+from tests.test_reports_api import report_store
 
 NY = dt.timezone(dt.timedelta(hours=-5))
 
 
 @pytest.fixture
 async def config(tmp_path: Path) -> Path:
-    db = tmp_path / "calls.db"
-    path = tmp_path / "screenpop.toml"
-    path.write_text(CONFIG.format(db=db))
-    store = Store(f"sqlite+aiosqlite:///{db}")
-    await store.start()
+    path, store = await report_store(tmp_path)
     t = dt.datetime(2026, 11, 18, 9, 0, tzinfo=NY).timestamp()
     items = [
         CallbackRecord("pbx", f"s{n}", "support", f"+1212555000{n}", "abandoned", 30.0, t + n)
