@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from screenpop.agents import Agent
 from screenpop.delivery.hub import Subscription
+from screenpop.delivery.inbound import CallbackAction
 from screenpop.delivery.outbound import Hello
 from screenpop.events import SourceEvent
 from screenpop.reports.model import Report, ReportQuery
@@ -126,6 +127,12 @@ class Desk(Protocol):
         `values`; the card is rebuilt for every tab. KeyError: not their call or not a connector
         their role may create with; ValueError: the caller is not unknown; FieldError (a
         ValueError) naming a wrong field; CreateFailed: the back office failed (safe message)."""
+        ...
+
+    async def callback(self, agent_id: str, action: CallbackAction) -> None:
+        """Take, release, dial (click-to-dial, the call linked to the item) or close a
+        callback item; everyone who sees it gets the change. ValueError with a message safe to
+        show (already taken by X, unknown, not their queue...); StoreError; a dial's errors."""
         ...
 
     async def remember_logout(self, agent_id: str, not_before_ms: int, ttl_s: float) -> None:

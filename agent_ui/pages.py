@@ -213,6 +213,7 @@ async def agent_page(request: web.Request) -> web.StreamResponse:
         board=board,
         warning=warning,
         pause_reasons=list(desk.ui.pause_reasons),
+        dispositions=list(desk.dispositions),
         layouts=desk.layouts(agent),
         demo_crm=DEMO_DIR in request.app,
     )

@@ -3,7 +3,7 @@
 Credentials and the Origin are checked before the upgrade (401 / 403). After it, the tab gets
 ``hello`` first, then its hub subscription's messages in order from a writer task the handler
 owns. The reader loop applies ``resume``, ``ack``, ``note``, ``choose``, ``dial``, ``ready``,
-``pause`` and ``unpause``;
+``pause``, ``unpause`` and the ``callback_*`` actions;
 anything else gets an ``error`` message (with ``about``: the type of the message refused, when
 known) and is counted. The credentials are checked again before every message either way and at
 least every :data:`RECHECK_S`: a tab whose session expired, or whose agent was removed or changed
@@ -28,6 +28,10 @@ from screenpop.delivery.inbound import (
     Ack,
     AnyClientMessage,
     BadMessage,
+    CallbackClose,
+    CallbackDial,
+    CallbackRelease,
+    CallbackTake,
     Choose,
     Dial,
     Note,
@@ -261,6 +265,8 @@ class Tab:
                 await desk.set_paused(agent_id, True, reason, target)
             case Unpause(agent=target):
                 await desk.set_paused(agent_id, False, None, target)
+            case CallbackTake() | CallbackRelease() | CallbackDial() | CallbackClose():
+                await desk.callback(agent_id, message)
 
     async def _reject(self, reason: str, about: str | None = None) -> None:
         """Refuse a malformed or not allowed message (counted in `/metrics`)."""

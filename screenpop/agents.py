@@ -49,6 +49,11 @@ class Agent:
     role: str
     extensions: tuple[str, ...]
     locale: str = ""  # `[[agents]] locale`: the agent's language, "" = the browser's
+    queues: tuple[str, ...] | None = None  # `[[agents]] queues`: callback items seen; None: all
+
+    def sees_queue(self, queue: str) -> bool:
+        """True when the agent sees callback items of `queue` (`[[agents]] queues`)."""
+        return self.queues is None or queue in self.queues
 
 
 class AgentDirectory:
@@ -60,7 +65,10 @@ class AgentDirectory:
         self._token_hashes: dict[str, bytes] = {}  # agent id: the SHA-256 of their token
         self._by_token_hash: dict[bytes, str] = {}  # and back, for bearer tokens
         for cfg in agents:
-            agent = Agent(cfg.id, cfg.name or cfg.id, cfg.role, tuple(cfg.extensions), cfg.locale)
+            queues = None if cfg.queues is None else tuple(cfg.queues)
+            agent = Agent(
+                cfg.id, cfg.name or cfg.id, cfg.role, tuple(cfg.extensions), cfg.locale, queues
+            )
             self._agents[cfg.id] = agent
             for ext in cfg.extensions:  # `Local/1001@from-internal` also answers to `1001`
                 for key in endpoint_keys(ext):

@@ -72,6 +72,7 @@ class Call:
     ringing: set[str] = field(default_factory=set)  # agents whose phone rings now
     popped: list[str] = field(default_factory=list)  # agents who got a pop, in order
     variables: dict[str, str] = field(default_factory=dict)  # call variables (IVR data), latest
+    gave_up: bool = False  # ended unanswered by the source's `abandoned` (not a plain `ended`)
 
     @property
     def active(self) -> bool:
@@ -288,6 +289,7 @@ class CallReducer:
             return self._on_ended(call, event)
         call.state = CallState.ABANDONED
         call.ended_at = event.at
+        call.gave_up = event.kind is EventKind.ABANDONED
         effects: list[Effect] = [
             Notify(agent, call, AgentCallState.ABANDONED) for agent in sorted(call.ringing)
         ]

@@ -31,6 +31,7 @@ from screenpop.board.state import BoardState, MemoryBoardState
 from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.call_store import MemoryCallStore
 from screenpop.call_table import CallTable
+from screenpop.callback_wiring import wire_callbacks
 from screenpop.cluster.node import ClusterNode
 from screenpop.connectors.registry import ConnectorSet
 from screenpop.delivery.hub import Hub
@@ -261,6 +262,7 @@ class Daemon:
                 reload=self.reload,
                 audit=self.audit,
                 cluster=self.cluster,
+                callbacks=wire_callbacks(self, presence, self._tasks, self._stack),
                 reporter=self._reporter,
             )
         )

@@ -22,11 +22,12 @@ from screenpop.audit import AuditTrail
 from screenpop.board.feed import BoardFeed
 from screenpop.board.state import BoardState
 from screenpop.cache import Cache, forget_cached
+from screenpop.callbacks import CallbackService
 from screenpop.callerid import mask, normalize
 from screenpop.connectors.contract import CreateQuery
 from screenpop.create import CreateCounters, create_one, find_creator, forms
 from screenpop.delivery.hub import Hub, Subscription
-from screenpop.delivery.inbound import check_pause_reason
+from screenpop.delivery.inbound import CallbackAction, check_pause_reason
 from screenpop.delivery.outbound import Hello
 from screenpop.errors import ScreenpopError, StoreError
 from screenpop.events import CallEvent, EventKind, SourceEvent
@@ -79,6 +80,7 @@ class DeskParts:
     audit: AuditTrail  # card reads, searches and reports: who saw which caller
     cluster: ClusterChecks | None = None
     writeback: Writeback | None = None  # notes and call ends to the recording connectors
+    callbacks: CallbackService | None = None
     reporter: Reporter | None = None  # reports from the call log, on an engine of their own
 
 
@@ -159,7 +161,8 @@ class DeskService:
 
     async def resume(self, sub: Subscription, last_seq: int) -> None:
         """Replay what a tab missed; past the buffer, pop every call still active for it again."""
-        if not await self._p.hub.resume(sub, last_seq):
+        replayed = await self._p.hub.resume(sub, last_seq)
+        if not replayed:
             await self._p.actions.redeliver(sub.agent_id)
         agent = self.agent(sub.agent_id)
         # after the replay, so the tab never sees a newer seq before the ones it missed
@@ -167,6 +170,8 @@ class DeskService:
             await self._p.statuses.resumed(sub.agent_id)
         if agent is not None and self.watches_board(agent):
             await self._p.board_feed.send_to(sub.agent_id, agent.role)
+        if agent is not None and self._p.callbacks is not None:
+            await self._p.callbacks.send_to(agent, always=last_seq > 0 and not replayed)
 
     def ack(self, agent_id: str, seq: int) -> None:
         latency = self._p.hub.ack(agent_id, seq)
@@ -195,6 +200,13 @@ class DeskService:
     ) -> dict[str, Any]:
         """Save an agent's note on a call they were popped (see AgentActions.save_note)."""
         return await self._p.actions.save_note(agent_id, call_id, disposition, text, note_id)
+
+    async def callback(self, agent_id: str, action: CallbackAction) -> None:
+        """Take, release, dial or close a callback item (see CallbackService.act)."""
+        agent = self.agent(agent_id)
+        if agent is None or self._p.callbacks is None:
+            raise ValueError("callbacks are not available here")
+        await self._p.callbacks.act(agent, action)
 
     async def remember_logout(self, agent_id: str, not_before_ms: int, ttl_s: float) -> None:
         """Keep a logout in the store (through the outbox while it is away)."""

@@ -28,6 +28,8 @@ In cluster mode (`[cluster]`, its own `key_prefix`):
 * `board`: the pub/sub channel each node's board changes (calls, presence, wrap-ups) go out on.
 * `report-send:<schedule>:<due>`: the node that mails a scheduled report's send due at epoch
   second `<due>` (set once, expiring hours later; the other nodes do not send it).
+* `callbacks`: the pub/sub channel each node's callback item changes go out on (the items
+  themselves live in the shared store).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ RETENTION_LEASE = "@retention"  # the daily purge's lease, as a source name (see
 NODE = "node:"
 DELIVER_CHANNEL = "deliver"
 BOARD_CHANNEL = "board"
+CALLBACKS_CHANNEL = "callbacks"
 
 
 def report_send_key(schedule: str, due: float) -> str:

@@ -59,7 +59,7 @@ def assemble(parts: PipelineParts) -> Pipeline:
     audit = AuditTrail(p.writer, lambda: p.live.settings.audit.enabled)
     deliveries = Deliveries(p.live, p.hub, p.runtimes, p.board_feed, p.metrics, p.tasks, audit)
     builds = CardBuilds(p.live, p.runtimes, p.store, p.tasks, deliveries.card_updated)
-    call_log = CallLogWriter(p.writer, p.runtimes, p.writeback)
+    call_log = CallLogWriter(p.writer, p.runtimes, p.writeback, lambda: p.live.settings.callbacks)
     effects = EffectInterpreter(
         p.live, p.runtimes, builds, deliveries, p.board, p.board_feed, call_log
     )

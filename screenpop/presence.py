@@ -40,6 +40,11 @@ class Presence:
                 out.append((agent_id, agent.role))
         return out
 
+    def online_agents(self) -> list[Agent]:
+        """Every agent with a page open, as the current config knows them."""
+        found = (self._agent(agent_id) for agent_id in self._tabs)
+        return [agent for agent in found if agent is not None]
+
     def online_extensions(self) -> list[str]:
         """The first extension of every agent with a page open (the simulator rings these)."""
         out = []

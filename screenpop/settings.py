@@ -35,6 +35,7 @@ from pydantic import (
 
 from screenpop.audit_settings import AuditSettings
 from screenpop.board_settings import BoardSettings
+from screenpop.callback_settings import CallbackSettings
 from screenpop.cluster_settings import ClusterSettings
 from screenpop.create_fields import CreateField, parse_declared
 from screenpop.env_overrides import apply_env_overrides
@@ -179,6 +180,7 @@ class AgentSettings(Strict):
     token: str | None = None
     token_sha256: str | None = None
     locale: str = ""  # the agent's language and number format (BCP 47); "" = the browser's
+    queues: list[str] | None = None  # whose callback items they see; None: every queue
 
     @field_validator("locale")
     @classmethod
@@ -248,6 +250,7 @@ class Settings(Strict):
     board: BoardSettings = BoardSettings()
     logging: LoggingSettings = LoggingSettings()
     cluster: ClusterSettings = ClusterSettings()
+    callbacks: CallbackSettings = CallbackSettings()
     lookup: LookupSettings = LookupSettings()
     audit: AuditSettings = AuditSettings()
     reports: ReportSettings = ReportSettings()

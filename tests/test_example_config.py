@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from connectors.http import HttpSettings
 from connectors.sql import SqlSettings
 from screenpop.audit_settings import AuditSettings
+from screenpop.callback_settings import CallbackSettings
 from screenpop.cluster_settings import ClusterSettings
 from screenpop.connectors.contract import find_kind
 from screenpop.connectors.registry import build_connector
@@ -66,6 +67,7 @@ TABLE_MODELS: dict[str, type[BaseModel]] = {
     "smtp": SmtpSettings,
     "reports.schedule": ReportSchedule,
     "audit": AuditSettings,
+    "callbacks": CallbackSettings,
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 from screenpop.errors import OutboxFull, StoreError
 from screenpop.store import CallRecord, Store
 from screenpop.store.call_log import logout_record, make_note
+from screenpop.store.callback_table import CallbackRecord, CallbackReturn
 from screenpop.store.outbox import KINDS, Outbox
 from screenpop.store.schema import PauseRecord
 from screenpop.store.writer import StoreWriter
@@ -21,6 +22,7 @@ from tests.harness import until
 NOTHING = dict.fromkeys(KINDS, 0)  # no write of any kind waiting
 
 T0 = 1_780_000_000.0
+NO_OTHERS = {k: 0 for k in KINDS if k not in ("call", "note")}
 E164 = "+12125551234"
 
 
@@ -61,15 +63,7 @@ async def test_waiting_writes_survive_a_restart_in_order(tmp_path: Path) -> None
         items = [p.item for p in await again.head(10)]
         assert [type(i).__name__ for i in items] == ["CallRecord", "NoteRecord", "CallRecord"]
         assert items[1] == note("c1", "first", "n1")
-        assert again.counts == {
-            "call": 2,
-            "note": 1,
-            "logout": 0,
-            "ring": 0,
-            "wrap": 0,
-            "pause": 0,
-            "audit": 0,
-        }
+        assert again.counts == {"call": 2, "note": 1, **NO_OTHERS}
     finally:
         await again.aclose()
 
@@ -82,15 +76,7 @@ async def test_a_newer_record_of_a_call_replaces_the_waiting_one(tmp_path: Path)
         assert isinstance(waiting.item, CallRecord)
         assert (waiting.item.state, waiting.item.ended_at) == ("ended", T0 + 60)
         await box.put([note("c1", "x", "same"), note("c1", "x", "same")])
-        assert box.counts == {
-            "call": 1,
-            "note": 1,
-            "logout": 0,
-            "ring": 0,
-            "wrap": 0,
-            "pause": 0,
-            "audit": 0,
-        }
+        assert box.counts == {"call": 1, "note": 1, **NO_OTHERS}
     finally:
         await box.aclose()
 
@@ -108,25 +94,9 @@ async def test_when_full_the_oldest_call_rows_go_and_notes_never(tmp_path: Path)
         await box.put([note("c3", "room made", "n3")])  # pushes out c3, the last call row
         with pytest.raises(OutboxFull, match="full"):
             await box.put([note("c3", "no room", "n4")])  # only notes left: refused, not dropped
-        assert box.counts == {
-            "call": 0,
-            "note": 3,
-            "logout": 0,
-            "ring": 0,
-            "wrap": 0,
-            "pause": 0,
-            "audit": 0,
-        }
+        assert box.counts == {"call": 0, "note": 3, **NO_OTHERS}
         await box.put([call("c4")])  # only notes: the new call row itself is dropped
-        assert box.counts == {
-            "call": 0,
-            "note": 3,
-            "logout": 0,
-            "ring": 0,
-            "wrap": 0,
-            "pause": 0,
-            "audit": 0,
-        }
+        assert box.counts == {"call": 0, "note": 3, **NO_OTHERS}
         assert box.dropped == 4
     finally:
         await box.aclose()
@@ -219,3 +189,18 @@ async def test_an_ended_pause_waits_in_the_outbox_and_is_stored_once(tmp_path: P
     finally:
         await again.aclose()
         await store.aclose()
+
+
+async def test_callback_writes_wait_and_survive_a_restart_once_each(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    made = CallbackRecord("pbx", "c1", "sales", E164, "abandoned", 12.5, T0, "Jane", "C-1")
+    back = CallbackReturn(E164, "c9", T0 + 60)
+    box = await opened(path)
+    await box.put([made, back, made, back])  # the same writes again: kept once
+    await box.aclose()
+    again = await opened(path)
+    try:
+        assert [p.item for p in await again.head(10)] == [made, back]
+        assert again.counts["callback"] == again.counts["callback_return"] == 1
+    finally:
+        await again.aclose()

@@ -149,13 +149,19 @@ token = "ta"
 """
 
 
-@pytest.fixture
-async def config(tmp_path: Path) -> Path:
+async def report_store(tmp_path: Path) -> tuple[Path, Store]:
+    """The reports' config file (:data:`CONFIG`) and its store, started: seed it, close it."""
     db = tmp_path / "calls.db"
     path = tmp_path / "screenpop.toml"
     path.write_text(CONFIG.format(db=db))
     store = Store(f"sqlite+aiosqlite:///{db}")
     await store.start()
+    return path, store
+
+
+@pytest.fixture
+async def config(tmp_path: Path) -> Path:
+    path, store = await report_store(tmp_path)
     t = dt.datetime(2026, 11, 18, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))).timestamp()
     calls = [
         CallRecord(

@@ -3,6 +3,7 @@
 // while the tab is hidden, a banner while the link is down, keyboard shortcuts and screen-reader
 // announcements.
 
+import { CallbackList } from "./callbacks.js";
 import { CallCard } from "./card.js";
 import { CardClock, markLive, markStale } from "./cardextras.js";
 import { setText } from "./dom.js";
@@ -90,6 +91,7 @@ const link = new Link({
 });
 
 function failed(reason, about) {
+  if (callbacks.failed(reason, about)) return;
   if (about === "pause" || about === "unpause") {
     agentStatus.failed(reason);
   } else if (about === "dial") {
@@ -105,6 +107,7 @@ function failed(reason, about) {
 }
 
 const agentStatus = new StatusControl(link);
+const callbacks = new CallbackList($("callbacks"), (message) => link.send(message));
 
 function setDialStatus(text, kind = "") {
   setText(dialStatus, text);
@@ -237,6 +240,7 @@ function onCall(message, live) {
 }
 
 function handle(message, live) {
+  if (callbacks.handle(message)) return;
   if (message.type === "status") agentStatus.show(message);
   else if (message.type === "pop") onPop(message, live);
   else if (message.type === "card") {

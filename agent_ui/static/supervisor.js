@@ -6,6 +6,7 @@
 import { AlarmBanner } from "./alarms.js";
 import { DIRECT, count, duration, formatDuration, pct, queueLabel } from "./board_format.js";
 import { h, replaceChildren, setText } from "./dom.js";
+import { boardCallbacks } from "./board_callbacks.js";
 import { BoardPause } from "./board_pause.js";
 import { pageLocale, pageTimeZone, t } from "./i18n.js";
 import { Link } from "./link.js";
@@ -321,6 +322,7 @@ const link = new Link({
   onHello: () => {},
   onMessage: (message) => {
     if (message.type === "board") receive(message.board);
+    else boardCallbacks.handle(message);
   },
   onCaughtUp: () => {},
   onStatus: linkStatus,

@@ -3,34 +3,28 @@ presence and wrap-ups to its board and publishes them on the `board` channel; ev
 applies them to its own board too. So any node's supervisors see the calls any node's links and
 webhooks saw, and the board outlives any one node (each holds all of it).
 
-Publishing never holds up the pipeline: changes wait in a bounded queue for one sender task,
-which drops them (counted) while Redis is away. A node started later has today's figures from
+Publishing never holds up the pipeline (:class:`~screenpop.cluster.channel.ClusterChannel`:
+changes wait in a bounded queue for one sender task, which drops them, counted, while Redis is
+away). A node started later has today's figures from
 the shared call log, and the calls and agents that change from then on.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from screenpop.board.alarms import Thresholds
 from screenpop.board.state import BoardState
 from screenpop.calls import Call
-from screenpop.cluster.redis import ClusterDown, ClusterRedis
+from screenpop.cluster.channel import ClusterChannel
+from screenpop.cluster.redis import ClusterRedis
 from screenpop.events import CallState
 from screenpop.keys import BOARD_CHANNEL
 
 log = logging.getLogger(__name__)
-
-QUEUE_LIMIT = 10_000
-RETRY_S = 0.5
 
 
 def call_json(call: Call) -> dict[str, Any]:
@@ -54,10 +48,8 @@ class SharedBoardState:
         self.local = local
         self.node_id = node_id
         self.changed: Callable[[], None] = lambda: None  # the board feed: a remote change came
-        self.dropped = 0  # changes not published (Redis away, or the queue full)
-        self._redis = redis
-        self._channel = redis.key(BOARD_CHANNEL)
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+        self.channel = ClusterChannel(redis, BOARD_CHANNEL, node_id, self._apply)
+        self._publish = self.channel.publish
 
     # -- changes: applied here, then published ---------------------------------------------------
     async def on_call(self, call: Call, now: float) -> None:
@@ -109,42 +101,20 @@ class SharedBoardState:
         return await self.local.snapshot(now, role)
 
     # -- the channel ------------------------------------------------------------------------------
-    def _publish(self, change: dict[str, Any]) -> None:
-        change["node"] = self.node_id
-        try:
-            self._outbox.put_nowait(json.dumps(change))
-        except asyncio.QueueFull:
-            self.dropped += 1
+    @property
+    def dropped(self) -> int:
+        """Changes not published (Redis away, or the queue full)."""
+        return self.channel.dropped
 
     async def send(self) -> None:
         """Publish the queued changes in order until cancelled."""
-        while True:
-            change = await self._outbox.get()
-            try:
-                await self._redis.call(self._redis.client.publish, self._channel, change)
-            except ClusterDown:
-                self.dropped += 1
+        await self.channel.send()
 
     async def listen(self) -> None:
-        """Apply the other nodes' changes until cancelled, subscribing again after a failure."""
-        while True:
-            pubsub = self._redis.client.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                while True:
-                    item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if item is not None and item.get("type") == "message":
-                        await self._apply(json.loads(item["data"]))
-            except (RedisError, OSError) as exc:
-                self._redis.failed(exc)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await asyncio.sleep(RETRY_S)
+        """Apply the other nodes' changes until cancelled."""
+        await self.channel.listen()
 
     async def _apply(self, change: Mapping[str, Any]) -> None:
-        if change.get("node") == self.node_id:
-            return
         kind, now = change.get("kind"), float(change["now"])
         if kind == "call":
             await self.local.on_call(call_from(change["call"]), now)

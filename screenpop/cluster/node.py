@@ -20,13 +20,14 @@ from prometheus_client.registry import Collector
 from screenpop.board.state import BoardState
 from screenpop.cache import Cache
 from screenpop.cluster.board import SharedBoardState
+from screenpop.cluster.channel import Apply, ClusterChannel
 from screenpop.cluster.delivery import RedisDeliveryLog
 from screenpop.cluster.fanout import ClusterHub, Relay
 from screenpop.cluster.lease import Lease, LeasedSource, leased
 from screenpop.cluster.lookups import LookupClaims
 from screenpop.cluster.nodes import Heartbeat
 from screenpop.cluster.redis import ClusterDown, ClusterRedis
-from screenpop.keys import lease_key
+from screenpop.keys import CALLBACKS_CHANNEL, lease_key
 from screenpop.settings import Settings
 from screenpop.telephony.base import Source, WebhookSource
 
@@ -50,6 +51,7 @@ class ClusterNode:
         self.claims = LookupClaims(self.redis, self.node_id, cache) if shared_cache else None
         self.leased: dict[str, LeasedSource] = {}
         self.board: SharedBoardState | None = None
+        self.callbacks: ClusterChannel | None = None  # callback item changes, once shared
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> ClusterNode:
@@ -75,6 +77,16 @@ class ClusterNode:
         self._tasks.append(asyncio.create_task(self.board.send(), name="cluster board send"))
         self._tasks.append(asyncio.create_task(self.board.listen(), name="cluster board listen"))
         return self.board
+
+    def share_callbacks(self, apply: Apply) -> Callable[[dict[str, Any]], None]:
+        """Callback item changes to and from every node: `apply` takes the others'; returns
+        how to publish this node's."""
+        channel = self.callbacks = ClusterChannel(
+            self.redis, CALLBACKS_CHANNEL, self.node_id, apply
+        )
+        self._tasks.append(asyncio.create_task(channel.send(), name="cluster callbacks send"))
+        self._tasks.append(asyncio.create_task(channel.listen(), name="cluster callbacks listen"))
+        return channel.publish
 
     def on_board_change(self, changed: Callable[[], None]) -> None:
         """Call `changed` (the board feed) when another node's change was applied here."""
@@ -174,26 +186,35 @@ class _ClusterFigures(Collector):
             held.add_metric([name], 1.0 if source.holding else 0.0)
         yield takeovers
         yield held
-        local = CounterMetricFamily(
+        node = self._node
+        board, callbacks, claims = node.board, node.callbacks, node.claims
+        yield _count(
             "screenpop_cluster_local_numbered",
             "Agent messages this node numbered itself while Redis was away",
+            node.log.local_numbered,
         )
-        local.add_metric([], float(self._node.log.local_numbered))
-        yield local
-        dropped = CounterMetricFamily(
+        yield _count(
             "screenpop_cluster_board_dropped",
             "Board changes this node could not share with the others (Redis away)",
+            board.dropped if board is not None else 0,
         )
-        board = self._node.board
-        dropped.add_metric([], float(board.dropped if board is not None else 0))
-        yield dropped
-        waited = CounterMetricFamily(
+        yield _count(
+            "screenpop_cluster_callbacks_dropped",
+            "Callback item changes this node could not tell the others (Redis away)",
+            callbacks.dropped if callbacks is not None else 0,
+        )
+        yield _count(
             "screenpop_cluster_lookups_shared",
             "Connector lookups this node took from another node's answer instead of asking",
+            claims.waited if claims is not None else 0,
         )
-        claims = self._node.claims
-        waited.add_metric([], float(claims.waited if claims is not None else 0))
-        yield waited
         up = GaugeMetricFamily("screenpop_cluster_redis_up", "1 while the cluster's Redis answers")
         up.add_metric([], 1.0 if self._node.redis.up else 0.0)
         yield up
+
+
+def _count(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    """A counter without labels, read now."""
+    family = CounterMetricFamily(name, documentation)
+    family.add_metric([], float(value))
+    return family

@@ -80,10 +80,45 @@ class Unpause(_Client):
     agent: str | None = Field(default=None, pattern=AGENT_ID_PATTERN)
 
 
-AnyClientMessage = Resume | Ack | Note | Choose | Dial | Ready | Pause | Unpause
+class _OnCallback(_Client):
+    """An agent's action on the callback item `id`."""
+
+    id: int = Field(ge=1)
+
+
+class CallbackTake(_OnCallback):
+    """The agent takes the open item: they call the caller back."""
+
+    type: Literal["callback_take"]
+
+
+class CallbackRelease(_OnCallback):
+    """The agent gives back the item they took: it is open again."""
+
+    type: Literal["callback_release"]
+
+
+class CallbackDial(_OnCallback):
+    """Click-to-dial the caller of the item the agent took."""
+
+    type: Literal["callback_dial"]
+
+
+class CallbackClose(_OnCallback):
+    """The agent is done with the item, with a disposition from `[ui] dispositions`."""
+
+    type: Literal["callback_close"]
+    disposition: str = Field(min_length=1, max_length=64)
+
+
+CallbackAction = CallbackTake | CallbackRelease | CallbackDial | CallbackClose
+AnyClientMessage = Resume | Ack | Note | Choose | Dial | Ready | Pause | Unpause | CallbackAction
 ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
 _ADAPTER: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
-KNOWN_TYPES = "resume, ack, note, choose, dial, ready, pause or unpause"
+KNOWN_TYPES = (
+    "resume, ack, note, choose, dial, ready, pause, unpause, callback_take, callback_release,"
+    " callback_dial or callback_close"
+)
 _TYPES = frozenset(KNOWN_TYPES.replace(" or", ",").split(", "))
 
 

@@ -160,6 +160,28 @@ class StatusMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbacksMessage:
+    """Every open or taken callback item of the agent's queues (README, "Callbacks")."""
+
+    type: ClassVar[str] = "callbacks"
+    items: Sequence[JsonObject]
+
+    def to_json(self) -> JsonObject:
+        return {"type": self.type, "items": list(self.items)}
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackMessage:
+    """One callback item changed (taken, released, dialled, closed)."""
+
+    type: ClassVar[str] = "callback"
+    item: JsonObject
+
+    def to_json(self) -> JsonObject:
+        return {"type": self.type, "item": self.item}
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorMessage:
     """A tab's message was refused; `about` names the message type refused, when known."""
 
@@ -183,4 +205,6 @@ ServerMessage = (
     | RecordMessage
     | BoardMessage
     | StatusMessage
+    | CallbacksMessage
+    | CallbackMessage
 )

@@ -5,8 +5,13 @@ outbox when the store is away), so the pop path never awaits the database."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
+from screenpop.callback_rules import callback_writes
+from screenpop.callback_settings import CallbackSettings
 from screenpop.calls import Call
+from screenpop.card import find_candidates, summarize
 from screenpop.events import AgentCallState
 from screenpop.pipeline.records import call_end_item
 from screenpop.pipeline.runtime import CallRuntimes
@@ -33,9 +38,14 @@ class CallLogWriter:
     """Turns calls into call-log rows and rings into ring rows; queues them on the writer."""
 
     def __init__(
-        self, writer: StoreWriter, runtimes: CallRuntimes, writeback: Writeback | None = None
+        self,
+        writer: StoreWriter,
+        runtimes: CallRuntimes,
+        writeback: Writeback | None = None,
+        callbacks: Callable[[], CallbackSettings] = CallbackSettings,
     ) -> None:
         self._writer = writer
+        self._callbacks = callbacks  # the live `[callbacks]`
         self._writeback = writeback  # a call's end goes to the recording connectors
         self._runtimes = runtimes
         self._rang_at: dict[RingKey, float] = {}  # rings in progress: when each started
@@ -43,6 +53,10 @@ class CallLogWriter:
     def write(self, call: Call) -> None:
         """Log the call as it is now (a newer record of a call replaces an older one)."""
         self._writer.queue(self.record(call))
+        for item in callback_writes(
+            call, self._caller_e164(call), self._summary(call), self._callbacks()
+        ):
+            self._writer.queue(item)
         if not call.active and self._writeback is not None:
             self._writeback.put_later(call_end_item(call, self._caller_e164(call), self._runtimes))
         if not call.active:
@@ -87,6 +101,15 @@ class CallLogWriter:
             caller_e164=caller,
             caller_name=call.caller_name,
         )
+
+    def _summary(self, call: Call) -> dict[str, Any]:
+        """The caller's card summary (every section's), for a callback item."""
+        runtime = self._runtimes.get(call.call_id)
+        if runtime is None or runtime.build is None or call.active:
+            return {}
+        card = runtime.build.card
+        candidates = find_candidates(card.sections, card.priorities)
+        return summarize(card.sections, card.priorities, card.chosen, candidates)
 
     def _caller_e164(self, call: Call) -> str | None:
         runtime = self._runtimes.get(call.call_id)

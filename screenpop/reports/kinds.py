@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from screenpop.errors import ReportError
-from screenpop.reports import agents, audit, dispositions, queues
+from screenpop.reports import agents, audit, callbacks, dispositions, queues
 from screenpop.reports.model import ReportOptions, ReportQuery
 from screenpop.store.schema import Tables
 
@@ -63,6 +63,12 @@ KINDS: dict[str, ReportKind] = {
             audit.build,
             reading=audit.reading,
             open_range=True,
+        ),
+        ReportKind(
+            "callbacks",
+            "per queue: callback items made, called back, returned, time to call back",
+            callbacks.columns,
+            callbacks.build,
         ),
     )
 }

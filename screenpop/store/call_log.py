@@ -240,6 +240,13 @@ class Store:
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def connection(
+        self, what: str, write: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """A connection to the store's database for its other modules (callbacks): a
+        transaction when `write`; bounded by the timeout, every failure raised as StoreError."""
+        return self._connect(what, write)
+
     @contextlib.asynccontextmanager
     async def _connect(self, what: str, write: bool = False) -> AsyncIterator[AsyncConnection]:
         async with self._guard(what):

@@ -30,6 +30,7 @@ ERASED: tuple[Erased, ...] = (
     Erased("rings", "caller_e164", by_call=True),
     Erased("choices", "caller_e164"),
     Erased("audit", "e164", by_call=True),
+    Erased("callbacks", "e164", by_call=True),
     Erased("calls", "caller_e164"),  # last: the others find the caller's calls through it
 )
 """Every table of the call log that holds a caller's data, in the order they are erased."""

@@ -9,8 +9,10 @@ is bounded by `max_items`: when it is full, the oldest call rows make room (coun
 
 One row per call (a newer record of a call replaces the waiting one, which it contains, and
 takes its place at the end of the line), per ring of a call on an agent's phone, per logout and
-per ended pause of an agent;
-a note is kept once per note id.
+per ended pause of an agent; a note is kept once per note id; a new callback item once per call,
+and a caller's return once per call. Callback writes are never pushed out to make room (only
+call rows are); one that finds the outbox full of notes and callback writes is dropped and
+counted in `dropped`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 import aiosqlite
 
 from screenpop.errors import OutboxFull, StoreError
+from screenpop.store.callback_table import CallbackRecord, CallbackReturn
 from screenpop.store.schema import (
     AuditRecord,
     CallRecord,
@@ -49,6 +52,8 @@ KINDS: dict[str, type[Write]] = {
     "ring": RingRecord,
     "wrap": WrapRecord,
     "audit": AuditRecord,
+    "callback": CallbackRecord,
+    "callback_return": CallbackReturn,
     "pause": PauseRecord,
 }
 _SCHEMA = """
@@ -84,6 +89,10 @@ def kind_of(item: Write) -> str:
             return "wrap"
         case AuditRecord():
             return "audit"
+        case CallbackRecord():
+            return "callback"
+        case CallbackReturn():
+            return "callback_return"
         case PauseRecord():
             return "pause"
 
@@ -102,6 +111,10 @@ def key_of(item: Write) -> str:
             return f"{agent_id}\x1f{at!r}"
         case AuditRecord(audit_id=audit_id):
             return audit_id
+        case CallbackRecord(source=source, call_id=call_id):
+            return f"{source}\x1f{call_id}"
+        case CallbackReturn(e164=e164, call_id=call_id):
+            return f"{e164}\x1f{call_id}"
         case PauseRecord(agent_id=agent_id, started_at=started_at):
             return f"{agent_id}\x1f{started_at!r}"
 

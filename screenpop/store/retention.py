@@ -34,6 +34,7 @@ STORE_RETAINED: tuple[Retained, ...] = (
     Retained("choices", "at"),
     Retained("logouts", "expires_at"),
     Retained("pauses", "started_at"),
+    Retained("callbacks", "created_at"),
 )
 """The call log's tables purged after `[store] retention_days`."""
 

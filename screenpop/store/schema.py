@@ -13,6 +13,7 @@ prefixes can share one database):
 * ``caller_choices``: which customer an agent picked for a number that matched several;
 * ``session_logouts``: when each agent last logged out, kept until the sessions it voided would
   have expired anyway, so a restart does not bring them back;
+* ``callbacks``: callers to call back (:mod:`screenpop.store.callback_table`);
 * ``agent_pauses``: one row per pause of an agent, written when it ends, unique by (agent_id,
   started_at): paused time by reason, for reports;
 * ``audit``: who saw which caller's data, and when (:class:`AuditRecord`); rows are only ever
@@ -39,6 +40,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+)
+
+from screenpop.store.callback_table import (
+    CallbackRecord,
+    CallbackReturn,
+    build_callback_table,
 )
 
 DISPOSITION_MAX_CHARS = 64
@@ -164,7 +171,17 @@ class PauseRecord:
     ended_at: float
 
 
-Write = CallRecord | NoteRecord | LogoutRecord | RingRecord | WrapRecord | PauseRecord | AuditRecord
+Write = (
+    CallRecord
+    | NoteRecord
+    | LogoutRecord
+    | RingRecord
+    | WrapRecord
+    | PauseRecord
+    | CallbackRecord
+    | CallbackReturn
+    | AuditRecord
+)
 """One write to the store; each is safe to apply twice (the outbox may retry it)."""
 
 
@@ -180,6 +197,7 @@ class Tables:
     choices: Table
     logouts: Table
     rings: Table
+    callbacks: Table
     pauses: Table
     audit: Table
 
@@ -291,7 +309,8 @@ def build_tables(metadata: MetaData, prefix: str = "") -> Tables:
         UniqueConstraint("agent_id", "started_at", name=f"{prefix}agent_pauses_pause"),
         Index(f"{prefix}agent_pauses_started", "started_at"),
     )
-    return Tables(calls, notes, choices, logouts, rings, pauses, audit)
+    callbacks = build_callback_table(metadata, prefix)
+    return Tables(calls, notes, choices, logouts, rings, callbacks, pauses, audit)
 
 
 def iso(ts: float) -> str:

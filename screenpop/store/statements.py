@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from screenpop.store.callback_table import CLOSED, RETURNED, CallbackRecord, CallbackReturn
 from screenpop.store.schema import (
     RING_ANSWERED,
     RING_RINGING,
@@ -82,6 +83,11 @@ class WriteStatements:
             return insert(t.notes).on_conflict_do_nothing(index_elements=[t.notes.c.note_id])
         if kind is AuditRecord:  # append only: the same row again is the one already there
             return insert(t.audit).on_conflict_do_nothing(index_elements=[t.audit.c.audit_id])
+        if kind is CallbackRecord:
+            keys = [t.callbacks.c.source, t.callbacks.c.call_id]
+            return insert(t.callbacks).on_conflict_do_nothing(index_elements=keys)  # state: open
+        if kind is CallbackReturn:
+            return _close_returned(t)
         if kind is PauseRecord:
             keys = [t.pauses.c.agent_id, t.pauses.c.started_at]
             return insert(t.pauses).on_conflict_do_nothing(index_elements=keys)
@@ -94,8 +100,8 @@ class WriteStatements:
 
 def _values(item: Write) -> dict[str, Any]:
     values = asdict(item)
-    if isinstance(item, WrapRecord):  # an UPDATE's parameters may not be named like columns
-        values = {f"w_{name}": value for name, value in values.items()}
+    if isinstance(item, WrapRecord | CallbackReturn):  # an UPDATE's parameters may not be named
+        values = {f"w_{name}": value for name, value in values.items()}  # like its columns
     if isinstance(item, CallRecord):
         values["started_at"] = _first_time(item)
     return values
@@ -182,6 +188,23 @@ def _set_wrap(tables: Tables) -> Any:
         rings.update()
         .where(rings.c.id == _last_answered(tables, "ring"), rings.c.wrap_s.is_(None))
         .values(wrap_s=case((wrap < 0, 0.0), else_=wrap))
+    )
+
+
+def _close_returned(tables: Tables) -> Any:
+    """Close the caller's items made before their answered call as returned, once. No IN
+    (...) here: its expanding parameter cannot run in an executemany."""
+    c = tables.callbacks.c
+    at = bindparam("w_at", type_=Double)
+    return (
+        tables.callbacks.update()
+        .where(c.e164 == bindparam("w_e164"), c.state != CLOSED, c.created_at <= at)
+        .values(
+            state=CLOSED,
+            closed_by=RETURNED,
+            closed_at=at,
+            call_back_call_id=bindparam("w_call_id"),
+        )
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -64,6 +64,8 @@ class StoreWriter:
         self.written = 0  # writes the store took from the outbox
         self.rejected = 0  # writes the store refused and that were dropped
         self.lost = 0  # call rows that neither the store nor the outbox could keep
+        # told of every write once the store holds it (at once, or after the outbox)
+        self.on_written: Callable[[Sequence[Write]], None] = _nobody
 
     @property
     def waiting(self) -> int:
@@ -88,6 +90,7 @@ class StoreWriter:
             except StoreError as exc:
                 self._went_away(exc)
             else:
+                self.on_written([item])
                 return True
         await self.outbox.put([item])
         self._wake.set()
@@ -184,6 +187,8 @@ class StoreWriter:
             await self._one_by_one(batch)
         except TimeoutError as exc:
             raise StoreError(f"no answer within {CLOSING_TRY_S:g} s while closing") from exc
+        else:
+            self.on_written(batch)
 
     async def _one_by_one(self, batch: Sequence[Write]) -> None:
         """A batch the store refused: write each alone and drop only the refused ones. A
@@ -194,6 +199,8 @@ class StoreWriter:
             except StoreRejected as exc:
                 self.rejected += 1
                 log.error("store refused a %s write, dropped: %s", kind_of(item), exc)
+            else:
+                self.on_written([item])
 
     async def _drain_outbox(self) -> None:
         """Move the outbox to the store, oldest first; retry with backoff while it is away."""
@@ -231,6 +238,10 @@ class StoreWriter:
             self.store_up = True
             self.store_error = ""
             log.info("store back: writing the outbox (%s writes wait)", len(self.outbox))
+
+
+def _nobody(items: Sequence[Write]) -> None:
+    """Nobody listens for written items."""
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
