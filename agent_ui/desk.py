@@ -19,8 +19,9 @@ from screenpop.delivery.inbound import CallbackAction
 from screenpop.delivery.outbound import Hello
 from screenpop.events import SourceEvent
 from screenpop.reports.model import Report, ReportQuery
-from screenpop.settings import ServerSettings, UiSettings
+from screenpop.settings import ServerSettings
 from screenpop.telephony.base import WebhookSource
+from screenpop.ui_settings import UiSettings
 
 
 class Desk(Protocol):

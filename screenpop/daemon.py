@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import gc
 import logging
 import signal
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from screenpop import localday
 from screenpop.agents import AgentDirectory
 from screenpop.board.feed import BoardFeed
 from screenpop.board.model import Board
+from screenpop.board.opening import board_for, configure_board, refill_today
 from screenpop.board.state import BoardState, MemoryBoardState
 from screenpop.cache import Cache, Revalidator, open_cache
 from screenpop.call_store import MemoryCallStore
@@ -269,27 +267,14 @@ class Daemon:
 
     async def _open_board(self, cfg: Settings, runtimes: CallRuntimes, presence: Presence) -> None:
         """The board, refilled with today's figures from the call log, and its feed."""
-        info = functools.partial(caller_info, self.live, runtimes)
-        self.board = Board(
-            cfg.board.service_level_s,
-            cfg.board.wrap_up_s,
-            info,
-            tz=localday.zone(cfg.ui.timezone),
-            thresholds=cfg.board.threshold_table(),
-            max_call_age_s=cfg.board.max_call_age_s,
+        self.board = board_for(
+            cfg.board, cfg.ui, functools.partial(caller_info, self.live, runtimes)
         )
         self._board_state = MemoryBoardState(self.board)
         if self.cluster is not None:  # every node applies every node's board changes
             self._board_state = self.cluster.share_board(self._board_state)
         await self._configure_board(cfg)
-        now = time.time()
-        midnight = localday.day_start(now, self.board.tz)  # the center's midnight
-        try:
-            records = await self.store.calls_since(midnight)
-        except ScreenpopError as exc:
-            log.warning("board: today's calls could not be read from the call log: %s", exc)
-        else:
-            await self._board_state.rebuild((dataclasses.asdict(r) for r in records), now)
+        await refill_today(self._board_state, self.store, self.board.tz)
         self._board_feed = BoardFeed(
             self._board_state, self.hub.publish, presence.board_watchers, self._tasks
         )
@@ -298,15 +283,7 @@ class Daemon:
 
     async def _configure_board(self, cfg: Settings) -> None:
         agents = [(a.id, a.name) for a in self.live.directory.all() if a.extensions]
-        board = cfg.board
-        await self._board_state.configure(
-            board.service_level_s,
-            board.wrap_up_s,
-            agents,
-            max_call_age_s=board.max_call_age_s,
-            thresholds=board.threshold_table(),
-            zone=cfg.ui.timezone,
-        )
+        await configure_board(self._board_state, cfg.board, cfg.ui, agents)
 
     def _make_lookup(self, connectors: ConnectorSet, cfg: Settings) -> Lookup:
         claims = self.cluster.claims if self.cluster is not None else None

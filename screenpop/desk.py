@@ -32,8 +32,8 @@ from screenpop.delivery.outbound import Hello
 from screenpop.errors import ScreenpopError, StoreError
 from screenpop.events import CallEvent, EventKind, SourceEvent
 from screenpop.layout import page_layouts
-from screenpop.localday import day_bounds, local_date, zone
 from screenpop.metrics import Metrics
+from screenpop.my_calls import agent_day_json
 from screenpop.pipeline.actions import AgentActions
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.statuses import AgentStatuses
@@ -41,13 +41,13 @@ from screenpop.presence import Presence
 from screenpop.reports.model import Report, ReportQuery, options_from
 from screenpop.reports.service import Reporter
 from screenpop.search import SearchCounters, check_query, search_all
-from screenpop.settings import ServerSettings, UiSettings
-from screenpop.store import Store, iso
-from screenpop.store.agent_day import AgentCall
+from screenpop.settings import ServerSettings
+from screenpop.store import Store
 from screenpop.store.call_log import logout_record
 from screenpop.store.schema import WrapRecord
 from screenpop.store.writer import StoreWriter
 from screenpop.telephony.base import Dialer, Source, WebhookSource
+from screenpop.ui_settings import UiSettings
 from screenpop.writeback import Writeback
 
 log = logging.getLogger(__name__)
@@ -303,33 +303,10 @@ class DeskService:
         """The agent's calls of `day` (default today) in the center's time zone (`[ui]
         timezone`), newest first, from the store: ``{"day", "calls": [...]}`` (README, "My
         calls"). StoreError when the store does not answer."""
-        tz = zone(self.ui.timezone)
-        day = day or local_date(time.time(), tz)
-        noon = dt.datetime.combine(day, dt.time(12), tzinfo=tz).timestamp()
-        start, end = day_bounds(noon, tz)
-        calls = await self._p.store.agent_day(agent_id, start, end)
-        return {"day": day.isoformat(), "calls": [self._call_json(c) for c in calls]}
-
-    def _call_json(self, call: AgentCall) -> dict[str, Any]:
-        raw = call.caller_e164 or call.caller_raw
-        caller = normalize(raw, self._p.live.settings.phone.default_region)
-        e164 = caller.e164 if caller.lookupable else None
-        national = caller.national if caller.lookupable else None
-        return {
-            "call_id": call.call_id,
-            "source": call.source,
-            "direction": call.direction,
-            "outcome": call.outcome,
-            "reason": call.reason,
-            "caller": {"e164": e164, "national": national, "name": call.caller_name},
-            "customer": None if call.customer_id is None else {"customer_id": call.customer_id},
-            "queue": call.queue,
-            "rang_at": iso(call.rang_at),
-            "answered_at": None if call.answered_at is None else iso(call.answered_at),
-            "ended_at": None if call.ended_at is None else iso(call.ended_at),
-            "talk_s": call.talk_s,
-            "wrap_s": call.wrap_s,
-        }
+        settings = self._p.live.settings
+        return await agent_day_json(
+            self._p.store, agent_id, day, settings.ui.timezone, settings.phone.default_region
+        )
 
     def dialer(self) -> tuple[str, Dialer] | None:
         """The first telephony source that can place calls, with its name."""

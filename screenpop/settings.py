@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,16 +41,15 @@ from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
 from screenpop.keys import DEFAULT_PREFIX
 from screenpop.layout import SectionLayout, check_layouts
-from screenpop.localday import check_zone
 from screenpop.logging_settings import LoggingSettings
 from screenpop.lookup_settings import LookupSettings
 from screenpop.paths import default_store_url
 from screenpop.report_settings import ReportSettings
 from screenpop.smtp_settings import SmtpSettings
+from screenpop.ui_settings import LOCALE_TAG, UiSettings
 
 DEFAULT_SESSION_SECRET = "change-me"
 CONFIG_ENV = "SCREENPOP_CONFIG"
-_LOCALE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 class Strict(BaseModel):
@@ -185,7 +183,7 @@ class AgentSettings(Strict):
     @field_validator("locale")
     @classmethod
     def _locale_tag(cls, value: str) -> str:
-        if value and not _LOCALE_TAG.fullmatch(value):
+        if value and not LOCALE_TAG.fullmatch(value):
             raise ValueError(f"{value!r} is not a language tag such as 'en' or 'fr-FR'")
         return value
 
@@ -209,36 +207,6 @@ class RoleSettings(Strict):
     board: bool = False  # may watch the supervisor board
     manage_agents: bool = False  # may pause and unpause other agents (from the board)
     reports: bool = False  # may read the reports from the call log
-
-
-class UiSettings(Strict):
-    """`[ui]`: what the pages offer and how they show times, dates and numbers."""
-
-    dispositions: list[str] = ["resolved", "callback", "escalated", "sale", "no_action"]
-    timezone: str = ""  # IANA zone of the center ("" = the server's): day boundaries, dates shown
-    locale: str = "en"  # the pages' default language and number format (BCP 47, e.g. "fr-FR")
-    pause_reasons: list[str] = ["break", "lunch", "training", "after-call work"]
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        check_zone(value)
-        return value
-
-    @field_validator("locale")
-    @classmethod
-    def _locale_tag(cls, value: str) -> str:
-        if not _LOCALE_TAG.fullmatch(value):
-            raise ValueError(f"{value!r} is not a language tag such as 'en' or 'fr-FR'")
-        return value
-
-    @field_validator("pause_reasons", "dispositions")
-    @classmethod
-    def _distinct_words(cls, values: list[str]) -> list[str]:
-        cleaned = [v.strip() for v in values]
-        if not cleaned or any(not v for v in cleaned) or len(set(cleaned)) != len(cleaned):
-            raise ValueError("must be a non-empty list of distinct, non-blank names")
-        return cleaned
 
 
 class Settings(Strict):

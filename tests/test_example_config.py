@@ -27,7 +27,6 @@ from screenpop.settings import (
     ServerSettings,
     Settings,
     StoreSettings,
-    UiSettings,
     load_settings,
 )
 from screenpop.smtp_settings import SmtpSettings
@@ -37,6 +36,7 @@ from screenpop.telephony.freeswitch.source import EslOptions
 from screenpop.telephony.simulator import SimulatorOptions
 from screenpop.telephony.webhooks.generic import JsonOptions
 from screenpop.telephony.webhooks.twilio import TwilioOptions
+from screenpop.ui_settings import UiSettings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 HEADER = re.compile(r"^\[\[?([A-Za-z0-9_.]+)\]\]?\s*(#.*)?$")

@@ -27,6 +27,7 @@ from screenpop.paths import outbox_path
 from screenpop.privacy_cli import forget
 from screenpop.settings import Settings
 from screenpop.store import CallRecord, Store
+from screenpop.store.callback_table import CallbackRecord
 from screenpop.store.erasure import ERASED, erase_caller
 from screenpop.store.outbox import Outbox
 from screenpop.store.records import RecordQueue, records_path
@@ -47,6 +48,7 @@ def caller_rows(e164: str, n: int) -> list[Write]:
         NoteRecord(f"bare-{e164}", call_id, None, "bob", "callback", "no number kept", T0 + n),
         audit_record("alice", "pop", e164, call_id, at=T0 + n),
         audit_record("bob", "pop", None, call_id, at=T0 + n),  # the number was not known yet
+        CallbackRecord("pbx", call_id, "q", e164, "abandoned", 30.0, T0 + n, "NAME", f"C-{n}"),
     ]
 
 
@@ -80,7 +82,7 @@ async def test_the_callers_rows_leave_every_table(store: Store) -> None:
     removed = await erase_caller(store, JANE, dry_run=False)
 
     assert removed == counted
-    assert sum(removed.values()) == 7  # a call, a ring, 2 notes, a choice, 2 audit rows
+    assert sum(removed.values()) == 8  # a call, a ring, 2 notes, a choice, 2 audit rows, an item
     after = await everything(store)
     assert mentioning(after, JANE, "bare-+1212") == []  # the note without a number went too
     assert len(mentioning(after, OTHER)) == len(mentioning(before, OTHER))
@@ -166,11 +168,12 @@ async def check_forget(settings: Settings, store: Store, redis_url: str, prefix:
         "call log: call_rings": "1",
         "call log: caller_choices": "1",
         "call log: audit": "2",
-        "outbox (writes waiting for the store)": "6",  # the bare note and audit row too
+        "call log: callbacks": "1",
+        "outbox (writes waiting for the store)": "7",  # the bare note, audit row and item too
         "write-back queue": "1",
         "cache: cached cards (sections, not found)": "3",
         "cache: chosen customer": "1",
-        "total": "18",
+        "total": "20",
     }
     after = await everything(store)
     (erasure,) = [row for row in after if "'forget'" in row]
@@ -178,7 +181,7 @@ async def check_forget(settings: Settings, store: Store, redis_url: str, prefix:
     assert mentioning(after, JANE) == []
     assert len(mentioning(after, OTHER)) == len(mentioning(before, OTHER))
     assert mentioning(await queue_bodies(outbox_file, "outbox"), JANE) == []
-    assert len(mentioning(await queue_bodies(outbox_file, "outbox"), OTHER)) == 6
+    assert len(mentioning(await queue_bodies(outbox_file, "outbox"), OTHER)) == 7
     assert mentioning(await queue_bodies(records_file, "records"), JANE) == []
     keys = await redis_keys(redis_url, redis_cleanup)
     assert mentioning(keys, JANE) == []

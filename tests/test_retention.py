@@ -24,6 +24,7 @@ from screenpop.keys import RETENTION_LEASE
 from screenpop.retention import DAY_S, Retention
 from screenpop.settings import Settings, parse_settings
 from screenpop.store import CallRecord, Store
+from screenpop.store.callback_table import CallbackRecord
 from screenpop.store.retention import STORE_RETAINED, older_batch, purge_older
 from screenpop.store.schema import LogoutRecord, NoteRecord, PauseRecord, RingRecord, Write
 from tests.harness import make_settings, running, until
@@ -41,7 +42,8 @@ def settings(store_days: int, audit_days: int) -> Settings:
 
 
 def rows_at(n: int, at: float) -> list[Write]:
-    """Call `n` at `at` with a ring, a note, an audit row, a logout and a pause of its own."""
+    """Call `n` at `at` with a ring, a note, an audit row, a logout, a pause and a callback item
+    of its own."""
     call_id = f"c{n}"
     return [
         CallRecord("pbx", call_id, E164, E164, None, "q", "alice", "ended", "inbound", at),
@@ -50,6 +52,7 @@ def rows_at(n: int, at: float) -> list[Write]:
         audit_record("alice", "pop", E164, call_id, at=at),
         LogoutRecord(f"agent{n}", int(at * 1000), at),
         PauseRecord("alice", "lunch", at, at + 600),
+        CallbackRecord("pbx", call_id, "q", E164, "abandoned", 30.0, at),
     ]
 
 
@@ -87,6 +90,7 @@ async def test_exactly_the_older_rows_go_and_the_one_at_the_cutoff_stays(store: 
         f"{prefix}caller_choices": 2,
         f"{prefix}session_logouts": 2,
         f"{prefix}agent_pauses": 2,
+        f"{prefix}callbacks": 2,
     }
     assert await times_left(store) == [cutoff, cutoff + 1, NOW - 60]
     for retained in STORE_RETAINED:

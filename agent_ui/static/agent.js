@@ -6,12 +6,15 @@
 import { CallbackList } from "./callbacks.js";
 import { CallCard } from "./card.js";
 import { CardClock, markLive, markStale } from "./cardextras.js";
+import { ClosedCards } from "./closed.js";
+import { Dialer } from "./dial.js";
 import { setText } from "./dom.js";
 import { t } from "./i18n.js";
 import { installShortcuts } from "./keys.js";
 import { Link } from "./link.js";
 import { StatusControl } from "./status.js";
 import { MyCalls } from "./mycalls.js";
+import { cardJson, reopenedState } from "./reopen.js";
 import { installSearch } from "./search.js";
 import { Alerts } from "./notify.js";
 
@@ -20,14 +23,11 @@ const calls = $("calls");
 const idle = $("idle");
 const linkStatus = $("link-status");
 const announcer = $("announcer");
-const dialForm = $("dial-form");
 const dialInput = $("dial-number");
-const dialStatus = $("dial-status");
 const help = $("help");
 const banner = $("link-banner");
 const baseTitle = document.title;
 const LOGOUT_KEY = "screenpop:logout";
-const MAX_CLOSED = 200;
 
 const cards = new Map();
 const clocks = new Map(); // call id -> CardClock
@@ -37,28 +37,8 @@ let me = "";
 let dispositions = [];
 let pendingNote = null;
 let pendingChoice = null;
-let dialling = false;
 
-const closedKey = () => `screenpop:closed:${me}`;
-
-function closedIds() {
-  try {
-    const list = JSON.parse(localStorage.getItem(closedKey()) ?? "[]");
-    return new Set(Array.isArray(list) ? list : []);
-  } catch {
-    return new Set();
-  }
-}
-
-/** Remember a closed card so the agent's other tabs, and this one after a reload, drop it too. */
-function rememberClosed(callId) {
-  try {
-    const list = [...closedIds(), callId].slice(-MAX_CLOSED);
-    localStorage.setItem(closedKey(), JSON.stringify(list));
-  } catch {
-    // storage disabled: other tabs keep their copy until the next call is answered
-  }
-}
+const closedCards = new ClosedCards(() => me);
 
 const link = new Link({
   onHello: (hello) => {
@@ -68,7 +48,7 @@ const link = new Link({
   },
   onMessage: (message, live) => handle(message, live),
   onCaughtUp: () => {
-    const closed = closedIds();
+    const closed = closedCards.ids();
     for (const card of [...cards.values()]) {
       if ((card.finished && !card.wrapUp) || closed.has(card.callId)) remove(card, false);
     }
@@ -95,8 +75,7 @@ function failed(reason, about) {
   if (about === "pause" || about === "unpause") {
     agentStatus.failed(reason);
   } else if (about === "dial") {
-    dialling = false;
-    setDialStatus(reason, "failed");
+    dialer.failed(reason);
   } else if (about === "choose") {
     pendingChoice?.chooseFailed(reason);
     pendingChoice = null;
@@ -108,25 +87,7 @@ function failed(reason, about) {
 
 const agentStatus = new StatusControl(link);
 const callbacks = new CallbackList($("callbacks"), (message) => link.send(message));
-
-function setDialStatus(text, kind = "") {
-  setText(dialStatus, text);
-  dialStatus.className = `dial-status ${kind}`.trim();
-}
-
-function dial(number) {
-  const text = String(number ?? "").trim();
-  if (!text) {
-    setDialStatus(t("type a number first"), "failed");
-    return;
-  }
-  if (!link.send({ type: "dial", number: text })) {
-    setDialStatus(t("not connected, try again in a moment"), "failed");
-    return;
-  }
-  dialling = true;
-  setDialStatus(t("calling {number}…", { number: text }));
-}
+const dialer = new Dialer($("dial-form"), dialInput, $("dial-status"), (message) => link.send(message));
 
 const context = {
   get me() {
@@ -149,7 +110,7 @@ const context = {
       pendingChoice = null;
     }
   },
-  dial,
+  dial: (number) => dialer.dial(number),
   close: (card) => remove(card),
 };
 
@@ -164,7 +125,7 @@ function remove(card, byAgent = true) {
   card.element.remove();
   idle.hidden = cards.size > 0;
   if (byAgent) {
-    rememberClosed(card.callId);
+    closedCards.remember(card.callId);
     if (card.wrapUp && ![...cards.values()].some((c) => c.wrapUp)) link.send({ type: "ready" });
   }
   if (hadFocus) (calls.querySelector("article") ?? idle).focus();
@@ -215,11 +176,7 @@ function onPop(message, live) {
         : t("Incoming call: {name}", { name: card.nameEl.textContent });
     alerts.pop(title, card.announcement(), message.call_id);
   }
-  if (card.direction === "outbound" && dialling) {
-    dialling = false;
-    dialInput.value = "";
-    setDialStatus(t("call placed"), "ok");
-  }
+  if (card.direction === "outbound") dialer.placed();
 }
 
 function onCall(message, live) {
@@ -303,10 +260,6 @@ installShortcuts({
 });
 
 $("help-button").addEventListener("click", () => help.showModal());
-dialForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  dial(dialInput.value);
-});
 
 // -- the agent's other tabs -----------------------------------------------------------------
 
@@ -322,8 +275,8 @@ window.addEventListener("storage", (event) => {
   if (event.key === LOGOUT_KEY) {
     link.stop();
     location.assign("/");
-  } else if (me && event.key === closedKey()) {
-    const closed = closedIds();
+  } else if (me && event.key === closedCards.key()) {
+    const closed = closedCards.ids();
     for (const card of [...cards.values()]) if (closed.has(card.callId)) remove(card, false);
   }
 });
@@ -337,39 +290,6 @@ function syncClocks() {
     if (entry?.answered_at) clock.logged(entry);
     clock.tick();
   }
-}
-
-const REOPENED_STATE = {
-  answered_elsewhere: "answered_elsewhere",
-  abandoned: "abandoned",
-  rang_out: "missed",
-};
-
-function reopenedState(entry) {
-  if (entry.outcome === "answered") return entry.ended_at ? "ended" : "answered";
-  if (entry.outcome === "missed") return REOPENED_STATE[entry.reason] ?? "missed";
-  return entry.outcome === "ringing" ? "ringing" : "ended";
-}
-
-async function cardJson(entry) {
-  const caller = entry.caller ?? {};
-  if (caller.e164) {
-    try {
-      const response = await fetch(`/api/cards/${encodeURIComponent(caller.e164)}`);
-      if (response.ok) return { ...(await response.json()), call_id: entry.call_id };
-    } catch {
-      // offline: the card shows what the list knows
-    }
-  }
-  const withheld = { kind: caller.e164 ? "number" : "withheld", withheld: !caller.e164 };
-  return {
-    call_id: entry.call_id,
-    caller: { ...withheld, e164: caller.e164, national: caller.national, name: caller.name },
-    summary: {},
-    sections: {},
-    candidates: [],
-    history: [],
-  };
 }
 
 /** A call of "My calls" clicked: its card again (the one on screen, or a fresh lookup). */
