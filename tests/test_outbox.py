@@ -8,6 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from screenpop.errors import OutboxFull, StoreError
 from screenpop.store import CallRecord, Store
@@ -158,6 +159,28 @@ async def test_what_the_store_refuses_is_dropped_and_the_rest_goes_on(tmp_path: 
             await until(lambda: writer.rejected == 1 and writer.waiting == 0, "queue written")
             assert writer.store_up
         assert {c.call_id for c in await store.calls_since(0)} == {"c1", "c3"}
+    finally:
+        await box.aclose()
+        await store.aclose()
+
+
+async def test_a_calls_queued_writes_share_one_transaction(tmp_path: Path) -> None:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    await store.start()
+    assert store._engine is not None
+    commits: list[object] = []
+    event.listen(store._engine.sync_engine, "commit", commits.append)
+    box = await opened(None)
+    try:
+        async with StoreWriter(store, box, gather_s=1.0) as writer:
+            for state, times in (("ringing", {}), ("answered", {"answered_at": T0 + 5})):
+                writer.queue(call("c1", state, **times))
+                await asyncio.sleep(0.01)  # the events of a call arrive apart
+            writer.queue(call("c1", "ended", answered_at=T0 + 5, ended_at=T0 + 60))
+            await until(lambda: writer.waiting == 0, "queue written")
+        assert len(commits) == 1
+        (logged,) = await store.calls_since(0)
+        assert (logged.state, logged.answered_at, logged.ended_at) == ("ended", T0 + 5, T0 + 60)
     finally:
         await box.aclose()
         await store.aclose()

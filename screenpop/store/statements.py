@@ -4,7 +4,6 @@ caller-history query."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -30,12 +29,17 @@ from screenpop.store.schema import (
     RING_ANSWERED,
     RING_RINGING,
     CallRecord,
+    LogoutRecord,
     NoteRecord,
     RingRecord,
     Tables,
     WrapRecord,
     Write,
 )
+
+# The order in which a batch's kinds are written: calls before the rings that join them, both
+# before the wraps that update them. A kind not listed goes after these, by first appearance.
+KIND_ORDER: tuple[type[Write], ...] = (CallRecord, RingRecord, WrapRecord, NoteRecord, LogoutRecord)
 
 
 class WriteStatements:
@@ -48,13 +52,15 @@ class WriteStatements:
         self._built: dict[tuple[str, type[Write]], Any] = {}
 
     def apply(self, conn: AsyncConnection, items: Sequence[Write]) -> list[tuple[Any, Any]]:
-        """(statement, parameters) to execute for `items`, in order: runs of the same kind
-        share one executemany."""
-        runs: list[tuple[Any, Any]] = []
-        for kind, group in itertools.groupby(items, key=type):
-            statement = self._statement(conn.dialect.name, kind)
-            runs.append((statement, [_values(item) for item in group]))
-        return runs
+        """(statement, parameters) to execute for `items`: one executemany per kind, in
+        KIND_ORDER, each kind's writes in their order. Every statement is an upsert that keeps
+        the newest of what it is given, so only the order within a kind matters, and that of
+        calls and rings before the wraps that read them."""
+        groups: dict[type[Write], list[dict[str, Any]]] = {kind: [] for kind in KIND_ORDER}
+        for item in items:
+            groups.setdefault(type(item), []).append(_values(item))
+        dialect = conn.dialect.name
+        return [(self._statement(dialect, kind), rows) for kind, rows in groups.items() if rows]
 
     def _statement(self, dialect: str, kind: type[Write]) -> Any:
         key = (dialect, kind)
