@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 
 from agent_ui.throttle import LoginThrottle
 
+SIGNED_KEPT = 100_000  # cookie values whose signature is kept as checked (then forgotten, all)
+
 
 class SessionCodec:
     """Signs and verifies session cookie values; `clock` is injectable for tests.
@@ -36,6 +38,9 @@ class SessionCodec:
         self.ttl_s = ttl_s
         self._clock = clock
         self._not_before: dict[str, int] = {}  # agent id -> sessions issued before are void
+        # value -> its payload, for values whose signature was checked: a tab checks its cookie
+        # before every message it sends, and the HMAC cost more than the rest of the check
+        self._signed: dict[str, bytes] = {}
         self.throttle = throttle or LoginThrottle()
 
     def _sign(self, payload: bytes) -> str:
@@ -51,13 +56,14 @@ class SessionCodec:
 
     def verify(self, value: str) -> str | None:
         """The agent id of a valid, unexpired cookie value, else None."""
-        encoded, _, signature = value.partition(".")
-        try:
-            payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except (binascii.Error, ValueError):
-            return None
-        if not hmac.compare_digest(self._sign(payload), signature):
-            return None
+        payload = self._signed.get(value)
+        if payload is None:
+            payload = self._payload(value)
+            if payload is None:
+                return None
+            if len(self._signed) >= SIGNED_KEPT:
+                self._signed.clear()
+            self._signed[value] = payload
         head, _, expiry = payload.decode(errors="replace").rpartition("|")
         agent_id, _, issued = head.rpartition("|")
         if not agent_id or not expiry.isdigit() or int(expiry) <= self._clock():
@@ -65,6 +71,17 @@ class SessionCodec:
         if not issued.isdigit() or int(issued) <= self._not_before.get(agent_id, -1):
             return None
         return agent_id
+
+    def _payload(self, value: str) -> bytes | None:
+        """The payload of `value` if its signature is right, else None."""
+        encoded, _, signature = value.partition(".")
+        try:
+            payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if not hmac.compare_digest(self._sign(payload), signature):
+            return None
+        return payload
 
     def revoke(self, agent_id: str) -> int:
         """Void every session of `agent_id` issued so far (logout); returns the time (epoch ms)

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from screenpop.errors import OutboxFull, StoreError
 from screenpop.store import CallRecord, Store
@@ -204,3 +205,25 @@ async def test_callback_writes_wait_and_survive_a_restart_once_each(tmp_path: Pa
         assert again.counts["callback"] == again.counts["callback_return"] == 1
     finally:
         await again.aclose()
+
+
+async def test_a_calls_queued_writes_share_one_transaction(tmp_path: Path) -> None:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    await store.start()
+    assert store._engine is not None
+    commits: list[object] = []
+    event.listen(store._engine.sync_engine, "commit", commits.append)
+    box = await opened(None)
+    try:
+        async with StoreWriter(store, box, gather_s=1.0) as writer:
+            for state, times in (("ringing", {}), ("answered", {"answered_at": T0 + 5})):
+                writer.queue(call("c1", state, **times))
+                await asyncio.sleep(0.01)  # the events of a call arrive apart
+            writer.queue(call("c1", "ended", answered_at=T0 + 5, ended_at=T0 + 60))
+            await until(lambda: writer.waiting == 0, "queue written")
+        assert len(commits) == 1
+        (logged,) = await store.calls_since(0)
+        assert (logged.state, logged.answered_at, logged.ended_at) == ("ended", T0 + 5, T0 + 60)
+    finally:
+        await box.aclose()
+        await store.aclose()

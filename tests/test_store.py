@@ -171,6 +171,19 @@ async def test_chosen_customer(store: Store) -> None:
     assert await store.chosen_customer(OTHER) is None
 
 
+async def test_a_card_recalls_the_history_and_the_pick_in_one_read(store: Store) -> None:
+    assert await store.recall(E164, 5) == ([], None)
+    await store.record_call(call("c1", T0, state="ended", ended_at=T0 + 70))
+    await store.add_note("c1", E164, "alice", "resolved", "refund sent")
+    await store.remember_choice(E164, "C-1042", "alice")
+    history, chosen = await store.recall(E164, 5)
+    assert history == await store.history(E164, 5)
+    assert [(h["call_id"], h["text"]) for h in history] == [("c1", "refund sent")]
+    assert chosen == "C-1042"
+    assert await store.recall(E164, 0) == ([], "C-1042")
+    assert await store.recall(OTHER, 5) == ([], None)
+
+
 async def test_survives_a_restart(store_url: tuple[str, str]) -> None:
     url, prefix = store_url
     first = Store(url, table_prefix=prefix)
@@ -227,6 +240,7 @@ async def test_unreachable_database_fails_each_call_with_store_error() -> None:
         store.record_call(call("c1", T0)),
         store.add_note("c1", E164, "alice", "resolved", "x"),
         store.chosen_customer(E164),
+        store.recall(E164, 5),
     ):
         with pytest.raises(StoreError) as failure:
             await attempt

@@ -119,6 +119,31 @@ async def test_the_wrap_up_goes_to_the_last_call_ended_and_stops_at_the_limit(
     ]
 
 
+async def test_a_whole_call_in_one_batch_lands_as_its_writes_one_by_one(store: Store) -> None:
+    """The store writes a batch kind by kind; the writes that depend on each other's order (a
+    ring's end after its start, the wrap-up after the ring and the call's end) still land."""
+    await store.write(
+        [
+            call("c1", T0, state="ringing", answered_at=None),
+            ring("c1", "alice", T0),
+            call("c1", T0, state="answered"),
+            ring("c1", "alice", T0, "answered", ended_at=T0 + 10),
+            ring("c1", "bob", T0, "answered_elsewhere", ended_at=T0 + 10),
+            call("c1", T0, state="ended", ended_at=T0 + 70),
+            WrapRecord("alice", T0 + 82.5, 60.0),
+            ring("c2", "alice", T0 + 90),
+            ring("c2", "alice", T0 + 90, "missed", ended_at=T0 + 96),
+            ring("c2", "alice", T0 + 90),  # late: never undoes the miss
+        ]
+    )
+    day = await store.agent_day("alice", T0 - 1, T0 + 1000)
+    assert [(c.call_id, c.outcome, c.talk_s, c.wrap_s) for c in day] == [
+        ("c2", "missed", None, None),
+        ("c1", "answered", 60.0, 12.5),
+    ]
+    assert [row.state for row in await store.calls_since(T0 - 1)] == ["ended"]
+
+
 async def test_calls_held_before_rings_were_kept_still_show(store: Store) -> None:
     await store.record_call(call("old", T0, state="ended", ended_at=T0 + 70))
     (only,) = await store.agent_day("alice", T0 - 1, T0 + 1)

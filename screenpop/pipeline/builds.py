@@ -140,8 +140,7 @@ class CardBuilds:
     async def _recall(self, build: CardBuild, e164: str) -> None:
         history_size = self._live.settings.store.history_size
         try:
-            history = await self._store.history(e164, history_size + 1)
-            chosen = await self._store.chosen_customer(e164)
+            history, chosen = await self._store.recall(e164, history_size + 1)
         except ScreenpopError as exc:
             log.warning("call %s: history unavailable: %s", build.card.call_id, exc)
             return

@@ -156,9 +156,20 @@ class Store:
         """
         if limit <= 0:
             return []
-        params = {"e164": e164, "history_limit": limit}
         async with self._connect("read history") as conn:
-            rows = (await conn.execute(self._history_statement, params)).all()
+            return await self._history(conn, e164, limit)
+
+    async def recall(self, e164: str, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """What a card shows from the log: the caller's :meth:`history` and
+        :meth:`chosen_customer`, read on one connection (one checkout per call, not two)."""
+        async with self._connect("read history") as conn:
+            history = await self._history(conn, e164, limit) if limit > 0 else []
+            found = await conn.scalar(self._choice_statement, {"e164": e164})
+        return history, None if found is None else str(found)
+
+    async def _history(self, conn: AsyncConnection, e164: str, limit: int) -> list[dict[str, Any]]:
+        params = {"e164": e164, "history_limit": limit}
+        rows = (await conn.execute(self._history_statement, params)).all()
         entries = [
             (row.note_at if row.orphan else row.started_at, row.note_at or 0.0, _history_entry(row))
             for row in rows

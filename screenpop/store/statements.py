@@ -4,7 +4,6 @@ caller-history query."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -32,12 +31,27 @@ from screenpop.store.schema import (
     RING_RINGING,
     AuditRecord,
     CallRecord,
+    LogoutRecord,
     NoteRecord,
     PauseRecord,
     RingRecord,
     Tables,
     WrapRecord,
     Write,
+)
+
+# The order in which a batch's kinds are written: calls before the rings that join them, both
+# before the wraps that update them. A kind not listed goes after these, by first appearance.
+KIND_ORDER: tuple[type[Write], ...] = (
+    CallRecord,
+    RingRecord,
+    WrapRecord,  # reads the calls' ends and the rings
+    NoteRecord,
+    LogoutRecord,
+    PauseRecord,
+    CallbackRecord,
+    CallbackReturn,  # closes the items made before it (by their created_at, not batch order)
+    AuditRecord,  # depends on nothing: last, one executemany however many pops
 )
 
 
@@ -51,17 +65,20 @@ class WriteStatements:
         self._built: dict[tuple[str, type[Write]], Any] = {}
 
     def apply(self, conn: AsyncConnection, items: Sequence[Write]) -> list[tuple[Any, Any]]:
-        """(statement, parameters) to execute for `items`, in order: runs of the same kind
-        share one executemany. Audit rows depend on nothing else and go last, all in one run,
-        so one after each pop does not split the call and ring rows into many runs."""
-        runs: list[tuple[Any, Any]] = []
-        audit: list[Write] = [item for item in items if isinstance(item, AuditRecord)]
-        if audit:
-            items = [item for item in items if not isinstance(item, AuditRecord)] + audit
-        for kind, group in itertools.groupby(items, key=type):
-            values = [_values(item) for item in group]
-            runs += [(s, values) for s in self._statements(conn.dialect.name, kind)]
-        return runs
+        """(statement, parameters) to execute for `items`: one executemany per kind, in
+        KIND_ORDER, each kind's writes in their order. Every statement is an upsert that keeps
+        the newest of what it is given, so only the order within a kind matters, and that of
+        calls and rings before the wraps that read them."""
+        groups: dict[type[Write], list[dict[str, Any]]] = {kind: [] for kind in KIND_ORDER}
+        for item in items:
+            groups.setdefault(type(item), []).append(_values(item))
+        dialect = conn.dialect.name
+        return [
+            (statement, rows)
+            for kind, rows in groups.items()
+            if rows
+            for statement in self._statements(dialect, kind)
+        ]
 
     def _statements(self, dialect: str, kind: type[Write]) -> tuple[Any, ...]:
         key = (dialect, kind)

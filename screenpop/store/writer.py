@@ -2,7 +2,8 @@
 store is away and none is applied twice.
 
 * Call rows are queued without waiting (the pop path never awaits the database) and written by
-  one task, in batches, in order.
+  one task, in batches, in order. The task waits `gather_s` after the first of a batch for the
+  rest of its call to arrive: one transaction for several events instead of one each.
 * Notes and logouts are written at once when the store is up (`save` answers True: stored).
 * Whenever a write fails, it goes to the :class:`~screenpop.store.outbox.Outbox` instead
   (`save` answers False: queued), and so does every write after it until the store answers
@@ -34,6 +35,7 @@ from screenpop.store.schema import Write
 log = logging.getLogger(__name__)
 
 BATCH = 200
+GATHER_S = 0.02  # how long a queued write waits for others to share its transaction
 RETRY_S = (0.2, 2.0)  # first and longest wait between two tries of the outbox's oldest writes
 CLOSING_TRY_S = 1.0  # at shutdown, how long the store may take before the rest goes to the outbox
 
@@ -48,10 +50,12 @@ class StoreWriter:
         *,
         drain_s: float = 2.0,
         retry_s: tuple[float, float] = RETRY_S,
+        gather_s: float = GATHER_S,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self._drain_s = drain_s
+        self._gather_s = gather_s
         self._retry_s = retry_s
         self._queue: asyncio.Queue[Write | None] = asyncio.Queue()
         self._wake = asyncio.Event()
@@ -142,6 +146,9 @@ class StoreWriter:
             item = await self._queue.get()
             if item is None:
                 return
+            if self._gather_s > 0 and not self._closing:
+                self._in_hand = 1
+                await asyncio.sleep(self._gather_s)
             batch = [item]
             while len(batch) < BATCH and not self._queue.empty():
                 more = self._queue.get_nowait()
