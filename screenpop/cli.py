@@ -294,6 +294,7 @@ def _announce(settings: Settings, path: Path | None, port: int, demo: bool) -> N
     print(f"screenpop listening on {base}", flush=True)
     print(f"  agent page:      {base}/agent", flush=True)
     print(f"  supervisor page: {base}/supervisor", flush=True)
+    print(f"  reports page:    {base}/reports   (roles with reports)", flush=True)
     if demo:
         print(
             f"  demo CRM:        {base}/demo/crm   (the notes the back office received)", flush=True

@@ -122,6 +122,9 @@ def test_the_demo_prints_the_crm_page_with_the_others(
     lines = capsys.readouterr().out.splitlines()
     assert "  agent page:      http://127.0.0.1:8123/agent" in lines
     assert any(
+        line.startswith("  reports page:    http://127.0.0.1:8123/reports") for line in lines
+    )
+    assert any(
         line.startswith("  demo CRM:        http://127.0.0.1:8123/demo/crm") for line in lines
     )
     cli._announce(settings, tmp_path / "demo.toml", 8123, demo=False)
