@@ -100,6 +100,7 @@ async def test_only_a_supervisor_may_reload(tmp_path: Path) -> None:
     path = tmp_path / "screenpop.toml"
     path.write_text(
         '[server]\nport = 0\npublic_origin = "http://127.0.0.1"\n'
+        f'[store]\nurl = "sqlite+aiosqlite:///{tmp_path / "store.db"}"\n'
         '[[agents]]\nid = "alice"\ntoken = "ta"\n'
         '[[agents]]\nid = "sam"\nrole = "supervisor"\ntoken = "ts"\n',
         encoding="utf-8",
