@@ -74,6 +74,17 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def send_text(ws: web.WebSocketResponse, data: bytes) -> None:
+    """Send `data` as one text frame. With permessage-deflate negotiated, each frame is
+    compressed by a compressor of its own, freed once the frame is out, instead of the one
+    aiohttp keeps for the connection's life: zlib's deflate state (256 KiB with the window of 15
+    bits and memLevel 8, about 100 KiB of it resident) would otherwise stay with every idle tab.
+    Without the shared context a frame refers only to itself, which every inflater accepts
+    (RFC 7692 lets a sender drop its context between messages); frames may compress a little
+    less, as none can point back at the previous one."""
+    await ws.send_frame(data, WSMsgType.TEXT, compress=int(ws.compress) or None)
+
+
 def still_valid(request: web.Request, agent: Agent) -> Check:
     """A check that the credentials the tab opened with still name the same agent, unchanged."""
     desk, sessions = request.app[DESK], request.app[SESSIONS]
@@ -113,7 +124,7 @@ class Tab:
         closer: asyncio.Task[None] | None = None
         log.info("agent %s: tab connected", self.agent.id)
         try:
-            await self.ws.send_frame(encode(hello.to_json()), WSMsgType.TEXT)
+            await self._send(encode(hello.to_json()))
             writer = asyncio.create_task(self._write(sub), name=f"ws writer {self.agent.id}")
             closer = asyncio.create_task(
                 self._close_when_dropped(sub), name=f"ws closer {self.agent.id}"
@@ -190,14 +201,15 @@ class Tab:
                 return
 
     async def _send(self, data: bytes) -> None:
-        """Send one text frame. A large frame is sent by a task of its own, waited for shielded:
-        aiohttp compresses such a frame off the loop in a task that outlives a cancelled sender,
-        so when the tab drops and the writer is cancelled, that send still fails on the closing
-        transport afterwards; the task here collects that failure (see :func:`_collect`)."""
+        """Send one text frame, compressed as negotiated (:func:`send_text`). A large frame is
+        sent by a task of its own, waited for shielded: aiohttp compresses such a frame off the
+        loop in a task that outlives a cancelled sender, so when the tab drops and the writer is
+        cancelled, that send still fails on the closing transport afterwards; the task here
+        collects that failure (see :func:`_collect`)."""
         if len(data) <= INLINE_SEND_BYTES:
-            await self.ws.send_frame(data, WSMsgType.TEXT)
+            await send_text(self.ws, data)
             return
-        send = asyncio.ensure_future(self.ws.send_frame(data, WSMsgType.TEXT))
+        send = asyncio.ensure_future(send_text(self.ws, data))
         send.add_done_callback(self._collect)
         await asyncio.shield(send)
 
@@ -275,4 +287,4 @@ class Tab:
 
     async def _reply_error(self, reason: str, about: str | None = None) -> None:
         if not self.ws.closed:
-            await self.ws.send_frame(encode(ErrorMessage(reason, about).to_json()), WSMsgType.TEXT)
+            await self._send(encode(ErrorMessage(reason, about).to_json()))
