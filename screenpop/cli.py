@@ -247,7 +247,7 @@ def _config_path(given: str | None) -> Path:
     return Path(path)
 
 
-def _demo_settings(config: str, port: int | None, event_loop: str | None) -> Settings:
+def _demo_settings(config: str, port: int | None, event_loop: str | None = None) -> Settings:
     from screenpop_demo import build_demo_databases
 
     path = Path(config)
