@@ -1,16 +1,20 @@
 """`python -m bench [--quick] [--cases 1,4] [--json PATH] [--redis-url URL] [--postgres-url URL]
-[--profile] [--quiet]`."""
+[--event-loop auto|uvloop|asyncio] [--profile] [--quiet]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from bench import plots
 from bench.catalog import CASES
 from bench.run import run
+from screenpop.event_loop import EVENT_LOOPS, EventLoopChoice, choose_event_loop
+
+LOOP_ENV = "SCREENPOP__SERVER__EVENT_LOOP"  # what `screenpop run --event-loop` sets too
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
@@ -38,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a loopback PostgreSQL on which case 6 makes (and drops) a database of its own",
     )
     parser.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        help="the daemons' [server] event_loop (default: not set, so the daemon runs on what a "
+        "user's default config gives it: asyncio)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="sample the daemon with py-spy during each measured stretch: profile-*.txt "
@@ -53,9 +63,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def loop_choice(text: str) -> EventLoopChoice:
+    for choice in EVENT_LOOPS:
+        if text == choice:
+            return choice
+    raise SystemExit(f"python -m bench: ${LOOP_ENV}={text!r}: one of {', '.join(EVENT_LOOPS)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run; print the table; write JSON, Markdown and plots. Exit 1 if a pop was lost."""
     args = parse_args(argv)
+    if args.event_loop:  # every daemon of the run inherits it
+        os.environ[LOOP_ENV] = args.event_loop
+    loop = choose_event_loop(loop_choice(os.environ.get(LOOP_ENV, "auto")))
     report = asyncio.run(
         run(
             args.quick,
@@ -64,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
             postgres_url=args.postgres_url,
             profile=args.json.parent if args.profile else None,
+            event_loop=loop.describe(),
         )
     )
     print(report.text())

@@ -42,6 +42,7 @@ async def run(
     progress: bool = True,
     postgres_url: str = "",
     profile: Path | None = None,
+    event_loop: str = "",
 ) -> Report:
     say = _printer(progress)
     started = time.monotonic()
@@ -52,6 +53,7 @@ async def run(
             "cases": chosen,
             "redis_url": redis_url,
             "postgres_url": postgres_url,
+            "event_loop": event_loop,  # the daemons'
             "sizes": asdict(sizes(quick)),
         }
     )
@@ -67,7 +69,7 @@ async def run(
     if postgres_url and not reachable(postgres_url, 5432):
         report.skipped.append(f"PostgreSQL at {postgres_url} is not reachable: no case 6")
         postgres_url = ""
-    say("starting the PBX, back office, floor peer and agents' processes")
+    say(f"starting the PBX, back office, floor peer and agents' processes (daemons: {event_loop})")
     async with contextlib.AsyncExitStack() as stack:
         workers = [Worker("pbx"), Worker("backoffice"), Worker("floor_peer")]
         workers += [Worker("agents", f"agents-{k}") for k in range(CLIENT_PROCESSES[quick])]

@@ -18,6 +18,7 @@ from typing import Any, cast
 from screenpop import __version__
 from screenpop.callerid import normalize
 from screenpop.errors import ConfigError, ScreenpopError
+from screenpop.event_loop import EVENT_LOOPS, EventLoop, choose_event_loop
 from screenpop.logging_settings import LoggingSettings
 from screenpop.logs import FORMATS, LogFormat, LogSetup, check_level, configure_logging
 from screenpop.privacy_cli import add_privacy_commands, run_privacy_command
@@ -29,6 +30,7 @@ log = logging.getLogger("screenpop")
 DEFAULT_URL = "http://127.0.0.1:8080"
 LEVEL_ENV = "SCREENPOP_LOG_LEVEL"
 FORMAT_ENV = "SCREENPOP_LOG_FORMAT"
+EVENT_LOOP_ENV = "SCREENPOP__SERVER__EVENT_LOOP"
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
 
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("--config", help=config_help)
+    _add_loop_option(run)
 
     demo = sub.add_parser(
         "demo",
@@ -53,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, help="web port (default from config/demo.toml: 8080)")
     demo.add_argument("--config", default=str(DEMO_CONFIG), help=argparse.SUPPRESS)
+    _add_loop_option(demo)
 
     check = sub.add_parser("check", help="validate the config, check connectors and sources")
     check.add_argument("--config", help=config_help)
@@ -88,6 +92,15 @@ def _add_log_options(parser: argparse.ArgumentParser, default: Any) -> None:
         default=default,
         help=f"text, or json: one object per line (default ${FORMAT_ENV}, else the config's "
         "[logging] format, else text)",
+    )
+
+
+def _add_loop_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        help="auto (uvloop when it is installed, else asyncio's own), uvloop, or asyncio "
+        f"(default ${EVENT_LOOP_ENV}, else the config's [server] event_loop, else asyncio)",
     )
 
 
@@ -184,12 +197,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(json.dumps(normalize(args.number, args.region.upper()).to_json(), indent=2))
         return 0
     if args.command == "demo":
-        demo = _demo_settings(args.config, args.port)
+        demo = _demo_settings(args.config, args.port, args.event_loop)
         _configure(args, demo)
         _seed_history(demo)
         return _run(demo, Path(args.config), log_setup(args, os.environ), demo=True)
     if args.command in ("replay", "watch"):
         return _recorder(args)
+    if args.command == "run" and args.event_loop:  # as the variable: a SIGHUP reload reads it
+        os.environ[EVENT_LOOP_ENV] = args.event_loop
     path = _config_path(args.config)
     settings = load_settings(path)
     _configure(args, settings)
@@ -232,7 +247,7 @@ def _config_path(given: str | None) -> Path:
     return Path(path)
 
 
-def _demo_settings(config: str, port: int | None) -> Settings:
+def _demo_settings(config: str, port: int | None, event_loop: str | None = None) -> Settings:
     from screenpop_demo import build_demo_databases
 
     path = Path(config)
@@ -241,6 +256,8 @@ def _demo_settings(config: str, port: int | None) -> Settings:
     if port is not None:
         environ["SCREENPOP__SERVER__PORT"] = str(port)
         environ.setdefault("SCREENPOP__SERVER__PUBLIC_ORIGIN", f"http://127.0.0.1:{port}")
+    if event_loop:
+        environ[EVENT_LOOP_ENV] = event_loop
     return load_settings(path, environ)
 
 
@@ -274,7 +291,8 @@ def _run(settings: Settings, path: Path | None, logs: LogSetup, demo: bool) -> i
         async with Daemon(settings, None if demo else path, logs, demo_dir) as daemon:
             await daemon.serve(lambda port: _announce(settings, path, port, demo))
 
-    return _run_until_signal(serve())
+    loop_kind = choose_event_loop(settings.server.event_loop)
+    return _run_until_signal(serve(), loop_kind)
 
 
 def startup_line(settings: Settings, path: Path | None, base: str) -> str:
@@ -305,11 +323,12 @@ def _announce(settings: Settings, path: Path | None, port: int, demo: bool) -> N
         print("  Log in as an agent: a simulated call rings within a few seconds.", flush=True)
 
 
-def _run_until_signal(coro: Coroutine[Any, Any, None]) -> int:
-    """Run until done or SIGINT/SIGTERM, then shut down cleanly (the daemon finishes what it
-    took: see Daemon.web); a second signal cuts that short."""
+def _run_until_signal(coro: Coroutine[Any, Any, None], loop_kind: EventLoop) -> int:
+    """Run on `loop_kind` until done or SIGINT/SIGTERM, then shut down cleanly (the daemon
+    finishes what it took: see Daemon.web); a second signal cuts that short."""
 
     async def runner() -> None:
+        log.info("event loop: %s", loop_kind.describe())
         task = asyncio.create_task(coro)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -318,7 +337,8 @@ def _run_until_signal(coro: Coroutine[Any, Any, None]) -> int:
             await task
 
     try:
-        asyncio.run(runner())
+        with asyncio.Runner(loop_factory=loop_kind.factory) as loop_runner:
+            loop_runner.run(runner())
     except ScreenpopError as exc:
         print(f"screenpop: {exc}", file=sys.stderr)
         return 1

@@ -39,6 +39,7 @@ from screenpop.cluster_settings import ClusterSettings
 from screenpop.create_fields import CreateField, parse_declared
 from screenpop.env_overrides import apply_env_overrides
 from screenpop.errors import ConfigError
+from screenpop.event_loop import EventLoopChoice
 from screenpop.keys import DEFAULT_PREFIX
 from screenpop.layout import SectionLayout, check_layouts
 from screenpop.logging_settings import LoggingSettings
@@ -70,6 +71,7 @@ class ServerSettings(Strict):
     login_max_failures: int = Field(default=10, gt=0)  # failed logins before 429, see auth
     login_window_s: float = Field(default=300, gt=0)  # ... counted over this many seconds
     trusted_proxies: list[str] = []  # peers (IPs or networks) whose X-Forwarded-For is believed
+    event_loop: EventLoopChoice = "asyncio"  # "auto": uvloop when importable; event_loop.py
 
     @field_validator("session_secret")
     @classmethod

@@ -2,6 +2,8 @@
 
 Service URLs come from the environment (defaults: the servers every machine runs on loopback).
 Outside CI a missing service skips the tests that need it; with CI=true it fails them.
+`SCREENPOP_TEST_EVENT_LOOP=uvloop` runs every async test on uvloop instead of asyncio's own loop
+(what `screenpop run` takes by default where uvloop is installed).
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ CHROMIUM = os.environ.get("SCREENPOP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 settings.load_profile("ci" if IN_CI else "dev")
+
+if os.environ.get("SCREENPOP_TEST_EVENT_LOOP") == "uvloop":
+    import uvloop
+
+    def pytest_asyncio_loop_factories(config: Any, item: Any) -> dict[str, Any]:
+        return {"uvloop": uvloop.new_event_loop}
 
 
 def _loopback_only(url: str) -> tuple[str, int]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +16,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from screenpop.daemon import Daemon
 from screenpop.settings import Settings, parse_settings
+
+REPO = Path(__file__).resolve().parent.parent
+SCREENPOP = Path(sys.executable).with_name("screenpop")
 
 CUSTOMERS = {
     "+12125551234": {"customer_id": "C-1", "name": "Jane Doe", "balance": 120.5},
@@ -123,3 +128,32 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+@asynccontextmanager
+async def screenpop_run(
+    config: Path, log: Path, *options: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`screenpop run --config CONFIG [options]` as its own process, its log in `log`, once it
+    listens; killed after the block if it is still running. The environment's event loop choice
+    is left out, so the config and `options` decide it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the test connector is imported by path
+    env.pop("SCREENPOP__SERVER__EVENT_LOOP", None)
+    with log.open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            str(SCREENPOP), "run", "--config", str(config), *options,
+            stdout=asyncio.subprocess.PIPE, stderr=err, cwd=config.parent, env=env,
+        )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line.startswith(b"screenpop listening on"), (line, _text(log))
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def _text(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")

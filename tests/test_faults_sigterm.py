@@ -13,19 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from tests.fakes.ami_server import FakeAsterisk
 from tests.fakes.faults import Inbox, eventually, metric, wait_readiness
 from tests.fakes.pbx_traffic import ALICE, BOB, AmiPhones, PbxTraffic, customers
-from tests.harness import agent_tab, free_port, until
+from tests.harness import agent_tab, free_port, screenpop_run, until
 
-REPO = Path(__file__).resolve().parent.parent
-SCREENPOP = Path(sys.executable).with_name("screenpop")
 CUSTOMERS = customers(400)
 RINGS = "screenpop_call_events_total"
 
@@ -77,27 +72,6 @@ token = "tb"
     return path
 
 
-@contextlib.asynccontextmanager
-async def daemon(config: Path, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`screenpop run --config CONFIG` with its log in `log`, once it listens; killed after the
-    block if it is still running."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the test connector is imported by path
-    with log.open("wb") as err:
-        proc = await asyncio.create_subprocess_exec(
-            str(SCREENPOP), "run", "--config", str(config),
-            stdout=asyncio.subprocess.PIPE, stderr=err, cwd=config.parent, env=env,
-        )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        assert line.startswith(b"screenpop listening on"), (line, read(log))
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
 def read(log: Path) -> str:
     return log.read_text(encoding="utf-8", errors="replace")
 
@@ -121,7 +95,7 @@ async def test_sigterm_under_traffic(tmp_path: Path) -> None:
     config, log = write_config(tmp_path, port, ami_port), tmp_path / "daemon.log"
     try:
         async with (
-            daemon(config, log) as proc,
+            screenpop_run(config, log) as proc,
             agent_tab(port, "ta") as alice_tab,
             agent_tab(port, "tb") as bob_tab,
             Inbox(alice_tab) as alice,
