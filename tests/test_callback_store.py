@@ -5,8 +5,6 @@ the caller's return, counted for reports, purged and forgotten."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -19,22 +17,10 @@ E164 = "+12125551234"
 OTHER = "+442079460958"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def stores(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[tuple[Store, CallbackStore]]:
-    if request.param == "sqlite":
-        url, prefix = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}", ""
-    else:
-        url = request.getfixturevalue("postgres_url")
-        prefix = request.getfixturevalue("unique_table") + "_"
-    store = Store(url, table_prefix=prefix)
-    await store.start()
-    try:
-        yield store, CallbackStore(store)
-    finally:
-        await store.drop_tables()
-        await store.aclose()
+@pytest.fixture
+def stores(store: Store) -> tuple[Store, CallbackStore]:
+    """The conftest's call log on each database, and the callbacks over it."""
+    return store, CallbackStore(store)
 
 
 def item(call_id: str, at: float, e164: str = E164, queue: str = "support") -> CallbackRecord:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -47,16 +46,10 @@ def test_the_same_days_give_the_same_calls() -> None:
     assert later.calls[0] != make_history(UNTIL, NY).calls[0]  # the window moves with the date
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def call_log(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[tuple[str, str]]:
+@pytest.fixture
+async def call_log(store_url: tuple[str, str]) -> AsyncIterator[tuple[str, str]]:
     """The URL and table prefix of an empty call log (its tables not created yet)."""
-    if request.param == "sqlite":
-        url, prefix = f"sqlite+aiosqlite:///{tmp_path / 'log.db'}", ""
-    else:
-        url = request.getfixturevalue("postgres_url")
-        prefix = request.getfixturevalue("unique_table") + "_"
+    url, prefix = store_url
     yield url, prefix
     store = Store(url, table_prefix=prefix)
     await store.start()

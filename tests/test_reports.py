@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,24 +62,13 @@ def ring(rec: CallRecord, agent: str, outcome: str = "answered", **changes: Any)
     return dataclasses.replace(base, **changes)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def log(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[tuple[Store, Reporter]]:
-    """A call-log store to seed and a reporter on the same tables."""
-    if request.param == "sqlite":
-        url, prefix = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}", ""
-    else:
-        url = request.getfixturevalue("postgres_url")
-        prefix = request.getfixturevalue("unique_table") + "_"
-    store = Store(url, table_prefix=prefix)
-    await store.start()
-    try:
-        async with Reporter(url, table_prefix=prefix) as reporter:
-            yield store, reporter
-    finally:
-        await store.drop_tables()
-        await store.aclose()
+@pytest.fixture
+async def log(store_url: tuple[str, str], store: Store) -> AsyncIterator[tuple[Store, Reporter]]:
+    """A call-log store to seed (the conftest's, on each database) and a reporter on the same
+    tables."""
+    url, prefix = store_url
+    async with Reporter(url, table_prefix=prefix) as reporter:
+        yield store, reporter
 
 
 async def report(
