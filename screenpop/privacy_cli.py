@@ -47,11 +47,11 @@ def add_privacy_commands(sub: Any, config_help: str) -> None:
         "forget",
         help="erase one caller everywhere (right to erasure) and say what was removed",
         description="Remove every record of one caller: call-log rows, rings, notes, chosen "
-        "customer, their audit rows, writes waiting in the outbox, write-backs waiting for the "
-        "back offices, cached cards (a Redis cache, or the running daemon's memory cache: "
-        f"${TOKEN_ENV} then holds a supervisor's token), pops kept in the cluster's replay "
-        "streams. One `forget` audit row is then written with only an HMAC digest of the "
-        "number (keyed with [server] session_secret).",
+        "customer, callback items, their audit rows, writes waiting in the outbox, "
+        "write-backs waiting for the back offices, cached cards (a Redis cache, or the "
+        f"running daemon's memory cache: ${TOKEN_ENV} then holds a supervisor's token), pops "
+        "kept in the cluster's replay streams. One `forget` audit row is then written with "
+        "only an HMAC digest of the number (keyed with [server] session_secret).",
     )
     forget.add_argument("number", help="the caller's number, read like a caller id ([phone])")
     forget.add_argument("--config", help=config_help)

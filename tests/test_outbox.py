@@ -23,7 +23,6 @@ from tests.harness import until
 NOTHING = dict.fromkeys(KINDS, 0)  # no write of any kind waiting
 
 T0 = 1_780_000_000.0
-NO_OTHERS = {k: 0 for k in KINDS if k not in ("call", "note")}
 E164 = "+12125551234"
 
 
@@ -64,7 +63,7 @@ async def test_waiting_writes_survive_a_restart_in_order(tmp_path: Path) -> None
         items = [p.item for p in await again.head(10)]
         assert [type(i).__name__ for i in items] == ["CallRecord", "NoteRecord", "CallRecord"]
         assert items[1] == note("c1", "first", "n1")
-        assert again.counts == {"call": 2, "note": 1, **NO_OTHERS}
+        assert again.counts == {**NOTHING, "call": 2, "note": 1}
     finally:
         await again.aclose()
 
@@ -77,7 +76,7 @@ async def test_a_newer_record_of_a_call_replaces_the_waiting_one(tmp_path: Path)
         assert isinstance(waiting.item, CallRecord)
         assert (waiting.item.state, waiting.item.ended_at) == ("ended", T0 + 60)
         await box.put([note("c1", "x", "same"), note("c1", "x", "same")])
-        assert box.counts == {"call": 1, "note": 1, **NO_OTHERS}
+        assert box.counts == {**NOTHING, "call": 1, "note": 1}
     finally:
         await box.aclose()
 
@@ -95,9 +94,9 @@ async def test_when_full_the_oldest_call_rows_go_and_notes_never(tmp_path: Path)
         await box.put([note("c3", "room made", "n3")])  # pushes out c3, the last call row
         with pytest.raises(OutboxFull, match="full"):
             await box.put([note("c3", "no room", "n4")])  # only notes left: refused, not dropped
-        assert box.counts == {"call": 0, "note": 3, **NO_OTHERS}
+        assert box.counts == {**NOTHING, "call": 0, "note": 3}
         await box.put([call("c4")])  # only notes: the new call row itself is dropped
-        assert box.counts == {"call": 0, "note": 3, **NO_OTHERS}
+        assert box.counts == {**NOTHING, "call": 0, "note": 3}
         assert box.dropped == 4
     finally:
         await box.aclose()
