@@ -56,6 +56,7 @@ CLOSE_SHUTDOWN = int(WSCloseCode.GOING_AWAY)
 # A frame up to this size is sent inline; a larger one (which aiohttp may compress off the event
 # loop, in a task that outlives its sender) by a task whose end is collected (Tab._send).
 INLINE_SEND_BYTES = 16 * 1024
+HOLD_S = 0.5  # a new tab's stream waits this long at most for its first message (its resume)
 CLOSE_GRACE_S = 2.0  # a closed tab's peer has this long to take the close frame, then is cut off
 
 Check = Callable[[], bool]
@@ -117,6 +118,8 @@ class Tab:
     async def serve(self) -> None:
         desk = self.desk
         sub = desk.subscribe(self.agent.id)
+        sub.hold()  # until the tab's first message says where its stream stands (Hub.resume)
+        hold = asyncio.get_running_loop().call_later(HOLD_S, sub.release)
         hello = await desk.hello(self.agent)
         await desk.connected(self.agent.id)
         self.sockets.add(self.ws)
@@ -133,6 +136,7 @@ class Tab:
         except ConnectionError:
             log.debug("agent %s: tab went away", self.agent.id)
         finally:
+            hold.cancel()
             if writer is not None:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -233,6 +237,7 @@ class Tab:
                     await self._end_session()
                     return
                 await self._handle(sub, msg.data)
+                sub.release()  # a tab that speaks first without resuming goes on from hello
             elif msg.type is WSMsgType.BINARY:
                 await self._reject("binary frames are not accepted; send JSON text")
             elif msg.type is WSMsgType.ERROR:

@@ -56,9 +56,10 @@ class Desk:
         url = f"ws://127.0.0.1:{port}/ws"
         headers = {"Authorization": f"Bearer {self.token}"}
         async with connect(url, additional_headers=headers) as ws:
+            seen = self.last_seq if self.hellos else 0  # what the tab had before this connection
             self.hellos.append(json.loads(await ws.recv()))
             if resume:
-                await ws.send(json.dumps({"type": "resume", "last_seq": self.last_seq}))
+                await ws.send(json.dumps({"type": "resume", "last_seq": seen}))
             self._task = asyncio.create_task(self._read(ws))
             try:
                 yield

@@ -105,3 +105,38 @@ async def test_a_message_bigger_than_the_whole_byte_budget_is_numbered_but_not_k
     assert (await hub.publish("alice", {"type": "pop", "card": "x" * 2000}))["seq"] == 1
     assert log.buffered_bytes("alice") == 0
     assert await hub.resume(hub.subscribe("alice"), last_seq=0) is False
+
+
+async def test_a_held_tab_gets_nothing_until_its_resume_then_each_missed_frame_once() -> None:
+    hub = Hub(MemoryDeliveryLog())
+    for _ in range(3):
+        await hub.publish("alice", {"type": "pop"})  # 1-3: the tab had 1 and 2 on another node
+    tab = hub.subscribe("alice")
+    tab.hold()
+    await hub.publish("alice", {"type": "call"})  # 4: live, between its hello and its resume
+    waiting = asyncio.create_task(tab.next())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # nothing goes out ahead of the frames the tab missed
+    assert await hub.resume(tab, last_seq=2)
+    first = await waiting
+    assert first is not None and first.seq == 3
+    assert await drain(tab) == [4]
+
+
+async def test_a_tab_resuming_before_it_had_anything_skips_what_it_already_saw() -> None:
+    hub = Hub(MemoryDeliveryLog())
+    tab = hub.subscribe("alice")
+    tab.hold()
+    for _ in range(3):
+        await hub.publish("alice", {"type": "pop"})  # queued while held; it saw 1 and 2 before
+    assert await hub.resume(tab, last_seq=2)
+    assert await drain(tab) == [3]
+
+
+async def test_a_held_tab_that_never_resumes_starts_once_released() -> None:
+    hub = Hub(MemoryDeliveryLog())
+    tab = hub.subscribe("alice")
+    tab.hold()
+    await hub.publish("alice", {"type": "pop"})
+    tab.release()
+    assert await drain(tab) == [1]

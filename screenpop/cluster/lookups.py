@@ -50,16 +50,24 @@ class LookupClaims:
         deadline = loop.time() + wait_s
         while loop.time() < deadline:
             await asyncio.sleep(POLL_S)
-            hit = await self._cache.get(section_key)
-            if hit is not None and hit.state is CacheState.FRESH:
-                self.waited += 1
+            hit = await self._answered(section_key)
+            if hit is not None:
                 return hit
             try:
                 if not await self._redis.call(client.exists, key):
-                    return None  # the claimant gave up (or died) without an answer
+                    # the claimant is done: it cached its answer just before letting go (read
+                    # it once more, it may have landed since the read above), or it gave up
+                    return await self._answered(section_key)
             except ClusterDown:
                 return None
         return None
+
+    async def _answered(self, section_key: str) -> CacheHit | None:
+        hit = await self._cache.get(section_key)
+        if hit is None or hit.state is not CacheState.FRESH:
+            return None
+        self.waited += 1
+        return hit
 
     async def release(self, section_key: str) -> None:
         """The answer is cached (or there was none to cache): others need not wait any more."""

@@ -44,6 +44,8 @@ class Subscription:
     limit: int
     outbox: deque[Frame] = field(default_factory=deque)
     delivered: int = 0  # highest seq handed to the writer
+    sent_any: bool = False  # whether the writer has had a frame yet
+    held: bool = False  # frames wait in the outbox until the tab says where it stands
     closed: bool = False
     close_reason: str = ""
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -73,6 +75,17 @@ class Subscription:
         self.outbox = deque(merged[s] for s in sorted(merged))
         self._wake.set()
 
+    def hold(self) -> None:
+        """Keep frames back until :meth:`release`: a new tab first says what it has already
+        seen (its ``resume``), so its stream goes out in seq order from there, never a newer
+        frame before the ones it missed."""
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._wake.set()
+
     def close(self, reason: str) -> None:
         if not self.closed:
             self.closed, self.close_reason = True, reason
@@ -86,11 +99,11 @@ class Subscription:
     async def next(self) -> Frame | None:
         """The next frame in seq order, or None once the subscription is closed."""
         while True:
-            while self.outbox and not self.closed:
+            while self.outbox and not self.closed and not self.held:
                 frame = self.outbox.popleft()
                 if frame.seq <= self.delivered:
                     continue
-                self.delivered = frame.seq
+                self.delivered, self.sent_any = frame.seq, True
                 return frame
             if self.closed:
                 return None
@@ -127,11 +140,12 @@ class Hub:
     async def resume(self, sub: Subscription, last_seq: int) -> bool:
         """Replay what the tab missed after `last_seq`; False when the buffer no longer has it."""
         missed = await self.log.since(sub.agent_id, last_seq)
-        if missed is None:
-            return False
-        sub.delivered = min(sub.delivered, last_seq)
-        sub.requeue(missed)
-        return True
+        # a tab that has had nothing yet goes on from exactly what it has seen
+        sub.delivered = min(sub.delivered, last_seq) if sub.sent_any else last_seq
+        if missed is not None:
+            sub.requeue(missed)
+        sub.release()
+        return missed is not None
 
     async def publish(self, agent_id: str, message: ServerMessage | Message | Encoded) -> Frame:
         """Number and deliver `message` to every tab of `agent_id`; returns the numbered frame.
