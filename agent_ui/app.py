@@ -15,9 +15,10 @@ from aiohttp.abc import AbstractAccessLogger
 
 from agent_ui import api, create_api, desk_api, pages, reports_api, reports_page, search_api, ws
 from agent_ui.counters import UiCounters
+from agent_ui.deflate import SharedDeflate
 from agent_ui.demo_crm import add_demo_routes
 from agent_ui.i18n import CATALOGS, load_catalogs
-from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS, TEMPLATES
+from agent_ui.keys import COUNTERS, DEFLATE, DESK, SESSIONS, SOCKETS, TEMPLATES
 from agent_ui.sessions import SessionCodec
 from screenpop.callerid import mask
 from screenpop.errors import ScreenpopError
@@ -131,6 +132,7 @@ def build_app(desk: Desk, demo_dir: Path | None = None) -> web.Application:
     app[DESK] = desk
     app[SESSIONS] = SessionCodec(server.session_secret, server.session_ttl_s)
     app[SOCKETS] = set()
+    app[DEFLATE] = SharedDeflate()
     app[COUNTERS] = UiCounters.for_registry(desk.metrics_registry)
     app[CATALOGS] = load_catalogs()
     app[TEMPLATES] = jinja2.Environment(

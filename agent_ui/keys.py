@@ -10,6 +10,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from agent_ui.counters import UiCounters
+    from agent_ui.deflate import SharedDeflate
     from agent_ui.desk import Desk
     from agent_ui.sessions import SessionCodec
 
@@ -18,4 +19,5 @@ TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Envir
 SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 COUNTERS: web.AppKey[UiCounters] = web.AppKey("counters")
+DEFLATE: web.AppKey[SharedDeflate] = web.AppKey("deflate")  # large frames compressed once
 DEMO_DIR: web.AppKey[Path] = web.AppKey("demo_dir", Path)  # `screenpop demo`: its back office

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from agent_ui.auth import COOKIE, request_agent, same_origin
-from agent_ui.keys import COUNTERS, DESK, SESSIONS, SOCKETS
+from agent_ui.deflate import send_deflated, shares
+from agent_ui.keys import COUNTERS, DEFLATE, DESK, SESSIONS, SOCKETS
 from screenpop.agents import Agent
 from screenpop.delivery.hub import Subscription
 from screenpop.delivery.inbound import (
@@ -110,6 +111,7 @@ class Tab:
         self.desk = app[DESK]
         self.counters = app[COUNTERS]
         self.sockets = app[SOCKETS]
+        self.deflate = app[DEFLATE]
         self.agent = agent
         self.ws = ws
         self.valid = valid
@@ -198,11 +200,15 @@ class Tab:
             if not self.valid():
                 await self._end_session()
                 return
-            if message is not None:
+            if message is None:
+                if sub.closed:
+                    return
+            elif wbits := shares(self.ws, message):
+                # a large frame compressed once for every tab it goes to (agent_ui/deflate.py)
+                await send_deflated(self.ws, self.deflate.payload(message, wbits))
+            else:
                 # the frame's bytes as encoded once for every tab (text frame, UTF-8 JSON)
                 await self._send(message.data)
-            elif sub.closed:
-                return
 
     async def _send(self, data: bytes) -> None:
         """Send one text frame, compressed as negotiated (:func:`send_text`). A large frame is

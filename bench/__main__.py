@@ -1,5 +1,5 @@
 """`python -m bench [--quick] [--cases 1,4] [--json PATH] [--redis-url URL] [--postgres-url URL]
-[--event-loop auto|uvloop|asyncio] [--profile] [--quiet]`."""
+[--event-loop auto|uvloop|asyncio] [--idle AGENTS:TABS,...] [--profile] [--quiet]`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bench import plots
 from bench.catalog import CASES
 from bench.run import run
 from screenpop.event_loop import EVENT_LOOPS, EventLoopChoice, choose_event_loop
+from screenpop.settings import ServerSettings
 
 LOOP_ENV = "SCREENPOP__SERVER__EVENT_LOOP"  # what `screenpop run --event-loop` sets too
 
@@ -53,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="sample the daemon with py-spy during each measured stretch: profile-*.txt "
         "(folded stacks) and profile-*.top.txt (hottest functions) beside the JSON",
     )
+    parser.add_argument(
+        "--idle",
+        type=idle_sizes,
+        default=(),
+        help="case 5's sizes instead of the full run's, as AGENTS:BOARD_TABS[,...] (1000:100)",
+    )
     parser.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
@@ -61,6 +68,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown case {unknown[0]!r} (cases: {', '.join(CASES)})")
     return args
+
+
+def idle_sizes(text: str) -> tuple[tuple[int, int], ...]:
+    """`1000:100,100:0` as ((1000, 100), (100, 0))."""
+    try:
+        pairs = [part.split(":") for part in text.split(",") if part.strip()]
+        return tuple((int(agents), int(tabs)) for agents, tabs in pairs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: AGENTS:BOARD_TABS[,...]") from None
 
 
 def loop_choice(text: str) -> EventLoopChoice:
@@ -75,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.event_loop:  # every daemon of the run inherits it
         os.environ[LOOP_ENV] = args.event_loop
-    loop = choose_event_loop(loop_choice(os.environ.get(LOOP_ENV, "auto")))
+    default = ServerSettings.model_fields["event_loop"].default  # what the daemons get unset
+    loop = choose_event_loop(loop_choice(os.environ.get(LOOP_ENV, default)))
     report = asyncio.run(
         run(
             args.quick,
@@ -85,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             postgres_url=args.postgres_url,
             profile=args.json.parent if args.profile else None,
             event_loop=loop.describe(),
+            idle=args.idle,
         )
     )
     print(report.text())

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.typing import Origin
 
 from bench.worker import serve
@@ -38,6 +38,9 @@ def section_statuses(card: dict[str, Any]) -> list[str]:
     return [f"{s.get('status')}{'+cached' if s.get('cached') else ''}" for s in sections.values()]
 
 
+BOARD = b'{"type":"board",'  # how a board frame starts (the daemon encodes `type` first)
+
+
 @dataclass
 class Tab:
     agent_id: str
@@ -50,6 +53,12 @@ class Tab:
     closed: str | None = None
     pops: list[list[Any]] = field(default_factory=list)  # [call id, monotonic_ns, seq]
     sections: Counter[str] = field(default_factory=Counter)  # "ok", "ok+cached", "timeout"...
+
+    def see(self, seq: int) -> None:
+        """A numbered frame arrived: a gap unless it is the one after the last."""
+        if seq != self.last_seq + 1:
+            self.seq_gaps += 1
+        self.last_seq = seq
 
 
 class Tabs:
@@ -119,23 +128,25 @@ class Tabs:
 
     async def _read(self, ws: ClientConnection, tab: Tab) -> None:
         try:
-            async for raw in ws:
+            while True:
+                raw = await ws.recv(decode=False)
                 now = time.monotonic_ns()
-                message = json.loads(raw)
                 tab.frames += 1
+                if raw.startswith(BOARD):  # read only its seq: a board of 10,000 agents is 1 MB
+                    tab.boards += 1
+                    tab.board_bytes += len(raw)
+                    tab.see(int(raw[raw.rindex(b":") + 1 : -1]))
+                    continue
+                message = json.loads(raw)
                 seq = message.get("seq")
                 if isinstance(seq, int):
-                    if seq != tab.last_seq + 1:
-                        tab.seq_gaps += 1
-                    tab.last_seq = seq
+                    tab.see(seq)
                 kind = message.get("type")
                 if kind == "pop":
                     tab.pops.append([str(message.get("call_id")), now, seq])
                     tab.sections.update(section_statuses(message.get("card") or {}))
                     await ws.send(json.dumps({"type": "ack", "seq": seq}))
-                elif kind == "board":
-                    tab.boards += 1
-                    tab.board_bytes += len(raw)
+        except ConnectionClosedOK:
             tab.closed = f"closed by the daemon: {ws.close_code}"
         except ConnectionClosed as exc:
             tab.closed = f"closed: {exc}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 import sys
 import tempfile
@@ -43,8 +44,10 @@ async def run(
     postgres_url: str = "",
     profile: Path | None = None,
     event_loop: str = "",
+    idle: tuple[tuple[int, int], ...] = (),
 ) -> Report:
     say = _printer(progress)
+    measured = dataclasses.replace(sizes(quick), idle=idle) if idle else sizes(quick)
     started = time.monotonic()
     chosen = [c for c in CASES if not only or c in only]
     report = Report(
@@ -54,7 +57,7 @@ async def run(
             "redis_url": redis_url,
             "postgres_url": postgres_url,
             "event_loop": event_loop,  # the daemons'
-            "sizes": asdict(sizes(quick)),
+            "sizes": asdict(measured),
         }
     )
     redis_up = reachable(redis_url)
@@ -85,7 +88,7 @@ async def run(
             )
             with tempfile.TemporaryDirectory(prefix="screenpop-bench-") as tmp:
                 ctx = Context(
-                    parts, sizes(quick), Path(tmp), cache, redis_up, postgres_url=postgres_url
+                    parts, measured, Path(tmp), cache, redis_up, postgres_url=postgres_url
                 )
                 for case in chosen:
                     say(f"case {case}")

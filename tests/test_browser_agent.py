@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from agent_ui.deflate import SHARED_MIN_BYTES
 from screenpop.daemon import Daemon
 from screenpop.events import CallEvent, EventKind
 from screenpop.settings import parse_settings
@@ -141,3 +143,25 @@ async def test_a_late_section_shows_timed_out_then_fills_in(
     await expect(page.locator('article[data-call-id="s1"] .caller-name')).to_have_text("Jane Doe")
     await expect(credit).to_contain_text("net 30", timeout=WAIT_MS)
     await expect(credit.locator(".badge")).not_to_have_text("timed out")
+
+
+async def test_chromium_inflates_the_frames_compressed_once_for_every_tab(
+    page: Page, site: tuple[Daemon, str]
+) -> None:
+    """Chromium offers permessage-deflate and the daemon accepts it, so every frame of at least
+    SHARED_MIN_BYTES goes out deflated once for all tabs (agent_ui/deflate.py): the page must
+    read each such frame as the very JSON the daemon numbered, and show the card."""
+    daemon, base = site
+    frames: list[str] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        frames.append(payload if isinstance(payload, str) else payload.decode())
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    await log_in(page, base)
+    ring(daemon, "c9", JANE, "JANE D")
+    card = page.locator('article[data-call-id="c9"]')
+    await expect(card.locator('[data-section="credit"]')).to_contain_text("net 30", timeout=WAIT_MS)
+    large = [json.loads(f) for f in frames if len(f.encode()) >= SHARED_MIN_BYTES]
+    assert any(m["type"] == "pop" and m["call_id"] == "c9" for m in large), [len(f) for f in frames]
+    assert all(isinstance(m["seq"], int) for m in large)

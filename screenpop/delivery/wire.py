@@ -99,7 +99,10 @@ class Frame:
 
 def with_seq(body: bytes, seq: int) -> bytes:
     """`body` (a JSON object) with `"seq": seq` as its last member, without decoding it."""
+    return b"".join((memoryview(body)[:-1], seq_tail(body, seq)))
+
+
+def seq_tail(body: bytes, seq: int) -> bytes:
+    """What replaces the closing brace of `body` in :func:`with_seq`."""
     tail = b'"seq":%d}' % seq
-    if body == b"{}":
-        return b"{" + tail
-    return b"".join((memoryview(body)[:-1], b",", tail))
+    return tail if body == b"{}" else b"," + tail
