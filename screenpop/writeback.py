@@ -33,6 +33,7 @@ from screenpop.store.records import RecordQueue, Waiting
 log = logging.getLogger(__name__)
 
 RETRY_S = (0.2, 2.0)
+FILE_RETRY = "\x00file"  # the key of _next_try for the queue file itself (after it failed)
 SYNCED, PENDING, FAILED = "synced", "pending", "failed"
 
 
@@ -145,24 +146,30 @@ class Writeback:
                 await self.drain_once()
             except StoreError:
                 log.exception("write-back: the queue file failed")
-                self._next_try["\x00file"] = loop.time() + self._retry_s[1]
-            now = loop.time()  # the next retry due; a past one was just tried (or has no items)
-            waits = [t - now for t in self._next_try.values() if t > now]
+                self._next_try[FILE_RETRY] = loop.time() + self._retry_s[1]
+            # the next retry due; one that fell due while the pass ran (after the pass looked at
+            # it) is due now: waiting on without a timeout would leave its items there for good
+            now = loop.time()
+            waits = [max(0.0, t - now) for t in self._next_try.values()]
             timeout = min(waits) if waits else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            self._next_try.pop("\x00file", None)
+            self._next_try.pop(FILE_RETRY, None)
 
     async def drain_once(self) -> None:
         """One pass: every connector not in backoff gets its pending items, oldest first,
         until one must wait."""
         recorders = self._recorders()
         now = asyncio.get_running_loop().time()
-        for name in await self.queue.connectors():
+        pending = await self.queue.connectors()
+        for name in [n for n in self._next_try if n != FILE_RETRY and n not in pending]:
+            del self._next_try[name]  # nothing waits for it any more
+        for name in pending:
             recorder = recorders.get(name)
-            if recorder is None or self._next_try.get(name, 0.0) > now:
-                continue  # no longer configured (kept for when it is back), or backing off
-            await self._deliver(name, recorder)
+            if recorder is None:  # no longer configured: its items are kept for when it is back
+                self._next_try.pop(name, None)
+            elif self._next_try.get(name, 0.0) <= now:  # not backing off
+                await self._deliver(name, recorder)
 
     async def _deliver(self, name: str, recorder: Recorder) -> None:
         while batch := await self.queue.head(name, 50):

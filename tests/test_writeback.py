@@ -345,3 +345,44 @@ record_url = "{crm.url}"
     out = capsys.readouterr().out
     assert code == 0 and "write-back dry run ok" in out, out
     assert (crm.dry_runs, crm.applied) == (1, [])
+
+
+class SlowQueue(RecordQueue):
+    """A queue file that, once told to, takes its time to say which connectors have items."""
+
+    slow_s = 0.0
+
+    async def connectors(self) -> list[str]:
+        names = await super().connectors()
+        await asyncio.sleep(self.slow_s)
+        return names
+
+
+class FailsOnce:
+    """A back office that is away for its first write, then takes every one."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.applied: list[str] = []
+
+    async def record(self, item: RecordItem) -> None:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise ConnectorError("connection refused")
+        self.applied.append(item.record_id)
+
+
+async def test_a_retry_that_falls_due_while_the_queue_is_read_still_goes_out() -> None:
+    queue, office = SlowQueue(None, 1000), FailsOnce()
+    await queue.open()
+    wb = Writeback(queue, lambda: {"crm": office}, Seen(), retry_s=(0.2, 0.2))
+    async with wb:
+        await wb.put(note("c1", 0))
+        await until(lambda: office.attempts == 1)  # refused: tried again in 0.2 s
+        # a pass starts before that (another note), and its read of the queue lasts past it
+        queue.slow_s = 0.3
+        await wb.put(note("c1", 1))
+        await asyncio.sleep(0.35)
+        queue.slow_s = 0.0
+        await until(lambda: office.applied == ["c1-n0", "c1-n1"], "the retry went out")
+    await queue.aclose()
