@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -159,3 +159,43 @@ async def test_watchers_of_two_roles_each_get_their_board_the_same_bytes_per_rol
         assert sam_caller["summary"]["name"] == "Jane Doe"  # from accounting, which lee's role
         assert "name" not in lee_caller["summary"]  # (sales only) does not see
         assert lee_caller["summary"]["customer_id"] == "C-1"
+
+
+async def test_a_large_board_comes_less_often() -> None:
+    """At most `bytes_per_s` of snapshot a second per watcher: a board twice that size waits two
+    seconds between flushes, however often it changes."""
+    board, tracker = setup()
+    feed(board, tracker, EventKind.QUEUED, T0, call_id="c1")
+    hub = Hub(MemoryDeliveryLog())
+    tab = hub.subscribe("sup0")
+    tasks = TaskOwner()
+    board_feed = BoardFeed(
+        MemoryBoardState(board), hub.publish, lambda: [("sup0", "supervisor")], tasks
+    )
+    try:
+        board_feed.changed()
+        first = await asyncio.wait_for(tab.next(), 5)
+        assert first is not None
+        board_feed.close()
+        await tasks.aclose()
+        tasks = TaskOwner()
+        # the same board, with a budget of half its size a second: two seconds apart
+        board_feed = BoardFeed(
+            MemoryBoardState(board),
+            hub.publish,
+            lambda: [("sup0", "supervisor")],
+            tasks,
+            bytes_per_s=first.size / 2,
+        )
+        board_feed.changed()
+        await asyncio.wait_for(tab.next(), 5)
+        started = asyncio.get_running_loop().time()
+        for _ in range(10):
+            board_feed.changed()
+            await asyncio.sleep(0.1)
+        assert tab.outbox == deque(), "no second snapshot within a second"
+        await asyncio.wait_for(tab.next(), 5)
+        assert asyncio.get_running_loop().time() - started >= 1.9
+    finally:
+        board_feed.close()
+        await tasks.aclose()

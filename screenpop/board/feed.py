@@ -1,12 +1,14 @@
 """Publishing the queue board to supervisors: coalesced, at most a few snapshots a second.
 
-Every change marks the board dirty; one timer per burst publishes a fresh snapshot to every online
-watcher (an agent whose role has `board = true`) once the minimum interval has passed. A flush
-builds the snapshot once per role (what a supervisor sees of a caller depends on the role) and
-encodes it once: every watcher of that role gets the same bytes, however many there are. A
-watcher resuming between flushes gets the bytes last built for its role when the board has not
-changed since and they are younger than the minimum interval (its page sets its clock by the
-snapshot's `at`), so watchers resuming together cost at most one build per role per interval.
+Every change marks the board dirty; one timer per burst publishes a fresh snapshot to every
+online watcher (an agent whose role has `board = true`) once the minimum interval has passed (a
+quarter of a second; longer for a large board: at most :data:`BYTES_PER_S` of snapshot a second
+per watcher). A flush builds the snapshot once per role (what a supervisor sees of a caller
+depends on the role) and encodes it once: every watcher of that role gets the same bytes,
+however many there are. A watcher resuming between flushes gets the bytes last built for its
+role when the board has not changed since and they are younger than the minimum interval (its
+page sets its clock by the snapshot's `at`), so watchers resuming together cost at most one
+build per role per interval.
 From the first change on, every :data:`SWEEP_S` the feed also removes calls past the board's
 maximum age (a PBX that never reported them ended), logging each once. A snapshot's
 `recheck_at` (a waiting caller's wait about to cross an alarm limit) gets one publish at that
@@ -29,6 +31,10 @@ from screenpop.tasks import TaskOwner
 log = logging.getLogger(__name__)
 
 MAX_RATE_HZ = 4.0
+# A large board comes less often: at most this many bytes of snapshot a second per watcher (a
+# board of 10,000 agents, about 1.8 MB, about once a second; up to 500 KB, about 2,800 agents,
+# four times a second).
+BYTES_PER_S = 2_000_000
 SWEEP_S = 60.0
 RECHECK_MARGIN_S = 0.05  # a recheck lands just past the limit, not just before it
 
@@ -48,12 +54,16 @@ class BoardFeed:
         tasks: TaskOwner,
         max_rate_hz: float = MAX_RATE_HZ,
         sweep_s: float = SWEEP_S,
+        bytes_per_s: float = BYTES_PER_S,
     ) -> None:
         self.board = board
         self._publish = publish
         self._watchers = watchers  # (agent id, role) of online agents allowed to watch
         self._tasks = tasks
-        self._interval = 1.0 / max_rate_hz
+        self._shortest = 1.0 / max_rate_hz
+        self._interval = self._shortest  # longer while the snapshots are large
+        self._bytes_per_s = bytes_per_s
+        self._sizes: dict[str, int] = {}  # bytes of each role's latest snapshot
         self._last = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._later: set[asyncio.TimerHandle] = set()
@@ -139,6 +149,8 @@ class BoardFeed:
         snapshot = await self.board.snapshot(now, role)
         encoded = Encoded.of(BoardMessage(snapshot))
         self.built += 1
+        self._sizes[role] = len(encoded.body)
+        self._interval = max(self._shortest, max(self._sizes.values()) / self._bytes_per_s)
         self._recheck_at(snapshot.get("recheck_at"), now)
         self._latest[role] = (generation, built_at, encoded)
         return encoded
