@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--event-loop",
         choices=EVENT_LOOPS,
         help="the daemons' [server] event_loop (default: not set, so the daemon runs on what a "
-        "user's default config gives it: asyncio)",
+        "user's default config gives it: auto, so uvloop where it is installed)",
     )
     parser.add_argument(
         "--profile",

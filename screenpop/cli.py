@@ -100,7 +100,7 @@ def _add_loop_option(parser: argparse.ArgumentParser) -> None:
         "--event-loop",
         choices=EVENT_LOOPS,
         help="auto (uvloop when it is installed, else asyncio's own), uvloop, or asyncio "
-        f"(default ${EVENT_LOOP_ENV}, else the config's [server] event_loop, else asyncio)",
+        f"(default ${EVENT_LOOP_ENV}, else the config's [server] event_loop, else auto)",
     )
 
 

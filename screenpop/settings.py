@@ -71,7 +71,7 @@ class ServerSettings(Strict):
     login_max_failures: int = Field(default=10, gt=0)  # failed logins before 429, see auth
     login_window_s: float = Field(default=300, gt=0)  # ... counted over this many seconds
     trusted_proxies: list[str] = []  # peers (IPs or networks) whose X-Forwarded-For is believed
-    event_loop: EventLoopChoice = "asyncio"  # "auto": uvloop when importable; event_loop.py
+    event_loop: EventLoopChoice = "auto"  # uvloop when importable, else asyncio; event_loop.py
 
     @field_validator("session_secret")
     @classmethod
