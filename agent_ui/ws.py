@@ -193,10 +193,11 @@ class Tab:
     async def _send_all(self, sub: Subscription) -> None:
         """Until the subscription or the credentials end; checks them before every message."""
         while True:
-            message = None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(RECHECK_S):
-                    message = await sub.next()
+            message = sub.take()  # a frame already waiting needs no timer
+            if message is None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(RECHECK_S):
+                        message = await sub.next()
             if not self.valid():
                 await self._end_session()
                 return

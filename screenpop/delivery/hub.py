@@ -96,14 +96,20 @@ class Subscription:
         """Return once the subscription is closed (by the hub, or by :meth:`close`)."""
         await self._ended.wait()
 
+    def take(self) -> Frame | None:
+        """The next frame in seq order if one is there to send now, else None (no waiting)."""
+        while self.outbox and not self.closed and not self.held:
+            frame = self.outbox.popleft()
+            if frame.seq > self.delivered:
+                self.delivered, self.sent_any = frame.seq, True
+                return frame
+        return None
+
     async def next(self) -> Frame | None:
         """The next frame in seq order, or None once the subscription is closed."""
         while True:
-            while self.outbox and not self.closed and not self.held:
-                frame = self.outbox.popleft()
-                if frame.seq <= self.delivered:
-                    continue
-                self.delivered, self.sent_any = frame.seq, True
+            frame = self.take()
+            if frame is not None:
                 return frame
             if self.closed:
                 return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import (
@@ -115,8 +115,16 @@ class WriteStatements:
         return ins.on_conflict_do_update(index_elements=["agent_id"], set_=changes)
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}  # each record kind's field names
+
+
 def _values(item: Write) -> dict[str, Any]:
-    values = asdict(item)
+    # the record's fields as they are (all flat values): asdict would copy each one deeply
+    kind = type(item)
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = tuple(f.name for f in fields(item))
+    values = {name: getattr(item, name) for name in names}
     if isinstance(item, WrapRecord | CallbackReturn):  # an UPDATE's parameters may not be named
         values = {f"w_{name}": value for name, value in values.items()}  # like its columns
     if isinstance(item, CallRecord):
