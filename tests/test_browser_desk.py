@@ -175,6 +175,24 @@ async def test_click_to_dial_originates_from_the_agents_phone_and_pops_outbound(
     assert len(pbx.originates) == 3
 
 
+async def test_a_number_being_typed_survives_the_pop_of_an_earlier_dial(
+    site: Site, context: BrowserContext
+) -> None:
+    daemon, base, pbx = site
+    page = await context.new_page()
+    await log_in(page, base)
+    event(daemon, "t1", EventKind.RINGING, JANE)
+    card = card_of(page, "t1")
+    await expect(card.locator(".direction")).to_have_text("Inbound", timeout=WAIT_MS)
+    await page.fill("#dial-number", "(212) 555-00")  # the agent is typing the next number
+    await card.get_by_role("button", name="Call (212) 555-1234 · US").click()
+    await until(lambda: len(pbx.originates) == 1, "the button's Originate")
+    outbound = page.locator('article[data-direction="outbound"]')
+    await expect(outbound).to_have_count(1, timeout=WAIT_MS)
+    await expect(page.locator("#dial-status")).to_have_text("call placed")
+    await expect(page.locator("#dial-number")).to_have_value("(212) 555-00")
+
+
 async def test_an_ended_call_stays_in_wrap_up_until_closed_or_the_next_call(
     site: Site, context: BrowserContext
 ) -> None:

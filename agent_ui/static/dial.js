@@ -16,6 +16,8 @@ export class Dialer {
     this.status = status;
     this.send = send;
     this.dialling = false;
+    /** What the pending dial called, to clear the box only if it still holds that. */
+    this.dialled = "";
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.dial(input.value);
@@ -38,6 +40,7 @@ export class Dialer {
       return;
     }
     this.dialling = true;
+    this.dialled = text;
     this.show(t("calling {number}…", { number: text }));
   }
 
@@ -47,11 +50,12 @@ export class Dialer {
     this.show(reason, "failed");
   }
 
-  /** An outbound call popped: the one dialled, if a dial is pending. */
+  /** An outbound call popped: the one dialled, if a dial is pending. The box is cleared only
+   * if it still holds the number dialled: what the agent typed since stays. */
   placed() {
     if (!this.dialling) return;
     this.dialling = false;
-    this.input.value = "";
+    if (this.input.value.trim() === this.dialled) this.input.value = "";
     this.show(t("call placed"), "ok");
   }
 }
