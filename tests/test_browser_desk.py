@@ -139,15 +139,22 @@ async def test_notes_reach_every_tab_and_the_next_call_from_the_number(
         await expect(entries.nth(1)).to_contain_text("callback")
 
 
+async def jane_ringing(site: Site, context: BrowserContext, call_id: str) -> tuple[Page, Any]:
+    """Alice's page with Jane's inbound call `call_id` popped: the page and the card."""
+    daemon, base, _ = site
+    page = await context.new_page()
+    await log_in(page, base)
+    event(daemon, call_id, EventKind.RINGING, JANE)
+    card = card_of(page, call_id)
+    await expect(card.locator(".direction")).to_have_text("Inbound", timeout=WAIT_MS)
+    return page, card
+
+
 async def test_click_to_dial_originates_from_the_agents_phone_and_pops_outbound(
     site: Site, context: BrowserContext
 ) -> None:
-    daemon, base, pbx = site
-    page = await context.new_page()
-    await log_in(page, base)
-    event(daemon, "d1", EventKind.RINGING, JANE)
-    card = card_of(page, "d1")
-    await expect(card.locator(".direction")).to_have_text("Inbound", timeout=WAIT_MS)
+    pbx = site[2]
+    page, card = await jane_ringing(site, context, "d1")
     await card.get_by_role("button", name="Call (212) 555-1234 · US").click()
     await until(lambda: len(pbx.originates) == 1, "the first Originate")
     action = pbx.originates[0]
@@ -178,12 +185,8 @@ async def test_click_to_dial_originates_from_the_agents_phone_and_pops_outbound(
 async def test_a_number_being_typed_survives_the_pop_of_an_earlier_dial(
     site: Site, context: BrowserContext
 ) -> None:
-    daemon, base, pbx = site
-    page = await context.new_page()
-    await log_in(page, base)
-    event(daemon, "t1", EventKind.RINGING, JANE)
-    card = card_of(page, "t1")
-    await expect(card.locator(".direction")).to_have_text("Inbound", timeout=WAIT_MS)
+    pbx = site[2]
+    page, card = await jane_ringing(site, context, "t1")
     await page.fill("#dial-number", "(212) 555-00")  # the agent is typing the next number
     await card.get_by_role("button", name="Call (212) 555-1234 · US").click()
     await until(lambda: len(pbx.originates) == 1, "the button's Originate")
