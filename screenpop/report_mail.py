@@ -48,8 +48,13 @@ def build_message(report: MailedReport, sender: str, recipients: Sequence[str]) 
     if report.chart_png:
         html_part = msg.get_body(preferencelist=("html",))
         assert isinstance(html_part, EmailMessage)  # the part just added
-        html_part.add_related(
-            report.chart_png, maintype="image", subtype="png", cid=cid, filename="chart.png"
+        html_part.add_related(  # inline: shown in the body, not listed as an attachment
+            report.chart_png,
+            maintype="image",
+            subtype="png",
+            cid=cid,
+            filename="chart.png",
+            disposition="inline",
         )
     msg.add_attachment(
         report.csv_text.encode("utf-8"),

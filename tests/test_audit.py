@@ -15,6 +15,7 @@ import pytest
 
 from screenpop.audit import audit_record, erasure_digest
 from screenpop.cli import main
+from screenpop.settings import DEFAULT_SESSION_SECRET
 from screenpop.events import CallEvent, EventKind
 from screenpop.store import CallRecord, Store
 from screenpop.store.audit_query import AuditFilter, audit_rows
@@ -127,8 +128,14 @@ async def test_screenpop_report_audit_lists_a_number_in_csv_and_records_the_read
         f"2026-01-15T12:00:00Z,alice,pop,{JANE},c1,",
     ]
     (reading,) = await audit_rows(store, AuditFilter(actor="cli"))
-    assert (reading.action, reading.e164) == ("report", JANE)
-    assert reading.detail == f"audit number={JANE} 2026-01-15..2026-01-16"
+    assert (reading.action, reading.e164) == ("report", None)  # the number is not written back
+    digest = erasure_digest(DEFAULT_SESSION_SECRET, JANE)
+    assert reading.detail == f"audit number={digest} 2026-01-15..2026-01-16"
+    today = ["--format", "csv"]  # the last three years: the reading just made is in it
+    assert await asyncio.to_thread(main, [*by_number, *today]) == 0
+    found = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [(r[1], r[2], r[3]) for r in found][:1] == [("cli", "report", "")]
+    assert found[0][5] == reading.detail  # found again by the number's digest
 
     by_agent = ["report", "audit", "--config", str(config), "--agent", "bob", "--format", "json"]
     assert await asyncio.to_thread(main, by_agent) == 0  # no range: the last three years

@@ -86,6 +86,7 @@ async def test_a_send_arrives_with_table_inline_chart_and_csv() -> None:
     assert "&lt;b&gt;x&lt;/b&gt;" in html  # cells are escaped
     png = found["image/png"]
     assert f'src="cid:{png["Content-ID"].strip("<>")}"' in html
+    assert png.get_content_disposition() == "inline"  # in the body, not among the attachments
     with Image.open(io.BytesIO(png.get_content())) as image:
         assert image.format == "PNG" and image.size[0] > 100
     (attachment,) = [

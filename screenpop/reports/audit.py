@@ -40,10 +40,17 @@ def subject(query: ReportQuery, options: ReportOptions) -> str | None:
 
 
 def reading(query: ReportQuery, options: ReportOptions) -> tuple[str | None, str]:
-    """What the reading of this report leaves in the audit trail: (caller, detail)."""
+    """What the reading of this report leaves in the audit trail: (caller, detail). A number's
+    reading keeps the number's erasure digest, not the number: looking up whether a caller was
+    erased must not write their number back into the trail (the audit report of that number
+    still finds the reading by the digest)."""
     e164 = subject(query, options)
-    who = f"number={e164}" if e164 is not None else f"agent={query.agent}"
-    return e164, f"audit {who} {query.start}..{query.end}"
+    span = f"{query.start}..{query.end}"
+    if e164 is None:
+        return None, f"audit agent={query.agent} {span}"
+    if options.audit_key:
+        return None, f"audit number={erasure_digest(options.audit_key, e164)} {span}"
+    return e164, f"audit number={e164} {span}"
 
 
 async def build(

@@ -14,8 +14,9 @@ AUDIT_FIELDS = ("at", "actor", "action", "e164", "call_id", "detail")
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
-    """Which rows: those about `e164` (and the erasures whose digest is `digest`, the same
-    number's), or those of `actor`; between `start` (included) and `end` (excluded), epoch s."""
+    """Which rows: those about `e164` (and those whose detail holds `digest`, the same number's:
+    its erasures and the readings of its audit), or those of `actor`; between `start`
+    (included) and `end` (excluded), epoch s."""
 
     e164: str | None = None
     digest: str | None = None
@@ -30,8 +31,8 @@ def audit_query(tables: Tables, which: AuditFilter) -> Select[tuple[object, ...]
     query = select(a.audit_id, a.at, a.actor, a.action, a.e164, a.call_id, a.detail)
     if which.e164 is not None:
         about: ColumnElement[bool] = a.e164 == which.e164
-        if which.digest is not None:
-            about = or_(about, a.detail == which.digest)
+        if which.digest is not None:  # an erasure (detail: the digest), or a reading of it
+            about = or_(about, a.detail.contains(which.digest, autoescape=True))
         query = query.where(about)
     if which.actor is not None:
         query = query.where(a.actor == which.actor)
