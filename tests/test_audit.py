@@ -15,8 +15,8 @@ import pytest
 
 from screenpop.audit import audit_record, erasure_digest
 from screenpop.cli import main
-from screenpop.settings import DEFAULT_SESSION_SECRET
 from screenpop.events import CallEvent, EventKind
+from screenpop.settings import DEFAULT_SESSION_SECRET
 from screenpop.store import CallRecord, Store
 from screenpop.store.audit_query import AuditFilter, audit_rows
 from screenpop.store.schema import AuditRecord
