@@ -45,7 +45,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
         agent=agent,
         board=desk.watches_board(agent),
         warning=origin_warning(request, t),
-        kinds=labelled(KINDS, kind_names(t)),
+        kinds=labelled(page_kinds(), kind_names(t)),
         intervals=labelled(INTERVALS, interval_names(t)),
         form=form,
     )
@@ -56,8 +56,19 @@ def labelled(names: Iterable[str], labels: Mapping[str, str]) -> list[tuple[str,
     return [(name, labels.get(name, name)) for name in names]
 
 
+def page_kinds() -> list[str]:
+    """The kinds the form offers: the audit trail asks for a number or an agent, which the form
+    has no field for (it is the command line's and the API's, see README)."""
+    return [name for name, kind in KINDS.items() if not kind.open_range]
+
+
 def kind_names(t: Translate) -> dict[str, str]:
-    return {"queues": t("Per queue"), "agents": t("Per agent"), "dispositions": t("Dispositions")}
+    return {
+        "queues": t("Per queue"),
+        "agents": t("Per agent"),
+        "dispositions": t("Dispositions"),
+        "callbacks": t("Callbacks"),
+    }
 
 
 def interval_names(t: Translate) -> dict[str, str]:

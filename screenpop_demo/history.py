@@ -9,7 +9,9 @@ The calls follow a call center's day in the center's zone: quiet before 09:00 an
 peaks mid-morning and early afternoon, fewer calls at weekends; two queues (support busier than
 sales); waits that grow with the load, callers who give up (a few within seconds: short
 abandons), rings an agent missed before another answered, talk and wrap-up times, a disposition
-on most answered calls, some transfers, and agents' pauses.
+on most answered calls, some transfers, and agents' pauses; the callers who gave up after a
+while became callback items, each closed since: called back by an agent, or by the caller's
+own return.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ PAUSE_REASONS = ("break", "lunch", "training", "after-call work")
 # calls per hour of the day on a weekday (local time): the shape of a center's day
 HOURLY = {8: 6, 9: 16, 10: 24, 11: 22, 12: 13, 13: 16, 14: 22, 15: 19, 16: 14, 17: 7}
 WEEKEND_SHARE = 0.3
+CALLBACK_MIN_WAIT_S = 5.0  # a caller who gave up sooner (a short abandon) is no callback item
+CALLED_BACK_SHARE = 0.85  # of the items; the others were closed by the caller calling again
 
 
 @dataclass
@@ -50,6 +54,7 @@ class History:
     rings: list[Row] = field(default_factory=list)
     notes: list[Row] = field(default_factory=list)
     pauses: list[Row] = field(default_factory=list)  # agent_id, reason, started_at, ended_at
+    callbacks: list[Row] = field(default_factory=list)  # all closed: old items are done
 
     def tables(self) -> dict[str, list[Row]]:
         """The rows by call-log table name."""
@@ -58,6 +63,7 @@ class History:
             "call_rings": self.rings,
             "call_notes": self.notes,
             "agent_pauses": self.pauses,
+            "callbacks": self.callbacks,
         }
 
 
@@ -130,6 +136,8 @@ def _one_call(
         gave_up = min(patience, wait) if rng.random() > 0.25 else rng.uniform(1, 4.5)
         row |= {"agent_id": None, "state": "abandoned", "ended_at": at + gave_up}
         history.calls.append(row)
+        if caller is not None and gave_up >= CALLBACK_MIN_WAIT_S:
+            history.callbacks.append(_callback(row, gave_up))
         return
     answered = at + wait
     _missed_ring(history, rng, call_id, queue, caller, agent, answered)
@@ -163,6 +171,37 @@ def _one_call(
                 "at": ended + wrap,
             }
         )
+
+
+def _callback(call: Row, waited: float) -> Row:
+    """The callback item of an abandoned call, closed: an agent called the caller back within
+    the hour or so (mostly minutes), or the caller called again first. A generator of its own
+    (seeded by the call) keeps the rest of the day's calls as they were."""
+    rng = random.Random(call["call_id"])
+    created = call["ended_at"]
+    item: Row = {
+        "source": SOURCE,
+        "call_id": call["call_id"],
+        "queue": call["queue"],
+        "e164": call["caller_e164"],
+        "reason": "abandoned",
+        "waited_s": waited,
+        "created_at": created,
+        "state": "closed",
+    }
+    if rng.random() >= CALLED_BACK_SHARE:
+        return item | {"closed_at": created + rng.uniform(300, 7200), "closed_by": "returned"}
+    agent = rng.choice(AGENTS)
+    called = created + rng.lognormvariate(math.log(900), 0.7)
+    return item | {
+        "taken_by": agent,
+        "taken_at": called - rng.uniform(10, 60),
+        "called_back_at": called,
+        "call_back_call_id": f"{call['call_id']}-back",
+        "closed_at": called + rng.uniform(60, 400),
+        "closed_by": "agent",
+        "disposition": _weighted(rng, DISPOSITIONS),
+    }
 
 
 def _missed_ring(

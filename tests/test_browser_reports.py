@@ -15,6 +15,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from screenpop.store import CallRecord, Store
+from screenpop.store.callback_table import CallbackRecord
+from screenpop.store.callbacks import CallbackStore
 from screenpop.store.schema import RingRecord, Write
 from tests.fakes.web_connectors import web_settings_raw
 from tests.harness import free_port
@@ -66,9 +68,26 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     store = Store(raw["store"]["url"])
     await store.start()
     await store.write(seeded_calls())
+    await seed_callbacks(store)
     await store.aclose()
     async with AsyncExitStack() as stack:
         yield await open_site(stack, raw)
+
+
+async def seed_callbacks(store: Store) -> None:
+    """The sales caller who gave up each day became a callback item; alice called back the
+    first day's and closed it."""
+    gone = "+12125550101"
+    items = [
+        CallbackRecord("pbx", f"{day}-11-gone", "sales", gone, "abandoned", 40.0, at(day, 11, 6))
+        for day in DAYS
+    ]
+    await store.write(items)
+    callbacks = CallbackStore(store)
+    first = next(i for i in await callbacks.open_items() if i.call_id == items[0].call_id)
+    await callbacks.take(first.id, "alice", at(DAYS[0], 12))
+    await callbacks.called_back(first.id, "alice", "out-1", at(DAYS[0], 12, 1))
+    await callbacks.close(first.id, "alice", "resolved", at(DAYS[0], 12, 5))
 
 
 @pytest.fixture
@@ -113,6 +132,22 @@ async def test_the_page_charts_and_tabulates_the_seeded_call_log(site: Site, pag
     handle = page.locator("[data-chart=handle-time] rect.bar")
     await expect(handle).to_have_count(1, timeout=WAIT_MS)
     assert await handle.get_attribute("data-value") == "120"
+
+
+async def test_the_callback_report_charts_items_and_how_many_were_called_back(
+    site: Site, page: Page
+) -> None:
+    await log_in(page, site.base, "sam", "sam-t", "/supervisor")
+    await page.goto(f"{site.base}/reports")
+    offered = await page.locator("#kind option").evaluate_all("os => os.map(o => o.value)")
+    assert offered == ["queues", "agents", "dispositions", "callbacks"]  # audit: CLI and API
+    await ask(page, "callbacks", DAYS[0], DAYS[-1], "day")
+    items = page.locator("[data-chart=callbacks] rect.bar")
+    await expect(items).to_have_count(len(DAYS), timeout=WAIT_MS)
+    assert [await b.get_attribute("data-value") for b in await items.all()] == ["1"] * len(DAYS)
+    called = page.locator("[data-chart=called-back] circle.point")
+    assert [await p.get_attribute("data-value") for p in await called.all()] == ["100", "0", "0"]
+    await expect(page.locator("#report-table tbody tr")).to_have_count(len(DAYS))
 
 
 async def test_the_csv_download_is_the_report(site: Site, page: Page) -> None:

@@ -38,6 +38,13 @@ def test_three_weeks_of_a_centers_calls() -> None:
     waits = [c["answered_at"] - c["started_at"] for c in history.calls if c.get("answered_at")]
     assert 0.5 < sum(w <= 20 for w in waits) / len(waits) < 0.95  # a service level to watch
     assert {p["reason"] for p in history.pauses} >= {"lunch", "break"}
+    gone = {c["call_id"]: c for c in history.calls if c["state"] == "abandoned"}
+    items = history.callbacks
+    assert items and all(i["call_id"] in gone and i["state"] == "closed" for i in items)
+    assert all(i["waited_s"] >= 5 and i["e164"] for i in items)  # no short abandon, no withheld
+    closers = Counter(i["closed_by"] for i in items)
+    assert 0.7 < closers["agent"] / len(items) < 0.95 and closers["returned"] > 0
+    assert all(i["called_back_at"] > i["created_at"] for i in items if i["closed_by"] == "agent")
 
 
 def test_the_same_days_give_the_same_calls() -> None:
@@ -73,6 +80,7 @@ async def test_written_into_an_empty_call_log_only(call_log: tuple[str, str]) ->
             assert await count(tables.calls) == len(history.calls)
             assert await count(tables.rings) == len(history.rings)
             assert await count(tables.pauses) == len(history.pauses)
+            assert await count(tables.callbacks) == len(history.callbacks)
             dispositions = select(func.count(distinct(tables.notes.c.disposition)))
             assert await conn.scalar(dispositions) == 5
             assert await conn.scalar(select(func.sum(tables.calls.c.transfers))) > 0

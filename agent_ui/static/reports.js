@@ -127,6 +127,17 @@ function chartsOf(report) {
       labels: [...totals.keys()], values: [...totals.values()], format: fmt, empty,
       summary: t("Calls per disposition over the whole range") })];
   }
+  if (report.kind === "callbacks") {
+    const { labels, sums } = byInterval(report.rows, report);
+    return [
+      chart({ id: "callbacks", title: t("Callback items"), kind: "bar", labels,
+        values: sums.map((s) => s.created || 0), format: fmt, empty,
+        summary: t("Callers who gave up or were missed and became callback items, per interval") }),
+      chart({ id: "called-back", title: t("Called back (%)"), kind: "line", labels,
+        values: sums.map((s) => ratio(s.called_back || 0, s.created || 0)), max: 100, format: percent, empty,
+        summary: t("Share of the callback items an agent called back, per interval") }),
+    ];
+  }
   return [];
 }
 
