@@ -1,10 +1,12 @@
 """Write-back to a REST back office (`record_url`): one POST of the item's JSON per note or call
 end, with the header ``Idempotency-Key: <record_id>`` so the back office applies it once.
 
-A 2xx answer is done, and so is 409 (already applied). Another 4xx is a rejection for good
-(RecordRejected: shown "failed: HTTP 422 from crm", not retried); a 5xx, a timeout or a failed
-connection is a ConnectorError (tried again later). A dry run (`screenpop check`) sends the
-header ``X-Screenpop-Dry-Run: 1``: the back office should validate the item and keep nothing.
+A 2xx answer is done, and so is 409 (already applied). 408 (request timeout), 425 (too early)
+and 429 (too many requests: a rate limit) say "not now", so they are tried again later like a
+5xx, a timeout or a failed connection (ConnectorError). Any other 4xx is a rejection for good
+(RecordRejected: shown "failed: HTTP 422 from crm", not retried). A dry run (`screenpop check`)
+sends the header ``X-Screenpop-Dry-Run: 1``: the back office should validate the item and keep
+nothing.
 The POST has `record_timeout_s` (default 5 s) of its own: the lookup's `deadline_ms` and
 `timeout_ms` do not apply to it.
 """
@@ -21,6 +23,7 @@ from screenpop.errors import ConnectorError
 log = logging.getLogger(__name__)
 
 ALREADY_APPLIED = 409
+NOT_NOW = frozenset({408, 425, 429})  # 4xx that ask to be tried again later (RFC 9110, 6585)
 RECORD_TIMEOUT_S = 5.0  # `record_timeout_s` by default: one POST, not the lookup's deadline
 MAX_RECORD_TIMEOUT_S = RECORD_LIMIT_S  # the write-back cancels any record() then
 
@@ -56,9 +59,10 @@ async def post_record(
 
 
 def judge(status: int, name: str) -> None:
-    """Nothing for done (2xx, 409); RecordRejected for another 4xx; ConnectorError otherwise."""
+    """Nothing for done (2xx, 409); RecordRejected for a 4xx that refuses for good;
+    ConnectorError (tried again) for the rest, 408, 425 and 429 included."""
     if 200 <= status < 300 or status == ALREADY_APPLIED:
         return
-    if 400 <= status < 500:
+    if 400 <= status < 500 and status not in NOT_NOW:
         raise RecordRejected(f"HTTP {status} from {name}")
     raise ConnectorError(f"HTTP {status} from {name}")

@@ -154,6 +154,26 @@ async def test_a_4xx_is_failed_with_why_and_not_tried_again(crm: FakeCrm, tmp_pa
     assert queue.failed == {"crm": 1}
 
 
+@pytest.mark.parametrize("status", [429, 408, 425])
+async def test_a_rate_limit_or_request_timeout_is_tried_again_not_failed(
+    crm: FakeCrm, status: int
+) -> None:
+    connector = await http_recorder(crm.url)
+    seen = Seen()
+    queue, wb = await writeback(None, {"crm": connector}, seen)
+    crm.fail_with(status)  # "not now": a CRM rate-limiting its callers
+    async with wb:
+        await wb.put(note("c1", 0))
+        await until(lambda: crm.attempts >= 3, "tries while the CRM says not now")
+        crm.heal()
+        await until(lambda: len(crm.applied) == 1, "the note once the CRM takes it")
+    await queue.aclose()
+    await connector.aclose()
+    assert "failed" not in seen.states("c1-n0")
+    assert seen.states("c1-n0")[-1] == "synced"
+    assert wb.rejected == {} and queue.failed == {}
+
+
 async def test_the_same_item_twice_is_sent_once(crm: FakeCrm) -> None:
     connector = await http_recorder(crm.url)
     queue, wb = await writeback(None, {"crm": connector})
