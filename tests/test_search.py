@@ -308,6 +308,34 @@ async def test_search_over_postgresql(tmp_path: Path, postgres_url: str, pg_acco
     assert [r["name"] for r in by_id_["results"]] == ["Jane Doe"]
 
 
+async def test_postgresql_and_http_search_merged_and_filtered_by_role(
+    tmp_path: Path, postgres_url: str, pg_accounts: str, crm: SearchBackOffice
+) -> None:
+    erp = {
+        "name": "accounting",
+        "kind": "sql",
+        "url": postgres_url,
+        "query": f"SELECT id AS customer_id, name FROM {pg_accounts} WHERE phone = :e164",
+        "search_query": f"SELECT id AS customer_id, name, phone AS numbers FROM {pg_accounts}"
+        " WHERE name ILIKE :q_like OR id = :q ORDER BY id",
+    }
+    roles = {
+        "agent": {"sections": ["accounting"], "hide": ["accounting.numbers"]},
+        "supervisor": {"board": True},
+    }
+    settings = make_settings(tmp_path, connectors=[erp, crm_entry(crm.url)], roles=roles)
+    async with running(settings) as (_, port):
+        _, seen_by_supervisor = await get(port, "/api/search?q=jane", "ts")
+        _, seen_by_agent = await get(port, "/api/search?q=jane", "ta")
+    found = by_id(seen_by_supervisor)
+    assert set(found) == {"P-1", "C-1", "H-7"}  # both back offices, one list
+    assert found["P-1"]["sections"] == ["accounting"] and found["C-1"]["sections"] == ["crm"]
+    assert found["P-1"]["numbers"] == ["+12125551234"]
+    assert set(seen_by_agent["sections"]) == {"accounting"}
+    assert {r["customer_id"]: r["numbers"] for r in seen_by_agent["results"]} == {"P-1": []}
+    assert crm.terms == ["jane"]  # the agent's search never asked the CRM
+
+
 # -- linking a searched customer to a call ---------------------------------------------------
 
 
