@@ -77,13 +77,15 @@ async def _check_connector(
         try:
             async with asyncio.timeout(max(entry.deadline_ms, 2000) / 1000):
                 await connector.check()
-            detail = "connection ok" + await _dry_run_record(connector)
+            dry_run = await _dry_run_record(connector)
+            detail = "connection ok" + dry_run
             if query is not None:
                 attempt = await call_connector(ConnectorRuntime(connector, entry), query)
                 section = attempt.section
                 detail = f"lookup: {section.status}" + (
                     f" ({section.error})" if section.error else ""
                 )
+                detail += dry_run  # the write-back's dry run is said with a lookup too
                 if section.status in ("error", "timeout"):
                     raise ScreenpopError(detail)
                 if section.ms > entry.deadline_ms:

@@ -340,6 +340,10 @@ def test_check_dry_runs_the_sql_write_back_and_keeps_nothing(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "write-back dry run ok" in out
+    config = str(_check_config(tmp_path, _sql_connector(CRM_INSERT)))
+    assert main(["check", "--config", config, "--number", "+12125551234"]) == 0
+    out = capsys.readouterr().out  # with a lookup, the dry run is still said
+    assert "lookup: not_found" in out and "write-back dry run ok" in out, out
     with sqlite3.connect(tmp_path / "accounting.db") as conn:
         assert conn.execute("SELECT count(*) FROM crm_notes").fetchone() == (0,)
     broken = CRM_INSERT.replace("crm_notes", "no_such_table")
