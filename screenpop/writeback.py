@@ -75,7 +75,10 @@ class Writeback:
         self._retry_s = retry_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._later: list[RecordItem] = []  # handed over without waiting, filed by the drain
+        self._filer: asyncio.Task[None] | None = None
+        self._later: list[RecordItem] = []  # handed over without waiting, filed at once
+        self._filing = asyncio.Event()
+        self._file_lock = asyncio.Lock()
         self._delay: dict[str, float] = {}  # per connector in backoff: the current wait
         self._next_try: dict[str, float] = {}
         self.delivered: dict[str, int] = {}
@@ -103,19 +106,36 @@ class Writeback:
         return states
 
     def put_later(self, item: RecordItem) -> None:
-        """Queue `item` (a call's end) without waiting: the drain task files it first."""
+        """Queue `item` (a call's end) without waiting: a task of its own files it at once, even
+        while the drain waits on a slow back office, so a crash then does not lose it."""
         if self._recorders():
             self._later.append(item)
-            self._wake.set()
+            self._filing.set()
 
     async def _file_later(self) -> None:
-        while self._later:
-            await self.put(self._later.pop(0))
+        """File the handed-over items in order; each leaves the list once it is in the queue
+        file (cancelled half way, it is filed again later: the queue keeps an item once)."""
+        async with self._file_lock:
+            while self._later:
+                await self.put(self._later[0])
+                self._later.pop(0)
+
+    async def _file_forever(self) -> None:
+        while True:
+            await self._filing.wait()
+            self._filing.clear()
+            try:
+                await self._file_later()
+            except StoreError:  # the drain's next pass tries again
+                log.exception("write-back: the queue file failed")
+            self._wake.set()
 
     # -- life cycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="write-back")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run(), name="write-back")
+        self._filer = loop.create_task(self._file_forever(), name="write-back filer")
         self._wake.set()
         return self
 
@@ -125,11 +145,12 @@ class Writeback:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            task, self._task = self._task, None
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (self._task, self._filer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._filer = None
         with contextlib.suppress(StoreError):
             await self._file_later()  # call ends handed over last: kept for the next start
         if len(self.queue):

@@ -187,6 +187,35 @@ async def test_the_same_item_twice_is_sent_once(crm: FakeCrm) -> None:
     assert len(crm.applied) == 1
 
 
+class Stuck:
+    """A back office that takes its time: each record() waits until released."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.kept: list[str] = []
+
+    async def record(self, item: RecordItem, *, dry_run: bool = False) -> None:
+        self.started.set()
+        await self.release.wait()
+        self.kept.append(item.record_id)
+
+
+async def test_a_call_end_is_filed_at_once_while_a_slow_back_office_holds_the_drain(
+    tmp_path: Path,
+) -> None:
+    crm = Stuck()
+    queue, wb = await writeback(tmp_path / "records.db", {"crm": crm})
+    async with wb:
+        await wb.put(note("c1", 0))
+        await asyncio.wait_for(crm.started.wait(), 5)  # the drain is inside a slow POST
+        wb.put_later(RecordItem(record_id="c1:end", kind="call_end", call_id="c1", talk_s=9.0))
+        await until(lambda: len(queue) == 2, "the call end in the queue file")
+        crm.release.set()
+        await until(lambda: crm.kept == ["c1-n0", "c1:end"], "both delivered, in order")
+    await queue.aclose()
+
+
 async def test_a_full_queue_drops_the_oldest_call_end_never_a_note_silently() -> None:
     queue = RecordQueue(None, 2)
     await queue.open()
