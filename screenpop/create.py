@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from screenpop.callerid import mask
 from screenpop.connectors.contract import CreateQuery, Creator, Record, can_create
@@ -39,21 +41,35 @@ class CreateTimedOut(CreateFailed):
     """The back office did not answer within the connector's deadline."""
 
 
-class CreateCounters:
+OUTCOMES = (CREATED, INVALID, TIMEOUT, FAILED)
+
+
+class CreateCounters(Collector):
     """`screenpop_creates_total{connector,outcome}`: created; invalid (a field value refused
     before the back office was asked); timeout (no answer within the deadline); failed (the back
-    office refused or erred, was busy, or its breaker was open)."""
+    office refused or erred, was busy, or its breaker was open). Every outcome of every
+    connector that creates (`creating()`, read at each scrape: a reload may add one) is there
+    from the start at 0, so a rate or an alert on it has a series before the first create."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.creates = Counter(
-            "screenpop_creates_total",
-            "Customer creations agents asked for, by connector and outcome",
-            ["connector", "outcome"],
-            registry=registry,
-        )
+    def __init__(self, registry: CollectorRegistry, creating: Callable[[], Iterable[str]]) -> None:
+        self._creating = creating
+        self.counts: dict[tuple[str, str], int] = {}
+        registry.register(self)
 
     def count(self, connector: str, outcome: str) -> None:
-        self.creates.labels(connector, outcome).inc()
+        key = (connector, outcome)
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "screenpop_creates",
+            "Customer creations agents asked for, by connector and outcome",
+            labels=["connector", "outcome"],
+        )
+        keys = {(name, o) for name in self._creating() for o in OUTCOMES} | set(self.counts)
+        for key in sorted(keys):
+            family.add_metric(list(key), self.counts.get(key, 0))
+        yield family
 
 
 def creators(runtimes: Sequence[ConnectorRuntime], role: RoleSettings) -> list[ConnectorRuntime]:

@@ -24,7 +24,7 @@ from screenpop.board.state import BoardState
 from screenpop.cache import Cache, forget_cached
 from screenpop.callbacks import CallbackService
 from screenpop.callerid import mask, normalize
-from screenpop.connectors.contract import CreateQuery
+from screenpop.connectors.contract import CreateQuery, can_create
 from screenpop.create import CreateCounters, create_one, find_creator, forms
 from screenpop.delivery.hub import Hub, Subscription
 from screenpop.delivery.inbound import CallbackAction, check_pause_reason
@@ -90,7 +90,11 @@ class DeskService:
     def __init__(self, parts: DeskParts) -> None:
         self._p = parts
         self._search_counters = SearchCounters(parts.metrics.registry)
-        self._create_counters = CreateCounters(parts.metrics.registry)
+        self._create_counters = CreateCounters(parts.metrics.registry, self._creating)
+
+    def _creating(self) -> list[str]:
+        """The connectors that create, as configured now (read at each /metrics scrape)."""
+        return [r.name for r in self._p.live.lookup.connectors if can_create(r.connector)]
 
     # -- who may do what ----------------------------------------------------------------------
     @property

@@ -42,6 +42,8 @@ async def test_metrics_count_creates_by_outcome(tmp_path: Path, crm: CreateBackO
         agent_tab(port, "ta") as tab,
     ):
         await tab.recv_type("hello")
+        zero = {"invalid": 0.0, "failed": 0.0, "timeout": 0.0, "created": 0.0}
+        assert await creates_counted(port) == zero  # every outcome there before the first create
         ring(daemon, "m1")
         await tab.recv_type("pop")
         wrong = {"connector": "crm", "fields": {"email": "nobody@x.org"}}  # no name
