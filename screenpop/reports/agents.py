@@ -76,7 +76,7 @@ class _Sums:
             "talk_s": seconds(self.talk),
             "wrap_s": seconds(self.wrap),
             "aht_s": mean(self.talk + self.wrap, self.finished),
-            "paused_s": seconds(sum(self.paused.values())),
+            "paused_s": seconds(sum(self.paused.values(), 0.0)),
         }
         for name in names[len(BASE_COLUMNS) :]:
             out[name] = seconds(self.paused.get(name, 0.0))
