@@ -37,6 +37,7 @@ from screenpop.delivery.log import MemoryDeliveryLog
 from screenpop.desk import DeskParts, DeskService
 from screenpop.errors import ConfigError, ScreenpopError, StoreError
 from screenpop.events import AgentStatusEvent, SourceEvent
+from screenpop.heap import HeapKeeper
 from screenpop.live_metrics import LiveFigures
 from screenpop.logs import LogSetup
 from screenpop.lookup import Lookup
@@ -355,8 +356,11 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._reload_on_signal)
         try:
             async with self.web() as port:
-                # What start-up built lives as long as the daemon: out of every collector pass.
+                # What start-up built lives as long as the daemon: out of every collector pass;
+                # what lives a while after it joins it (screenpop.heap).
                 gc.freeze()
+                keeper = HeapKeeper(self.metrics.registry, lambda: self.runtimes.backlog.jobs == 0)
+                self._tasks.spawn(keeper.run(), name="heap keeper")
                 on_ready(port)
                 await self.run_sources()
                 await asyncio.Event().wait()

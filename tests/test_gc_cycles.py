@@ -56,9 +56,13 @@ async def test_a_serving_daemon_keeps_its_start_up_heap_out_of_the_collector(
             await asyncio.wait_for(ready, 10)
             tracked = {id(obj) for obj in gc.get_objects()}  # every generation, frozen ones not
             frozen = gc.get_freeze_count()
+            keeper = daemon.metrics.registry.get_sample_value(
+                "screenpop_heap_pass_seconds_total", {"kind": "settle"}
+            )
         finally:
             served.cancel()
             await asyncio.gather(served, return_exceptions=True)
     assert frozen > 0
+    assert keeper is not None  # the heap keeper runs and /metrics shows its passes
     assert id(daemon.live) not in tracked and id(daemon.board) not in tracked
     assert gc.get_freeze_count() == 0  # stopped: collectable again
