@@ -193,7 +193,7 @@ class Report:
             out += [f"case {c.case} daemon logged: {p}" for p in c.problems]
             if "report_s" in c.extra:
                 shown = ", ".join(f"{k} {v:.2f} s" for k, v in c.extra["report_s"].items())
-                made = f"generated in {c.extra['generate_s']} s"
+                made = f"loaded with the others in {c.extra['generate_s']} s"
                 out.append(f"case {c.case} {c.extra['database']} ({made}): {shown}")
         if any(c.case == "4" for c in self.cases):
             out.append(f"case 4 stops at the first rate whose p99 passes {P99_LIMIT_MS:g} ms")
