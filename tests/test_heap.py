@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from screenpop.heap import HeapKeeper
+from screenpop.heap import FULL_EVERY, HeapKeeper
 
 
 class Tab:
@@ -107,3 +107,15 @@ async def test_a_deep_pass_that_never_finds_a_quiet_moment_runs_after_its_wait()
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_while_it_runs_the_collectors_own_full_passes_come_rarer() -> None:
+    before = gc.get_threshold()
+    running = asyncio.create_task(HeapKeeper(CollectorRegistry(), settle_s=60).run())
+    await asyncio.sleep(0)
+    try:
+        assert gc.get_threshold() == (before[0], before[1], before[2] * FULL_EVERY)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert gc.get_threshold() == before  # stopped: as it found them
