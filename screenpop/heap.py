@@ -107,8 +107,7 @@ class HeapKeeper:
         """Settle every `settle_s`; a deep pass when one is due, at a quiet moment. While it
         runs, the collector's own full passes come `FULL_EVERY` times rarer (the settles
         freeze the old generation without walking it); the thresholds return when it stops."""
-        young, middle, old = gc.get_threshold()
-        gc.set_threshold(young, middle, old * FULL_EVERY)
+        _rarer_full_passes(True)
         try:
             while True:
                 await asyncio.sleep(self.settle_s)
@@ -118,7 +117,7 @@ class HeapKeeper:
                 await self._wait_for_quiet()
                 self.deep()
         finally:
-            gc.set_threshold(young, middle, old)
+            _rarer_full_passes(False)
 
     async def _wait_for_quiet(self) -> None:
         # Polled: quiet is a counter the couriers keep, and this wait comes once in `deep_s`;
@@ -126,3 +125,23 @@ class HeapKeeper:
         give_up = time.monotonic() + self.deep_wait_s
         while not self._quiet() and time.monotonic() < give_up:  # noqa: ASYNC110
             await asyncio.sleep(QUIET_POLL_S)
+
+
+_keepers = 0  # keepers running in this process (tests and embedders run several daemons)
+_thresholds = gc.get_threshold()  # as the first of them found them
+
+
+def _rarer_full_passes(start: bool) -> None:
+    """The first keeper to start makes full passes rarer; the last one to stop puts back the
+    thresholds it found."""
+    global _keepers, _thresholds
+    if start:
+        if _keepers == 0:
+            _thresholds = gc.get_threshold()
+            young, middle, old = _thresholds
+            gc.set_threshold(young, middle, old * FULL_EVERY)
+        _keepers += 1
+        return
+    _keepers -= 1
+    if _keepers == 0:
+        gc.set_threshold(*_thresholds)

@@ -119,3 +119,20 @@ async def test_while_it_runs_the_collectors_own_full_passes_come_rarer() -> None
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert gc.get_threshold() == before  # stopped: as it found them
+
+
+async def test_two_keepers_in_one_process_put_the_thresholds_back_whatever_order_they_stop() -> (
+    None
+):
+    before = gc.get_threshold()
+    first = asyncio.create_task(HeapKeeper(CollectorRegistry(), settle_s=60).run())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(HeapKeeper(CollectorRegistry(), settle_s=60).run())
+    await asyncio.sleep(0)
+    assert gc.get_threshold()[2] == before[2] * FULL_EVERY  # not made rarer twice
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    assert gc.get_threshold()[2] == before[2] * FULL_EVERY  # the second still runs
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
+    assert gc.get_threshold() == before
