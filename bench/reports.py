@@ -56,7 +56,7 @@ class Target:
 
     @property
     def dialect(self) -> str:
-        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+        return self.engine.dialect.name  # "sqlite" or "postgresql"
 
 
 async def reports(ctx: Context) -> list[CaseResult]:

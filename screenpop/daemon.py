@@ -49,7 +49,7 @@ from screenpop.pipeline.intake import EventIntake
 from screenpop.pipeline.live import LiveConfig
 from screenpop.pipeline.records import status_teller
 from screenpop.pipeline.runtime import CallRuntimes
-from screenpop.pipeline.settle import settle
+from screenpop.pipeline.settle import nothing_owed, settle
 from screenpop.pipeline.statuses import AgentStatuses
 from screenpop.pops import PipelineParts, assemble
 from screenpop.presence import Presence
@@ -94,6 +94,7 @@ class Daemon:
     _board_state: BoardState
     _board_feed: BoardFeed
     _intake: EventIntake
+    _heap: HeapKeeper  # freezes what lives a while; runs while serving
     statuses: AgentStatuses  # agents' pauses, as the PBX confirms them
     cluster: ClusterNode | None  # with `[cluster] url`: this node's share of the cluster
 
@@ -179,6 +180,9 @@ class Daemon:
         self.desk = self._build_desk(presence)
         start_mailing(cfg, self._reporter, self.metrics.registry, self._tasks, self.cluster)
         start_retention(self.live, self.store, self._tasks, self.metrics.registry, self.cluster)
+        # its deep pass waits for a moment when nothing is owed to a tab (it runs from serve)
+        quiet = functools.partial(nothing_owed, self._intake, self.runtimes, self.hub)
+        self._heap = HeapKeeper(self.metrics.registry, quiet)
 
     async def _open_resources(self, cfg: Settings, stack: AsyncExitStack) -> None:
         """The cache, the store, the connectors and the background tasks' owner."""
@@ -359,8 +363,7 @@ class Daemon:
                 # What start-up built lives as long as the daemon: out of every collector pass;
                 # what lives a while after it joins it (screenpop.heap).
                 gc.freeze()
-                keeper = HeapKeeper(self.metrics.registry, lambda: self.runtimes.backlog.jobs == 0)
-                self._tasks.spawn(keeper.run(), name="heap keeper")
+                self._tasks.spawn(self._heap.run(), name="heap keeper")
                 on_ready(port)
                 await self.run_sources()
                 await asyncio.Event().wait()

@@ -21,12 +21,18 @@ log = logging.getLogger(__name__)
 POLL_S = 0.01
 
 
+def nothing_owed(intake: EventIntake, runtimes: CallRuntimes, hub: Hub) -> bool:
+    """Every event taken is applied, every courier has handed its messages to the hub and every
+    tab's writer has taken what the hub gave it."""
+    return intake.idle and runtimes.backlog.jobs == 0 and hub.unsent == 0
+
+
 async def settle(intake: EventIntake, runtimes: CallRuntimes, hub: Hub, within_s: float) -> bool:
     """Wait until nothing taken is still owed to a tab, for at most `within_s` seconds. True when
     all of it went; False (logged, with what is left) when the time ran out."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
-    while not (intake.idle and runtimes.backlog.jobs == 0 and hub.unsent == 0):
+    while not nothing_owed(intake, runtimes, hub):
         if loop.time() >= deadline:
             log.warning(
                 "stopping with deliveries still owed after %gs: %d queued for calls, %d for tabs",
